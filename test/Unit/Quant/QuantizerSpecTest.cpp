@@ -1,0 +1,150 @@
+//===- QuantizerSpecTest.cpp - Quantizer names and arithmetic -------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Quant/QuantizerSpec.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+using namespace qpal;
+
+namespace {
+
+/// Every reference string parses to one spec whose name is the same string.
+TEST(QuantizerSpec, ReferenceNamesRoundTrip) {
+  std::set<std::string> names;
+  for (const QuantizerSpec &spec : referencePalette()) {
+    std::string name = spec.referenceName();
+    EXPECT_TRUE(names.insert(name).second) << "duplicate name " << name;
+    auto parsed = QuantizerSpec::parse(name);
+    ASSERT_TRUE(static_cast<bool>(parsed)) << llvm::toString(parsed.takeError());
+    EXPECT_EQ(*parsed, spec) << name;
+    EXPECT_EQ(parsed->referenceName(), name);
+  }
+  EXPECT_EQ(names.size(), 34u);
+}
+
+/// The names and rates are the reference's (quantizers.md, section 1).
+TEST(QuantizerSpec, ReferenceRates) {
+  struct Case {
+    const char *name;
+    double bits;
+    unsigned tlut;
+  } cases[] = {{"tcq_2_none_0.9", 1.0, 9},
+               {"tcq_8_none_0.9", 4.0, 9},
+               {"tcq_9_none_0.9", 4.5, 10},
+               {"tcq_10_none_0.9", 5.0, 11},
+               {"tcomb_6_7_0.5_none_0.9", 3.25, 9},
+               {"tcomb_8_9_0.5_none_0.9", 4.25, 10},
+               {"tcomb_9_10_0.5_none_0.9", 4.75, 11},
+               {"ldlq_2_9_none_1.0", 4.5, 0},
+               {"ldlq_1_2_none_1.0", 2.0, 0}};
+  for (const Case &c : cases) {
+    auto spec = QuantizerSpec::parse(c.name);
+    ASSERT_TRUE(static_cast<bool>(spec)) << llvm::toString(spec.takeError());
+    EXPECT_DOUBLE_EQ(spec->bitsPerWeight(), c.bits) << c.name;
+    EXPECT_EQ(spec->tlutBits, c.tlut) << c.name;
+  }
+}
+
+/// Bytes follow the reference memory model plus the per-row scales.
+TEST(QuantizerSpec, StorageBytes) {
+  QuantizerSpec tcq6 = QuantizerSpec::tcq(6);
+  EXPECT_EQ(tcq6.codeBytes(4096, 4096), 4096ull * 4096 * 6 / 16);
+  EXPECT_EQ(tcq6.codebookBytes(), 512ull * 2 * 2);
+  EXPECT_EQ(tcq6.storageBytes(4096, 4096),
+            4096ull * 4096 * 6 / 16 + 2048 + 4096 * 2);
+  QuantizerSpec tcomb = QuantizerSpec::tcqSplit(6, 7);
+  EXPECT_EQ(tcomb.codeBytes(4096, 4096), 4096ull * 4096 * 13 / 32);
+  QuantizerSpec vq12 = QuantizerSpec::vq(12);
+  EXPECT_EQ(vq12.codebookBytes(), 4096ull * 2 * 2);
+  EXPECT_EQ(QuantizerSpec::sq(4).codeBytes(32, 32), 32ull * 32 * 4 / 8);
+  EXPECT_EQ(QuantizerSpec::f16().storageBytes(3, 5), 30u);
+}
+
+/// The distortion table is the reference's JSON, value for value.
+TEST(QuantizerSpec, DistortionMatchesReferenceJson) {
+  const char *shared = std::getenv("QPAL_SHARED_DIR");
+  if (!shared)
+    shared = QPAL_SHARED_DIR_DEFAULT;
+  std::ifstream in(std::string(shared) +
+                   "/reference/data/quantizer_distortion.json");
+  ASSERT_TRUE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string json = text.str();
+  for (const QuantizerSpec &spec : referencePalette()) {
+    std::string key = "\"" + spec.referenceName() + "\": ";
+    size_t pos = json.find(key);
+    ASSERT_NE(pos, std::string::npos) << key;
+    double value = std::strtod(json.c_str() + pos + key.size(), nullptr);
+    EXPECT_DOUBLE_EQ(spec.expectedDistortion(), value) << key;
+  }
+}
+
+TEST(QuantizerSpec, Extensions) {
+  auto t9 = QuantizerSpec::parse("tcq_9_t9_none_0.9");
+  ASSERT_TRUE(static_cast<bool>(t9)) << llvm::toString(t9.takeError());
+  EXPECT_EQ(t9->tlutBits, 9u);
+  EXPECT_EQ(t9->referenceName(), "tcq_9_t9_none_0.9");
+  auto simt = QuantizerSpec::parse("ldlq_1_4_none_1.0:simt");
+  ASSERT_TRUE(static_cast<bool>(simt)) << llvm::toString(simt.takeError());
+  EXPECT_EQ(simt->kernelFamily(), KernelFamily::SqSimt);
+  EXPECT_EQ(formatReferenceFloat(0.9), "0.9");
+  EXPECT_EQ(formatReferenceFloat(1.0), "1.0");
+  EXPECT_EQ(formatReferenceFloat(0.875), "0.875");
+}
+
+TEST(QuantizerSpec, RejectsBadNames) {
+  struct Case {
+    const char *name;
+    const char *message;
+  } cases[] = {
+      {"tcq_11_none_0.9", "KV must be in [2, 10], got 11"},
+      {"tcq_1_none_0.9", "KV must be in [2, 10], got 1"},
+      {"tcq_6_hess_0.9", "Hessian-weighted rounding"},
+      {"tcq_6_none", "expected the form"},
+      {"tcq_x_none_0.9", "expected an integer KV"},
+      {"tcq_6_none_-1", "expected a positive scale"},
+      {"tcomb_6_7_0.3_none_0.9", "split ratio must be 0.5"},
+      {"tcomb_6_6_0.5_none_0.9", "two different rates"},
+      {"tcq_6_t12_none_0.9", "codebook bits must be in [9, 11], got 12"},
+      {"ldlq_1_9_none_1.0", "SQ index bits must be in [2, 8], got 9"},
+      {"ldlq_2_13_none_1.0", "VQ index bits must be in [2, 12], got 13"},
+      {"ldlq_4_8_none_1.0", "vector dimension 4 is not supported"},
+      {"sq_4_none_1.0", "per-layer k-means"},
+      {"comb_6_7_0.5_none_0.9", "row-split"},
+      {"tcq_6_none_0.9:simt", "only SQ and VQ have CUDA-core"},
+      {"nuq_4", "unknown quantizer 'nuq_4'"},
+      {"", "unknown quantizer ''"},
+  };
+  for (const Case &c : cases) {
+    auto spec = QuantizerSpec::parse(c.name);
+    ASSERT_FALSE(static_cast<bool>(spec)) << c.name;
+    std::string message = llvm::toString(spec.takeError());
+    EXPECT_NE(message.find(c.message), std::string::npos)
+        << c.name << ": " << message;
+  }
+}
+
+TEST(QuantizerSpec, ShapeRules) {
+  QuantizerSpec tcq = QuantizerSpec::tcq(6);
+  EXPECT_FALSE(tcq.checkShape(576, 576).has_value());
+  EXPECT_FALSE(tcq.checkShape(192, 576).has_value());
+  EXPECT_EQ(*tcq.checkShape(4100, 4096),
+            "expects M divisible by 32 for tcq_6_none_0.9, got 4100");
+  EXPECT_EQ(*QuantizerSpec::tcqSplit(6, 7).checkShape(576, 544),
+            "expects K divisible by 64 for tcomb_6_7_0.5_none_0.9, got 544");
+  EXPECT_FALSE(QuantizerSpec::f16().checkShape(3, 7).has_value());
+  EXPECT_TRUE(QuantizerSpec::sq(4).checkShape(0, 64).has_value());
+}
+
+} // namespace

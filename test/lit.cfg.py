@@ -1,0 +1,45 @@
+# -*- Python -*-
+# lit configuration of the qpal FileCheck suite.
+
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "QPAL"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test", ".json"]
+config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.qpal_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%shared", config.qpal_shared_dir))
+config.substitutions.append(("%qpal_src", config.qpal_src_root))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+# FileCheck, not and count come from the LLVM installation; the qpal tools
+# from this build.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+tool_dirs = [config.qpal_tools_dir, config.llvm_tools_dir]
+tools = [
+    ToolSubst("qpal-opt", unresolved="fatal"),
+    ToolSubst("qpal", unresolved="fatal"),
+]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+if config.ptxas_executable and os.path.exists(config.ptxas_executable):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", config.ptxas_executable))
+
+if os.path.exists(config.qpal_shared_dir):
+    config.available_features.add("shared-data")
+
+smollm2 = os.environ.get("QPAL_SMOLLM2_GGUF", config.qpal_smollm2_gguf)
+if smollm2 and os.path.exists(smollm2):
+    config.available_features.add("smollm2")
+    config.substitutions.append(("%smollm2", smollm2))
