@@ -1,0 +1,36 @@
+//===- Commands.h - Subcommands of the qpal driver --------------*- C++ -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Each `qpal` subcommand lives in its own `*Command.cpp`: it declares an
+// `llvm::cl::SubCommand`, its options with `llvm::cl::sub(...)`, and registers
+// its entry point with a static `CommandRegistration`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_TOOLS_QPAL_COMMANDS_H
+#define QPAL_TOOLS_QPAL_COMMANDS_H
+
+#include "llvm/Support/CommandLine.h"
+
+#include <functional>
+
+namespace qpal::driver {
+
+/// The entry point of a subcommand: returns the process exit code.
+using CommandFn = std::function<int()>;
+
+/// Registers `run` as the entry point of `command`.
+struct CommandRegistration {
+  CommandRegistration(llvm::cl::SubCommand &command, CommandFn run);
+};
+
+/// Prints `message` as `qpal <command>: error: <message>` and returns 1.
+int reportError(llvm::StringRef command, const llvm::Twine &message);
+
+} // namespace qpal::driver
+
+#endif // QPAL_TOOLS_QPAL_COMMANDS_H

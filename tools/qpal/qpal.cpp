@@ -1,0 +1,59 @@
+//===- qpal.cpp - The qpal user driver -------------------------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// `qpal <command> [options]`: the user's entry point. Subcommands register
+// themselves (see Commands.h); this file only dispatches.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <vector>
+
+using namespace llvm;
+using namespace qpal::driver;
+
+namespace {
+struct Registered {
+  cl::SubCommand *command;
+  CommandFn run;
+};
+std::vector<Registered> &registry() {
+  static std::vector<Registered> commands;
+  return commands;
+}
+} // namespace
+
+CommandRegistration::CommandRegistration(cl::SubCommand &command,
+                                         CommandFn run) {
+  registry().push_back({&command, std::move(run)});
+}
+
+int qpal::driver::reportError(StringRef command, const Twine &message) {
+  errs() << "qpal " << command << ": ";
+  WithColor::error(errs(), "") << message << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM initLLVM(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "qpal: compile Llama-family models to weight-only quantized inference "
+      "code (Q-Palette)\n\n"
+      "  Run `qpal <command> --help` for the options of one command.\n");
+  for (Registered &entry : registry())
+    if (*entry.command)
+      return entry.run();
+  errs() << "qpal: no command given; run `qpal --help` for the list\n";
+  return 1;
+}
