@@ -28,6 +28,10 @@ struct CommandRegistration {
   CommandRegistration(llvm::cl::SubCommand &command, CommandFn run);
 };
 
+/// The option category of every qpal driver option; `--help` shows only
+/// options in it (libLLVM registers hundreds of its own).
+llvm::cl::OptionCategory &category();
+
 /// Prints `message` as `qpal <command>: error: <message>` and returns 1.
 int reportError(llvm::StringRef command, const llvm::Twine &message);
 

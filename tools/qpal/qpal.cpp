@@ -38,6 +38,11 @@ CommandRegistration::CommandRegistration(cl::SubCommand &command,
   registry().push_back({&command, std::move(run)});
 }
 
+cl::OptionCategory &qpal::driver::category() {
+  static cl::OptionCategory options("qpal options");
+  return options;
+}
+
 int qpal::driver::reportError(StringRef command, const Twine &message) {
   errs() << "qpal " << command << ": ";
   WithColor::error(errs(), "") << message << "\n";
@@ -46,6 +51,9 @@ int qpal::driver::reportError(StringRef command, const Twine &message) {
 
 int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
+  cl::HideUnrelatedOptions(category());
+  for (Registered &entry : registry())
+    cl::HideUnrelatedOptions(category(), *entry.command);
   cl::ParseCommandLineOptions(
       argc, argv,
       "qpal: compile Llama-family models to weight-only quantized inference "

@@ -1,0 +1,79 @@
+//===- QPalAttrs.cpp - qpal attributes ------------------------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Dialect/QPal/QPalDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace qpal;
+
+#include "qpal/Dialect/QPal/QPalAttrInterfaces.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "qpal/Dialect/QPal/QPalAttrs.cpp.inc"
+
+void QPalDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "qpal/Dialect/QPal/QPalAttrs.cpp.inc"
+      >();
+}
+
+LogicalResult
+PaletteAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                    ArrayRef<QuantizerAttrInterface> quantizers) {
+  if (quantizers.empty())
+    return emitError() << "#qpal.palette expects at least one quantizer";
+  llvm::SmallPtrSet<Attribute, 16> seen;
+  for (QuantizerAttrInterface quantizer : quantizers)
+    if (!seen.insert(quantizer).second)
+      return emitError() << "#qpal.palette lists " << quantizer
+                         << " twice";
+  return success();
+}
+
+QuantizerAttrInterface qpal::getQuantizerAttr(MLIRContext *context,
+                                              const QuantizerSpec &spec) {
+  llvm::APFloat scale(spec.scale);
+  switch (spec.family) {
+  case QuantizerFamily::F16:
+    return F16Attr::get(context);
+  case QuantizerFamily::Tcq:
+    return TcqAttr::get(context, spec.kv1, spec.tlutBits, scale);
+  case QuantizerFamily::TcqSplit:
+    return TcqSplitAttr::get(context, spec.kv1, spec.kv2, spec.tlutBits,
+                             scale);
+  case QuantizerFamily::Vq:
+    return VqAttr::get(context, spec.indexBits, scale, spec.kernel);
+  case QuantizerFamily::Sq:
+    return SqAttr::get(context, spec.indexBits, scale, spec.kernel);
+  }
+  llvm_unreachable("unknown quantizer family");
+}
+
+llvm::Expected<QuantizerAttrInterface>
+qpal::parseQuantizerName(MLIRContext *context, StringRef name) {
+  llvm::Expected<QuantizerSpec> spec = QuantizerSpec::parse(name);
+  if (!spec)
+    return spec.takeError();
+  return getQuantizerAttr(context, *spec);
+}
+
+PaletteAttr qpal::getModulePalette(ModuleOp module) {
+  return module->getAttrOfType<PaletteAttr>(QPalDialect::kPaletteAttrName);
+}
+
+PaletteAttr qpal::getReferencePalette(MLIRContext *context) {
+  SmallVector<QuantizerAttrInterface> quantizers;
+  for (const QuantizerSpec &spec : referencePalette())
+    quantizers.push_back(getQuantizerAttr(context, spec));
+  return PaletteAttr::get(context, quantizers);
+}

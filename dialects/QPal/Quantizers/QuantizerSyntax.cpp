@@ -1,0 +1,118 @@
+//===- QuantizerSyntax.cpp - key = value syntax of quantizers -------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuantizerSyntax.h"
+
+#include "qpal/Quant/QuantizerSpec.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace qpal;
+using namespace qpal::detail;
+
+ParseResult qpal::detail::parseQuantizerParams(AsmParser &parser,
+                                               StringRef mnemonic,
+                                               ArrayRef<ParamSpec> specs,
+                                               MutableArrayRef<ParamValue> values) {
+  auto expectedKeys = [&] {
+    std::string keys;
+    for (const ParamSpec &spec : specs)
+      keys += (keys.empty() ? "'" : ", '") + spec.key.str() + "'";
+    return keys;
+  };
+  if (parser.parseLess())
+    return failure();
+  if (failed(parser.parseOptionalGreater())) {
+    do {
+      SMLoc keyLoc = parser.getCurrentLocation();
+      StringRef key;
+      if (parser.parseKeyword(&key))
+        return failure();
+      const auto *it = llvm::find_if(
+          specs, [&](const ParamSpec &spec) { return spec.key == key; });
+      if (it == specs.end())
+        return parser.emitError(keyLoc)
+               << "unknown parameter '" << key << "' for #qpal." << mnemonic
+               << ", expected one of " << expectedKeys();
+      ParamValue &value = values[it - specs.begin()];
+      if (value.present())
+        return parser.emitError(keyLoc)
+               << "parameter '" << key << "' of #qpal." << mnemonic
+               << " is given twice";
+      if (parser.parseEqual())
+        return failure();
+      SMLoc valueLoc = parser.getCurrentLocation();
+      switch (it->kind) {
+      case ParamKind::Unsigned: {
+        int64_t number;
+        if (parser.parseInteger(number))
+          return failure();
+        if (number < 0 || number > 64)
+          return parser.emitError(valueLoc)
+                 << "parameter '" << key << "' of #qpal." << mnemonic
+                 << " must be in [0, 64], got " << number;
+        value.unsignedValue = static_cast<unsigned>(number);
+        break;
+      }
+      case ParamKind::Float: {
+        double number;
+        if (parser.parseFloat(number))
+          return failure();
+        value.floatValue = number;
+        break;
+      }
+      case ParamKind::KernelKind: {
+        StringRef kind;
+        if (parser.parseKeyword(&kind))
+          return failure();
+        if (kind == "tensor_core")
+          value.kernelValue = KernelKind::TensorCore;
+        else if (kind == "simt")
+          value.kernelValue = KernelKind::Simt;
+        else
+          return parser.emitError(valueLoc)
+                 << "expected 'tensor_core' or 'simt' for '" << key
+                 << "' of #qpal." << mnemonic << ", got '" << kind << "'";
+        break;
+      }
+      }
+    } while (succeeded(parser.parseOptionalComma()));
+    if (parser.parseGreater())
+      return failure();
+  }
+  for (auto [spec, value] : llvm::zip_equal(specs, values))
+    if (spec.required && !value.present())
+      return parser.emitError(parser.getCurrentLocation())
+             << "#qpal." << mnemonic << " expects the parameter '" << spec.key
+             << "'";
+  return success();
+}
+
+void QuantizerParamPrinter::printKey(StringRef key) {
+  if (!first)
+    printer << ", ";
+  first = false;
+  printer << key << " = ";
+}
+
+void QuantizerParamPrinter::print(StringRef key, unsigned value) {
+  printKey(key);
+  printer << value;
+}
+
+void QuantizerParamPrinter::print(StringRef key, double value) {
+  printKey(key);
+  // The shortest decimal that reads back as the same double (0.9, not
+  // 9.000000e-01), so printed IR matches the reference names.
+  printer << formatReferenceFloat(value);
+}
+
+void QuantizerParamPrinter::print(StringRef key, KernelKind value) {
+  printKey(key);
+  printer << stringifyKernelKind(value);
+}

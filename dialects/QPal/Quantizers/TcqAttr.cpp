@@ -1,0 +1,54 @@
+//===- TcqAttr.cpp - #qpal.tcq: syntax, verifier, interface ------ ===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuantizerSyntax.h"
+#include "qpal/Dialect/QPal/QPalDialect.h"
+
+using namespace mlir;
+using namespace qpal;
+using namespace qpal::detail;
+
+static constexpr ParamSpec kTcqParams[] = {
+    {"kv", ParamKind::Unsigned, /*required=*/true},
+    {"tlut_bits", ParamKind::Unsigned, /*required=*/false},
+    {"scale", ParamKind::Float, /*required=*/false},
+};
+
+Attribute TcqAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  ParamValue values[std::size(kTcqParams)];
+  if (parseQuantizerParams(parser, getMnemonic(), kTcqParams, values))
+    return {};
+  unsigned kv = *values[0].unsignedValue;
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    kv, values[1].unsignedValue.value_or(defaultTlutBits(kv)),
+                    toAPFloat(values[2].floatValue.value_or(kDefaultTcqScale)));
+}
+
+void TcqAttr::print(AsmPrinter &printer) const {
+  QuantizerParamPrinter params(printer);
+  params.print("kv", getKv());
+  if (getTlutBits() != defaultTlutBits(getKv()))
+    params.print("tlut_bits", getTlutBits());
+  if (double scale = getScale().convertToDouble(); scale != kDefaultTcqScale)
+    params.print("scale", scale);
+}
+
+LogicalResult TcqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                              unsigned kv, unsigned tlutBits,
+                              llvm::APFloat scale) {
+  QuantizerSpec spec =
+      QuantizerSpec::tcq(kv, tlutBits, scale.convertToDouble());
+  if (llvm::Error err = spec.verify())
+    return emitError() << "#qpal.tcq: " << llvm::toString(std::move(err));
+  return success();
+}
+
+QuantizerSpec TcqAttr::getSpec() const {
+  return QuantizerSpec::tcq(getKv(), getTlutBits(),
+                            getScale().convertToDouble());
+}

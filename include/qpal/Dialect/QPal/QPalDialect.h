@@ -1,0 +1,61 @@
+//===- QPalDialect.h - The qpal dialect -------------------------*- C++ -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// The qpal dialect: quantizer attributes, the palette, linear layers, fusion
+// groups and coarse Llama model operations.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_DIALECT_QPAL_QPALDIALECT_H
+#define QPAL_DIALECT_QPAL_QPALDIALECT_H
+
+#include "qpal/Quant/QuantizerSpec.h"
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "qpal/Dialect/QPal/QPalDialect.h.inc"
+#include "qpal/Dialect/QPal/QPalEnums.h.inc"
+
+#include "qpal/Dialect/QPal/QPalAttrInterfaces.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "qpal/Dialect/QPal/QPalAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "qpal/Dialect/QPal/QPalOps.h.inc"
+
+namespace qpal {
+
+/// Returns the quantizer attribute that `spec` describes.
+QuantizerAttrInterface getQuantizerAttr(mlir::MLIRContext *context,
+                                        const QuantizerSpec &spec);
+
+/// Parses a reference quantizer name (`tcq_6_none_0.9`, ...) into its
+/// attribute; the error names the offending field.
+llvm::Expected<QuantizerAttrInterface>
+parseQuantizerName(mlir::MLIRContext *context, llvm::StringRef name);
+
+/// Returns the palette attached to `module` as `qpal.palette`, or null.
+PaletteAttr getModulePalette(mlir::ModuleOp module);
+
+/// Returns the palette of the Q-Palette reference (34 quantizers).
+PaletteAttr getReferencePalette(mlir::MLIRContext *context);
+
+} // namespace qpal
+
+#endif // QPAL_DIALECT_QPAL_QPALDIALECT_H

@@ -1,0 +1,281 @@
+//===- QPalOps.td - qpal operations ------------------------*- tablegen -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_DIALECT_QPAL_QPALOPS_TD
+#define QPAL_DIALECT_QPAL_QPALOPS_TD
+
+include "qpal/Dialect/QPal/QPalAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/IR/RegionKindInterface.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class QPal_Op<string mnemonic, list<Trait> traits = []>
+    : Op<QPal_Dialect, mnemonic, traits>;
+
+/// Activations: a ranked float tensor whose last dimension is the feature
+/// dimension (leading dimensions are tokens and may be dynamic).
+def QPal_Activation : RankedTensorOf<[AnyFloat]>;
+def QPal_TokenIds : RankedTensorOf<[AnySignlessInteger]>;
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+def QPal_WeightOp : QPal_Op<"weight", [Symbol]> {
+  let summary = "Declares a weight tensor that lives in the model file";
+  let description = [{
+    A named, statically shaped weight. `source` names the tensor in the model
+    file (GGUF or safetensors) it is read from; the IR never holds its values.
+    Linear weights are M x K (`out_features x in_features`), norm gains are
+    vectors, embedding tables are vocab x hidden.
+
+    ```mlir
+    qpal.weight @blk0_q : tensor<576x576xf32> {source = "blk.0.attn_q.weight"}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<AnyStaticShapeTensor>:$type,
+                       OptionalAttr<StrAttr>:$source);
+  let assemblyFormat = "$sym_name `:` $type attr-dict";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The weight's tensor type.
+    ::mlir::RankedTensorType getTensorType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Linear layers and fusion
+//===----------------------------------------------------------------------===//
+
+def QPal_LinearOp : QPal_Op<"linear", [
+    Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "A linear layer y = x W^T whose weight a quantizer may code";
+  let description = [{
+    Multiplies the activations (`... x K`) by the transpose of the M x K
+    weight `@weight` (a `qpal.weight`), giving `... x M`.
+
+    - `quantizer`: the palette quantizer chosen for the weight (absent before
+      allocation); the weight's shape must fit its packed layout.
+    - `sensitivity`: the layer's loss coefficient a_l (loss increase per unit
+      of normalized MSE), a finite non-negative number.
+    - `block` and `role`: where the layer sits in the model, e.g. block 3,
+      role `q` is the reference's layer key `3_self_attn.q_proj`.
+
+    ```mlir
+    %q = qpal.linear %x, @blk0_q {block = 0 : i64, role = #qpal.role<q>,
+                                  quantizer = #qpal.tcq<kv = 6>,
+                                  sensitivity = 1.2e-02 : f64}
+        : tensor<?x576xf32> -> tensor<?x576xf32>
+    ```
+  }];
+  let arguments = (ins QPal_Activation:$input, FlatSymbolRefAttr:$weight,
+                       OptionalAttr<QPal_QuantizerAttrInterface>:$quantizer,
+                       OptionalAttr<F64Attr>:$sensitivity,
+                       OptionalAttr<I64Attr>:$block,
+                       OptionalAttr<QPal_LinearRoleAttr>:$role);
+  let results = (outs QPal_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Returns the reference's layer key (`3_self_attn.q_proj`), or an empty
+    /// string when `block` or `role` is missing.
+    std::string getLayerKey();
+  }];
+}
+
+def QPal_FusionGroupOp : QPal_Op<"fusion_group", [
+    SingleBlock, RecursiveMemoryEffects]> {
+  let summary = "Linear layers that share one input and run as one kernel";
+  let description = [{
+    Groups linear layers that read the same activations (q/k/v, or gate/up of
+    a Llama block) so that their packed weights are concatenated by rows and
+    computed by one kernel behind one shared input rotation. The body holds
+    only the member `qpal.linear` ops (at least two) and a `qpal.yield` of
+    their results, in member order; all members read the same value (defined
+    outside the group) and carry the same quantizer (or none yet).
+
+    ```mlir
+    %q, %k, %v = qpal.fusion_group -> (tensor<?x576xf32>, tensor<?x192xf32>,
+                                       tensor<?x192xf32>) {
+      %0 = qpal.linear %x, @q : tensor<?x576xf32> -> tensor<?x576xf32>
+      %1 = qpal.linear %x, @k : tensor<?x576xf32> -> tensor<?x192xf32>
+      %2 = qpal.linear %x, @v : tensor<?x576xf32> -> tensor<?x192xf32>
+      qpal.yield %0, %1, %2 : tensor<?x576xf32>, tensor<?x192xf32>,
+                              tensor<?x192xf32>
+    }
+    ```
+  }];
+  let results = (outs Variadic<QPal_Activation>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `->` `(` type($results) `)` attr-dict-with-keyword $body
+  }];
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The member linear layers, in order.
+    ::llvm::SmallVector<LinearOp, 4> getMembers();
+    /// The activations every member reads.
+    ::mlir::Value getSharedInput();
+    /// The quantizer every member carries, or null.
+    QuantizerAttrInterface getQuantizer();
+    /// Replaces the group by its members, placed before it.
+    void inlineMembers(::mlir::RewriterBase &rewriter);
+  }];
+}
+
+def QPal_YieldOp : QPal_Op<"yield", [
+    Pure, Terminator, HasParent<"FusionGroupOp">]> {
+  let summary = "Returns the member results of a fusion group";
+  let arguments = (ins Variadic<QPal_Activation>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
+}
+
+//===----------------------------------------------------------------------===//
+// Model-level operations (coarse grain)
+//===----------------------------------------------------------------------===//
+
+def QPal_EmbeddingOp : QPal_Op<"embedding", [
+    Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Looks up token ids in an embedding table";
+  let description = [{
+    Gathers rows of the vocab x hidden table `@table` for a vector of token
+    ids.
+
+    ```mlir
+    %h = qpal.embedding %ids, @token_embd : tensor<?xi32> -> tensor<?x576xf32>
+    ```
+  }];
+  let arguments = (ins QPal_TokenIds:$ids, FlatSymbolRefAttr:$table);
+  let results = (outs QPal_Activation:$result);
+  let assemblyFormat = "$ids `,` $table attr-dict `:` type($ids) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def QPal_RmsNormOp : QPal_Op<"rms_norm", [
+    Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "RMSNorm with a learned gain";
+  let description = [{
+    `y = x / sqrt(mean(x^2) + epsilon) * gain` over the last dimension; the
+    gain is the vector weight `@gain`.
+
+    ```mlir
+    %n = qpal.rms_norm %h, @blk0_attn_norm {epsilon = 1.0e-05 : f64}
+        : tensor<?x576xf32>
+    ```
+  }];
+  let arguments = (ins QPal_Activation:$input, FlatSymbolRefAttr:$gain,
+                       F64Attr:$epsilon);
+  let results = (outs QPal_Activation:$result);
+  let assemblyFormat = "$input `,` $gain attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def QPal_RopeOp : QPal_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Rotary position embedding of attention heads";
+  let description = [{
+    Rotates each `head_dim`-wide head of the input by angles
+    `position * theta^(-2i / head_dim)`. `interleaved` pairs adjacent
+    elements (GGUF's layout); otherwise the two halves of a head are paired
+    (Hugging Face's layout).
+
+    ```mlir
+    %r = qpal.rope %q, %pos {head_dim = 64 : i64, theta = 1.0e+05 : f64}
+        : tensor<?x576xf32>, tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins QPal_Activation:$input, QPal_TokenIds:$positions,
+                       I64Attr:$head_dim, F64Attr:$theta,
+                       UnitAttr:$interleaved);
+  let results = (outs QPal_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $positions attr-dict `:` type($input) `,` type($positions)
+  }];
+  let hasVerifier = 1;
+}
+
+def QPal_AttentionOp : QPal_Op<"attention", [
+    Pure, AllTypesMatch<["query", "result"]>]> {
+  let summary = "Causal grouped-query attention";
+  let description = [{
+    Scaled dot-product attention with a causal mask over the token dimension.
+    `num_heads` query heads share `num_kv_heads` key/value heads (GQA), so
+    `num_heads` must be a multiple of `num_kv_heads`; the feature dimensions
+    are `num_heads * head_dim` (query, result) and `num_kv_heads * head_dim`
+    (key, value).
+
+    ```mlir
+    %o = qpal.attention %q, %k, %v {head_dim = 64 : i64, num_heads = 9 : i64,
+                                    num_kv_heads = 3 : i64}
+        : tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>
+    ```
+  }];
+  let arguments = (ins QPal_Activation:$query, QPal_Activation:$key,
+                       QPal_Activation:$value, I64Attr:$num_heads,
+                       I64Attr:$num_kv_heads, I64Attr:$head_dim);
+  let results = (outs QPal_Activation:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value attr-dict `:` type($query) `,` type($key) `,`
+    type($value)
+  }];
+  let hasVerifier = 1;
+}
+
+def QPal_SwiGluOp : QPal_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
+  let summary = "The SwiGLU gate: silu(gate) * up";
+  let description = [{
+    ```mlir
+    %a = qpal.swiglu %gate, %up : tensor<?x1536xf32>
+    ```
+  }];
+  let arguments = (ins QPal_Activation:$gate, QPal_Activation:$up);
+  let results = (outs QPal_Activation:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def QPal_AddOp : QPal_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
+  let summary = "Element-wise sum (the residual connection)";
+  let description = [{
+    ```mlir
+    %h1 = qpal.add %h, %o : tensor<?x576xf32>
+    ```
+  }];
+  let arguments = (ins QPal_Activation:$lhs, QPal_Activation:$rhs);
+  let results = (outs QPal_Activation:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def QPal_LmHeadOp : QPal_Op<"lm_head", [
+    Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Projects hidden states to vocabulary logits";
+  let description = [{
+    `logits = x W^T` with the vocab x hidden weight `@weight`; with tied
+    embeddings it names the embedding table. The LM head is not part of the
+    mixed-scheme allocation and stays unquantized.
+
+    ```mlir
+    %logits = qpal.lm_head %h, @token_embd
+        : tensor<?x576xf32> -> tensor<?x49152xf32>
+    ```
+  }];
+  let arguments = (ins QPal_Activation:$input, FlatSymbolRefAttr:$weight);
+  let results = (outs QPal_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // QPAL_DIALECT_QPAL_QPALOPS_TD

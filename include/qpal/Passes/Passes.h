@@ -1,0 +1,28 @@
+//===- Passes.h - qpal passes -----------------------------------*- C++ -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_PASSES_PASSES_H
+#define QPAL_PASSES_PASSES_H
+
+#include "qpal/Dialect/QPal/QPalDialect.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+#include <memory>
+
+namespace qpal {
+
+#define GEN_PASS_DECL
+#include "qpal/Passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "qpal/Passes/Passes.h.inc"
+
+} // namespace qpal
+
+#endif // QPAL_PASSES_PASSES_H
