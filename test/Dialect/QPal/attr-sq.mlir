@@ -1,0 +1,13 @@
+// RUN: qpal-opt %s | qpal-opt | FileCheck %s
+
+// CHECK-LABEL: func.func private @sq_4
+// CHECK-SAME: q = #qpal.sq<bits = 4>
+func.func private @sq_4() attributes {q = #qpal.sq<bits = 4>}
+
+// CHECK-LABEL: func.func private @sq_simt
+// CHECK-SAME: q = #qpal.sq<bits = 8, kernel = simt>
+func.func private @sq_simt() attributes {q = #qpal.sq<bits = 8, kernel = simt>}
+
+// CHECK-LABEL: func.func private @sq_2
+// CHECK-SAME: q = #qpal.sq<bits = 2, scale = 1.5>
+func.func private @sq_2() attributes {q = #qpal.sq<bits = 2, scale = 1.5>}
