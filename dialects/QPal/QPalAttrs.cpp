@@ -27,6 +27,37 @@ void QPalDialect::registerAttributes() {
       >();
 }
 
+Attribute PaletteAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  SmallVector<QuantizerAttrInterface> quantizers;
+  auto parseQuantizer = [&]() -> ParseResult {
+    SMLoc attrLoc = parser.getCurrentLocation();
+    Attribute attr;
+    if (parser.parseAttribute(attr))
+      return failure();
+    auto quantizer = dyn_cast<QuantizerAttrInterface>(attr);
+    if (!quantizer)
+      return parser.emitError(attrLoc)
+             << "expected a quantizer attribute in #qpal.palette, got "
+             << attr;
+    quantizers.push_back(quantizer);
+    return success();
+  };
+  if (parser.parseLess() ||
+      parser.parseCommaSeparatedList(AsmParser::Delimiter::Square,
+                                     parseQuantizer) ||
+      parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(loc); },
+                    parser.getContext(), quantizers);
+}
+
+void PaletteAttr::print(AsmPrinter &printer) const {
+  printer << "<[";
+  llvm::interleaveComma(getQuantizers(), printer);
+  printer << "]>";
+}
+
 LogicalResult
 PaletteAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                     ArrayRef<QuantizerAttrInterface> quantizers) {

@@ -33,6 +33,6 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
                              << attr.getValue();
     return success();
   }
-  return op->emitError() << "unknown qpal attribute '" << attr.getName()
-                         << "'";
+  return op->emitError() << "unknown qpal attribute '"
+                         << attr.getName().getValue() << "'";
 }

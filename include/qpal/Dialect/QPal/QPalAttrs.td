@@ -143,8 +143,9 @@ def QPal_PaletteAttr : QPal_Attr<"Palette", "palette"> {
     ```
   }];
   let parameters = (ins
-    ArrayRefParameter<"::qpal::QuantizerAttrInterface", "quantizers">:$quantizers);
-  let assemblyFormat = "`<` `[` $quantizers `]` `>`";
+    ArrayRefParameter<"::qpal::QuantizerAttrInterface",
+                      "quantizers">:$quantizers);
+  let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }
 

@@ -1,0 +1,81 @@
+//===- QuantizerAttrTest.cpp - Quantizer attributes and their specs -------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Dialect/QPal/QPalDialect.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/AsmParser/AsmParser.h"
+
+#include "gtest/gtest.h"
+
+#include <string>
+
+using namespace mlir;
+using namespace qpal;
+
+namespace {
+
+class QuantizerAttrTest : public ::testing::Test {
+protected:
+  QuantizerAttrTest() { context.loadDialect<QPalDialect>(); }
+  MLIRContext context;
+};
+
+/// Every reference quantizer maps to one attribute, whose printed form parses
+/// back to the same attribute and whose spec is the one it was built from.
+TEST_F(QuantizerAttrTest, PaletteRoundTrips) {
+  PaletteAttr palette = getReferencePalette(&context);
+  ASSERT_EQ(palette.getQuantizers().size(), 34u);
+  for (QuantizerAttrInterface quantizer : palette.getQuantizers()) {
+    std::string name = quantizer.getReferenceName();
+    llvm::Expected<QuantizerAttrInterface> fromName =
+        parseQuantizerName(&context, name);
+    ASSERT_TRUE(static_cast<bool>(fromName))
+        << llvm::toString(fromName.takeError());
+    EXPECT_EQ(*fromName, quantizer) << name;
+
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << quantizer;
+    Attribute parsed = parseAttribute(text, &context);
+    ASSERT_TRUE(parsed) << text;
+    EXPECT_EQ(parsed, quantizer) << text;
+    EXPECT_EQ(cast<QuantizerAttrInterface>(parsed).getSpec(),
+              quantizer.getSpec());
+  }
+}
+
+/// The interface methods agree with the spec's arithmetic on real shapes.
+TEST_F(QuantizerAttrTest, InterfaceArithmetic) {
+  auto tcomb = cantFail(parseQuantizerName(&context, "tcomb_6_7_0.5_none_0.9"));
+  EXPECT_TRUE(isa<TcqSplitAttr>(tcomb));
+  EXPECT_DOUBLE_EQ(tcomb.getBitsPerWeight(), 3.25);
+  // 576 x 1536 at 3.25 bits, a 512-entry fp16 pair codebook, fp16 row scales.
+  EXPECT_EQ(tcomb.getStorageBytes(576, 1536),
+            576ull * 1536 * 13 / 32 + 512 * 4 + 576 * 2);
+  EXPECT_EQ(tcomb.getKernelFamily(), KernelFamily::TcqTensorCore);
+
+  auto sqSimt = cantFail(parseQuantizerName(&context, "ldlq_1_4_none_1.0:simt"));
+  auto sq = dyn_cast<SqAttr>(sqSimt);
+  ASSERT_TRUE(sq);
+  EXPECT_EQ(sq.getKernel(), KernelKind::Simt);
+  EXPECT_EQ(sqSimt.getKernelFamily(), KernelFamily::SqSimt);
+
+  auto f16 = cantFail(parseQuantizerName(&context, "f16"));
+  EXPECT_TRUE(isa<F16Attr>(f16));
+  EXPECT_EQ(f16.getStorageBytes(3, 5), 30u);
+}
+
+TEST_F(QuantizerAttrTest, BadNamesKeepTheirMessage) {
+  llvm::Expected<QuantizerAttrInterface> attr =
+      parseQuantizerName(&context, "tcomb_6_7_0.25_none_0.9");
+  ASSERT_FALSE(static_cast<bool>(attr));
+  EXPECT_NE(llvm::toString(attr.takeError()).find("split ratio must be 0.5"),
+            std::string::npos);
+}
+
+} // namespace
