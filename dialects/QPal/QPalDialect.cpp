@@ -33,6 +33,17 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
                              << attr.getValue();
     return success();
   }
+  if (attr.getName() == kKernelAttrName) {
+    if (!isa<LinearOp, FusionGroupOp>(op))
+      return op->emitError() << "'" << kKernelAttrName
+                             << "' may only be attached to 'qpal.linear' or "
+                                "'qpal.fusion_group'";
+    if (!isa<SymbolRefAttr>(attr.getValue()))
+      return op->emitError() << "'" << kKernelAttrName
+                             << "' must be a symbol reference, got "
+                             << attr.getValue();
+    return success();
+  }
   return op->emitError() << "unknown qpal attribute '"
                          << attr.getName().getValue() << "'";
 }

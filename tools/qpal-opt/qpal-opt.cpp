@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qpal/Conversion/QPalToKernels.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 #include "qpal/Passes/Passes.h"
 
@@ -26,6 +27,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
@@ -36,8 +39,11 @@ int main(int argc, char **argv) {
                   mlir::tensor::TensorDialect, mlir::vector::VectorDialect,
                   mlir::gpu::GPUDialect, mlir::NVVM::NVVMDialect,
                   mlir::LLVM::LLVMDialect>();
+  qpal::registerKernelLoweringDependencies(registry);
   qpal::registerQPalPasses();
   mlir::registerTransformsPasses();
+  mlir::registerConversionPasses();
+  mlir::registerGPUPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "qpal optimizer driver\n", registry));
 }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DecodeSupport.h"
 #include "QuantizerSyntax.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
@@ -51,4 +52,45 @@ LogicalResult SqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 QuantizerSpec SqAttr::getSpec() const {
   return QuantizerSpec::sq(getBits(), getScale().convertToDouble(),
                             getKernel());
+}
+
+//===----------------------------------------------------------------------===//
+// Code generation
+//===----------------------------------------------------------------------===//
+
+unsigned SqAttr::getLaneSegmentBytes(unsigned part) const {
+  // 4 tiles x 8 scalar codes x b bits.
+  return getKernel() == KernelKind::TensorCore ? 4 * getBits() : 0;
+}
+
+uint64_t SqAttr::getPartByteOffset(int64_t rows, int64_t cols,
+                                   unsigned part) const {
+  return 0;
+}
+
+LogicalResult SqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
+                                     const LaneDecodeArgs &args,
+                                     SmallVectorImpl<DecodedPair> &pairs) const {
+  if (getKernel() != KernelKind::TensorCore)
+    return emitError(loc) << getSpec().referenceName()
+                          << " stores its codes in the SIMT layout, not the "
+                             "tensor-core one";
+  // Tile q's chunk holds the lane's 8 codes in fragment order, LSB-first:
+  // codes 2j and 2j + 1 are the pair of register j.
+  unsigned bits = getBits();
+  Value segment = args.segmentOffset(builder, loc, 0);
+  for (unsigned tile = 0; tile < 4; ++tile)
+    for (unsigned reg = 0; reg < 4; ++reg) {
+      Value values[2];
+      for (unsigned half = 0; half < 2; ++half) {
+        unsigned code = 2 * reg + half;
+        Value index = detail::emitLoadBitsLE(
+            builder, loc, args.codes, segment, tile * 8 * bits + code * bits,
+            bits);
+        values[half] =
+            detail::emitCodebookLoad(builder, loc, args.codebook, index, 1, 0);
+      }
+      pairs.push_back({tile, reg, values[0], values[1]});
+    }
+  return success();
 }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "QuantizerSyntax.h"
+#include "TcqDecode.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
 using namespace mlir;
@@ -51,4 +52,25 @@ LogicalResult TcqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 QuantizerSpec TcqAttr::getSpec() const {
   return QuantizerSpec::tcq(getKv(), getTlutBits(),
                             getScale().convertToDouble());
+}
+
+//===----------------------------------------------------------------------===//
+// Code generation
+//===----------------------------------------------------------------------===//
+
+unsigned TcqAttr::getLaneSegmentBytes(unsigned part) const {
+  // 4 tiles x 4 steps x KV bits.
+  return 2 * getKv();
+}
+
+uint64_t TcqAttr::getPartByteOffset(int64_t rows, int64_t cols,
+                                    unsigned part) const {
+  return 0;
+}
+
+LogicalResult TcqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
+                                      const LaneDecodeArgs &args,
+                                      SmallVectorImpl<DecodedPair> &pairs) const {
+  emitTcqLaneDecode(builder, loc, args, getKv(), getTlutBits(), pairs);
+  return success();
 }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DecodeSupport.h"
 #include "QuantizerSyntax.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
@@ -51,4 +52,41 @@ LogicalResult VqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 QuantizerSpec VqAttr::getSpec() const {
   return QuantizerSpec::vq(getBits(), getScale().convertToDouble(),
                             getKernel());
+}
+
+//===----------------------------------------------------------------------===//
+// Code generation
+//===----------------------------------------------------------------------===//
+
+unsigned VqAttr::getLaneSegmentBytes(unsigned part) const {
+  // 4 tiles x 4 two-dimensional codes x b bits.
+  return getKernel() == KernelKind::TensorCore ? 2 * getBits() : 0;
+}
+
+uint64_t VqAttr::getPartByteOffset(int64_t rows, int64_t cols,
+                                   unsigned part) const {
+  return 0;
+}
+
+LogicalResult VqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
+                                     const LaneDecodeArgs &args,
+                                     SmallVectorImpl<DecodedPair> &pairs) const {
+  if (getKernel() != KernelKind::TensorCore)
+    return emitError(loc) << getSpec().referenceName()
+                          << " stores its codes in the SIMT layout, not the "
+                             "tensor-core one";
+  // Tile q's chunk holds the lane's 4 codes (register j = code i), LSB-first:
+  // code i at bits [q*4b + i*b, +b) of the lane's segment.
+  unsigned bits = getBits();
+  Value segment = args.segmentOffset(builder, loc, 0);
+  for (unsigned tile = 0; tile < 4; ++tile)
+    for (unsigned code = 0; code < 4; ++code) {
+      Value index = detail::emitLoadBitsLE(builder, loc, args.codes, segment,
+                                           tile * 4 * bits + code * bits, bits);
+      pairs.push_back(
+          {tile, code,
+           detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 0),
+           detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 1)});
+    }
+  return success();
 }

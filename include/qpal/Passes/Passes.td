@@ -59,4 +59,46 @@ def LegalizeFusionPass : Pass<"qpal-legalize-fusion", "::mlir::ModuleOp"> {
   ];
 }
 
+def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
+  let summary = "Generates one dequant-matmul kernel per quantized layer shape";
+  let description = [{
+    For every quantized `qpal.linear` and every `qpal.fusion_group` (one
+    kernel over the members' concatenated rows), builds the kernel
+    specialized on (quantizer, M, K, batch, target) unless an identical one
+    exists, and records it on the op as `qpal.kernel`.
+
+    - `target=cpu`: a `func.func` that decodes with the quantizer's
+      `emitLaneDecode` and accumulates on the host; lower it with the LLVM
+      conversions (`qpal kernel --target cpu` emits an object).
+    - `target=nvptx`: a `gpu.func` in `gpu.module @qpal_kernels` targeting
+      `chip` (`#nvvm.target`), whose grid is sized for the chip's SM count
+      (`sm-count` overrides the known value); `gpu-module-to-binary` gives
+      PTX.
+
+    Kernels accumulate: `y += scale * (W_hat x)` on rotated activations (see
+    include/qpal/Conversion/QPalToKernels.h for the argument contract).
+
+    ```mlir
+    // qpal-opt -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=1"
+    %y = qpal.linear %x, @w {quantizer = #qpal.tcq<kv = 6>} ...
+    // gets {qpal.kernel = @qpal_kernels::@qpal_tcq_6_none_0p9_m576_k576_n1_sm_90}
+    ```
+  }];
+  let dependentDialects = [
+    "::qpal::QPalDialect", "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect"];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "Kernel target: cpu or nvptx">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "NVIDIA chip for target=nvptx: sm_80, sm_86, sm_89 or sm_90">,
+    Option<"batch", "batch", "int64_t", /*default=*/"1",
+           "Activation rows per call the kernels are specialized for">,
+    Option<"smCount", "sm-count", "unsigned", /*default=*/"0",
+           "SM count of the target GPU (0: the chip's usual part)">,
+  ];
+}
+
 #endif // QPAL_PASSES_PASSES_TD

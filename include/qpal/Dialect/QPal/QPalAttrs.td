@@ -20,9 +20,13 @@ class QPal_Attr<string name, string attrMnemonic, list<Trait> traits = []>
 
 /// A quantizer attribute: custom `key = value` syntax, verified parameters,
 /// and the quantizer interface implemented from `getSpec`.
-class QPal_QuantizerAttr<string name, string attrMnemonic>
+class QPal_QuantizerAttr<string name, string attrMnemonic,
+                         list<string> overrides = [
+                           "getLaneSegmentBytes", "getPartByteOffset",
+                           "emitLaneDecode"]>
     : QPal_Attr<name, attrMnemonic,
-                [DeclareAttrInterfaceMethods<QPal_QuantizerAttrInterface>]> {
+                [DeclareAttrInterfaceMethods<QPal_QuantizerAttrInterface,
+                                             overrides>]> {
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }
@@ -56,7 +60,9 @@ def QPal_TcqAttr : QPal_QuantizerAttr<"Tcq", "tcq"> {
                         APFloatParameter<"input scale">:$scale);
 }
 
-def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split"> {
+def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split", [
+    "getNumColumnParts", "getLaneSegmentBytes", "getPartByteOffset",
+    "emitLaneDecode"]> {
   let summary = "Fractional TCQ: two trellis rates split over the input columns";
   let description = [{
     Columns `[0, K/2)` are coded with `kv1` bits per step and `[K/2, K)` with
@@ -113,7 +119,7 @@ def QPal_SqAttr : QPal_QuantizerAttr<"Sq", "sq"> {
                         "::qpal::KernelKind":$kernel);
 }
 
-def QPal_F16Attr : QPal_QuantizerAttr<"F16", "f16"> {
+def QPal_F16Attr : QPal_QuantizerAttr<"F16", "f16", []> {
   let summary = "Not quantized: the weight is kept in fp16";
   let description = [{
     The neutral member of the palette, for layers a budget can afford to

@@ -48,6 +48,9 @@ def QPal_Dialect : Dialect {
   let extraClassDeclaration = [{
     /// The module attribute that holds the palette MSQ chooses from.
     static constexpr ::llvm::StringLiteral kPaletteAttrName = "qpal.palette";
+    /// The attribute `qpal-lower-to-kernels` sets on a quantized layer or
+    /// fusion group: a symbol reference to its kernel.
+    static constexpr ::llvm::StringLiteral kKernelAttrName = "qpal.kernel";
 
   private:
     void registerAttributes();

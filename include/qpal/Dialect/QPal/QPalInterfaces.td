@@ -58,6 +58,39 @@ def QPal_QuantizerAttrInterface : AttrInterface<"QuantizerAttrInterface"> {
       "Returns the Q-Palette reference name (`tcq_6_none_0.9`, ...).",
       "std::string", "getReferenceName", (ins), [{}],
       [{ return $_attr.getSpec().referenceName(); }]>,
+
+    // Code generation. The tensor-core layouts store, per 32 x 32 supertile,
+    // one segment of codes per lane (see KernelDecode.h); a column split has
+    // one such matrix per part.
+    InterfaceMethod<
+      "Returns the number of column parts the weight is packed in (2 for a "
+      "column split, else 1).",
+      "unsigned", "getNumColumnParts", (ins), [{}], [{ return 1; }]>,
+    InterfaceMethod<
+      "Returns the bytes one lane's segment of one supertile occupies in "
+      "`part`, or 0 when the quantizer has no tensor-core code layout.",
+      "unsigned", "getLaneSegmentBytes", (ins "unsigned":$part), [{}],
+      [{ return 0; }]>,
+    InterfaceMethod<
+      "Returns the byte offset of `part`'s packed matrix in the code buffer "
+      "of an M x K weight.",
+      "uint64_t", "getPartByteOffset",
+      (ins "int64_t":$rows, "int64_t":$cols, "unsigned":$part), [{}],
+      [{ return 0; }]>,
+    InterfaceMethod<
+      "Emits, at the builder's insertion point, the decode of the 16 weight "
+      "pairs one lane owns in one supertile, reading the codes and codebook "
+      "of `args`; fails (with a diagnostic at `loc`) when the quantizer has "
+      "no tensor-core code layout.",
+      "::llvm::LogicalResult", "emitLaneDecode",
+      (ins "::mlir::OpBuilder &":$builder, "::mlir::Location":$loc,
+           "const ::qpal::LaneDecodeArgs &":$args,
+           "::llvm::SmallVectorImpl<::qpal::DecodedPair> &":$pairs), [{}],
+      [{
+        return ::mlir::emitError(loc)
+               << $_attr.getSpec().referenceName()
+               << " has no tensor-core code layout to decode";
+      }]>,
   ];
 }
 

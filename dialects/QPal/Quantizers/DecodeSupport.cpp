@@ -1,0 +1,101 @@
+//===- DecodeSupport.cpp - Building blocks of code decoding ---------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "DecodeSupport.h"
+
+#include "qpal/Dialect/QPal/KernelDecode.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include <cassert>
+
+using namespace mlir;
+using namespace qpal;
+
+Value qpal::detail::emitI64(OpBuilder &builder, Location loc, int64_t value) {
+  return arith::ConstantIntOp::create(builder, loc, builder.getI64Type(),
+                                      value);
+}
+
+Value qpal::detail::emitLoadBitsLE(OpBuilder &builder, Location loc,
+                                   Value codes, Value byteOffset,
+                                   unsigned bitOffset, unsigned numBits) {
+  assert(numBits >= 1 && numBits + bitOffset % 8 <= 64 &&
+         "bit field does not fit an i64");
+  unsigned firstByte = bitOffset / 8;
+  unsigned lastByte = (bitOffset + numBits - 1) / 8;
+  Type i64 = builder.getI64Type();
+  Value word;
+  for (unsigned byte = firstByte; byte <= lastByte; ++byte) {
+    Value index = arith::AddIOp::create(
+        builder, loc, byteOffset,
+        arith::ConstantIndexOp::create(builder, loc, byte));
+    Value loaded = memref::LoadOp::create(builder, loc, codes, index);
+    Value wide = arith::ExtUIOp::create(builder, loc, i64, loaded);
+    if (byte != firstByte)
+      wide = arith::ShLIOp::create(builder, loc, wide,
+                                   emitI64(builder, loc,
+                                           8 * (byte - firstByte)));
+    word = word ? arith::OrIOp::create(builder, loc, word, wide).getResult()
+                : wide;
+  }
+  if (unsigned shift = bitOffset % 8)
+    word = arith::ShRUIOp::create(builder, loc, word,
+                                  emitI64(builder, loc, shift));
+  if (numBits < 64)
+    word = arith::AndIOp::create(
+        builder, loc, word,
+        emitI64(builder, loc, static_cast<int64_t>((uint64_t{1} << numBits) - 1)));
+  return word;
+}
+
+Value qpal::detail::emitCodebookLoad(OpBuilder &builder, Location loc,
+                                     Value codebook, Value index,
+                                     unsigned stride, unsigned component) {
+  Value position =
+      arith::IndexCastUIOp::create(builder, loc, builder.getIndexType(), index);
+  if (stride != 1)
+    position = arith::MulIOp::create(
+        builder, loc, position,
+        arith::ConstantIndexOp::create(builder, loc, stride));
+  if (component != 0)
+    position = arith::AddIOp::create(
+        builder, loc, position,
+        arith::ConstantIndexOp::create(builder, loc, component));
+  return memref::LoadOp::create(builder, loc, codebook, position);
+}
+
+//===----------------------------------------------------------------------===//
+// Fragment positions (KernelDecode.h)
+//===----------------------------------------------------------------------===//
+
+Value qpal::emitPairRow(OpBuilder &builder, Location loc, Value lane,
+                        unsigned tile, unsigned reg) {
+  // row = 16 * i1 + 8 * (j & 1) + lane / 4, with i1 = q & 1.
+  Value quad = arith::ShRUIOp::create(
+      builder, loc, lane, arith::ConstantIndexOp::create(builder, loc, 2));
+  unsigned base = 16 * (tile & 1) + 8 * (reg & 1);
+  if (base == 0)
+    return quad;
+  return arith::AddIOp::create(
+      builder, loc, quad, arith::ConstantIndexOp::create(builder, loc, base));
+}
+
+Value qpal::emitPairColumn(OpBuilder &builder, Location loc, Value lane,
+                           unsigned tile, unsigned reg) {
+  // col = 16 * j1 + 8 * (j >> 1) + 2 * (lane % 4), with j1 = q >> 1.
+  Value inQuad = arith::AndIOp::create(
+      builder, loc, lane, arith::ConstantIndexOp::create(builder, loc, 3));
+  Value twice = arith::ShLIOp::create(
+      builder, loc, inQuad, arith::ConstantIndexOp::create(builder, loc, 1));
+  unsigned base = 16 * (tile >> 1) + 8 * (reg >> 1);
+  if (base == 0)
+    return twice;
+  return arith::AddIOp::create(
+      builder, loc, twice, arith::ConstantIndexOp::create(builder, loc, base));
+}

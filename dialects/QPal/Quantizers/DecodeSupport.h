@@ -1,0 +1,41 @@
+//===- DecodeSupport.h - Building blocks of code decoding -------*- C++ -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Arith/memref building blocks the quantizer attributes compose into their
+// `emitLaneDecode`: reading bit fields of packed codes and looking up
+// codebook entries. Offsets known at compile time stay constants, so a
+// decode unrolls into straight-line integer code.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_DIALECTS_QPAL_QUANTIZERS_DECODESUPPORT_H
+#define QPAL_DIALECTS_QPAL_QUANTIZERS_DECODESUPPORT_H
+
+#include "mlir/IR/Builders.h"
+
+namespace qpal::detail {
+
+/// Returns an i64 holding the `numBits` (<= 57) bits that start `bitOffset`
+/// bits into the little-endian byte string at `codes[byteOffset]`, bit 0
+/// being the least significant bit of the first byte.
+mlir::Value emitLoadBitsLE(mlir::OpBuilder &builder, mlir::Location loc,
+                           mlir::Value codes, mlir::Value byteOffset,
+                           unsigned bitOffset, unsigned numBits);
+
+/// Returns `codebook[index * stride + component]` (f32) for an integer
+/// `index` of any width.
+mlir::Value emitCodebookLoad(mlir::OpBuilder &builder, mlir::Location loc,
+                             mlir::Value codebook, mlir::Value index,
+                             unsigned stride, unsigned component);
+
+/// Returns an i64 constant.
+mlir::Value emitI64(mlir::OpBuilder &builder, mlir::Location loc,
+                    int64_t value);
+
+} // namespace qpal::detail
+
+#endif // QPAL_DIALECTS_QPAL_QUANTIZERS_DECODESUPPORT_H

@@ -1,0 +1,103 @@
+//===- TcqDecode.cpp - Trellis window decode shared by tcq/tcq_split ------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Lane w of a supertile owns, for each tile q, the 4*KV stream bits at which
+// its 4 steps start (chunk C_q = bits [4KV*w, 4KV*(w+1)) of the tile's
+// circular stream, first bit as MSB), stored as bits [4KV*q, 4KV*(q+1)) of
+// its little-endian 16*KV-bit segment. The 16-bit state of step 4w + j is the
+// window at bit j*KV of C_q, continued into the chunks of lanes w+1 and w+2
+// (mod 32: tail-biting). The state hashes to a codeword of the tlut
+// (`quantlut_sym`): h = s*(s+1) mod 2^16, index = bits [15-T, 15) of h, and
+// bit 15 of h flips the sign of the first element.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TcqDecode.h"
+
+#include "DecodeSupport.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+using namespace mlir;
+using namespace qpal;
+using namespace qpal::detail;
+
+/// Places a `width`-bit chunk so that its MSB lands on bit `63 - start` of
+/// an i64 (bits shifted past bit 0 are dropped).
+static Value placeChunk(OpBuilder &builder, Location loc, Value chunk,
+                        unsigned start, unsigned width) {
+  int shift = 64 - static_cast<int>(start) - static_cast<int>(width);
+  if (shift > 0)
+    return arith::ShLIOp::create(builder, loc, chunk,
+                                 emitI64(builder, loc, shift));
+  if (shift < 0)
+    return arith::ShRUIOp::create(builder, loc, chunk,
+                                  emitI64(builder, loc, -shift));
+  return chunk;
+}
+
+void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
+                                     const LaneDecodeArgs &args, unsigned kv,
+                                     unsigned tlutBits,
+                                     SmallVectorImpl<DecodedPair> &pairs) {
+  unsigned chunkBits = 4 * kv;
+  // Bits needed past the start of the lane's own chunk: the last step's
+  // window ends at 3*KV + 16; lanes w+1 and w+2 supply what C_q lacks.
+  unsigned needed = 3 * kv + 16;
+  unsigned lanesNeeded = (needed + chunkBits - 1) / chunkBits;
+  SmallVector<Value> segments;
+  for (unsigned delta = 0; delta < lanesNeeded; ++delta)
+    segments.push_back(args.segmentOffset(builder, loc, delta));
+
+  Value stateMask = emitI64(builder, loc, 0xFFFF);
+  Value one = emitI64(builder, loc, 1);
+  Value indexShift = emitI64(builder, loc, 15 - tlutBits);
+  Value indexMask = emitI64(builder, loc, (1 << tlutBits) - 1);
+  Value signBit = emitI64(builder, loc, 0x8000);
+  Value zero = emitI64(builder, loc, 0);
+
+  for (unsigned tile = 0; tile < 4; ++tile) {
+    Value window;
+    for (unsigned delta = 0; delta < lanesNeeded; ++delta) {
+      unsigned start = delta * chunkBits;
+      if (start >= 64)
+        break;
+      Value chunk = emitLoadBitsLE(builder, loc, args.codes, segments[delta],
+                                   tile * chunkBits, chunkBits);
+      Value placed = placeChunk(builder, loc, chunk, start, chunkBits);
+      window = window
+                   ? arith::OrIOp::create(builder, loc, window, placed)
+                         .getResult()
+                   : placed;
+    }
+    for (unsigned reg = 0; reg < 4; ++reg) {
+      Value state = arith::AndIOp::create(
+          builder, loc,
+          arith::ShRUIOp::create(builder, loc, window,
+                                 emitI64(builder, loc, 48 - reg * kv)),
+          stateMask);
+      Value hash = arith::AndIOp::create(
+          builder, loc,
+          arith::MulIOp::create(
+              builder, loc, state,
+              arith::AddIOp::create(builder, loc, state, one)),
+          stateMask);
+      Value index = arith::AndIOp::create(
+          builder, loc, arith::ShRUIOp::create(builder, loc, hash, indexShift),
+          indexMask);
+      Value negate = arith::CmpIOp::create(
+          builder, loc, arith::CmpIPredicate::ne,
+          arith::AndIOp::create(builder, loc, hash, signBit), zero);
+      Value first = emitCodebookLoad(builder, loc, args.codebook, index, 2, 0);
+      Value second = emitCodebookLoad(builder, loc, args.codebook, index, 2, 1);
+      first = arith::SelectOp::create(
+          builder, loc, negate, arith::NegFOp::create(builder, loc, first),
+          first);
+      pairs.push_back({tile, reg, first, second});
+    }
+  }
+}

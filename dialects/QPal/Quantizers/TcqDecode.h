@@ -1,0 +1,27 @@
+//===- TcqDecode.h - Trellis window decode shared by tcq/tcq_split -*- C++ -*-//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_DIALECTS_QPAL_QUANTIZERS_TCQDECODE_H
+#define QPAL_DIALECTS_QPAL_QUANTIZERS_TCQDECODE_H
+
+#include "qpal/Dialect/QPal/KernelDecode.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+namespace qpal::detail {
+
+/// Emits the decode of one lane's 16 trellis steps (4 tiles x 4 steps) of a
+/// TCQ matrix with `kv` bits per step and a 2^tlutBits-entry codebook, in
+/// the kernel layout of quantizers.md section 4.7.
+void emitTcqLaneDecode(mlir::OpBuilder &builder, mlir::Location loc,
+                       const LaneDecodeArgs &args, unsigned kv,
+                       unsigned tlutBits,
+                       llvm::SmallVectorImpl<DecodedPair> &pairs);
+
+} // namespace qpal::detail
+
+#endif // QPAL_DIALECTS_QPAL_QUANTIZERS_TCQDECODE_H

@@ -1,0 +1,108 @@
+//===- QPalToKernels.h - Dequant-matmul kernel generation -------*- C++ -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Builds one specialized dequant-matmul kernel per (quantizer, M, K, batch,
+// target) and lowers it to what a runtime loads: PTX (through LLVM's NVPTX
+// backend) or a host object / in-process JIT.
+//
+// Kernel contract (every target; all shapes static): with x the rotated activations (N x K,
+// f32, row-major), W_hat the decoded M x K weight and s the per-row scales,
+//
+//   y[n][m] += s[m] * sum_k W_hat[m][k] * x[n][k]
+//
+// The kernel *accumulates* into y (zero it for a plain product; pass the
+// residual for a fused residual add). Arguments are bare pointers, in order:
+// x (f32), codes (i8), codebook (f32: the fp16 codebook widened; 2 values
+// per entry for TCQ and VQ), scales (f32), y (f32); CPU kernels take a sixth,
+// an i64[2] range [first, last) of 32-row supertiles, so a host can split M
+// across threads.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_CONVERSION_QPALTOKERNELS_H
+#define QPAL_CONVERSION_QPALTOKERNELS_H
+
+#include "qpal/Dialect/QPal/QPalDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+
+namespace qpal {
+
+/// What one kernel is specialized on.
+struct KernelShape {
+  QuantizerAttrInterface quantizer;
+  int64_t rows = 0;  // M (the sum of the members' M for a fusion group)
+  int64_t cols = 0;  // K
+  int64_t batch = 1; // N: activation rows per call
+};
+
+/// An NVIDIA GPU the NVPTX target generates for.
+struct GpuChip {
+  std::string name; // sm_80, sm_86, sm_89, sm_90
+  unsigned smCount = 0;
+};
+
+/// Returns the chip `name` with its usual SM count (A100 108, RTX 3090 82,
+/// RTX 4090 128, H100 132), or an error listing the known chips.
+llvm::Expected<GpuChip> lookupGpuChip(llvm::StringRef name);
+
+/// The launch of a GPU kernel, chosen by the compiler for the chip.
+struct GpuLaunch {
+  int64_t gridX = 0;  // blocks: row supertiles x K splits
+  int64_t blockX = 0; // threads: 32 x warps
+  int64_t warps = 0;
+  int64_t kSplits = 1; // > 1: blocks add partial sums atomically
+};
+
+/// Returns the kernel symbol for `shape` on `target` ("cpu" or a chip name),
+/// e.g. `qpal_tcq_6_none_0p9_m576_k576_n1_cpu`.
+std::string getKernelName(const KernelShape &shape, llvm::StringRef target);
+
+/// Checks that `shape` can be lowered (positive sizes, a layout that fits).
+mlir::LogicalResult verifyKernelShape(mlir::Location loc,
+                                      const KernelShape &shape);
+
+/// Builds the CPU kernel for `shape` as a `func.func` at the builder's
+/// insertion point (a module body).
+mlir::FailureOr<mlir::func::FuncOp>
+buildCpuKernel(mlir::OpBuilder &builder, mlir::Location loc,
+               const KernelShape &shape);
+
+/// Chooses the launch of `shape` on `chip`.
+GpuLaunch chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip);
+
+/// Builds the GPU kernel for `shape` as a `gpu.func` inside the `gpu.module`
+/// at the builder's insertion point.
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuKernel(mlir::OpBuilder &builder, mlir::Location loc,
+               const KernelShape &shape, const GpuLaunch &launch,
+               llvm::StringRef name);
+
+/// Lowers a module of CPU kernels to the LLVM dialect.
+mlir::LogicalResult lowerCpuKernelsToLLVM(mlir::ModuleOp module);
+
+/// Lowers the `gpu.module`s of `module` to the NVVM/LLVM dialects and
+/// serializes them to PTX (`gpu.binary` ops).
+mlir::LogicalResult lowerGpuKernelsToPtx(mlir::ModuleOp module);
+
+/// Returns the PTX text of the `gpu.binary` named `name` in `module`.
+llvm::Expected<std::string> extractPtx(mlir::ModuleOp module,
+                                       llvm::StringRef name);
+
+/// Registers what kernel lowering needs in `registry`: dialects, the LLVM IR
+/// translations and the NVVM target.
+void registerKernelLoweringDependencies(mlir::DialectRegistry &registry);
+
+} // namespace qpal
+
+#endif // QPAL_CONVERSION_QPALTOKERNELS_H

@@ -1,0 +1,69 @@
+//===- KernelDecode.h - The decode hook of quantizer attributes -*- C++ -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Types of `QuantizerAttrInterface::emitLaneDecode`, the one place that emits
+// the decode of packed codes into a kernel body. Every tensor-core layout of
+// the palette stores, per 32 x 32 supertile and per lane w of a warp, the
+// codes of 16 horizontal weight pairs: 4 tiles q (16 x 16, q = 2*j1 + i1)
+// times 4 `mma.m16n8k16` A-fragment registers j. Pair (q, j) of lane w sits
+// at supertile row 16*i1 + 8*(j&1) + w/4 and columns 16*j1 + 8*(j/2) +
+// 2*(w%4) + {0, 1}, for every family, so kernels share their loops and ask
+// the attribute only for the values.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_DIALECT_QPAL_KERNELDECODE_H
+#define QPAL_DIALECT_QPAL_KERNELDECODE_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Location.h"
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace qpal {
+
+/// Lanes of a warp, tiles of a supertile and pairs a lane decodes per
+/// supertile in the tensor-core layouts.
+constexpr unsigned kWarpLanes = 32, kSupertileDim = 32, kTileDim = 16;
+constexpr unsigned kPairsPerLane = 16;
+
+/// What the decode of one lane's codes of one supertile reads.
+struct LaneDecodeArgs {
+  /// The packed codes, `memref<?xi8>`.
+  mlir::Value codes;
+  /// The codebook as f32 values (the fp16 codebook widened), `memref<?xf32>`:
+  /// 2 values per entry for TCQ and VQ, 1 for SQ.
+  mlir::Value codebook;
+  /// Which column part is decoded (`tcq_split`: 0 = columns [0, K/2)).
+  unsigned columnPart = 0;
+  /// Returns the byte offset (an `index`) in `codes` of the segment of lane
+  /// (w + delta) mod 32 of the current supertile, in the current column
+  /// part.
+  llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                 unsigned delta)>
+      segmentOffset;
+};
+
+/// One decoded weight pair of a lane: tile q, register j, and the values of
+/// the even and odd column (f32).
+struct DecodedPair {
+  unsigned tile;
+  unsigned reg;
+  mlir::Value first;
+  mlir::Value second;
+};
+
+/// The supertile-relative row of pair (q, j) of lane `lane` (an index value).
+mlir::Value emitPairRow(mlir::OpBuilder &builder, mlir::Location loc,
+                        mlir::Value lane, unsigned tile, unsigned reg);
+/// The supertile-relative column of the even weight of pair (q, j).
+mlir::Value emitPairColumn(mlir::OpBuilder &builder, mlir::Location loc,
+                           mlir::Value lane, unsigned tile, unsigned reg);
+
+} // namespace qpal
+
+#endif // QPAL_DIALECT_QPAL_KERNELDECODE_H

@@ -1,0 +1,125 @@
+//===- CpuKernel.cpp - The host dequant-matmul kernel ---------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// The CPU kernel walks a range of 32-row supertiles; for each it decodes,
+// supertile by supertile along K and lane by lane, the 16 weight pairs of
+// every lane (the quantizer attribute emits the decode) and accumulates
+// pair * x into a 32 x N stack accumulator, then adds scale * accumulator to
+// y. LLVM unrolls and vectorizes the straight-line decode for the host.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace qpal;
+using namespace qpal::detail;
+
+FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
+                                             const KernelShape &shape) {
+  if (failed(verifyKernelShape(loc, shape)))
+    return failure();
+  KernelTypes types(builder, shape);
+  auto rangeType = MemRefType::get({2}, builder.getI64Type());
+  auto function = func::FuncOp::create(
+      builder, loc, getKernelName(shape, "cpu"),
+      builder.getFunctionType({types.x, types.codes, types.codebook,
+                               types.scales, types.y, rangeType},
+                              {}));
+  Block *entry = function.addEntryBlock();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(entry);
+  KernelArgs args{entry->getArgument(0), entry->getArgument(1),
+                  entry->getArgument(2), entry->getArgument(3),
+                  entry->getArgument(4)};
+  Value range = entry->getArgument(5);
+
+  int64_t batch = shape.batch;
+  Value acc = memref::AllocaOp::create(
+      builder, loc,
+      MemRefType::get({batch, kSupertileDim}, builder.getF32Type()));
+  auto indexAt = [&](int64_t i) {
+    return arith::IndexCastOp::create(
+        builder, loc, builder.getIndexType(),
+        memref::LoadOp::create(builder, loc, range, constIndex(builder, loc, i)));
+  };
+  Value first = indexAt(0), last = indexAt(1);
+  Value zeroF = arith::ConstantFloatOp::create(
+      builder, loc, builder.getF32Type(), llvm::APFloat(0.0f));
+
+  auto supertileLoop = scf::ForOp::create(builder, loc, first, last,
+                                          constIndex(builder, loc, 1));
+  builder.setInsertionPointToStart(supertileLoop.getBody());
+  Value supertileRow = supertileLoop.getInductionVar();
+  forEachAccumulator(builder, loc, batch, [&](Value n, Value r) {
+    memref::StoreOp::create(builder, loc, zeroF, acc, ValueRange{n, r});
+  });
+
+  LogicalResult decoded = success();
+  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
+       ++part) {
+    PartGeometry geometry(shape, part);
+    auto columnLoop = scf::ForOp::create(
+        builder, loc, constIndex(builder, loc, 0),
+        constIndex(builder, loc, geometry.supertileCols),
+        constIndex(builder, loc, 1));
+    OpBuilder::InsertionGuard columnGuard(builder);
+    builder.setInsertionPointToStart(columnLoop.getBody());
+    Value supertileCol = columnLoop.getInductionVar();
+    auto laneLoop = scf::ForOp::create(
+        builder, loc, constIndex(builder, loc, 0),
+        constIndex(builder, loc, kWarpLanes), constIndex(builder, loc, 1));
+    builder.setInsertionPointToStart(laneLoop.getBody());
+    Value lane = laneLoop.getInductionVar();
+
+    SmallVector<DecodedPair> pairs;
+    if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
+                                       supertileRow, supertileCol, lane,
+                                       pairs))) {
+      decoded = failure();
+      break;
+    }
+    Value colBase =
+        supertileColumnBase(builder, loc, geometry, supertileCol);
+    for (const DecodedPair &pair : pairs) {
+      Value row = emitPairRow(builder, loc, lane, pair.tile, pair.reg);
+      Value col = arith::AddIOp::create(
+          builder, loc, colBase,
+          emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
+      forEachBatchRow(builder, loc, batch, [&](Value n) {
+        Value sum = memref::LoadOp::create(builder, loc, acc, ValueRange{n, row});
+        sum = emitPairFma(builder, loc, args.x, n, col, pair, sum);
+        memref::StoreOp::create(builder, loc, sum, acc, ValueRange{n, row});
+      });
+    }
+  }
+  if (failed(decoded)) {
+    function.erase();
+    return failure();
+  }
+
+  // y[n][row] += scale[row] * acc[n][r].
+  Value rowBase = arith::MulIOp::create(
+      builder, loc, supertileRow, constIndex(builder, loc, kSupertileDim));
+  forEachAccumulator(builder, loc, batch, [&](Value n, Value r) {
+    Value row = arith::AddIOp::create(builder, loc, rowBase, r);
+    Value partial = memref::LoadOp::create(builder, loc, acc, ValueRange{n, r});
+    Value scale = memref::LoadOp::create(builder, loc, args.scales, row);
+    Value old = memref::LoadOp::create(builder, loc, args.y, ValueRange{n, row});
+    Value updated = arith::AddFOp::create(
+        builder, loc, old, arith::MulFOp::create(builder, loc, partial, scale));
+    memref::StoreOp::create(builder, loc, updated, args.y, ValueRange{n, row});
+  });
+
+  builder.setInsertionPointToEnd(entry);
+  func::ReturnOp::create(builder, loc);
+  return function;
+}

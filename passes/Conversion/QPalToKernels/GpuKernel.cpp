@@ -1,0 +1,212 @@
+//===- GpuKernel.cpp - The GPU dequant-matmul kernel ----------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// One block per (32-row supertile, K split); W warps per block split the K
+// supertiles between them, and within a warp, lane w decodes exactly the 16
+// weight pairs the tensor-core layout gives it, so the codes are read once,
+// coalesced, by the lane that owns them. A lane's pairs fall on 4 rows; its
+// partial sums stay in registers (loop-carried), are reduced across the 4
+// lanes that share those rows with warp shuffles, then across warps through
+// shared memory. With several K splits, blocks add into y atomically.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace qpal;
+using namespace qpal::detail;
+
+/// Rows of a supertile one lane contributes to.
+constexpr unsigned kRowSlots = 4;
+
+GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape,
+                                const GpuChip &chip) {
+  GpuLaunch launch;
+  int64_t supertileRows = shape.rows / kSupertileDim;
+  int64_t supertileCols =
+      shape.cols / kSupertileDim / shape.quantizer.getNumColumnParts();
+  launch.warps = std::clamp<int64_t>(supertileCols, 1, 8);
+  launch.blockX = launch.warps * kWarpLanes;
+  // Fill the chip: about two blocks per SM, splitting K when there are too
+  // few row supertiles (k/v projections), never below one supertile column
+  // per warp.
+  int64_t wanted = 2 * static_cast<int64_t>(chip.smCount);
+  int64_t maxSplits = std::max<int64_t>(1, supertileCols / launch.warps);
+  launch.kSplits = std::clamp<int64_t>(
+      (wanted + supertileRows - 1) / supertileRows, 1, maxSplits);
+  launch.gridX = supertileRows * launch.kSplits;
+  return launch;
+}
+
+FailureOr<gpu::GPUFuncOp>
+qpal::buildGpuKernel(OpBuilder &builder, Location loc, const KernelShape &shape,
+                     const GpuLaunch &launch, StringRef name) {
+  if (failed(verifyKernelShape(loc, shape)))
+    return failure();
+  MLIRContext *context = builder.getContext();
+  KernelTypes types(builder, shape);
+  int64_t batch = shape.batch, warps = launch.warps;
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      context, gpu::GPUDialect::getWorkgroupAddressSpace());
+  auto partialsType = MemRefType::get({warps, batch, kSupertileDim},
+                                      builder.getF32Type(),
+                                      MemRefLayoutAttrInterface(), workgroup);
+  auto function = gpu::GPUFuncOp::create(
+      builder, loc, name,
+      builder.getFunctionType(
+          {types.x, types.codes, types.codebook, types.scales, types.y}, {}),
+      TypeRange{partialsType});
+  function->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                    builder.getUnitAttr());
+  function.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(launch.blockX), 1, 1}));
+  function.setKnownGridSizeAttr(builder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(launch.gridX), 1, 1}));
+  Block &entry = function.getBody().front();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&entry);
+  KernelArgs args{entry.getArgument(0), entry.getArgument(1),
+                  entry.getArgument(2), entry.getArgument(3),
+                  entry.getArgument(4)};
+  Value partials = function.getWorkgroupAttributions().front();
+
+  Value block = gpu::BlockIdOp::create(builder, loc, gpu::Dimension::x);
+  Value thread = gpu::ThreadIdOp::create(builder, loc, gpu::Dimension::x);
+  Value splits = constIndex(builder, loc, launch.kSplits);
+  Value supertileRow = arith::DivUIOp::create(builder, loc, block, splits);
+  Value split = arith::RemUIOp::create(builder, loc, block, splits);
+  Value lane = arith::AndIOp::create(builder, loc, thread,
+                                     constIndex(builder, loc, kWarpLanes - 1));
+  Value warp = arith::ShRUIOp::create(builder, loc, thread,
+                                      constIndex(builder, loc, 5));
+
+  FloatType f32 = builder.getF32Type();
+  Value zeroF =
+      arith::ConstantFloatOp::create(builder, loc, f32, llvm::APFloat(0.0f));
+  SmallVector<Value> sums(kRowSlots * batch, zeroF);
+
+  // This block's warps take supertile columns split*W + warp, stepping by
+  // all warps of all splits.
+  Value start = arith::AddIOp::create(
+      builder, loc,
+      arith::MulIOp::create(builder, loc, split,
+                            constIndex(builder, loc, warps)),
+      warp);
+  Value step = constIndex(builder, loc, launch.kSplits * warps);
+  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
+       ++part) {
+    PartGeometry geometry(shape, part);
+    auto loop = scf::ForOp::create(
+        builder, loc, start, constIndex(builder, loc, geometry.supertileCols),
+        step, sums);
+    OpBuilder::InsertionGuard loopGuard(builder);
+    builder.setInsertionPointToStart(loop.getBody());
+    Value supertileCol = loop.getInductionVar();
+    SmallVector<Value> carried(loop.getRegionIterArgs());
+    SmallVector<DecodedPair> pairs;
+    if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
+                                       supertileRow, supertileCol, lane,
+                                       pairs))) {
+      function.erase();
+      return failure();
+    }
+    Value colBase = supertileColumnBase(builder, loc, geometry, supertileCol);
+    for (const DecodedPair &pair : pairs) {
+      // Row 16*i1 + 8*(j&1) + lane/4 of the supertile is slot 2*i1 + (j&1).
+      unsigned slot = 2 * (pair.tile & 1) + (pair.reg & 1);
+      Value col = arith::AddIOp::create(
+          builder, loc, colBase,
+          emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
+      for (int64_t n = 0; n < batch; ++n) {
+        Value &sum = carried[slot * batch + n];
+        sum = emitPairFma(builder, loc, args.x, constIndex(builder, loc, n),
+                          col, pair, sum);
+      }
+    }
+    scf::YieldOp::create(builder, loc, carried);
+    builder.setInsertionPointAfter(loop);
+    sums.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+
+  // Lanes 4g..4g+3 hold partial sums of the same rows: reduce them.
+  for (Value &sum : sums)
+    for (int32_t offset : {1, 2}) {
+      Value other = gpu::ShuffleOp::create(builder, loc, sum, offset,
+                                           kWarpLanes, gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
+      sum = arith::AddFOp::create(builder, loc, sum, other);
+    }
+  Value quad = arith::ShRUIOp::create(builder, loc, lane,
+                                      constIndex(builder, loc, 2));
+  Value leader = arith::CmpIOp::create(
+      builder, loc, arith::CmpIPredicate::eq,
+      arith::AndIOp::create(builder, loc, lane, constIndex(builder, loc, 3)),
+      constIndex(builder, loc, 0));
+  auto ifLeader = scf::IfOp::create(builder, loc, leader);
+  {
+    OpBuilder::InsertionGuard ifGuard(builder);
+    builder.setInsertionPointToStart(ifLeader.thenBlock());
+    for (unsigned slot = 0; slot < kRowSlots; ++slot) {
+      Value row = arith::AddIOp::create(builder, loc, quad,
+                                        constIndex(builder, loc, 8 * slot));
+      for (int64_t n = 0; n < batch; ++n)
+        memref::StoreOp::create(
+            builder, loc, sums[slot * batch + n], partials,
+            ValueRange{warp, constIndex(builder, loc, n), row});
+    }
+  }
+  gpu::BarrierOp::create(builder, loc);
+
+  // Threads sum the warps' partials of one (n, row) each and add
+  // scale * sum into y.
+  auto outputs = scf::ForOp::create(
+      builder, loc, thread, constIndex(builder, loc, batch * kSupertileDim),
+      constIndex(builder, loc, launch.blockX));
+  {
+    OpBuilder::InsertionGuard outGuard(builder);
+    builder.setInsertionPointToStart(outputs.getBody());
+    Value index = outputs.getInductionVar();
+    Value n = arith::DivUIOp::create(builder, loc, index,
+                                     constIndex(builder, loc, kSupertileDim));
+    Value r = arith::RemUIOp::create(builder, loc, index,
+                                     constIndex(builder, loc, kSupertileDim));
+    Value total = zeroF;
+    for (int64_t w = 0; w < warps; ++w)
+      total = arith::AddFOp::create(
+          builder, loc, total,
+          memref::LoadOp::create(builder, loc, partials,
+                                 ValueRange{constIndex(builder, loc, w), n, r}));
+    Value row = arith::AddIOp::create(
+        builder, loc,
+        arith::MulIOp::create(builder, loc, supertileRow,
+                              constIndex(builder, loc, kSupertileDim)),
+        r);
+    Value scaled = arith::MulFOp::create(
+        builder, loc, total,
+        memref::LoadOp::create(builder, loc, args.scales, row));
+    if (launch.kSplits > 1) {
+      memref::AtomicRMWOp::create(builder, loc, arith::AtomicRMWKind::addf,
+                                  scaled, args.y, ValueRange{n, row});
+    } else {
+      Value old =
+          memref::LoadOp::create(builder, loc, args.y, ValueRange{n, row});
+      memref::StoreOp::create(builder, loc,
+                              arith::AddFOp::create(builder, loc, old, scaled),
+                              args.y, ValueRange{n, row});
+    }
+  }
+  gpu::ReturnOp::create(builder, loc);
+  return function;
+}

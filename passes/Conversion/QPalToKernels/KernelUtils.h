@@ -1,0 +1,76 @@
+//===- KernelUtils.h - Pieces shared by the CPU and GPU kernels -*- C++ -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_PASSES_CONVERSION_QPALTOKERNELS_KERNELUTILS_H
+#define QPAL_PASSES_CONVERSION_QPALTOKERNELS_KERNELUTILS_H
+
+#include "qpal/Conversion/QPalToKernels.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace qpal::detail {
+
+/// The argument types every kernel shares.
+struct KernelTypes {
+  KernelTypes(mlir::OpBuilder &builder, const KernelShape &shape,
+              mlir::Attribute memorySpace = {});
+  mlir::MemRefType x, codes, codebook, scales, y;
+};
+
+/// The argument values every kernel shares.
+struct KernelArgs {
+  mlir::Value x, codes, codebook, scales, y;
+};
+
+/// Where column part `part` of a weight lives.
+struct PartGeometry {
+  PartGeometry(const KernelShape &shape, unsigned part);
+  unsigned part;
+  int64_t supertileCols; // 32-column supertiles in the part
+  int64_t colOffset;     // first column of the part
+  uint64_t byteOffset;   // first byte of the part's codes
+  unsigned segmentBytes; // bytes of one lane's segment of one supertile
+};
+
+/// Returns an index constant.
+mlir::Value constIndex(mlir::OpBuilder &builder, mlir::Location loc,
+                       int64_t value);
+
+/// Emits `body(n)` for every activation row: unrolled up to 8 rows, a loop
+/// beyond.
+void forEachBatchRow(mlir::OpBuilder &builder, mlir::Location loc,
+                     int64_t batch,
+                     llvm::function_ref<void(mlir::Value)> body);
+
+/// Emits `body(n, r)` for n < batch and r < 32 (loops).
+void forEachAccumulator(mlir::OpBuilder &builder, mlir::Location loc,
+                        int64_t batch,
+                        llvm::function_ref<void(mlir::Value, mlir::Value)> body);
+
+/// Decodes the 16 pairs of `lane` in supertile (supertileRow, supertileCol)
+/// of `geometry`'s part, through the quantizer's `emitLaneDecode`.
+mlir::LogicalResult emitSupertileLaneDecode(
+    mlir::OpBuilder &builder, mlir::Location loc, const KernelShape &shape,
+    const PartGeometry &geometry, const KernelArgs &args,
+    mlir::Value supertileRow, mlir::Value supertileCol, mlir::Value lane,
+    llvm::SmallVectorImpl<DecodedPair> &pairs);
+
+/// The first weight column of supertile `supertileCol` of the part.
+mlir::Value supertileColumnBase(mlir::OpBuilder &builder, mlir::Location loc,
+                                const PartGeometry &geometry,
+                                mlir::Value supertileCol);
+
+/// Returns sum + first * x[n][col] + second * x[n][col + 1].
+mlir::Value emitPairFma(mlir::OpBuilder &builder, mlir::Location loc,
+                        mlir::Value x, mlir::Value n, mlir::Value col,
+                        const DecodedPair &pair, mlir::Value sum);
+
+} // namespace qpal::detail
+
+#endif // QPAL_PASSES_CONVERSION_QPALTOKERNELS_KERNELUTILS_H
