@@ -30,6 +30,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
@@ -78,6 +79,14 @@ mlir::FailureOr<mlir::func::FuncOp>
 buildCpuKernel(mlir::OpBuilder &builder, mlir::Location loc,
                const KernelShape &shape);
 
+/// Builds the CPU dequantization kernel for `shape` (the batch > 8 path:
+/// decode once, then a dense GEMM): `void k(codes, codebook, w, range)`
+/// writes the decoded, unscaled weights W_hat (f32, M x K) of the 32-row
+/// supertiles in `range`.
+mlir::FailureOr<mlir::func::FuncOp>
+buildCpuDequantKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                      const KernelShape &shape);
+
 /// Chooses the launch of `shape` on `chip`.
 GpuLaunch chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip);
 
@@ -98,6 +107,16 @@ mlir::LogicalResult lowerGpuKernelsToPtx(mlir::ModuleOp module);
 /// Returns the PTX text of the `gpu.binary` named `name` in `module`.
 llvm::Expected<std::string> extractPtx(mlir::ModuleOp module,
                                        llvm::StringRef name);
+
+/// Compiles a module of CPU kernels (already in the LLVM dialect) for the
+/// host and returns the engine that holds the machine code; look kernels up
+/// with `lookup(name)` (bare-pointer functions).
+llvm::Expected<std::unique_ptr<mlir::ExecutionEngine>>
+jitCpuKernels(mlir::ModuleOp module);
+
+/// Writes a module of CPU kernels (already in the LLVM dialect) to `path` as
+/// a host object file, optimized for the host CPU.
+llvm::Error emitHostObject(mlir::ModuleOp module, llvm::StringRef path);
 
 /// Registers what kernel lowering needs in `registry`: dialects, the LLVM IR
 /// translations and the NVVM target.

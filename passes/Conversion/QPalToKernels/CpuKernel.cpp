@@ -123,3 +123,78 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
   func::ReturnOp::create(builder, loc);
   return function;
 }
+
+FailureOr<func::FuncOp>
+qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
+                            const KernelShape &shape) {
+  if (failed(verifyKernelShape(loc, shape)))
+    return failure();
+  KernelTypes types(builder, shape);
+  auto weightType = MemRefType::get({shape.rows, shape.cols},
+                                    builder.getF32Type());
+  auto rangeType = MemRefType::get({2}, builder.getI64Type());
+  std::string name = getKernelName(shape, "cpu");
+  name.replace(0, 4, "qpal_dequant");
+  auto function = func::FuncOp::create(
+      builder, loc, name,
+      builder.getFunctionType(
+          {types.codes, types.codebook, weightType, rangeType}, {}));
+  Block *entry = function.addEntryBlock();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(entry);
+  KernelArgs args{Value(), entry->getArgument(0), entry->getArgument(1),
+                  Value(), Value()};
+  Value weights = entry->getArgument(2), range = entry->getArgument(3);
+  auto indexAt = [&](int64_t i) {
+    return arith::IndexCastOp::create(
+        builder, loc, builder.getIndexType(),
+        memref::LoadOp::create(builder, loc, range, constIndex(builder, loc, i)));
+  };
+  auto supertileLoop = scf::ForOp::create(builder, loc, indexAt(0), indexAt(1),
+                                          constIndex(builder, loc, 1));
+  builder.setInsertionPointToStart(supertileLoop.getBody());
+  Value supertileRow = supertileLoop.getInductionVar();
+  Value rowBase = arith::MulIOp::create(
+      builder, loc, supertileRow, constIndex(builder, loc, kSupertileDim));
+  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
+       ++part) {
+    PartGeometry geometry(shape, part);
+    OpBuilder::InsertionGuard partGuard(builder);
+    auto columnLoop = scf::ForOp::create(
+        builder, loc, constIndex(builder, loc, 0),
+        constIndex(builder, loc, geometry.supertileCols),
+        constIndex(builder, loc, 1));
+    builder.setInsertionPointToStart(columnLoop.getBody());
+    Value supertileCol = columnLoop.getInductionVar();
+    auto laneLoop = scf::ForOp::create(
+        builder, loc, constIndex(builder, loc, 0),
+        constIndex(builder, loc, kWarpLanes), constIndex(builder, loc, 1));
+    builder.setInsertionPointToStart(laneLoop.getBody());
+    Value lane = laneLoop.getInductionVar();
+    SmallVector<DecodedPair> pairs;
+    if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
+                                       supertileRow, supertileCol, lane,
+                                       pairs))) {
+      function.erase();
+      return failure();
+    }
+    Value colBase = supertileColumnBase(builder, loc, geometry, supertileCol);
+    for (const DecodedPair &pair : pairs) {
+      Value row = arith::AddIOp::create(
+          builder, loc, rowBase,
+          emitPairRow(builder, loc, lane, pair.tile, pair.reg));
+      Value col = arith::AddIOp::create(
+          builder, loc, colBase,
+          emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
+      Value next =
+          arith::AddIOp::create(builder, loc, col, constIndex(builder, loc, 1));
+      memref::StoreOp::create(builder, loc, pair.first, weights,
+                              ValueRange{row, col});
+      memref::StoreOp::create(builder, loc, pair.second, weights,
+                              ValueRange{row, next});
+    }
+  }
+  builder.setInsertionPointToEnd(entry);
+  func::ReturnOp::create(builder, loc);
+  return function;
+}

@@ -41,7 +41,17 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
 
 using namespace mlir;
 using namespace qpal;
@@ -105,4 +115,61 @@ llvm::Expected<std::string> qpal::extractPtx(ModuleOp module, StringRef name) {
   return llvm::createStringError(
       llvm::inconvertibleErrorCode(),
       llvm::formatv("gpu.binary '{0}' holds no PTX", name));
+}
+
+/// Returns a target machine for the host CPU, with its features.
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  return builder->createTargetMachine();
+}
+
+llvm::Expected<std::unique_ptr<ExecutionEngine>>
+qpal::jitCpuKernels(ModuleOp module) {
+  auto machine = hostMachine();
+  if (!machine)
+    return machine.takeError();
+  auto transformer =
+      makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, machine->get());
+  ExecutionEngineOptions options;
+  options.transformer = transformer;
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  return ExecutionEngine::create(module, options, std::move(*machine));
+}
+
+llvm::Error qpal::emitHostObject(ModuleOp module, StringRef path) {
+  auto machine = hostMachine();
+  if (!machine)
+    return machine.takeError();
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot translate the kernels to LLVM IR");
+  llvmModule->setDataLayout((*machine)->createDataLayout());
+  llvmModule->setTargetTriple((*machine)->getTargetTriple());
+  if (llvm::Error err = makeOptimizingTransformer(3, 0, machine->get())(
+          llvmModule.get()))
+    return err;
+  // Write to a temporary file and rename, so no half-written object is left.
+  std::error_code error;
+  auto output = std::make_unique<llvm::ToolOutputFile>(path, error,
+                                                       llvm::sys::fs::OF_None);
+  if (error)
+    return llvm::createStringError(error, "cannot open '%s': %s",
+                                   path.str().c_str(),
+                                   error.message().c_str());
+  llvm::legacy::PassManager passes;
+  if ((*machine)->addPassesToEmitFile(passes, output->os(), nullptr,
+                                      llvm::CodeGenFileType::ObjectFile))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the host target cannot emit objects");
+  passes.run(*llvmModule);
+  output->keep();
+  return llvm::Error::success();
 }

@@ -1,0 +1,529 @@
+//===- KernelCommand.cpp - `qpal kernel` -----------------------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Emits one dequant-matmul kernel (PTX, cubin, host object or MLIR) and, on
+// request, runs it on seeded random data against lib/Quant's reference
+// decode (float64 matmul) and measures it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "qpal/Conversion/QPalToKernels.h"
+#include "qpal/Quant/Codebooks.h"
+#include "qpal/Quant/Quantize.h"
+
+#include "qpalrt.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <thread>
+
+using namespace llvm;
+using namespace qpal;
+
+static cl::SubCommand kernelCommand(
+    "kernel", "Emit, run, check and time one dequant-matmul kernel");
+static cl::opt<std::string>
+    quantizerName("quantizer", cl::sub(kernelCommand), cl::Required,
+                  cl::cat(driver::category()),
+                  cl::desc("Quantizer, by reference name (tcq_6_none_0.9)"));
+static cl::opt<int64_t> rows("rows", cl::sub(kernelCommand), cl::Required,
+                             cl::cat(driver::category()),
+                             cl::desc("M: output features"));
+static cl::opt<int64_t> cols("cols", cl::sub(kernelCommand), cl::Required,
+                             cl::cat(driver::category()),
+                             cl::desc("K: input features"));
+static cl::opt<int64_t> batch("batch", cl::sub(kernelCommand), cl::init(1),
+                              cl::cat(driver::category()),
+                              cl::desc("N: activation rows per call"));
+static cl::opt<std::string> target("target", cl::sub(kernelCommand),
+                                   cl::init("cpu"),
+                                   cl::cat(driver::category()),
+                                   cl::desc("cpu or nvptx"));
+static cl::opt<std::string> chip("chip", cl::sub(kernelCommand),
+                                 cl::init("sm_90"),
+                                 cl::cat(driver::category()),
+                                 cl::desc("GPU for nvptx: sm_80 .. sm_90"));
+static cl::opt<unsigned> smCount("sm-count", cl::sub(kernelCommand),
+                                 cl::init(0), cl::cat(driver::category()),
+                                 cl::desc("SMs of the GPU (0: the chip's)"));
+static cl::opt<std::string>
+    outputPath("o", cl::sub(kernelCommand), cl::cat(driver::category()),
+               cl::desc("Output file: .ptx, .cubin (nvptx), .o (cpu) or "
+                        ".mlir"),
+               cl::value_desc("file"));
+static cl::opt<bool> emitMlir("emit-mlir", cl::sub(kernelCommand),
+                              cl::cat(driver::category()),
+                              cl::desc("Print the kernel before lowering"));
+static cl::opt<bool> run("run", cl::sub(kernelCommand),
+                         cl::cat(driver::category()),
+                         cl::desc("Run the kernel on seeded random data"));
+static cl::opt<bool> check("check", cl::sub(kernelCommand),
+                           cl::cat(driver::category()),
+                           cl::desc("Compare with the reference (implies "
+                                    "--run)"));
+static cl::opt<bool> bench("bench", cl::sub(kernelCommand),
+                           cl::cat(driver::category()),
+                           cl::desc("Time the kernel (implies --run)"));
+static cl::opt<bool> emitJson("json", cl::sub(kernelCommand),
+                              cl::cat(driver::category()),
+                              cl::desc("Print the results as JSON"));
+static cl::opt<uint64_t> seed("seed", cl::sub(kernelCommand), cl::init(1),
+                              cl::cat(driver::category()),
+                              cl::desc("Seed of the random data"));
+static cl::opt<unsigned> threads("threads", cl::sub(kernelCommand),
+                                 cl::init(0), cl::cat(driver::category()),
+                                 cl::desc("CPU threads (0: all)"));
+static cl::opt<unsigned> iterations("iterations", cl::sub(kernelCommand),
+                                    cl::init(0), cl::cat(driver::category()),
+                                    cl::desc("Timed calls for --bench (0: "
+                                             "about 0.5 s worth)"));
+
+static constexpr StringLiteral kCommand = "kernel";
+
+namespace {
+
+/// Seeded random inputs of one kernel call and the float64 reference.
+struct KernelData {
+  std::vector<uint8_t> codes;
+  std::vector<float> codebook, scales, x, y0;
+  std::vector<float> decoded; // lib/Quant's W_hat (fp16 codebook)
+  std::vector<double> product; // s * (W_hat x), float64
+};
+
+Expected<KernelData> makeData(const QuantizerSpec &spec) {
+  KernelData data;
+  std::mt19937_64 rng(seed);
+  // Any byte string is a valid packed code buffer of the tensor-core
+  // layouts, so random codes exercise every state and codeword.
+  data.codes.resize(spec.codeBytes(rows, cols));
+  for (uint8_t &byte : data.codes)
+    byte = static_cast<uint8_t>(rng());
+  Expected<const Codebook *> codebook = shippedCodebook(spec);
+  if (!codebook)
+    return codebook.takeError();
+  ArrayRef<float> values = (*codebook)->values(CodebookPrecision::Fp16);
+  data.codebook.assign(values.begin(), values.end());
+  std::normal_distribution<float> normal;
+  std::uniform_real_distribution<float> uniform(0.5f, 1.5f);
+  data.scales.resize(rows);
+  for (float &s : data.scales)
+    s = uniform(rng);
+  data.x.resize(batch * cols);
+  for (float &v : data.x)
+    v = normal(rng);
+  data.y0.resize(batch * rows);
+  for (float &v : data.y0)
+    v = normal(rng);
+  Expected<std::vector<float>> decoded =
+      decodeNormalized(spec, data.codes, rows, cols, CodebookPrecision::Fp16);
+  if (!decoded)
+    return decoded.takeError();
+  data.decoded = std::move(*decoded);
+  data.product.assign(batch * rows, 0.0);
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t m = 0; m < rows; ++m) {
+      double sum = 0;
+      const float *w = &data.decoded[m * cols];
+      const float *x = &data.x[n * cols];
+      for (int64_t k = 0; k < cols; ++k)
+        sum += static_cast<double>(w[k]) * x[k];
+      data.product[n * rows + m] = sum * data.scales[m];
+    }
+  return data;
+}
+
+/// max |y - (y0 + product)| / max |product|.
+double maxRelativeError(const KernelData &data, ArrayRef<float> y) {
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    worst = std::max(worst, std::abs(y[i] - (data.y0[i] + data.product[i])));
+    scale = std::max(scale, std::abs(data.product[i]));
+  }
+  return scale > 0 ? worst / scale : worst;
+}
+
+/// Copy bandwidth of this machine (GB/s), STREAM-style: 2 x 256 MiB.
+double measureCopyBandwidth(unsigned workers) {
+  size_t count = size_t{64} << 20;
+  std::vector<float> a(count, 1.0f), b(count, 0.0f);
+  double best = 0;
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < workers; ++t)
+      pool.emplace_back([&, t] {
+        size_t lo = count * t / workers, hi = count * (t + 1) / workers;
+        std::memcpy(&b[lo], &a[lo], (hi - lo) * sizeof(float));
+      });
+    for (std::thread &worker : pool)
+      worker.join();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    best = std::max(best, 2.0 * count * sizeof(float) / seconds / 1e9);
+  }
+  return best;
+}
+
+/// Writes `text` to `path` through a temporary file.
+Error writeFile(StringRef path, StringRef text) {
+  std::error_code error;
+  ToolOutputFile output(path, error, sys::fs::OF_None);
+  if (error)
+    return createStringError(error, "cannot open '%s': %s",
+                             path.str().c_str(), error.message().c_str());
+  output.os() << text;
+  output.keep();
+  return Error::success();
+}
+
+/// Assembles PTX into a cubin at `path` with ptxas.
+Error assembleCubin(StringRef ptx, StringRef chipName, StringRef path) {
+  ErrorOr<std::string> ptxas = sys::findProgramByName("ptxas");
+  if (!ptxas)
+    ptxas = sys::findProgramByName("ptxas", {"/usr/local/cuda/bin"});
+  if (!ptxas)
+    return createStringError(inconvertibleErrorCode(),
+                             "ptxas was not found on PATH or in "
+                             "/usr/local/cuda/bin; write .ptx instead");
+  SmallString<128> ptxFile;
+  if (std::error_code error =
+          sys::fs::createTemporaryFile("qpal-kernel", "ptx", ptxFile))
+    return createStringError(error, "cannot create a temporary file");
+  auto removeTemp = make_scope_exit([&] { sys::fs::remove(ptxFile); });
+  if (Error err = writeFile(ptxFile, ptx))
+    return err;
+  std::string arch = ("-arch=" + chipName).str();
+  std::string output = (path + ".part").str();
+  std::string message;
+  int code = sys::ExecuteAndWait(
+      *ptxas, {*ptxas, arch, ptxFile.str(), "-o", output}, std::nullopt, {},
+      0, 0, &message);
+  if (code != 0) {
+    sys::fs::remove(output);
+    return createStringError(inconvertibleErrorCode(),
+                             "ptxas rejected the kernel (exit %d) %s", code,
+                             message.c_str());
+  }
+  if (std::error_code error = sys::fs::rename(output, path))
+    return createStringError(error, "cannot write '%s'", path.str().c_str());
+  return Error::success();
+}
+
+/// Results that go to the table or the JSON object.
+struct Report {
+  json::Object fields;
+  std::vector<std::string> lines;
+};
+
+/// Runs the CPU kernel of `module` (lowered already) over all supertiles.
+Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
+  Expected<std::unique_ptr<mlir::ExecutionEngine>> engine =
+      jitCpuKernels(module);
+  if (!engine)
+    return engine.takeError();
+  std::string name = getKernelName(shape, "cpu");
+  std::string dequantName = name;
+  dequantName.replace(0, 4, "qpal_dequant");
+  auto kernel = (*engine)->lookup(name);
+  if (!kernel)
+    return kernel.takeError();
+  auto dequant = (*engine)->lookup(dequantName);
+  if (!dequant)
+    return dequant.takeError();
+  using KernelFn = void (*)(float *, uint8_t *, float *, float *, float *,
+                            int64_t *);
+  using DequantFn = void (*)(uint8_t *, float *, float *, int64_t *);
+  auto kernelFn = reinterpret_cast<KernelFn>(*kernel);
+  auto dequantFn = reinterpret_cast<DequantFn>(*dequant);
+
+  QuantizerSpec spec = shape.quantizer.getSpec();
+  Expected<KernelData> made = makeData(spec);
+  if (!made)
+    return made.takeError();
+  KernelData &data = *made;
+  unsigned workers = threads ? threads : std::thread::hardware_concurrency();
+  int64_t supertiles = rows / kSupertileDim;
+  workers = std::max<unsigned>(
+      1, std::min<int64_t>(workers, supertiles));
+  auto parallelCall = [&](auto &&call) {
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < workers; ++t)
+      pool.emplace_back([&, t] {
+        int64_t range[2] = {supertiles * t / workers,
+                            supertiles * (t + 1) / workers};
+        call(range);
+      });
+    for (std::thread &worker : pool)
+      worker.join();
+  };
+
+  std::vector<float> y = data.y0;
+  parallelCall([&](int64_t *range) {
+    kernelFn(data.x.data(), data.codes.data(), data.codebook.data(),
+             data.scales.data(), y.data(), range);
+  });
+  std::vector<float> weights(rows * cols, std::nanf(""));
+  parallelCall([&](int64_t *range) {
+    dequantFn(data.codes.data(), data.codebook.data(), weights.data(), range);
+  });
+  int64_t mismatches = 0;
+  for (size_t i = 0; i < weights.size(); ++i)
+    mismatches += std::memcmp(&weights[i], &data.decoded[i], sizeof(float)) != 0;
+  double error = maxRelativeError(data, y);
+  report.fields["max_rel_err"] = error;
+  report.fields["decode_mismatches"] = mismatches;
+  report.lines.push_back(formatv("max relative error {0:e2} against the "
+                                 "float64 reference; decode: {1} of {2} "
+                                 "weights differ from lib/Quant",
+                                 error, mismatches, weights.size()));
+
+  if (bench) {
+    unsigned calls = iterations;
+    auto timeCalls = [&](unsigned count) {
+      auto start = std::chrono::steady_clock::now();
+      for (unsigned i = 0; i < count; ++i)
+        parallelCall([&](int64_t *range) {
+          kernelFn(data.x.data(), data.codes.data(), data.codebook.data(),
+                   data.scales.data(), y.data(), range);
+        });
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                           start)
+          .count();
+    };
+    double once = timeCalls(1);
+    if (calls == 0)
+      calls = std::clamp<unsigned>(static_cast<unsigned>(0.5 / once), 3, 1000);
+    double seconds = timeCalls(calls) / calls;
+    double bytes = spec.storageBytes(rows, cols);
+    double gbps = bytes / seconds / 1e9;
+    double stream = measureCopyBandwidth(workers);
+    report.fields["microseconds"] = seconds * 1e6;
+    report.fields["gbps"] = gbps;
+    report.fields["stream_gbps"] = stream;
+    report.fields["fraction_of_bandwidth"] = gbps / stream;
+    report.fields["threads"] = static_cast<int64_t>(workers);
+    report.lines.push_back(formatv(
+        "{0:f1} us per call on {1} threads: {2:f2} GB/s of weights, {3:p} of "
+        "the measured copy bandwidth ({4:f1} GB/s)",
+        seconds * 1e6, workers, gbps, gbps / stream, stream));
+  }
+  return Error::success();
+}
+
+/// Runs the PTX kernel on a CUDA device through the runtime.
+Error runGpu(StringRef ptx, const KernelShape &shape, const GpuLaunch &launch,
+             StringRef name, Report &report) {
+  auto fail = [](StringRef what) {
+    return createStringError(inconvertibleErrorCode(), "%s: %s",
+                             what.str().c_str(), qpalrtGetLastError());
+  };
+  qpalrtContext *context = nullptr;
+  if (qpalrtCreateContext(QPALRT_DEVICE_CUDA, 0, &context) != QPALRT_SUCCESS)
+    return fail("cannot run on a GPU");
+  auto destroy = make_scope_exit([&] { qpalrtDestroyContext(context); });
+  qpalrtModule *module = nullptr;
+  if (qpalrtLoadModuleData(context, ptx.data(), ptx.size(),
+                           QPALRT_MODULE_FORMAT_PTX, &module) != QPALRT_SUCCESS)
+    return fail("cannot load the PTX");
+  qpalrtFunction *function = nullptr;
+  if (qpalrtGetFunction(module, name.str().c_str(), &function) !=
+      QPALRT_SUCCESS)
+    return fail("cannot find the kernel");
+  QuantizerSpec spec = shape.quantizer.getSpec();
+  Expected<KernelData> made = makeData(spec);
+  if (!made)
+    return made.takeError();
+  KernelData &data = *made;
+  struct HostArg {
+    const void *data;
+    size_t bytes;
+  } hostArgs[] = {{data.x.data(), data.x.size() * 4},
+                  {data.codes.data(), data.codes.size()},
+                  {data.codebook.data(), data.codebook.size() * 4},
+                  {data.scales.data(), data.scales.size() * 4},
+                  {data.y0.data(), data.y0.size() * 4}};
+  qpalrtBuffer *buffers[5] = {};
+  for (int i = 0; i < 5; ++i)
+    if (qpalrtAlloc(context, hostArgs[i].bytes, &buffers[i]) !=
+            QPALRT_SUCCESS ||
+        qpalrtUpload(buffers[i], hostArgs[i].data, hostArgs[i].bytes, 0) !=
+            QPALRT_SUCCESS)
+      return fail("cannot upload the kernel's arguments");
+  qpalrtLaunchConfig config = {};
+  config.grid[0] = static_cast<uint32_t>(launch.gridX);
+  config.grid[1] = config.grid[2] = 1;
+  config.block[0] = static_cast<uint32_t>(launch.blockX);
+  config.block[1] = config.block[2] = 1;
+  if (qpalrtLaunch(function, &config, buffers, 5) != QPALRT_SUCCESS ||
+      qpalrtSynchronize(context) != QPALRT_SUCCESS)
+    return fail("the kernel failed");
+  std::vector<float> y(data.y0.size());
+  if (qpalrtDownload(buffers[4], y.data(), y.size() * 4, 0) != QPALRT_SUCCESS)
+    return fail("cannot read the result");
+  double error = maxRelativeError(data, y);
+  report.fields["max_rel_err"] = error;
+  report.lines.push_back(
+      formatv("max relative error {0:e2} against the float64 reference", error));
+  if (bench) {
+    double microseconds = 0;
+    if (qpalrtTimeLaunch(function, &config, buffers, 5,
+                         iterations ? iterations : 200,
+                         &microseconds) != QPALRT_SUCCESS)
+      return fail("cannot time the kernel");
+    double gbps = spec.storageBytes(rows, cols) / (microseconds * 1e-6) / 1e9;
+    report.fields["microseconds"] = microseconds;
+    report.fields["gbps"] = gbps;
+    report.lines.push_back(formatv("{0:f2} us per call: {1:f1} GB/s of weights",
+                                   microseconds, gbps));
+  }
+  return Error::success();
+}
+
+int runKernel() {
+  if (check || bench)
+    run = true;
+  mlir::DialectRegistry registry;
+  registerKernelLoweringDependencies(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  Expected<QuantizerAttrInterface> quantizer =
+      parseQuantizerName(&context, quantizerName);
+  if (!quantizer)
+    return driver::reportError(kCommand, toString(quantizer.takeError()));
+  KernelShape shape{*quantizer, rows, cols, batch};
+  bool gpu = target == "nvptx";
+  if (!gpu && target != "cpu")
+    return driver::reportError(
+        kCommand, formatv("unknown target '{0}', expected cpu or nvptx",
+                          target.getValue()));
+
+  // Diagnostics from kernel construction name the rule that failed.
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    diagnostics += diag.str();
+    return mlir::success();
+  });
+  mlir::OpBuilder builder(&context);
+  mlir::Location loc = mlir::UnknownLoc::get(&context);
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(loc);
+  builder.setInsertionPointToEnd(module->getBody());
+
+  Report report;
+  report.fields["quantizer"] = quantizer->getReferenceName();
+  report.fields["target"] = gpu ? chip.getValue() : std::string("cpu");
+  report.fields["rows"] = rows.getValue();
+  report.fields["cols"] = cols.getValue();
+  report.fields["batch"] = batch.getValue();
+  GpuLaunch launch;
+  std::string name;
+  if (gpu) {
+    Expected<GpuChip> found = lookupGpuChip(chip);
+    if (!found)
+      return driver::reportError(kCommand, toString(found.takeError()));
+    if (smCount)
+      found->smCount = smCount;
+    auto kernels = mlir::gpu::GPUModuleOp::create(
+        builder, loc, "qpal_kernels",
+        builder.getArrayAttr({mlir::NVVM::NVVMTargetAttr::get(
+            &context, 3, "nvptx64-nvidia-cuda", found->name, "+ptx78")}));
+    (*module)->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
+                       builder.getUnitAttr());
+    builder.setInsertionPointToEnd(kernels.getBody());
+    name = getKernelName(shape, found->name);
+    if (succeeded(verifyKernelShape(loc, shape)))
+      launch = chooseGpuLaunch(shape, *found);
+    if (failed(buildGpuKernel(builder, loc, shape, launch, name)))
+      return driver::reportError(kCommand, diagnostics);
+    report.fields["grid"] = launch.gridX;
+    report.fields["block"] = launch.blockX;
+    report.fields["k_splits"] = launch.kSplits;
+  } else {
+    name = getKernelName(shape, "cpu");
+    if (failed(buildCpuKernel(builder, loc, shape)) ||
+        failed(buildCpuDequantKernel(builder, loc, shape)))
+      return driver::reportError(kCommand, diagnostics);
+  }
+  report.fields["kernel"] = name;
+
+  if (emitMlir || StringRef(outputPath).ends_with(".mlir")) {
+    std::string text;
+    raw_string_ostream os(text);
+    module->print(os);
+    if (outputPath.empty() || !StringRef(outputPath).ends_with(".mlir"))
+      outs() << text;
+    else if (Error err = writeFile(outputPath, text))
+      return driver::reportError(kCommand, toString(std::move(err)));
+    if (!run)
+      return 0;
+  }
+
+  if (gpu) {
+    if (failed(lowerGpuKernelsToPtx(*module)))
+      return driver::reportError(kCommand, "cannot lower the kernel to PTX: " +
+                                               diagnostics);
+    Expected<std::string> ptx = extractPtx(*module, "qpal_kernels");
+    if (!ptx)
+      return driver::reportError(kCommand, toString(ptx.takeError()));
+    StringRef out = outputPath;
+    if (out.ends_with(".cubin")) {
+      if (Error err = assembleCubin(*ptx, chip, out))
+        return driver::reportError(kCommand, toString(std::move(err)));
+    } else if (!out.empty() && !out.ends_with(".mlir")) {
+      if (Error err = writeFile(out, *ptx))
+        return driver::reportError(kCommand, toString(std::move(err)));
+    } else if (out.empty() && !run && !emitJson) {
+      outs() << *ptx;
+    }
+    if (run)
+      if (Error err = runGpu(*ptx, shape, launch, name, report))
+        return driver::reportError(kCommand, toString(std::move(err)));
+  } else {
+    if (failed(lowerCpuKernelsToLLVM(*module)))
+      return driver::reportError(kCommand, "cannot lower the kernel to LLVM: " +
+                                               diagnostics);
+    StringRef out = outputPath;
+    if (!out.empty() && !out.ends_with(".mlir"))
+      if (Error err = emitHostObject(*module, out))
+        return driver::reportError(kCommand, toString(std::move(err)));
+    if (run)
+      if (Error err = runCpu(*module, shape, report))
+        return driver::reportError(kCommand, toString(std::move(err)));
+  }
+
+  if (emitJson) {
+    outs() << formatv("{0:2}", json::Value(std::move(report.fields))) << "\n";
+  } else if (run) {
+    outs() << formatv("{0} {1}x{2} batch {3} on {4}\n", quantizerName.getValue(),
+                      rows.getValue(), cols.getValue(), batch.getValue(),
+                      gpu ? chip.getValue() : std::string("cpu"));
+    for (const std::string &line : report.lines)
+      outs() << "  " << line << "\n";
+  }
+  return 0;
+}
+
+} // namespace
+
+static driver::CommandRegistration registerKernel(kernelCommand, runKernel);
