@@ -19,6 +19,7 @@ config.test_exec_root = os.path.join(config.qpal_obj_root, "test")
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%shared", config.qpal_shared_dir))
 config.substitutions.append(("%qpal_src", config.qpal_src_root))
+config.substitutions.append(("%qpal_tools", config.qpal_tools_dir))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

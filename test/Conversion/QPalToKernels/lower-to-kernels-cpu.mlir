@@ -1,0 +1,78 @@
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3" | FileCheck %s
+
+// One kernel per (quantizer, M, K, batch): the two 64 x 64 tcq_6 layers
+// share one, recorded on each layer. The code buffer holds 64*64*6/16 = 1536
+// bytes and the codebook 512 pairs; the last argument is the supertile range.
+qpal.weight @a : tensor<64x64xf32>
+qpal.weight @b : tensor<64x64xf32>
+qpal.weight @c : tensor<64x64xf32>
+// CHECK-LABEL: func.func @two_layers
+func.func @two_layers(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
+  // CHECK: qpal.linear %{{.*}}, @a {qpal.kernel = @qpal_tcq_6_none_0p9_m64_k64_n3_cpu
+  %0 = qpal.linear %x, @a {quantizer = #qpal.tcq<kv = 6>} : tensor<?x64xf32> -> tensor<?x64xf32>
+  // CHECK: qpal.linear %{{.*}}, @b {qpal.kernel = @qpal_tcq_6_none_0p9_m64_k64_n3_cpu
+  %1 = qpal.linear %x, @b {quantizer = #qpal.tcq<kv = 6>} : tensor<?x64xf32> -> tensor<?x64xf32>
+  // Layers without a quantizer get no kernel.
+  // CHECK: qpal.linear %{{.*}}, @c : tensor
+  %2 = qpal.linear %x, @c : tensor<?x64xf32> -> tensor<?x64xf32>
+  return %0, %1, %2 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
+}
+// CHECK: func.func @qpal_tcq_6_none_0p9_m64_k64_n3_cpu(%{{.*}}: memref<3x64xf32>, %{{.*}}: memref<1536xi8>, %{{.*}}: memref<1024xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<3x64xf32>, %{{.*}}: memref<2xi64>)
+// CHECK: memref.alloca() : memref<3x32xf32>
+// Each lane decodes 16 trellis states: 16 hashes s * (s + 1).
+// CHECK-COUNT-16: arith.muli %{{.*}}, %{{.*}} : i64
+// CHECK-NOT: func.func @qpal_tcq
+
+// -----
+
+// A fusion group is one kernel over its members' rows (64 + 32).
+qpal.weight @q : tensor<64x128xf32>
+qpal.weight @k : tensor<32x128xf32>
+// CHECK-LABEL: func.func @fused
+func.func @fused(%x: tensor<?x128xf32>) -> (tensor<?x64xf32>, tensor<?x32xf32>) {
+  // CHECK: qpal.fusion_group
+  // CHECK-SAME: qpal.kernel = @qpal_ldlq_2_9_none_1p0_m96_k128_n3_cpu
+  %0:2 = qpal.fusion_group -> (tensor<?x64xf32>, tensor<?x32xf32>) {
+    %a = qpal.linear %x, @q {quantizer = #qpal.vq<bits = 9>} : tensor<?x128xf32> -> tensor<?x64xf32>
+    %b = qpal.linear %x, @k {quantizer = #qpal.vq<bits = 9>} : tensor<?x128xf32> -> tensor<?x32xf32>
+    qpal.yield %a, %b : tensor<?x64xf32>, tensor<?x32xf32>
+  }
+  return %0#0, %0#1 : tensor<?x64xf32>, tensor<?x32xf32>
+}
+// 96 * 128 weights at 4.5 bits: 6912 bytes; 512 two-dimensional codewords.
+// CHECK: func.func @qpal_ldlq_2_9_none_1p0_m96_k128_n3_cpu(%{{.*}}: memref<3x128xf32>, %{{.*}}: memref<6912xi8>, %{{.*}}: memref<1024xf32>, %{{.*}}: memref<96xf32>, %{{.*}}: memref<3x96xf32>, %{{.*}}: memref<2xi64>)
+
+// -----
+
+// A column split decodes its two halves at their own rates: the second
+// part's codes start after the first's 64 * 64 * 6 / 16 = 1536 bytes.
+qpal.weight @w : tensor<64x128xf32>
+func.func @split(%x: tensor<?x128xf32>) -> tensor<?x64xf32> {
+  %0 = qpal.linear %x, @w {quantizer = #qpal.tcq_split<kv1 = 6, kv2 = 7>} : tensor<?x128xf32> -> tensor<?x64xf32>
+  return %0 : tensor<?x64xf32>
+}
+// CHECK: func.func @qpal_tcomb_6_7_0p5_none_0p9_m64_k128_n3_cpu(%{{.*}}: memref<3x128xf32>, %{{.*}}: memref<3328xi8>
+// CHECK: arith.constant 1536 : index
+
+// -----
+
+// SQ decodes 8 scalar codes per tile: 32 codebook loads per lane.
+qpal.weight @w : tensor<32x32xf32>
+func.func @scalar(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %0 = qpal.linear %x, @w {quantizer = #qpal.sq<bits = 4>} : tensor<?x32xf32> -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}
+// CHECK: func.func @qpal_ldlq_1_4_none_1p0_m32_k32_n3_cpu(%{{.*}}: memref<3x32xf32>, %{{.*}}: memref<512xi8>, %{{.*}}: memref<16xf32>
+// CHECK-COUNT-32: memref.load %{{.*}}[%{{.*}}] : memref<16xf32>
+
+// -----
+
+// f16 layers run a dense library GEMV: no kernel is generated.
+qpal.weight @w : tensor<32x32xf32>
+// CHECK-LABEL: func.func @dense
+func.func @dense(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  // CHECK: qpal.linear %{{.*}}, @w {quantizer = #qpal.f16}
+  %0 = qpal.linear %x, @w {quantizer = #qpal.f16} : tensor<?x32xf32> -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}
+// CHECK-NOT: func.func @qpal_

@@ -1,0 +1,45 @@
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx chip=sm_80 batch=1" | FileCheck %s
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=8 sm-count=8" | FileCheck %s --check-prefix=FEW-SMS
+
+// 1536 x 576: 48 row supertiles, 18 supertile columns. 8 warps per block;
+// sm_80's 108 SMs want ~216 blocks, so K is split in 2 (the most 18 columns
+// allow at 8 warps) and blocks add atomically. With 8 SMs, 48 blocks are
+// enough and each block owns its rows.
+qpal.weight @up : tensor<1536x576xf32>
+// CHECK: module attributes {gpu.container_module}
+func.func @up_proj(%x: tensor<?x576xf32>) -> tensor<?x1536xf32> {
+  // CHECK: qpal.kernel = @qpal_kernels::@qpal_tcq_4_none_0p9_m1536_k576_n1_sm_80
+  %0 = qpal.linear %x, @up {quantizer = #qpal.tcq<kv = 4>} : tensor<?x576xf32> -> tensor<?x1536xf32>
+  return %0 : tensor<?x1536xf32>
+}
+// CHECK: gpu.module @qpal_kernels [#nvvm.target<O = 3, chip = "sm_80", features = "+ptx78">]
+// CHECK: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n1_sm_80(%{{.*}}: memref<1x576xf32>, %{{.*}}: memref<221184xi8>, %{{.*}}: memref<1024xf32>, %{{.*}}: memref<1536xf32>, %{{.*}}: memref<1x1536xf32>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<8x1x32xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 96, 1, 1>}
+// The 4 lanes that share rows reduce with butterfly shuffles.
+// CHECK: gpu.shuffle  xor %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK: gpu.barrier
+// CHECK: memref.atomic_rmw addf
+
+// FEW-SMS: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n8_sm_90
+// FEW-SMS-SAME: workgroup(%{{.*}} : memref<8x8x32xf32, #gpu.address_space<workgroup>>)
+// FEW-SMS-SAME: known_grid_size = array<i32: 48, 1, 1>
+// FEW-SMS-NOT: memref.atomic_rmw
+
+// -----
+
+// The kernel of a fused q/k/v group spans 576 + 192 + 192 rows.
+qpal.weight @q : tensor<576x576xf32>
+qpal.weight @k : tensor<192x576xf32>
+qpal.weight @v : tensor<192x576xf32>
+func.func @qkv(%x: tensor<?x576xf32>) -> (tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>) {
+  // CHECK: qpal.kernel = @qpal_kernels::@qpal_ldlq_1_4_none_1p0_m960_k576_n1_sm_80
+  %0:3 = qpal.fusion_group -> (tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>) {
+    %a = qpal.linear %x, @q {quantizer = #qpal.sq<bits = 4>} : tensor<?x576xf32> -> tensor<?x576xf32>
+    %b = qpal.linear %x, @k {quantizer = #qpal.sq<bits = 4>} : tensor<?x576xf32> -> tensor<?x192xf32>
+    %c = qpal.linear %x, @v {quantizer = #qpal.sq<bits = 4>} : tensor<?x576xf32> -> tensor<?x192xf32>
+    qpal.yield %a, %b, %c : tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>
+  }
+  return %0#0, %0#1, %0#2 : tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>
+}
+// CHECK: gpu.func @qpal_ldlq_1_4_none_1p0_m960_k576_n1_sm_80(%{{.*}}: memref<1x576xf32>, %{{.*}}: memref<276480xi8>

@@ -1,0 +1,69 @@
+"""Runs `qpal kernel` over a matrix of quantizers, shapes and batches.
+
+CPU kernels run on seeded random data and must match lib/Quant's reference
+decode bit for bit and the float64 reference product to < 1e-3 relative
+error; NVPTX kernels must be accepted by ptxas.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+FAMILIES = {
+    # Every rate of every family is covered by the PTX run; the CPU run takes
+    # the ends and the middle of each family's range.
+    "tcq": ["tcq_%d_none_0.9" % kv for kv in range(2, 11)],
+    "tcq_split": ["tcomb_%d_%d_0.5_none_0.9" % (kv, kv + 1) for kv in range(2, 10)],
+    "vq": ["ldlq_2_%d_none_1.0" % b for b in range(2, 13)],
+    "sq": ["ldlq_1_%d_none_1.0" % b for b in range(2, 9)],
+}
+SMOLLM2_SHAPES = [(576, 576), (192, 576), (1536, 576), (576, 1536)]
+
+
+def run(cmd):
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit("FAILED: %s\n%s%s" % (" ".join(cmd), result.stdout, result.stderr))
+    return result.stdout
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tools", required=True)
+    parser.add_argument("--family", required=True, choices=sorted(FAMILIES))
+    parser.add_argument("--target", default="cpu", choices=["cpu", "nvptx"])
+    parser.add_argument("--workdir", default=".")
+    args = parser.parse_args()
+    qpal = os.path.join(args.tools, "qpal")
+    names = FAMILIES[args.family]
+    checked = 0
+    if args.target == "nvptx":
+        for name in names:
+            for chip in ("sm_80", "sm_90"):
+                for batch in (1, 8):
+                    out = os.path.join(args.workdir, "kernel.cubin")
+                    run([qpal, "kernel", "--quantizer", name, "--rows", "576",
+                         "--cols", "1536", "--batch", str(batch), "--target",
+                         "nvptx", "--chip", chip, "-o", out])
+                    assert os.path.getsize(out) > 0, out
+                    checked += 1
+    else:
+        chosen = sorted({names[0], names[len(names) // 2], names[-1]})
+        cases = [(r, c, b) for (r, c) in SMOLLM2_SHAPES for b in (1, 3, 8)]
+        cases += [(4096, 4096, 1)]
+        for name in chosen:
+            for rows, cols, batch in cases:
+                report = json.loads(run(
+                    [qpal, "kernel", "--quantizer", name, "--rows", str(rows),
+                     "--cols", str(cols), "--batch", str(batch), "--check",
+                     "--json"]))
+                assert report["decode_mismatches"] == 0, report
+                assert report["max_rel_err"] < 1e-3, report
+                assert report["max_rel_err"] > 0 or batch == 0, report
+                checked += 1
+    print("%s %s: %d kernels ok" % (args.family, args.target, checked))
+
+
+if __name__ == "__main__":
+    main()
