@@ -63,47 +63,67 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
     memref::StoreOp::create(builder, loc, zeroF, acc, ValueRange{n, r});
   });
 
-  LogicalResult decoded = success();
-  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
-       ++part) {
-    PartGeometry geometry(shape, part);
-    auto columnLoop = scf::ForOp::create(
-        builder, loc, constIndex(builder, loc, 0),
-        constIndex(builder, loc, geometry.supertileCols),
-        constIndex(builder, loc, 1));
-    OpBuilder::InsertionGuard columnGuard(builder);
-    builder.setInsertionPointToStart(columnLoop.getBody());
-    Value supertileCol = columnLoop.getInductionVar();
-    auto laneLoop = scf::ForOp::create(
-        builder, loc, constIndex(builder, loc, 0),
-        constIndex(builder, loc, kWarpLanes), constIndex(builder, loc, 1));
+  // Lane by lane, walk the supertile columns with the lane's 4 rows x N
+  // partial sums in registers (loop-carried), then add them to the
+  // accumulator: no memory traffic per decoded pair.
+  auto laneLoop = scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                                     constIndex(builder, loc, kWarpLanes),
+                                     constIndex(builder, loc, 1));
+  {
+    OpBuilder::InsertionGuard laneGuard(builder);
     builder.setInsertionPointToStart(laneLoop.getBody());
     Value lane = laneLoop.getInductionVar();
-
-    SmallVector<DecodedPair> pairs;
-    if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
-                                       supertileRow, supertileCol, lane,
-                                       pairs))) {
-      decoded = failure();
-      break;
+    SmallVector<Value> sums(kRowSlots * batch, zeroF);
+    for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
+         ++part) {
+      PartGeometry geometry(shape, part);
+      auto columnLoop = scf::ForOp::create(
+          builder, loc, constIndex(builder, loc, 0),
+          constIndex(builder, loc, geometry.supertileCols),
+          constIndex(builder, loc, 1), sums);
+      OpBuilder::InsertionGuard columnGuard(builder);
+      builder.setInsertionPointToStart(columnLoop.getBody());
+      Value supertileCol = columnLoop.getInductionVar();
+      SmallVector<Value> carried(columnLoop.getRegionIterArgs());
+      SmallVector<DecodedPair> pairs;
+      if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
+                                         supertileRow, supertileCol, lane,
+                                         pairs))) {
+        function.erase();
+        return failure();
+      }
+      Value colBase = supertileColumnBase(builder, loc, geometry, supertileCol);
+      for (const DecodedPair &pair : pairs) {
+        Value col = arith::AddIOp::create(
+            builder, loc, colBase,
+            emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
+        unsigned slot = pairRowSlot(pair);
+        for (int64_t n = 0; n < batch; ++n) {
+          Value &sum = carried[slot * batch + n];
+          sum = emitPairFma(builder, loc, args.x, constIndex(builder, loc, n),
+                            col, pair, sum);
+        }
+      }
+      scf::YieldOp::create(builder, loc, carried);
+      builder.setInsertionPointAfter(columnLoop);
+      sums.assign(columnLoop.getResults().begin(),
+                  columnLoop.getResults().end());
     }
-    Value colBase =
-        supertileColumnBase(builder, loc, geometry, supertileCol);
-    for (const DecodedPair &pair : pairs) {
-      Value row = emitPairRow(builder, loc, lane, pair.tile, pair.reg);
-      Value col = arith::AddIOp::create(
-          builder, loc, colBase,
-          emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
-      forEachBatchRow(builder, loc, batch, [&](Value n) {
-        Value sum = memref::LoadOp::create(builder, loc, acc, ValueRange{n, row});
-        sum = emitPairFma(builder, loc, args.x, n, col, pair, sum);
-        memref::StoreOp::create(builder, loc, sum, acc, ValueRange{n, row});
-      });
+    Value quad = arith::ShRUIOp::create(builder, loc, lane,
+                                        constIndex(builder, loc, 2));
+    for (unsigned slot = 0; slot < kRowSlots; ++slot) {
+      Value row = arith::AddIOp::create(builder, loc, quad,
+                                        constIndex(builder, loc, 8 * slot));
+      for (int64_t n = 0; n < batch; ++n) {
+        Value index = constIndex(builder, loc, n);
+        Value old =
+            memref::LoadOp::create(builder, loc, acc, ValueRange{index, row});
+        memref::StoreOp::create(
+            builder, loc,
+            arith::AddFOp::create(builder, loc, old, sums[slot * batch + n]),
+            acc, ValueRange{index, row});
+      }
     }
-  }
-  if (failed(decoded)) {
-    function.erase();
-    return failure();
   }
 
   // y[n][row] += scale[row] * acc[n][r].

@@ -28,9 +28,6 @@ using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
 
-/// Rows of a supertile one lane contributes to.
-constexpr unsigned kRowSlots = 4;
-
 GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape,
                                 const GpuChip &chip) {
   GpuLaunch launch;
@@ -124,8 +121,7 @@ qpal::buildGpuKernel(OpBuilder &builder, Location loc, const KernelShape &shape,
     }
     Value colBase = supertileColumnBase(builder, loc, geometry, supertileCol);
     for (const DecodedPair &pair : pairs) {
-      // Row 16*i1 + 8*(j&1) + lane/4 of the supertile is slot 2*i1 + (j&1).
-      unsigned slot = 2 * (pair.tile & 1) + (pair.reg & 1);
+      unsigned slot = pairRowSlot(pair);
       Value col = arith::AddIOp::create(
           builder, loc, colBase,
           emitPairColumn(builder, loc, lane, pair.tile, pair.reg));

@@ -66,6 +66,15 @@ mlir::Value supertileColumnBase(mlir::OpBuilder &builder, mlir::Location loc,
                                 const PartGeometry &geometry,
                                 mlir::Value supertileCol);
 
+/// Rows of a supertile one lane contributes to: 16*i1 + 8*(j&1) + lane/4.
+constexpr unsigned kRowSlots = 4;
+
+/// The slot (2*i1 + (j&1)) of pair (q, j): its supertile row is
+/// 8 * slot + lane / 4.
+inline unsigned pairRowSlot(const DecodedPair &pair) {
+  return 2 * (pair.tile & 1) + (pair.reg & 1);
+}
+
 /// Returns sum + first * x[n][col] + second * x[n][col + 1].
 mlir::Value emitPairFma(mlir::OpBuilder &builder, mlir::Location loc,
                         mlir::Value x, mlir::Value n, mlir::Value col,
