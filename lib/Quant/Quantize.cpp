@@ -1,0 +1,316 @@
+//===- Quantize.cpp - Whole-layer quantization and fake quant -------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Quant/Quantize.h"
+
+#include "Diagnostics.h"
+#include "Parallel.h"
+#include "qpal/Quant/Hadamard.h"
+#include "qpal/Quant/Half.h"
+#include "qpal/Quant/LutQuantizers.h"
+#include "qpal/Quant/Random.h"
+#include "qpal/Quant/SimtLayout.h"
+#include "qpal/Quant/TcqSplit.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace qpal;
+
+using detail::makeError;
+
+/// Checks the spec and the shape of a weight it is applied to.
+static llvm::Error checkSpecAndShape(const QuantizerSpec &spec, int64_t rows,
+                                     int64_t cols) {
+  if (auto err = spec.verify())
+    return makeError(llvm::formatv("invalid quantizer {0}: {1}",
+                                   spec.referenceName(),
+                                   llvm::toString(std::move(err))));
+  if (auto message = spec.checkShape(rows, cols))
+    return makeError(*message);
+  return llvm::Error::success();
+}
+
+/// Fails on the first non-finite weight.
+static llvm::Error checkFinite(const float *weights, int64_t rows,
+                               int64_t cols) {
+  for (int64_t i = 0; i < rows * cols; ++i)
+    if (!std::isfinite(weights[i]))
+      return makeError(
+          llvm::formatv("expects finite weights, got {0} at ({1}, {2})",
+                        detail::formatValue(weights[i]), i / cols, i % cols));
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Codec dispatch
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<std::vector<uint8_t>>
+qpal::encodeNormalized(const QuantizerSpec &spec, const float *weights,
+                       int64_t rows, int64_t cols,
+                       const EncodeOptions &options) {
+  if (auto err = checkSpecAndShape(spec, rows, cols))
+    return std::move(err);
+  if (!weights)
+    return makeError("expects a weight, got a null pointer");
+  if (auto err = checkFinite(weights, rows, cols))
+    return std::move(err);
+
+  TcqEncodeOptions tcqOptions;
+  tcqOptions.threads = options.threads;
+  tcqOptions.simd = options.simd;
+  switch (spec.family) {
+  case QuantizerFamily::F16: {
+    std::vector<uint8_t> codes(static_cast<size_t>(rows * cols) * 2);
+    for (int64_t i = 0; i < rows * cols; ++i) {
+      if (!(std::fabs(weights[i]) < 65520.0f))
+        return makeError(
+            llvm::formatv("f16: the weight {0} at ({1}, {2}) overflows fp16",
+                          detail::formatValue(weights[i]), i / cols, i % cols));
+      uint16_t bits = floatToHalfBits(weights[i]);
+      codes[2 * i] = static_cast<uint8_t>(bits);
+      codes[2 * i + 1] = static_cast<uint8_t>(bits >> 8);
+    }
+    return codes;
+  }
+  case QuantizerFamily::Tcq:
+  case QuantizerFamily::TcqSplit: {
+    auto table = TcqStateTable::shipped(spec.tlutBits);
+    if (!table)
+      return table.takeError();
+    if (spec.family == QuantizerFamily::Tcq)
+      return encodeTcqKernelLayout(weights, rows, cols, spec.kv1, **table,
+                                   tcqOptions);
+    return encodeTcqSplit(weights, rows, cols, spec.kv1, spec.kv2, **table,
+                          tcqOptions);
+  }
+  case QuantizerFamily::Vq:
+  case QuantizerFamily::Sq: {
+    auto codebook = shippedCodebook(spec);
+    if (!codebook)
+      return codebook.takeError();
+    auto codes =
+        encodeLutCodes(weights, rows, cols, **codebook, options.threads);
+    if (!codes)
+      return codes.takeError();
+    unsigned dim = spec.vectorDim();
+    if (spec.kernel == KernelKind::Simt)
+      return packLutSimt(*codes, rows, cols, spec.indexBits, dim);
+    return packLutTensorCore(*codes, rows, cols, spec.indexBits, dim);
+  }
+  }
+  llvm_unreachable("unknown quantizer family");
+}
+
+llvm::Expected<std::vector<float>>
+qpal::decodeNormalized(const QuantizerSpec &spec, llvm::ArrayRef<uint8_t> codes,
+                       int64_t rows, int64_t cols,
+                       CodebookPrecision precision) {
+  if (auto err = checkSpecAndShape(spec, rows, cols))
+    return std::move(err);
+  switch (spec.family) {
+  case QuantizerFamily::F16: {
+    if (codes.size() != static_cast<size_t>(rows * cols) * 2)
+      return makeError(
+          llvm::formatv("f16: expects {0} bytes for a {1}x{2} matrix, got {3}",
+                        rows * cols * 2, rows, cols, codes.size()));
+    std::vector<float> out(static_cast<size_t>(rows * cols));
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = halfBitsToFloat(static_cast<uint16_t>(
+          codes[2 * i] | static_cast<uint16_t>(codes[2 * i + 1]) << 8));
+    return out;
+  }
+  case QuantizerFamily::Tcq:
+  case QuantizerFamily::TcqSplit: {
+    auto table = TcqStateTable::shipped(spec.tlutBits);
+    if (!table)
+      return table.takeError();
+    if (spec.family == QuantizerFamily::Tcq)
+      return decodeTcqKernelLayout(codes, rows, cols, spec.kv1, **table,
+                                   precision);
+    return decodeTcqSplit(codes, rows, cols, spec.kv1, spec.kv2, **table,
+                          precision);
+  }
+  case QuantizerFamily::Vq:
+  case QuantizerFamily::Sq: {
+    auto codebook = shippedCodebook(spec);
+    if (!codebook)
+      return codebook.takeError();
+    unsigned dim = spec.vectorDim();
+    auto unpacked =
+        spec.kernel == KernelKind::Simt
+            ? unpackLutSimt(codes, rows, cols, spec.indexBits, dim)
+            : unpackLutTensorCore(codes, rows, cols, spec.indexBits, dim);
+    if (!unpacked)
+      return unpacked.takeError();
+    return decodeLutCodes(*unpacked, rows, cols, **codebook, precision);
+  }
+  }
+  llvm_unreachable("unknown quantizer family");
+}
+
+//===----------------------------------------------------------------------===//
+// Layers
+//===----------------------------------------------------------------------===//
+
+float QuantizedLayer::scale(int64_t row) const {
+  return halfBitsToFloat(scales[static_cast<size_t>(row)]);
+}
+
+/// The float32 denominator of the row scale: rms(lut) * s for TCQ, s for
+/// VQ and SQ (quantizers.md, section 3.3).
+static llvm::Expected<float> scaleDenominator(const QuantizerSpec &spec) {
+  float scale = static_cast<float>(spec.scale);
+  if (spec.family != QuantizerFamily::Tcq &&
+      spec.family != QuantizerFamily::TcqSplit)
+    return scale;
+  auto table = TcqStateTable::shipped(spec.tlutBits);
+  if (!table)
+    return table.takeError();
+  return static_cast<float>((*table)->rms()) * scale;
+}
+
+llvm::Expected<QuantizedLayer>
+qpal::quantizeLayer(const QuantizerSpec &spec, const float *weights,
+                    int64_t rows, int64_t cols,
+                    const QuantizeOptions &options) {
+  if (auto err = checkSpecAndShape(spec, rows, cols))
+    return std::move(err);
+  if (!weights)
+    return makeError("expects a weight, got a null pointer");
+  if (auto err = checkFinite(weights, rows, cols))
+    return std::move(err);
+
+  QuantizedLayer layer;
+  layer.spec = spec;
+  layer.rows = rows;
+  layer.cols = cols;
+  EncodeOptions encodeOptions;
+  encodeOptions.threads = options.threads;
+  encodeOptions.simd = options.simd;
+  if (spec.family == QuantizerFamily::F16) {
+    auto codes = encodeNormalized(spec, weights, rows, cols, encodeOptions);
+    if (!codes)
+      return codes.takeError();
+    layer.codes = std::move(*codes);
+    return layer;
+  }
+
+  // Step 1: the rotated weight Wr (float64 transform, float32 result).
+  std::vector<float> normalized(weights, weights + rows * cols);
+  std::optional<HadamardTransform> transform;
+  if (options.rotate) {
+    auto planned = HadamardTransform::create(cols);
+    if (!planned)
+      return planned.takeError();
+    transform = *planned;
+    if (!options.signs.empty()) {
+      if (options.signs.size() != static_cast<size_t>(cols))
+        return makeError(llvm::formatv(
+            "expects a sign vector of {0} entries (one per column), got {1}",
+            cols, options.signs.size()));
+      for (size_t i = 0; i < options.signs.size(); ++i)
+        if (options.signs[i] != 1.0f && options.signs[i] != -1.0f)
+          return makeError(llvm::formatv(
+              "expects sign vector entries of +1 or -1, got {0} at {1}",
+              detail::formatValue(options.signs[i]), i));
+      layer.signs = options.signs;
+    } else {
+      layer.signs = randomSigns(cols, options.seed);
+    }
+    layer.rotated = true;
+  }
+
+  auto denominator = scaleDenominator(spec);
+  if (!denominator)
+    return denominator.takeError();
+  std::vector<float> rowScale(static_cast<size_t>(rows));
+  unsigned workers =
+      detail::resolveThreads(options.threads, static_cast<size_t>(rows));
+  std::vector<std::vector<double>> buffers(
+      workers, std::vector<double>(2 * static_cast<size_t>(cols)));
+  detail::parallelFor(
+      static_cast<size_t>(rows), workers, [&](unsigned worker, size_t row) {
+        float *values = normalized.data() + row * cols;
+        if (transform) {
+          double *x = buffers[worker].data();
+          for (int64_t c = 0; c < cols; ++c)
+            x[c] = static_cast<double>(layer.signs[c]) * values[c];
+          transform->apply(x, x + cols);
+          for (int64_t c = 0; c < cols; ++c)
+            values[c] = static_cast<float>(x[c]);
+        }
+        // Step 2: Wscale = fp32(rms64(Wr)) / denominator, Wn = Wr / Wscale.
+        double sum = 0;
+        for (int64_t c = 0; c < cols; ++c)
+          sum += static_cast<double>(values[c]) * values[c];
+        float rms = static_cast<float>(std::sqrt(sum / cols));
+        float scale = rms / *denominator;
+        rowScale[row] = scale;
+        for (int64_t c = 0; c < cols; ++c)
+          values[c] = scale == 0.0f ? 0.0f : values[c] / scale;
+      });
+  layer.scales.resize(static_cast<size_t>(rows));
+  for (int64_t row = 0; row < rows; ++row) {
+    if (!(rowScale[row] < 65520.0f))
+      return makeError(llvm::formatv("the scale {0} of row {1} overflows fp16",
+                                     detail::formatValue(rowScale[row]), row));
+    layer.scales[row] = floatToHalfBits(rowScale[row]);
+  }
+
+  // Step 3: encode and pack.
+  auto codes =
+      encodeNormalized(spec, normalized.data(), rows, cols, encodeOptions);
+  if (!codes)
+    return codes.takeError();
+  layer.codes = std::move(*codes);
+  return layer;
+}
+
+llvm::Expected<std::vector<float>>
+qpal::dequantizeLayer(const QuantizedLayer &layer,
+                      CodebookPrecision precision) {
+  const int64_t rows = layer.rows, cols = layer.cols;
+  auto decoded =
+      decodeNormalized(layer.spec, layer.codes, rows, cols, precision);
+  if (!decoded)
+    return decoded.takeError();
+  if (layer.spec.family == QuantizerFamily::F16)
+    return decoded;
+  if (layer.scales.size() != static_cast<size_t>(rows))
+    return makeError(llvm::formatv("expects {0} row scales, got {1}", rows,
+                                   layer.scales.size()));
+  std::optional<HadamardTransform> transform;
+  if (layer.rotated) {
+    if (layer.signs.size() != static_cast<size_t>(cols))
+      return makeError(llvm::formatv(
+          "expects a sign vector of {0} entries (one per column), got {1}",
+          cols, layer.signs.size()));
+    auto planned = HadamardTransform::create(cols);
+    if (!planned)
+      return planned.takeError();
+    transform = *planned;
+  }
+  std::vector<double> buffer(2 * static_cast<size_t>(cols));
+  for (int64_t row = 0; row < rows; ++row) {
+    float *values = decoded->data() + row * cols;
+    double scale = layer.scale(row);
+    double *x = buffer.data();
+    for (int64_t c = 0; c < cols; ++c)
+      x[c] = scale * values[c];
+    if (transform) {
+      transform->applyTranspose(x, x + cols);
+      for (int64_t c = 0; c < cols; ++c)
+        x[c] *= layer.signs[c];
+    }
+    for (int64_t c = 0; c < cols; ++c)
+      values[c] = static_cast<float>(x[c]);
+  }
+  return decoded;
+}
