@@ -1,0 +1,509 @@
+//===- MsqTest.cpp - MSQ solvers against brute force, errors, bounds ------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "AllocTestUtils.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+using namespace qpal;
+using namespace qpal::alloc;
+using namespace qpal::alloc::test;
+
+namespace {
+
+/// A two-head model small enough to enumerate: q/o 64x64, k/v 32x64,
+/// gate/up 128x64, down 64x128.
+ModelConfig tinyModel(unsigned blocks, int64_t hidden = 64) {
+  ModelConfig model;
+  model.name = "tiny";
+  model.hiddenSize = hidden;
+  model.intermediateSize = 128;
+  model.numHeads = 2;
+  model.numKvHeads = 1;
+  model.headDim = 32;
+  model.numBlocks = blocks;
+  model.vocabSize = 256;
+  return model;
+}
+
+/// A latency table for `model`: the roofline model's values scaled by a
+/// random factor per entry, so fusion sometimes pays and sometimes not.
+std::shared_ptr<const LatencyModel>
+randomTable(const ModelConfig &model, llvm::ArrayRef<QuantizerSpec> palette,
+            std::mt19937 &random) {
+  RooflineModel roofline(model);
+  auto table = std::make_shared<LatencyTable>("random", 1e-3);
+  std::uniform_real_distribution<double> factor(0.6, 1.4);
+  for (FusionGroup group : kAllFusionGroups) {
+    table->setGroupShape(group, model.shape(group));
+    for (const QuantizerSpec &quantizer : palette)
+      table->set(group, quantizer, quantizer.kernel,
+                 unwrap(roofline.groupSeconds(group, model.shape(group),
+                                              quantizer, quantizer.kernel)) *
+                     factor(random));
+  }
+  return table;
+}
+
+/// Objective, bytes and seconds of one block configuration.
+struct Costs {
+  double objective = 0;
+  double bytes = 0;
+  double seconds = 0;
+};
+
+/// Every configuration of block `block`, enumerated without the library's
+/// formulation: each admissible partition, each quantizer per group.
+std::vector<Costs> enumerateBlock(const MsqProblem &problem, unsigned block) {
+  using G = FusionGroup;
+  std::vector<std::vector<std::vector<G>>> segments = {
+      {{G::Q, G::K, G::V},
+       {G::QK, G::V},
+       {G::KV, G::Q},
+       {G::QV, G::K},
+       {G::QKV}},
+      {{G::O}},
+      {{G::Up, G::Gate}, {G::UG}},
+      {{G::Down}}};
+  auto groupCosts = [&](G group, const QuantizerSpec &quantizer) {
+    Costs costs;
+    for (Projection member : fusionGroupMembers(group)) {
+      LayerShape shape = problem.model.shape(member);
+      costs.objective += problem.sensitivities.at(block, member) *
+                         quantizer.expectedDistortion();
+      costs.bytes += problem.memoryModel == MemoryModel::Full
+                         ? quantizer.storageBytes(shape.rows, shape.cols)
+                         : quantizer.codeBytes(shape.rows, shape.cols) +
+                               quantizer.codebookBytes();
+    }
+    costs.seconds = unwrap(problem.latency->groupSeconds(
+        group, problem.model.shape(group), quantizer, quantizer.kernel));
+    return costs;
+  };
+  std::vector<Costs> configs = {Costs()};
+  for (const auto &partitions : segments) {
+    std::vector<Costs> segmentConfigs;
+    for (const auto &partition : partitions) {
+      if (llvm::any_of(partition, [&](G group) {
+            return isFusedGroup(group) &&
+                   !llvm::is_contained(problem.fusedGroups, group);
+          }))
+        continue;
+      std::vector<Costs> partial = {Costs()};
+      for (G group : partition) {
+        std::vector<Costs> next;
+        for (const Costs &base : partial)
+          for (const QuantizerSpec &quantizer : problem.palette) {
+            Costs added = groupCosts(group, quantizer);
+            next.push_back({base.objective + added.objective,
+                            base.bytes + added.bytes,
+                            base.seconds + added.seconds});
+          }
+        partial = std::move(next);
+      }
+      segmentConfigs.insert(segmentConfigs.end(), partial.begin(),
+                            partial.end());
+    }
+    std::vector<Costs> next;
+    for (const Costs &base : configs)
+      for (const Costs &added : segmentConfigs)
+        next.push_back({base.objective + added.objective,
+                        base.bytes + added.bytes,
+                        base.seconds + added.seconds});
+    configs = std::move(next);
+  }
+  if (problem.memoryModel == MemoryModel::Full)
+    for (Costs &costs : configs)
+      costs.bytes += problem.model.signBytesPerBlock();
+  for (Costs &costs : configs)
+    costs.seconds +=
+        problem.latency->constantSeconds() / problem.model.numBlocks;
+  return configs;
+}
+
+struct Budget {
+  std::optional<double> bytes;
+  std::optional<double> seconds;
+};
+
+/// The optimum over all plans of a two-block problem for each budget
+/// (infinity where none is feasible).
+std::vector<double> bruteForce(const MsqProblem &problem,
+                               llvm::ArrayRef<Budget> budgets) {
+  std::vector<Costs> first = enumerateBlock(problem, 0);
+  std::vector<Costs> second = enumerateBlock(problem, 1);
+  std::vector<double> best(budgets.size(),
+                           std::numeric_limits<double>::infinity());
+  for (const Costs &a : first)
+    for (const Costs &b : second) {
+      double objective = a.objective + b.objective;
+      double bytes = a.bytes + b.bytes, seconds = a.seconds + b.seconds;
+      for (size_t i = 0; i < budgets.size(); ++i)
+        if (objective < best[i] &&
+            (!budgets[i].bytes || bytes <= *budgets[i].bytes) &&
+            (!budgets[i].seconds || seconds <= *budgets[i].seconds))
+          best[i] = objective;
+    }
+  return best;
+}
+
+/// CBC, the Lagrangian DP and brute force agree on the optimum of small
+/// problems with memory, latency and both budgets, with and without fusion.
+TEST(Msq, MatchesBruteForce) {
+  const char *palettes[] = {
+      "tcq_3_none_0.9,tcomb_5_6_0.5_none_0.9,ldlq_2_6_none_1.0:simt",
+      "tcq_5_none_0.9,ldlq_2_6_none_1.0,ldlq_2_6_none_1.0:simt"};
+  unsigned checked = 0;
+  for (unsigned seed = 0; seed < 4; ++seed) {
+    std::mt19937 random(seed);
+    std::uniform_real_distribution<double> coefficient(0.0, 1.0);
+    MsqProblem problem;
+    problem.model = tinyModel(2);
+    problem.palette = unwrap(parsePalette(palettes[seed % 2]));
+    problem.memoryModel = seed < 2 ? MemoryModel::Full : MemoryModel::Reference;
+    problem.sensitivities = Sensitivities::uniform(2);
+    for (auto &row : problem.sensitivities.coefficients)
+      for (double &value : row)
+        value = coefficient(random);
+    problem.latency = randomTable(problem.model, problem.palette, random);
+    if (seed % 3 != 2)
+      problem.allowAllFusion();
+    else
+      problem.fusedGroups = {FusionGroup::QKV, FusionGroup::UG};
+
+    // Budgets between the cheapest and the most expensive plan.
+    std::vector<Costs> configs = enumerateBlock(problem, 0);
+    double minBytes = 1e300, maxBytes = 0, minSeconds = 1e300, maxSeconds = 0;
+    for (const Costs &costs : configs) {
+      minBytes = std::min(minBytes, costs.bytes);
+      maxBytes = std::max(maxBytes, costs.bytes);
+      minSeconds = std::min(minSeconds, costs.seconds);
+      maxSeconds = std::max(maxSeconds, costs.seconds);
+    }
+    auto bytesAt = [&](double f) {
+      return std::floor(2 * (minBytes + f * (maxBytes - minBytes)));
+    };
+    auto secondsAt = [&](double f) {
+      return 2 * (minSeconds + f * (maxSeconds - minSeconds));
+    };
+    std::vector<Budget> budgets = {
+        {bytesAt(0.3), std::nullopt},   {bytesAt(0.55), std::nullopt},
+        {std::nullopt, secondsAt(0.2)}, {std::nullopt, secondsAt(0.5)},
+        {bytesAt(0.5), secondsAt(0.3)}, {bytesAt(0.25), secondsAt(0.6)}};
+    std::vector<double> optimum = bruteForce(problem, budgets);
+
+    for (size_t i = 0; i < budgets.size(); ++i) {
+      MsqProblem instance = problem;
+      if (budgets[i].bytes)
+        instance.maxBytes = static_cast<uint64_t>(*budgets[i].bytes);
+      if (budgets[i].seconds)
+        instance.minTokensPerSecond = 1.0 / *budgets[i].seconds;
+      for (MsqSolver solver :
+           {MsqSolver::Auto, MsqSolver::Cbc, MsqSolver::LagrangianDp}) {
+        bool single = !(budgets[i].bytes && budgets[i].seconds);
+        if (solver == MsqSolver::LagrangianDp && !single)
+          continue;
+        SolveOptions options;
+        options.solver = solver;
+        options.relativeGap = 0;
+        auto plan = solveMsq(instance, options);
+        std::string where = llvm::formatv("seed {0} budget {1} solver {2}",
+                                          seed, i, static_cast<int>(solver));
+        if (std::isinf(optimum[i])) {
+          EXPECT_FALSE(static_cast<bool>(plan)) << where;
+          llvm::consumeError(plan.takeError());
+          continue;
+        }
+        ASSERT_TRUE(static_cast<bool>(plan))
+            << where << ": " << llvm::toString(plan.takeError());
+        EXPECT_NEAR(plan->objective, optimum[i], 1e-9 * optimum[i]) << where;
+        EXPECT_EQ(plan->status, SolveStatus::Optimal) << where;
+        EXPECT_LE(plan->bound, plan->objective) << where;
+        EXPECT_GE(plan->bound, optimum[i] * (1 - 1e-9)) << where;
+        // The plan honours the budgets it was solved for.
+        PlanCosts costs = unwrap(evaluatePlan(instance, *plan));
+        EXPECT_NEAR(costs.objective, plan->objective, 1e-12);
+        if (budgets[i].bytes)
+          EXPECT_LE(costs.memory.bytes(instance.memoryModel), *budgets[i].bytes)
+              << where;
+        if (budgets[i].seconds)
+          EXPECT_LE(*costs.secondsPerToken, *budgets[i].seconds * (1 + 1e-9))
+              << where;
+        EXPECT_FALSE(static_cast<bool>(verifyCover(*plan)));
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 40u);
+}
+
+/// On problems too large to enumerate, the Lagrangian DP and CBC (asked for
+/// a zero gap) agree on the optimum.
+TEST(Msq, LagrangianDpMatchesCbc) {
+  unsigned compared = 0;
+  for (unsigned seed = 10; seed < 18; ++seed) {
+    std::mt19937 random(seed);
+    std::uniform_real_distribution<double> coefficient(0.0, 1.0);
+    MsqProblem problem;
+    problem.model = tinyModel(8);
+    problem.palette = unwrap(parsePalette(
+        "tcq_3_none_0.9,tcq_4_none_0.9,tcomb_4_5_0.5_none_0.9,tcq_6_none_0.9,"
+        "ldlq_2_6_none_1.0,ldlq_2_6_none_1.0:simt,ldlq_1_4_none_1.0:simt"));
+    problem.sensitivities = Sensitivities::uniform(8);
+    for (auto &row : problem.sensitivities.coefficients)
+      for (double &value : row)
+        value = std::pow(coefficient(random), 3);
+    problem.latency = randomTable(problem.model, problem.palette, random);
+    if (seed % 2)
+      problem.allowAllFusion();
+    problem.memoryModel =
+        seed % 4 < 2 ? MemoryModel::Full : MemoryModel::Reference;
+    if (seed % 3 == 0) {
+      // Codebooks dominate such small layers: budget in bytes around a
+      // uniform tcq_4 plan.
+      PlanCosts uniform = unwrap(evaluatePlan(
+          problem, uniformPlan(problem.model, QuantizerSpec::tcq(4))));
+      problem.maxBytes =
+          static_cast<uint64_t>(uniform.memory.bytes(problem.memoryModel) *
+                                (1.0 + 0.3 * coefficient(random)));
+    } else
+      problem.minTokensPerSecond =
+          1.0 / unwrap(predictSecondsPerToken(
+                    uniformPlan(problem.model, QuantizerSpec::tcq(4)),
+                    *problem.latency));
+    SolveOptions dp, cbc;
+    dp.solver = MsqSolver::LagrangianDp;
+    cbc.solver = MsqSolver::Cbc;
+    cbc.relativeGap = 0;
+    Plan exact = unwrap(solveMsq(problem, dp));
+    Plan mip = unwrap(solveMsq(problem, cbc));
+    EXPECT_EQ(mip.status, SolveStatus::Optimal) << seed;
+    EXPECT_NEAR(exact.objective, mip.objective, 1e-9 * mip.objective) << seed;
+    EXPECT_LE(mip.bound, exact.objective * (1 + 1e-9)) << seed;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 8u);
+}
+
+/// Budgets beyond the palette's reach name the budget and the limit.
+TEST(Msq, InfeasibleBudgets) {
+  MsqProblem problem = llamaProblem();
+  problem.palette = unwrap(parsePalette("reference-memory"));
+  problem.memoryModel = MemoryModel::Reference;
+  problem.maxBitsPerWeight = 1.2;
+  std::string message = errorOf(solveMsq(problem));
+  EXPECT_NE(message.find("memory budget of 1.2 bits/weight is below the "
+                         "palette's minimum of 1.5"),
+            std::string::npos)
+      << message;
+
+  problem.maxBitsPerWeight.reset();
+  problem.maxBytes = 1000;
+  message = errorOf(solveMsq(problem));
+  EXPECT_NE(message.find("memory budget of 1000 bytes is below the palette's "
+                         "minimum of"),
+            std::string::npos)
+      << message;
+
+  problem.maxBytes.reset();
+  problem.palette = unwrap(parsePalette("reference-latency-simt"));
+  problem.latency = rtx4090Table();
+  problem.allowAllFusion();
+  problem.minTokensPerSecond = 300;
+  message = errorOf(solveMsq(problem));
+  EXPECT_NE(message.find("latency budget of 300 tokens/s (3.333 ms/token) is "
+                         "above the palette's maximum of"),
+            std::string::npos)
+      << message;
+
+  // Each budget alone is reachable, together they are not: 1.5006 bits
+  // forces tcq_3 everywhere (224.0 tokens/s); tcq_4 where faster reaches
+  // 231.5 tokens/s.
+  problem.palette = unwrap(parsePalette("tcq_3_none_0.9,tcq_4_none_0.9"));
+  problem.fusedGroups.clear();
+  problem.maxBitsPerWeight = 1.5006;
+  problem.minTokensPerSecond = 228;
+  message = errorOf(solveMsq(problem));
+  EXPECT_NE(message.find("the memory budget of 1.501 bits/weight and latency "
+                         "budget of 228 tokens/s cannot be met together"),
+            std::string::npos)
+      << message;
+  problem.minTokensPerSecond = 223;
+  EXPECT_TRUE(static_cast<bool>(unwrap(solveMsq(problem)).blocks.size()));
+}
+
+/// Inconsistent inputs are errors naming the input.
+TEST(Msq, RejectsBadProblems) {
+  MsqProblem problem = llamaProblem();
+  problem.palette = unwrap(parsePalette("reference-latency"));
+  EXPECT_NE(errorOf(solveMsq(problem)).find("MSQ needs a budget"),
+            std::string::npos);
+  problem.minTokensPerSecond = 180;
+  EXPECT_NE(errorOf(solveMsq(problem)).find("needs a latency model"),
+            std::string::npos);
+  problem.latency = rtx4090Table();
+  problem.palette.push_back(QuantizerSpec::tcq(2));
+  EXPECT_NE(errorOf(solveMsq(problem))
+                .find("has no entry for group 'q', quantizer "
+                      "'tcq_2_none_0.9'"),
+            std::string::npos);
+  problem.palette.pop_back();
+  problem.distortion = unwrap(DistortionTable::fromJson(
+      parseJson(R"({"normalized_mse": {"tcq_6_none_0.9": 0.02}})"),
+      "partial.json"));
+  EXPECT_NE(errorOf(solveMsq(problem))
+                .find("no distortion for quantizer 'tcq_3_none_0.9' in "
+                      "'partial.json'"),
+            std::string::npos);
+  problem.distortion = DistortionTable::expected();
+  problem.sensitivities = Sensitivities::uniform(2);
+  EXPECT_NE(errorOf(solveMsq(problem))
+                .find("sensitivities cover 2 blocks but model 'llama-3.1-8b' "
+                      "has 32"),
+            std::string::npos);
+  problem.palette.clear();
+  problem.sensitivities = Sensitivities::uniform(32);
+  EXPECT_NE(errorOf(solveMsq(problem)).find("the palette is empty"),
+            std::string::npos);
+
+  // A hidden size of 96 cannot be split in halves of 64 columns.
+  MsqProblem tiny;
+  tiny.model = tinyModel(1, 96);
+  tiny.sensitivities = Sensitivities::uniform(1);
+  tiny.palette = unwrap(parsePalette("tcomb_5_6_0.5_none_0.9"));
+  tiny.maxBitsPerWeight = 4;
+  std::string message = errorOf(solveMsq(tiny));
+  EXPECT_NE(message.find("no quantizer in the palette can store layer 'q' "
+                         "(64x96):\n  expects K divisible by 64 for "
+                         "tcomb_5_6_0.5_none_0.9, got 96"),
+            std::string::npos)
+      << message;
+}
+
+/// Fused groups cover each block exactly once and share one quantizer and
+/// kernel; a bad cover is reported.
+TEST(Msq, FusionCover) {
+  MsqProblem problem = llamaProblem();
+  problem.palette = unwrap(parsePalette("reference-latency-simt"));
+  problem.latency = rtx4090Table();
+  problem.allowAllFusion();
+  problem.minTokensPerSecond = 200;
+  Plan plan = unwrap(solveMsq(problem));
+  ASSERT_EQ(plan.blocks.size(), 32u);
+  unsigned fused = 0;
+  for (const BlockPlan &block : plan.blocks) {
+    std::array<unsigned, kNumProjections> covered{};
+    for (FusionGroup group : block.groups) {
+      fused += isFusedGroup(group);
+      for (Projection member : fusionGroupMembers(group)) {
+        ++covered[static_cast<unsigned>(member)];
+        EXPECT_EQ(block.quantizer(member),
+                  block.quantizer(fusionGroupMembers(group).front()));
+      }
+    }
+    for (unsigned count : covered)
+      EXPECT_EQ(count, 1u);
+  }
+  EXPECT_GT(fused, 32u);
+  EXPECT_LE(*plan.secondsPerToken, 1.0 / 200 * (1 + 1e-9));
+
+  Plan bad = uniformPlan(problem.model, QuantizerSpec::tcq(6),
+                         {FusionGroup::QKV, FusionGroup::UG});
+  bad.blocks[3].quantizers[static_cast<unsigned>(Projection::K)] =
+      QuantizerSpec::tcq(7);
+  EXPECT_NE(llvm::toString(verifyCover(bad))
+                .find("block 3: fused group 'qkv' mixes quantizers "
+                      "'tcq_6_none_0.9' and 'tcq_7_none_0.9'"),
+            std::string::npos);
+  Plan twice = uniformPlan(problem.model, QuantizerSpec::tcq(6));
+  twice.blocks[5].groups.push_back(FusionGroup::QK);
+  EXPECT_NE(llvm::toString(verifyCover(twice))
+                .find("block 5: layer 'q' is covered 2 times"),
+            std::string::npos);
+}
+
+/// A uniform plan's objective is the reference's (kernels-and-msq.md
+/// section 13: 0.1192 for tcomb_6_7, 0.1549 for tcq_6).
+TEST(Msq, UniformObjective) {
+  MsqProblem problem = llamaProblem();
+  PlanCosts tcomb = unwrap(evaluatePlan(
+      problem, uniformPlan(problem.model, QuantizerSpec::tcqSplit(6, 7))));
+  EXPECT_NEAR(tcomb.objective, 0.1192, 5e-5);
+  EXPECT_NEAR(tcomb.memory.avgBits(MemoryModel::Reference), 3.25, 1e-3);
+  PlanCosts tcq6 = unwrap(
+      evaluatePlan(problem, uniformPlan(problem.model, QuantizerSpec::tcq(6))));
+  EXPECT_NEAR(tcq6.objective, 0.1549, 5e-5);
+}
+
+/// Reverse water filling matches a direct numeric minimization.
+TEST(WaterFilling, MatchesNumericSolve) {
+  struct Case {
+    double a1, a2;
+    uint64_t n1, n2;
+    double bits;
+  } cases[] = {{0.3, 1.2, 100, 300, 1000},
+               {1e-4, 1.0, 100, 100, 100},
+               {2.0, 2.0, 50, 50, 300}};
+  for (const Case &c : cases) {
+    // Golden-section search over b1; b2 takes the rest of the bits.
+    auto objective = [&](double b1) {
+      double b2 = (c.bits - c.n1 * b1) / c.n2;
+      return c.a1 * std::exp2(-2 * b1) + c.a2 * std::exp2(-2 * b2);
+    };
+    // b1 in [0, bits / n1] keeps both rates non-negative.
+    double lo = 0, hi = c.bits / c.n1;
+    const double ratio = (std::sqrt(5.0) - 1) / 2;
+    for (int i = 0; i < 300; ++i) {
+      double x1 = hi - ratio * (hi - lo), x2 = lo + ratio * (hi - lo);
+      if (objective(x1) < objective(x2))
+        hi = x2;
+      else
+        lo = x1;
+    }
+    double b1 = 0.5 * (lo + hi);
+    WaterFilling ideal = unwrap(waterFill({c.a1, c.a2}, {c.n1, c.n2}, c.bits));
+    EXPECT_NEAR(ideal.objective, objective(b1), 1e-9 * objective(b1));
+    EXPECT_NEAR(ideal.bits[0], b1, 1e-5);
+    EXPECT_NEAR(c.n1 * ideal.bits[0] + c.n2 * ideal.bits[1], c.bits,
+                1e-6 * c.bits);
+  }
+  // A layer worth less than the water level gets no bits.
+  WaterFilling skewed = unwrap(waterFill({1e-4, 1.0}, {100, 100}, 100));
+  EXPECT_EQ(skewed.bits[0], 0.0);
+  EXPECT_NEAR(skewed.bits[1], 1.0, 1e-9);
+  EXPECT_NE(errorOf(waterFill({1.0}, {0}, 10)).find("positive size"),
+            std::string::npos);
+}
+
+/// On Llama-3.1-8B the KKT conditions hold, and every palette plan is
+/// worse than the ideal quantizers at the same bits.
+TEST(WaterFilling, LlamaKkt) {
+  MsqProblem problem = llamaProblem();
+  WaterFilling ideal = unwrap(waterFill(problem, 3.25));
+  double used = 0;
+  unsigned l = 0;
+  for (unsigned block = 0; block < 32; ++block)
+    for (Projection projection : kAllProjections) {
+      double a = problem.sensitivities.at(block, projection);
+      double n = problem.model.shape(projection).weights();
+      used += n * ideal.bits[l];
+      double marginal = std::log(4.0) * a * std::exp2(-2 * ideal.bits[l]);
+      if (ideal.bits[l] > 0)
+        EXPECT_NEAR(marginal, ideal.waterLevel * n, 1e-6 * marginal);
+      else
+        EXPECT_LE(marginal, ideal.waterLevel * n * (1 + 1e-9));
+      ++l;
+    }
+  EXPECT_NEAR(used, 3.25 * problem.model.linearWeights(), 1e-6 * used);
+  PlanCosts uniform = unwrap(evaluatePlan(
+      problem, uniformPlan(problem.model, QuantizerSpec::tcqSplit(6, 7))));
+  EXPECT_LT(ideal.objective, uniform.objective);
+}
+
+} // namespace
