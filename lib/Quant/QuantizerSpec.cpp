@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 using namespace qpal;
 using llvm::StringRef;
@@ -73,16 +74,26 @@ bool QuantizerSpec::operator==(const QuantizerSpec &other) const {
 }
 
 std::string qpal::formatReferenceFloat(double value) {
+  // Python's repr: the shortest digits that read back as `value`, written
+  // positionally for exponents in [-4, 16) and in scientific notation
+  // otherwise.
   char buffer[64];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
+  int precision = 1;
+  for (; precision <= 17; ++precision) {
+    std::snprintf(buffer, sizeof(buffer), "%.*e", precision - 1, value);
     if (std::strtod(buffer, nullptr) == value)
       break;
   }
-  std::string text(buffer);
-  if (text.find_first_of(".eEn") == std::string::npos)
-    text += ".0";
-  return text;
+  if (!std::isfinite(value))
+    return buffer;
+  int exponent = value == 0 ? 0 : std::atoi(std::strchr(buffer, 'e') + 1);
+  if (exponent < -4 || exponent >= 16) {
+    std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
+    return buffer;
+  }
+  int decimals = std::max(precision - 1 - exponent, 1);
+  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
+  return buffer;
 }
 
 //===----------------------------------------------------------------------===//

@@ -14,6 +14,7 @@
 #include "Commands.h"
 
 #include "qpal/Dialect/QPal/QPalDialect.h"
+#include "qpal/Quant/Measure.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"
@@ -33,6 +34,27 @@ static cl::opt<bool> emitJson("json", cl::sub(paletteCommand),
                               cl::cat(driver::category()),
                               cl::desc("Print a JSON array instead of a "
                                        "table"));
+
+static cl::opt<bool> measure(
+    "measure", cl::sub(paletteCommand), cl::cat(driver::category()),
+    cl::desc("Quantize a seeded Gaussian matrix with every quantizer and "
+             "report the normalized MSE and encode throughput"));
+static cl::opt<int64_t> rows("rows", cl::sub(paletteCommand), cl::init(1024),
+                             cl::cat(driver::category()),
+                             cl::desc("Rows of the --measure matrix"));
+static cl::opt<int64_t> cols("cols", cl::sub(paletteCommand), cl::init(1024),
+                             cl::cat(driver::category()),
+                             cl::desc("Columns of the --measure matrix"));
+static cl::opt<uint64_t> seed("seed", cl::sub(paletteCommand), cl::init(0),
+                              cl::cat(driver::category()),
+                              cl::desc("Seed of the --measure matrix"));
+static cl::opt<unsigned> threads("threads", cl::sub(paletteCommand),
+                                 cl::init(0), cl::cat(driver::category()),
+                                 cl::desc("Encoder threads (0: all cores)"));
+static cl::list<std::string>
+    only("only", cl::sub(paletteCommand), cl::CommaSeparated,
+         cl::cat(driver::category()),
+         cl::desc("Measure only these quantizers (reference names)"));
 
 /// The kernels that can run `quantizer`: tensor-core, and CUDA-core for the
 /// lookup-table families.
@@ -58,10 +80,46 @@ static int runPalette() {
   mlir::MLIRContext context;
   context.loadDialect<QPalDialect>();
   PaletteAttr palette = getReferencePalette(&context);
+  if (!only.empty()) {
+    SmallVector<QuantizerAttrInterface> chosen;
+    for (const std::string &name : only) {
+      Expected<QuantizerAttrInterface> quantizer =
+          parseQuantizerName(&context, name);
+      if (!quantizer)
+        return driver::reportError("palette", toString(quantizer.takeError()));
+      if (llvm::is_contained(chosen, *quantizer))
+        return driver::reportError("palette",
+                                   formatv("--only lists {0} twice", name));
+      chosen.push_back(*quantizer);
+    }
+    palette = PaletteAttr::get(&context, chosen);
+  }
+
+  // With --measure, every quantizer codes the same seeded N(0, 1) matrix.
+  std::vector<PaletteMeasurement> measured;
+  if (measure) {
+    if (rows <= 0 || cols <= 0)
+      return driver::reportError(
+          "palette", formatv("--rows and --cols must be positive, got {0}x{1}",
+                             rows.getValue(), cols.getValue()));
+    std::vector<QuantizerSpec> specs;
+    for (QuantizerAttrInterface quantizer : palette.getQuantizers())
+      specs.push_back(quantizer.getSpec());
+    auto progress = [&](const PaletteMeasurement &m) {
+      if (!emitJson)
+        errs() << formatv("measured {0}: {1:e4} in {2:f1} s\n", m.name,
+                          m.normalizedMse, m.encodeSeconds);
+    };
+    Expected<std::vector<PaletteMeasurement>> results =
+        measurePalette(specs, rows, cols, seed, threads, progress);
+    if (!results)
+      return driver::reportError("palette", toString(results.takeError()));
+    measured = std::move(*results);
+  }
 
   if (emitJson) {
     json::Array array;
-    for (QuantizerAttrInterface quantizer : palette.getQuantizers()) {
+    for (auto [index, quantizer] : llvm::enumerate(palette.getQuantizers())) {
       QuantizerSpec spec = quantizer.getSpec();
       double bound = std::exp2(-2.0 * spec.bitsPerWeight());
       json::Array kernels;
@@ -78,8 +136,33 @@ static int runPalette() {
           {"kernels", std::move(kernels)},
           {"codebook_bytes", static_cast<int64_t>(spec.codebookBytes())},
       });
+      if (measure) {
+        json::Object &object = *array.back().getAsObject();
+        const PaletteMeasurement &m = measured[index];
+        object["distortion"] = m.normalizedMse;
+        object["distortion_vs_expected"] = m.relativeDifference;
+        object["bound_ratio"] = m.boundRatio;
+        object["weights_per_second"] = m.weightsPerSecond;
+        object["encode_seconds"] = m.encodeSeconds;
+      }
     }
     outs() << formatv("{0:2}", json::Value(std::move(array))) << "\n";
+    return 0;
+  }
+
+  if (measure) {
+    outs() << formatv("normalized MSE of a seeded {0}x{1} N(0, 1) matrix "
+                      "(seed {2}), against the reference's measurement\n\n",
+                      rows.getValue(), cols.getValue(), seed.getValue());
+    outs() << formatv("{0,-26} {1,5} {2,12} {3,12} {4,8} {5,7} {6,12}\n",
+                      "name", "bits", "measured", "reference", "diff",
+                      "/bound", "weights/s");
+    for (const PaletteMeasurement &m : measured)
+      outs() << formatv("{0,-26} {1,5:f2} {2,12:e4} {3,12:e4} {4,7:f2}% "
+                        "{5,7:f3} {6,12:e3}\n",
+                        m.name, m.bitsPerWeight, m.normalizedMse,
+                        m.referenceMse, 100 * m.relativeDifference,
+                        m.boundRatio, m.weightsPerSecond);
     return 0;
   }
 

@@ -101,6 +101,13 @@ TEST(QuantizerSpec, Extensions) {
   EXPECT_EQ(formatReferenceFloat(0.9), "0.9");
   EXPECT_EQ(formatReferenceFloat(1.0), "1.0");
   EXPECT_EQ(formatReferenceFloat(0.875), "0.875");
+  // Python's repr: positional for exponents in [-4, 16).
+  EXPECT_EQ(formatReferenceFloat(70000.0), "70000.0");
+  EXPECT_EQ(formatReferenceFloat(0.0001), "0.0001");
+  EXPECT_EQ(formatReferenceFloat(1e-05), "1e-05");
+  EXPECT_EQ(formatReferenceFloat(1e16), "1e+16");
+  EXPECT_EQ(formatReferenceFloat(0.1), "0.1");
+  EXPECT_EQ(formatReferenceFloat(1.5), "1.5");
 }
 
 TEST(QuantizerSpec, RejectsBadNames) {
