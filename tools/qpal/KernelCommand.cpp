@@ -263,7 +263,7 @@ Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
     return made.takeError();
   KernelData &data = *made;
   unsigned workers = threads ? threads : std::thread::hardware_concurrency();
-  int64_t supertiles = rows / kSupertileDim;
+  int64_t supertiles = rows / getKernelRowGroup(shape);
   workers = std::max<unsigned>(
       1, std::min<int64_t>(workers, supertiles));
   auto parallelCall = [&](auto &&call) {

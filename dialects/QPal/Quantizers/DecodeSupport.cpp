@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
+#include <algorithm>
 #include <cassert>
 
 using namespace mlir;
@@ -52,6 +53,25 @@ Value qpal::detail::emitLoadBitsLE(OpBuilder &builder, Location loc,
         builder, loc, word,
         emitI64(builder, loc, static_cast<int64_t>((uint64_t{1} << numBits) - 1)));
   return word;
+}
+
+Value qpal::detail::emitLoadWordStreamCode(
+    OpBuilder &builder, Location loc, Value codes,
+    function_ref<Value(OpBuilder &, Location, unsigned)> wordOffset,
+    unsigned code, unsigned bits) {
+  unsigned start = code * bits;
+  unsigned word = start / 32, offset = start % 32;
+  unsigned low = std::min(bits, 32 - offset);
+  Value value = emitLoadBitsLE(builder, loc, codes,
+                               wordOffset(builder, loc, word), offset, low);
+  if (low == bits)
+    return value;
+  Value high = emitLoadBitsLE(builder, loc, codes,
+                              wordOffset(builder, loc, word + 1), 0,
+                              bits - low);
+  return arith::OrIOp::create(
+      builder, loc, value,
+      arith::ShLIOp::create(builder, loc, high, emitI64(builder, loc, low)));
 }
 
 Value qpal::detail::emitCodebookLoad(OpBuilder &builder, Location loc,

@@ -26,6 +26,16 @@ mlir::Value emitLoadBitsLE(mlir::OpBuilder &builder, mlir::Location loc,
                            mlir::Value codes, mlir::Value byteOffset,
                            unsigned bitOffset, unsigned numBits);
 
+/// Returns an i64 holding code `code` (`bits` wide) of a lane's LSB-first
+/// stream over 32-bit words, word omega at byte `wordOffset(omega)`; a code
+/// may straddle two words.
+mlir::Value emitLoadWordStreamCode(
+    mlir::OpBuilder &builder, mlir::Location loc, mlir::Value codes,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   unsigned)>
+        wordOffset,
+    unsigned code, unsigned bits);
+
 /// Returns `codebook[index * stride + component]` (f32) for an integer
 /// `index` of any width.
 mlir::Value emitCodebookLoad(mlir::OpBuilder &builder, mlir::Location loc,

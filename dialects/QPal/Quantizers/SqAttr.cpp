@@ -94,3 +94,26 @@ LogicalResult SqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
     }
   return success();
 }
+
+unsigned SqAttr::getSimtChunkColumns() const {
+  return getKernel() == KernelKind::Simt ? 1024 : 0;
+}
+
+LogicalResult SqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
+                                     const SimtDecodeArgs &args,
+                                     SmallVectorImpl<DecodedSimtCode> &codes) const {
+  if (getKernel() != KernelKind::Simt)
+    return emitError(loc) << getSpec().referenceName()
+                          << " stores its codes in the tensor-core layout";
+  // Code 8j + i of the lane sits at column 8*E*j + 8*w + i, j = 0..3,
+  // i = 0..7 (quantizers.md section 6.6).
+  for (unsigned code = 0; code < kSimtCodesPerLane; ++code) {
+    Value index = detail::emitLoadWordStreamCode(
+        builder, loc, args.codes, args.wordOffset, code, getBits());
+    codes.push_back(
+        {code / 8, code % 8,
+         detail::emitCodebookLoad(builder, loc, args.codebook, index, 1, 0),
+         Value()});
+  }
+  return success();
+}

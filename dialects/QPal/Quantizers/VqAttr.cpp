@@ -90,3 +90,26 @@ LogicalResult VqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
     }
   return success();
 }
+
+unsigned VqAttr::getSimtChunkColumns() const {
+  return getKernel() == KernelKind::Simt ? 2048 : 0;
+}
+
+LogicalResult VqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
+                                     const SimtDecodeArgs &args,
+                                     SmallVectorImpl<DecodedSimtCode> &codes) const {
+  if (getKernel() != KernelKind::Simt)
+    return emitError(loc) << getSpec().referenceName()
+                          << " stores its codes in the tensor-core layout";
+  // Vector 4g + i0/2 of the lane covers columns 8*E*g + 8*w + i0 (+1),
+  // g = 0..7, i0 = 0, 2, 4, 6 (quantizers.md section 6.6).
+  for (unsigned code = 0; code < kSimtCodesPerLane; ++code) {
+    Value index = detail::emitLoadWordStreamCode(
+        builder, loc, args.codes, args.wordOffset, code, getBits());
+    codes.push_back(
+        {code / 4, 2 * (code % 4),
+         detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 0),
+         detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 1)});
+  }
+  return success();
+}

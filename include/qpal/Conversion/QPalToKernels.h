@@ -18,8 +18,9 @@
 // residual for a fused residual add). Arguments are bare pointers, in order:
 // x (f32), codes (i8), codebook (f32: the fp16 codebook widened; 2 values
 // per entry for TCQ and VQ), scales (f32), y (f32); CPU kernels take a sixth,
-// an i64[2] range [first, last) of 32-row supertiles, so a host can split M
-// across threads.
+// an i64[2] range [first, last) of row groups (`getKernelRowGroup` rows:
+// 32-row supertiles for the tensor-core layouts, single rows for the SIMT
+// layouts), so a host can split M across threads.
 //
 //===----------------------------------------------------------------------===//
 
@@ -68,6 +69,15 @@ struct GpuLaunch {
 /// Returns the kernel symbol for `shape` on `target` ("cpu" or a chip name),
 /// e.g. `qpal_tcq_6_none_0p9_m576_k576_n1_cpu`.
 std::string getKernelName(const KernelShape &shape, llvm::StringRef target);
+
+/// Whether `shape`'s quantizer stores its codes in a CUDA-core (SIMT) layout
+/// (one warp per row) rather than in 32 x 32 tensor-core supertiles.
+bool isSimtKernel(const KernelShape &shape);
+
+/// Rows of one unit of a CPU kernel's range argument.
+inline int64_t getKernelRowGroup(const KernelShape &shape) {
+  return isSimtKernel(shape) ? 1 : 32;
+}
 
 /// Checks that `shape` can be lowered (positive sizes, a layout that fits).
 mlir::LogicalResult verifyKernelShape(mlir::Location loc,

@@ -27,6 +27,8 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
                                              const KernelShape &shape) {
   if (failed(verifyKernelShape(loc, shape)))
     return failure();
+  if (isSimtKernel(shape))
+    return buildCpuSimtKernel(builder, loc, shape);
   KernelTypes types(builder, shape);
   auto rangeType = MemRefType::get({2}, builder.getI64Type());
   auto function = func::FuncOp::create(
@@ -155,6 +157,8 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
   auto rangeType = MemRefType::get({2}, builder.getI64Type());
   std::string name = getKernelName(shape, "cpu");
   name.replace(0, 4, "qpal_dequant");
+  if (isSimtKernel(shape))
+    return buildCpuSimtDequantKernel(builder, loc, shape, name);
   auto function = func::FuncOp::create(
       builder, loc, name,
       builder.getFunctionType(

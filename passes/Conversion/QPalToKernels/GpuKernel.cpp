@@ -31,6 +31,14 @@ using namespace qpal::detail;
 GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape,
                                 const GpuChip &chip) {
   GpuLaunch launch;
+  if (isSimtKernel(shape)) {
+    // One row per warp, 4 warps per block (the reference's CUDA-core
+    // kernels); rows are plentiful enough that K is never split.
+    launch.warps = shape.rows % 4 == 0 ? 4 : 1;
+    launch.blockX = launch.warps * kWarpLanes;
+    launch.gridX = shape.rows / launch.warps;
+    return launch;
+  }
   int64_t supertileRows = shape.rows / kSupertileDim;
   int64_t supertileCols =
       shape.cols / kSupertileDim / shape.quantizer.getNumColumnParts();
@@ -52,6 +60,8 @@ qpal::buildGpuKernel(OpBuilder &builder, Location loc, const KernelShape &shape,
                      const GpuLaunch &launch, StringRef name) {
   if (failed(verifyKernelShape(loc, shape)))
     return failure();
+  if (isSimtKernel(shape))
+    return buildGpuSimtKernel(builder, loc, shape, launch, name);
   MLIRContext *context = builder.getContext();
   KernelTypes types(builder, shape);
   int64_t batch = shape.batch, warps = launch.warps;

@@ -59,11 +59,12 @@ LogicalResult qpal::verifyKernelShape(Location loc, const KernelShape &shape) {
     return emitError(loc) << "expects a batch of at most 64 activation rows "
                              "for a fused dequant-matmul kernel, got "
                           << shape.batch;
-  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
-       ++part)
-    if (shape.quantizer.getLaneSegmentBytes(part) == 0)
-      return emitError(loc) << shape.quantizer.getReferenceName()
-                            << " has no tensor-core code layout to lower";
+  if (!isSimtKernel(shape))
+    for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
+         ++part)
+      if (shape.quantizer.getLaneSegmentBytes(part) == 0)
+        return emitError(loc) << shape.quantizer.getReferenceName()
+                              << " has no packed code layout to lower";
   return shape.quantizer.verifyShape(shape.rows, shape.cols, [&] {
     return emitError(loc) << "cannot lower a " << shape.rows << "x"
                           << shape.cols << " weight: ";

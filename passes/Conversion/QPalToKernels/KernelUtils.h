@@ -80,6 +80,19 @@ mlir::Value emitPairFma(mlir::OpBuilder &builder, mlir::Location loc,
                         mlir::Value x, mlir::Value n, mlir::Value col,
                         const DecodedPair &pair, mlir::Value sum);
 
+/// The SIMT-layout kernels (SimtKernel.cpp); `buildCpuKernel`,
+/// `buildCpuDequantKernel` and `buildGpuKernel` dispatch to them.
+mlir::FailureOr<mlir::func::FuncOp>
+buildCpuSimtKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                   const KernelShape &shape);
+mlir::FailureOr<mlir::func::FuncOp>
+buildCpuSimtDequantKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                          const KernelShape &shape, llvm::StringRef name);
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuSimtKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                   const KernelShape &shape, const GpuLaunch &launch,
+                   llvm::StringRef name);
+
 } // namespace qpal::detail
 
 #endif // QPAL_PASSES_CONVERSION_QPALTOKERNELS_KERNELUTILS_H

@@ -67,6 +67,18 @@ func.func @scalar(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
 
 // -----
 
+// The CUDA-core (SIMT) layout of VQ: one row at a time, 32 vectors per lane
+// and 2048-column chunk; 128 columns leave one partial chunk of 2 lanes.
+qpal.weight @w : tensor<36x128xf32>
+func.func @simt(%x: tensor<?x128xf32>) -> tensor<?x36xf32> {
+  %0 = qpal.linear %x, @w {quantizer = #qpal.vq<bits = 6, kernel = simt>} : tensor<?x128xf32> -> tensor<?x36xf32>
+  return %0 : tensor<?x36xf32>
+}
+// CHECK: func.func @qpal_ldlq_2_6_none_1p0_simt_m36_k128_n3_cpu(%{{.*}}: memref<3x128xf32>, %{{.*}}: memref<1728xi8>, %{{.*}}: memref<128xf32>
+// CHECK-COUNT-64: memref.load %{{.*}}[%{{.*}}] : memref<128xf32>
+
+// -----
+
 // f16 layers run a dense library GEMV: no kernel is generated.
 qpal.weight @w : tensor<32x32xf32>
 // CHECK-LABEL: func.func @dense

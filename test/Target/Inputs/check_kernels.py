@@ -17,6 +17,9 @@ FAMILIES = {
     "tcq_split": ["tcomb_%d_%d_0.5_none_0.9" % (kv, kv + 1) for kv in range(2, 10)],
     "vq": ["ldlq_2_%d_none_1.0" % b for b in range(2, 13)],
     "sq": ["ldlq_1_%d_none_1.0" % b for b in range(2, 9)],
+    # The CUDA-core (SIMT) layouts: one warp per row.
+    "sq_simt": ["ldlq_1_%d_none_1.0:simt" % b for b in range(2, 9)],
+    "vq_simt": ["ldlq_2_%d_none_1.0:simt" % b for b in range(2, 13)],
 }
 SMOLLM2_SHAPES = [(576, 576), (192, 576), (1536, 576), (576, 1536)]
 
@@ -52,6 +55,10 @@ def main():
         chosen = sorted({names[0], names[len(names) // 2], names[-1]})
         cases = [(r, c, b) for (r, c) in SMOLLM2_SHAPES for b in (1, 3, 8)]
         cases += [(4096, 4096, 1)]
+        if args.family.endswith("simt"):
+            # A partial last chunk (2112 = 2 x 1024 + 64 columns) and rows
+            # that are not a multiple of 32.
+            cases += [(196, 2112, 3)]
         for name in chosen:
             for rows, cols, batch in cases:
                 report = json.loads(run(

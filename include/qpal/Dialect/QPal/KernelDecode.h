@@ -57,6 +57,34 @@ struct DecodedPair {
   mlir::Value second;
 };
 
+/// What the decode of one lane's codes of one row chunk reads in the
+/// CUDA-core (SIMT) layouts (quantizers.md section 6.6): a row's columns are
+/// cut into chunks of 1024 * v; in a chunk with E lanes, lane w owns 32
+/// codes spread over b 32-bit words, word omega at row-relative word
+/// 32*b*k + w + omega*E.
+struct SimtDecodeArgs {
+  /// The packed codes, `memref<Nxi8>` (words are little-endian).
+  mlir::Value codes;
+  /// The codebook as f32 values.
+  mlir::Value codebook;
+  /// Returns the byte offset (an `index`) of the lane's word `omega`.
+  llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                 unsigned omega)>
+      wordOffset;
+};
+
+/// One decoded code of a SIMT lane: it covers columns chunkBase +
+/// 8*E*group + 8*lane + offset (+ 1 for the second value of a 2-D code).
+struct DecodedSimtCode {
+  unsigned group;
+  unsigned offset;
+  mlir::Value first;
+  mlir::Value second; // null for scalar codes
+};
+
+/// Codes one SIMT lane decodes per row chunk.
+constexpr unsigned kSimtCodesPerLane = 32;
+
 /// The supertile-relative row of pair (q, j) of lane `lane` (an index value).
 mlir::Value emitPairRow(mlir::OpBuilder &builder, mlir::Location loc,
                         mlir::Value lane, unsigned tile, unsigned reg);

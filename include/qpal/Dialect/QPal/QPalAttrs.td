@@ -81,7 +81,9 @@ def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split", [
                         APFloatParameter<"input scale">:$scale);
 }
 
-def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq"> {
+def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq", [
+    "getLaneSegmentBytes", "getPartByteOffset", "emitLaneDecode",
+    "getSimtChunkColumns", "emitSimtDecode"]> {
   let summary = "2-D vector quantizer with a fixed Gaussian codebook";
   let description = [{
     Each pair of horizontally adjacent weights is replaced by the nearest of
@@ -102,7 +104,9 @@ def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq"> {
                         "::qpal::KernelKind":$kernel);
 }
 
-def QPal_SqAttr : QPal_QuantizerAttr<"Sq", "sq"> {
+def QPal_SqAttr : QPal_QuantizerAttr<"Sq", "sq", [
+    "getLaneSegmentBytes", "getPartByteOffset", "emitLaneDecode",
+    "getSimtChunkColumns", "emitSimtDecode"]> {
   let summary = "Non-uniform scalar quantizer with a fixed Gaussian codebook";
   let description = [{
     Each weight is replaced by the nearest of `2^bits` levels (bits 2..8) of

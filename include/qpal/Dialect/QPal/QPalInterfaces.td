@@ -91,6 +91,22 @@ def QPal_QuantizerAttrInterface : AttrInterface<"QuantizerAttrInterface"> {
                << $_attr.getSpec().referenceName()
                << " has no tensor-core code layout to decode";
       }]>,
+    InterfaceMethod<
+      "Returns the columns of one row chunk of the CUDA-core (SIMT) layout "
+      "(1024 times the vector dimension), or 0 when the quantizer has none.",
+      "unsigned", "getSimtChunkColumns", (ins), [{}], [{ return 0; }]>,
+    InterfaceMethod<
+      "Emits the decode of the 32 codes one lane owns in one row chunk of "
+      "the SIMT layout; fails (with a diagnostic at `loc`) without one.",
+      "::llvm::LogicalResult", "emitSimtDecode",
+      (ins "::mlir::OpBuilder &":$builder, "::mlir::Location":$loc,
+           "const ::qpal::SimtDecodeArgs &":$args,
+           "::llvm::SmallVectorImpl<::qpal::DecodedSimtCode> &":$codes), [{}],
+      [{
+        return ::mlir::emitError(loc)
+               << $_attr.getSpec().referenceName()
+               << " has no CUDA-core (SIMT) code layout to decode";
+      }]>,
   ];
 }
 

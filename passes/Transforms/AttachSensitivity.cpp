@@ -1,0 +1,109 @@
+//===- AttachSensitivity.cpp - Loss sensitivities from a JSON file --------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Passes/Passes.h"
+
+#include "qpal/Alloc/Inputs.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <cmath>
+
+namespace qpal {
+#define GEN_PASS_DEF_ATTACHSENSITIVITYPASS
+#include "qpal/Passes/Passes.h.inc"
+} // namespace qpal
+
+using namespace mlir;
+using namespace qpal;
+
+namespace {
+
+/// Reads the `coefficients` object of a reference sensitivity file. Every
+/// value must be a finite non-negative number; errors name the key.
+FailureOr<llvm::StringMap<double>> readCoefficients(ModuleOp module,
+                                                    StringRef path) {
+  llvm::Expected<llvm::json::Value> json = alloc::readJsonFile(path);
+  if (!json) {
+    module.emitError() << "sensitivity file: "
+                       << llvm::toString(json.takeError());
+    return failure();
+  }
+  const llvm::json::Object *root = json->getAsObject();
+  const llvm::json::Object *coefficients =
+      root ? root->getObject("coefficients") : nullptr;
+  if (!coefficients) {
+    module.emitError() << "sensitivity file '" << path
+                       << "' expects an object 'coefficients' mapping layer "
+                          "keys such as '0_self_attn.q_proj' to numbers";
+    return failure();
+  }
+  llvm::StringMap<double> values;
+  for (const auto &[key, value] : *coefficients) {
+    std::optional<double> number = value.getAsNumber();
+    if (!number || !std::isfinite(*number) || *number < 0) {
+      InFlightDiagnostic diag = module.emitError()
+                                << "sensitivity file '" << path
+                                << "' expects a finite, non-negative number "
+                                   "for '"
+                                << key.str() << "', got ";
+      if (number)
+        diag << *number;
+      else
+        diag << "a non-number";
+      return failure();
+    }
+    values[key.str()] = *number;
+  }
+  return values;
+}
+
+struct AttachSensitivityPass final
+    : qpal::impl::AttachSensitivityPassBase<AttachSensitivityPass> {
+  using AttachSensitivityPassBase::AttachSensitivityPassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (file.empty()) {
+      module.emitError() << "qpal-attach-sensitivity expects the 'file' "
+                            "option (a sensitivity JSON such as "
+                            "llama31_8b_sensitivity.json)";
+      return signalPassFailure();
+    }
+    FailureOr<llvm::StringMap<double>> values =
+        readCoefficients(module, file);
+    if (failed(values))
+      return signalPassFailure();
+
+    Builder builder(&getContext());
+    bool failedAny = false;
+    module.walk([&](LinearOp linear) {
+      std::string key = linear.getLayerKey();
+      if (key.empty()) {
+        linear.emitOpError() << "expects 'block' and 'role' to look up its "
+                                "sensitivity, @"
+                             << linear.getWeight() << " lacks "
+                             << (linear.getBlock() ? "'role'" : "'block'");
+        failedAny = true;
+        return;
+      }
+      auto it = values->find(key);
+      if (it == values->end()) {
+        linear.emitOpError() << "expects a sensitivity for layer '" << key
+                             << "' (@" << linear.getWeight()
+                             << "), not in '" << file << "'";
+        failedAny = true;
+        return;
+      }
+      linear.setSensitivityAttr(builder.getF64FloatAttr(it->second));
+    });
+    if (failedAny)
+      signalPassFailure();
+  }
+};
+
+} // namespace
