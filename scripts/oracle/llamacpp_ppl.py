@@ -13,7 +13,14 @@ Implements qpal's evaluation protocol independently of qpal:
 Also records llama.cpp's token ids for a few tokenizer samples and the logits
 of a short sequence, which qpal's unit tests compare against.
 
-Usage: llamacpp_ppl.py MODEL.gguf SOTU_DIR OUT.json [--tokens 8192]
+Usage: llamacpp_ppl.py MODEL.gguf SOTU_DIR OUT.json [--tokens 8192] [--kv-f32]
+
+The committed references:
+  smollm2-llamacpp.json      the Q4_1 file as shipped (llama.cpp's own numerics:
+                             8-bit activations in quantized dot products, F16 KV)
+  smollm2-f32-llamacpp.json  the same weights dequantized by
+                             dequantize_gguf.py, F32 KV cache: float32
+                             throughout, like qpal's evaluator
 """
 
 import argparse
@@ -74,11 +81,14 @@ def main():
     parser.add_argument("--window", type=int, default=512)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--slices", type=int, nargs="*", default=[1024])
+    parser.add_argument("--kv-f32", action="store_true",
+                        help="keep the KV cache in F32 instead of F16")
     args = parser.parse_args()
+    kv = {"type_k": 0, "type_v": 0} if args.kv_f32 else {}
 
     llm = Llama(model_path=args.model, n_ctx=args.window, n_batch=args.window,
                 n_ubatch=args.window, logits_all=True, n_threads=args.threads,
-                n_threads_batch=args.threads, verbose=False)
+                n_threads_batch=args.threads, verbose=False, **kv)
     text, files = load_text(args.sotu_dir)
     all_ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
     ids = all_ids[: args.tokens]
@@ -108,6 +118,7 @@ def main():
         "seconds": seconds,
         "tokens_per_second": len(ids) / seconds,
         "threads": args.threads,
+        "kv_cache": "f32" if args.kv_f32 else "f16",
     }
     per_window = args.window - 1
     result["slices"] = {}

@@ -1,0 +1,105 @@
+//===- Evaluator.h - Reference Llama forward pass on the CPU ----*- C++ -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// `Evaluator` runs a Llama-family decoder in float32 on the CPU: token
+// embedding, per block RMSNorm -> grouped-query attention with RoPE (and RoPE
+// rescaling) over a KV cache -> residual, RMSNorm -> SwiGLU MLP -> residual,
+// then the final RMSNorm and the (tied or separate) LM head. Matrix products
+// are multithreaded. It is the numeric reference that compiled kernels and
+// quantized models are measured against.
+//
+// Fake quantization: `EvaluatorOptions::weightTransform` sees every block
+// linear weight (q, k, v, o, gate, up, down; not the embedding nor the LM
+// head) once, at load time, as a row-major [rows x cols] = [out x in] matrix,
+// and may replace its values (decode(encode(W)) for a quantizer).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_MODEL_EVALUATOR_H
+#define QPAL_MODEL_EVALUATOR_H
+
+#include "qpal/Model/ModelFile.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace qpal::model {
+
+/// Replaces a linear weight in place. `layerKey` is the reference's key
+/// ("3_self_attn.q_proj", "3_mlp.down_proj"); `weight` is row-major
+/// [rows x cols] = [out_features x in_features] and must keep its size.
+using WeightTransform =
+    std::function<llvm::Error(llvm::StringRef layerKey, int64_t rows,
+                              int64_t cols, std::vector<float> &weight)>;
+
+/// How an `Evaluator` is built.
+struct EvaluatorOptions {
+  /// Worker threads for matrix products; 0 uses every hardware thread.
+  unsigned numThreads = 0;
+  /// KV cache capacity in tokens; 0 uses min(context length, 4096).
+  int64_t maxContext = 0;
+  /// Optional fake-quantization hook applied to every block linear weight.
+  WeightTransform weightTransform;
+};
+
+/// Returns the RoPE inverse frequencies (`ropeDim / 2` of them) of `config`,
+/// rescaling included.
+std::vector<float> computeRopeInverseFrequencies(const ModelConfig &config);
+
+/// A loaded model ready to run, with its KV cache.
+class Evaluator {
+public:
+  /// Loads (dequantizes) every weight of `model`, applies
+  /// `options.weightTransform`, and allocates the KV cache.
+  static llvm::Expected<std::unique_ptr<Evaluator>>
+  create(const ModelFile &model, const EvaluatorOptions &options = {});
+  ~Evaluator();
+
+  /// Returns the model's hyper-parameters.
+  const ModelConfig &getConfig() const;
+  /// Returns how many tokens the KV cache holds.
+  int64_t getCacheLength() const;
+  /// Returns the KV cache capacity.
+  int64_t getMaxContext() const;
+  /// Returns the number of worker threads.
+  unsigned getNumThreads() const;
+  /// Empties the KV cache.
+  void resetCache();
+
+  /// Runs `tokens` at positions getCacheLength() onward and appends them to
+  /// the KV cache. When `logits` is non-null it receives [tokens x vocab]
+  /// logits if `allLogits`, else only the last position's [vocab].
+  llvm::Error forward(llvm::ArrayRef<int32_t> tokens,
+                      std::vector<float> *logits, bool allLogits = true);
+
+  /// Returns the sum of negative log-likelihoods (natural log) of tokens[1..]
+  /// given the tokens before them, evaluated from an empty cache, and leaves
+  /// the cache empty.
+  llvm::Expected<double> scoreSequence(llvm::ArrayRef<int32_t> tokens);
+
+  /// Greedy decoding: runs `prompt` from an empty cache, then appends the
+  /// arg-max token until `maxNewTokens` tokens were produced, one of
+  /// `stopTokens` was produced (it is included), or the cache is full.
+  /// Returns the new tokens.
+  llvm::Expected<std::vector<int32_t>>
+  generateGreedy(llvm::ArrayRef<int32_t> prompt, int64_t maxNewTokens,
+                 llvm::ArrayRef<int32_t> stopTokens = {});
+
+private:
+  struct Impl;
+  explicit Evaluator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl;
+};
+
+} // namespace qpal::model
+
+#endif // QPAL_MODEL_EVALUATOR_H
