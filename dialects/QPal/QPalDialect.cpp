@@ -33,6 +33,12 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
                              << attr.getValue();
     return success();
   }
+  if (attr.getName() == kModelFileAttrName) {
+    if (!isa<ModuleOp>(op) || !isa<StringAttr>(attr.getValue()))
+      return op->emitError() << "'" << kModelFileAttrName
+                             << "' must be a string on a module";
+    return success();
+  }
   if (attr.getName() == kKernelAttrName) {
     if (!isa<LinearOp, FusionGroupOp>(op))
       return op->emitError() << "'" << kKernelAttrName

@@ -459,6 +459,50 @@ unsigned Evaluator::getNumThreads() const {
 }
 void Evaluator::resetCache() { impl->cacheLength = 0; }
 
+Expected<LinearWeightView> Evaluator::getLinearWeight(StringRef layerKey) {
+  auto malformed = [&] {
+    return llvm::createStringError(
+        llvm::formatv("malformed layer key '{0}', expected "
+                      "'{{block}_self_attn.{{q,k,v,o}_proj' or "
+                      "'{{block}_mlp.{{gate,up,down}_proj'",
+                      layerKey));
+  };
+  auto [blockText, module] = layerKey.split('_');
+  int64_t block;
+  if (blockText.getAsInteger(10, block) || module.empty())
+    return malformed();
+  if (block < 0 || block >= impl->config.numLayers)
+    return llvm::createStringError(
+        llvm::formatv("layer key '{0}': block {1} is out of range [0, {2})",
+                      layerKey, block, impl->config.numLayers));
+  Layer &layer = impl->layers[block];
+  const int64_t hidden = impl->config.hiddenSize;
+  const int64_t inter = impl->config.intermediateSize;
+  const int64_t qDim = impl->qDim(), kvDim = impl->kvDim();
+  auto view = [](std::vector<float> &storage, int64_t firstRow, int64_t rows,
+                 int64_t cols) {
+    return LinearWeightView{
+        llvm::MutableArrayRef<float>(storage).slice(firstRow * cols,
+                                                    rows * cols),
+        rows, cols};
+  };
+  if (module == "self_attn.q_proj")
+    return view(layer.qkv, 0, qDim, hidden);
+  if (module == "self_attn.k_proj")
+    return view(layer.qkv, qDim, kvDim, hidden);
+  if (module == "self_attn.v_proj")
+    return view(layer.qkv, qDim + kvDim, kvDim, hidden);
+  if (module == "self_attn.o_proj")
+    return view(layer.output, 0, hidden, qDim);
+  if (module == "mlp.gate_proj")
+    return view(layer.gateUp, 0, inter, hidden);
+  if (module == "mlp.up_proj")
+    return view(layer.gateUp, inter, inter, hidden);
+  if (module == "mlp.down_proj")
+    return view(layer.down, 0, hidden, inter);
+  return malformed();
+}
+
 Error Evaluator::forward(ArrayRef<int32_t> tokens, std::vector<float> *logits,
                          bool allLogits) {
   return impl->forward(tokens, logits, allLogits);

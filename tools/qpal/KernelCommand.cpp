@@ -210,7 +210,7 @@ Error assembleCubin(StringRef ptx, StringRef chipName, StringRef path) {
   if (std::error_code error =
           sys::fs::createTemporaryFile("qpal-kernel", "ptx", ptxFile))
     return createStringError(error, "cannot create a temporary file");
-  auto removeTemp = make_scope_exit([&] { sys::fs::remove(ptxFile); });
+  llvm::scope_exit removeTemp([&] { sys::fs::remove(ptxFile); });
   if (Error err = writeFile(ptxFile, ptx))
     return err;
   std::string arch = ("-arch=" + chipName).str();
@@ -341,7 +341,7 @@ Error runGpu(StringRef ptx, const KernelShape &shape, const GpuLaunch &launch,
   qpalrtContext *context = nullptr;
   if (qpalrtCreateContext(QPALRT_DEVICE_CUDA, 0, &context) != QPALRT_SUCCESS)
     return fail("cannot run on a GPU");
-  auto destroy = make_scope_exit([&] { qpalrtDestroyContext(context); });
+  llvm::scope_exit destroy([&] { qpalrtDestroyContext(context); });
   qpalrtModule *module = nullptr;
   if (qpalrtLoadModuleData(context, ptx.data(), ptx.size(),
                            QPALRT_MODULE_FORMAT_PTX, &module) != QPALRT_SUCCESS)

@@ -56,6 +56,14 @@ struct EvaluatorOptions {
 std::vector<float> computeRopeInverseFrequencies(const ModelConfig &config);
 
 /// A loaded model ready to run, with its KV cache.
+/// A view of one block linear weight inside an evaluator.
+struct LinearWeightView {
+  /// rows x cols values, row-major ([out_features, in_features]).
+  llvm::MutableArrayRef<float> values;
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
 class Evaluator {
 public:
   /// Loads (dequantizes) every weight of `model`, applies
@@ -74,6 +82,12 @@ public:
   unsigned getNumThreads() const;
   /// Empties the KV cache.
   void resetCache();
+
+  /// Returns the weight of the block linear `layerKey` (the reference's key,
+  /// "3_self_attn.q_proj" or "3_mlp.down_proj"), which callers may change in
+  /// place (e.g. to probe one layer's sensitivity); reset the cache after a
+  /// change. Errors name a malformed or unknown key.
+  llvm::Expected<LinearWeightView> getLinearWeight(llvm::StringRef layerKey);
 
   /// Runs `tokens` at positions getCacheLength() onward and appends them to
   /// the KV cache. When `logits` is non-null it receives [tokens x vocab]

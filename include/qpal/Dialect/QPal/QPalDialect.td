@@ -51,6 +51,9 @@ def QPal_Dialect : Dialect {
     /// The attribute `qpal-lower-to-kernels` sets on a quantized layer or
     /// fusion group: a symbol reference to its kernel.
     static constexpr ::llvm::StringLiteral kKernelAttrName = "qpal.kernel";
+    /// The module attribute naming the model file the weights come from.
+    static constexpr ::llvm::StringLiteral kModelFileAttrName =
+        "qpal.model_file";
 
   private:
     void registerAttributes();

@@ -1,0 +1,51 @@
+//===- FakeQuant.h - Quantize a model's weights in place --------*- C++ -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Fake quantization for evaluation: every block linear weight W is replaced
+// by dequantize(quantize(W)) with its planned quantizer (random Hadamard
+// rotation, per-row scales and the codec of lib/Quant), so the evaluator
+// measures exactly what the compiled model computes, in float32.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_MODEL_FAKEQUANT_H
+#define QPAL_MODEL_FAKEQUANT_H
+
+#include "qpal/Model/Evaluator.h"
+#include "qpal/Quant/QuantizerSpec.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <optional>
+
+namespace qpal::model {
+
+/// Which quantizer each block linear uses: by layer key
+/// ("3_self_attn.q_proj"), else `uniform` when set.
+struct QuantPlan {
+  llvm::StringMap<QuantizerSpec> layers;
+  std::optional<QuantizerSpec> uniform;
+
+  /// The quantizer of `layerKey`, or an error naming it.
+  llvm::Expected<QuantizerSpec> lookup(llvm::StringRef layerKey) const;
+};
+
+/// Reads a plan: a JSON object mapping layer keys to reference quantizer
+/// names, or an object whose `plan` member is one (as `qpal allocate --json`
+/// writes). Errors name the file and the offending entry.
+llvm::Expected<QuantPlan> loadQuantPlan(llvm::StringRef path);
+
+/// Returns the evaluator hook that fake-quantizes every weight by `plan`.
+/// Layers that share an input rotation in a compiled model (q/k/v; gate/up)
+/// share one sign vector, seeded by (`seed`, block, domain).
+WeightTransform makeFakeQuantTransform(QuantPlan plan, uint64_t seed = 0,
+                                       unsigned threads = 0);
+
+} // namespace qpal::model
+
+#endif // QPAL_MODEL_FAKEQUANT_H

@@ -1,0 +1,105 @@
+//===- FakeQuant.cpp - Quantize a model's weights in place ----------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Model/FakeQuant.h"
+
+#include "qpal/Quant/Quantize.h"
+#include "qpal/Quant/Random.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+using namespace llvm;
+using namespace qpal;
+using namespace qpal::model;
+
+Expected<QuantizerSpec> QuantPlan::lookup(StringRef layerKey) const {
+  auto it = layers.find(layerKey);
+  if (it != layers.end())
+    return it->second;
+  if (uniform)
+    return *uniform;
+  return createStringError(
+      formatv("the plan has no quantizer for layer '{0}'", layerKey));
+}
+
+Expected<QuantPlan> qpal::model::loadQuantPlan(StringRef path) {
+  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
+  if (!buffer)
+    return createStringError(buffer.getError(), "cannot read plan '%s': %s",
+                             path.str().c_str(),
+                             buffer.getError().message().c_str());
+  Expected<json::Value> value = json::parse((*buffer)->getBuffer());
+  if (!value)
+    return createStringError(formatv("plan '{0}' is not valid JSON: {1}", path,
+                                     toString(value.takeError())));
+  const json::Object *object = value->getAsObject();
+  if (object)
+    if (const json::Object *inner = object->getObject("plan"))
+      object = inner;
+  if (!object)
+    return createStringError(
+        formatv("plan '{0}' must be a JSON object mapping layer keys to "
+                "quantizer names",
+                path));
+  QuantPlan plan;
+  for (const auto &[key, entry] : *object) {
+    std::optional<StringRef> name = entry.getAsString();
+    if (!name)
+      return createStringError(
+          formatv("plan '{0}': the quantizer of '{1}' must be a string", path,
+                  key.str()));
+    Expected<QuantizerSpec> spec = QuantizerSpec::parse(*name);
+    if (!spec)
+      return createStringError(formatv("plan '{0}', layer '{1}': {2}", path,
+                                       key.str(),
+                                       toString(spec.takeError())));
+    plan.layers[key.str()] = *spec;
+  }
+  if (plan.layers.empty())
+    return createStringError(formatv("plan '{0}' names no layer", path));
+  return plan;
+}
+
+/// The rotation domain of a layer: q/k/v share one, gate/up another.
+static unsigned rotationDomain(StringRef module) {
+  if (module.starts_with("self_attn.") && !module.contains("o_proj"))
+    return 0;
+  if (module == "self_attn.o_proj")
+    return 1;
+  if (module == "mlp.down_proj")
+    return 3;
+  return 2;
+}
+
+WeightTransform qpal::model::makeFakeQuantTransform(QuantPlan plan, uint64_t seed,
+                                             unsigned threads) {
+  return [plan = std::move(plan), seed, threads](
+             StringRef layerKey, int64_t rows, int64_t cols,
+             std::vector<float> &weights) -> Error {
+    Expected<QuantizerSpec> spec = plan.lookup(layerKey);
+    if (!spec)
+      return spec.takeError();
+    auto [blockText, module] = layerKey.split('_');
+    uint64_t block = 0;
+    blockText.getAsInteger(10, block);
+    QuantizeOptions options;
+    options.threads = threads;
+    options.seed =
+        deriveSeed(deriveSeed(seed, block), rotationDomain(module));
+    Expected<QuantizedLayer> layer =
+        quantizeLayer(*spec, weights.data(), rows, cols, options);
+    if (!layer)
+      return layer.takeError();
+    Expected<std::vector<float>> decoded = dequantizeLayer(*layer);
+    if (!decoded)
+      return decoded.takeError();
+    weights = std::move(*decoded);
+    return Error::success();
+  };
+}

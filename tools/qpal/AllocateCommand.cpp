@@ -1,0 +1,264 @@
+//===- AllocateCommand.cpp - `qpal allocate`
+//-------------------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Solves mixed-scheme quantization (MSQ) for a model given as tables: per-layer
+// sensitivities, a memory budget and/or a throughput target under a latency
+// model, and prints the plan (a per-block table and its certificate) or its
+// JSON. The same problem on IR is `qpal-opt -qpal-allocate-bits`.
+//
+// Defaults: the palette is `reference-memory` (the 15 TCQ quantizers of
+// solve_mem_const.py) when only a memory budget is given and
+// `reference-latency-simt` (32 quantizers, SQ/VQ with tensor-core and SIMT
+// kernels, solve_lat_const.py --use_cc) when a throughput target is given;
+// err(q) is the reference's quantizer_distortion.json; layer shapes are
+// Llama-3.1-8B's; the memory budget counts codes, codebooks, scales and sign
+// vectors (`--memory-model full`). Fusion (qk, kv, qv, qkv, ug) is allowed
+// whenever a latency model is given, since it only changes latency.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "qpal/Alloc/Msq.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstdio>
+
+using namespace llvm;
+using namespace qpal;
+using namespace qpal::alloc;
+
+static cl::SubCommand allocateCommand(
+    "allocate", "Choose each layer's quantizer and the fusion of each block "
+                "(mixed-scheme quantization) for a budget");
+
+static cl::opt<std::string> sensitivityPath(
+    "sensitivity", cl::sub(allocateCommand), cl::cat(driver::category()),
+    cl::desc("Per-layer sensitivities, reference JSON format (required)"),
+    cl::value_desc("file"));
+static cl::opt<double> budgetBits(
+    "budget-bits", cl::sub(allocateCommand), cl::cat(driver::category()),
+    cl::desc("Memory budget: average bits per weight of the linear layers"),
+    cl::value_desc("bits"));
+static cl::opt<double> targetTokensPerSecond(
+    "target-tokens-per-second", cl::sub(allocateCommand),
+    cl::cat(driver::category()),
+    cl::desc("Latency budget: predicted decode tokens per second at batch 1 "
+             "(needs --latency-table or --roofline)"),
+    cl::value_desc("tokens/s"));
+static cl::opt<std::string> latencyTablePath(
+    "latency-table", cl::sub(allocateCommand), cl::cat(driver::category()),
+    cl::desc("Measured latency table JSON (llama31_8b_latency_rtx4090.json "
+             "schema)"),
+    cl::value_desc("file"));
+static cl::opt<std::string> roofline(
+    "roofline", cl::sub(allocateCommand), cl::cat(driver::category()),
+    cl::desc("Analytic latency model instead of a table: rtx4090 or h100"),
+    cl::value_desc("gpu"));
+static cl::opt<bool> noFusion("no-fusion", cl::sub(allocateCommand),
+                              cl::cat(driver::category()),
+                              cl::desc("Do not fuse q/k/v or gate/up"));
+static cl::opt<std::string> paletteName(
+    "palette", cl::sub(allocateCommand), cl::cat(driver::category()),
+    cl::desc("reference-memory (default without a throughput target), "
+             "reference-latency, reference-latency-simt (default with one), "
+             "full, or comma-separated quantizer names (':simt' for the "
+             "CUDA-core kernel)"),
+    cl::value_desc("palette"));
+static cl::opt<std::string> distortionPath(
+    "distortion", cl::sub(allocateCommand), cl::cat(driver::category()),
+    cl::desc("Quantizer distortion JSON (normalized_mse); default: the "
+             "reference's measurements"),
+    cl::value_desc("file"));
+static cl::opt<std::string>
+    shapes("shapes", cl::sub(allocateCommand), cl::cat(driver::category()),
+           cl::init("llama-3.1-8b"),
+           cl::desc("Built-in model whose layer shapes to plan for"),
+           cl::value_desc("model"));
+static cl::opt<std::string> memoryModelName(
+    "memory-model", cl::sub(allocateCommand), cl::cat(driver::category()),
+    cl::init("full"),
+    cl::desc("What the memory budget counts: full (codes, codebooks, scales, "
+             "signs) or reference (codes and codebooks, as the released "
+             "solver)"),
+    cl::value_desc("model"));
+static cl::opt<std::string> solverName(
+    "solver", cl::sub(allocateCommand), cl::cat(driver::category()),
+    cl::init("auto"),
+    cl::desc("auto (exact DP for one budget, CBC for two), cbc, or dp"),
+    cl::value_desc("solver"));
+static cl::opt<double>
+    timeLimit("time-limit", cl::sub(allocateCommand),
+              cl::cat(driver::category()), cl::init(60.0),
+              cl::desc("Wall-clock limit of the MIP solve, seconds"),
+              cl::value_desc("seconds"));
+static cl::opt<bool>
+    emitJson("json", cl::sub(allocateCommand), cl::cat(driver::category()),
+             cl::desc("Print the plan as JSON instead of a summary"));
+static cl::opt<std::string>
+    outputPath("o", cl::sub(allocateCommand), cl::cat(driver::category()),
+               cl::init("-"), cl::desc("Output file (default: stdout)"),
+               cl::value_desc("file"));
+
+/// `value` as `%g` prints it.
+static std::string formatNumber(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", value);
+  return buffer;
+}
+
+static int fail(const Twine &message) {
+  return driver::reportError("allocate", message);
+}
+
+static int fail(Error err) { return fail(toString(std::move(err))); }
+
+/// Builds the problem from the options; errors name the offending input.
+static Expected<MsqProblem> buildProblem() {
+  auto error = [](const Twine &message) -> Error {
+    return createStringError(inconvertibleErrorCode(), message);
+  };
+  if (sensitivityPath.empty())
+    return error("--sensitivity is required: a per-layer sensitivity JSON "
+                 "such as llama31_8b_sensitivity.json");
+  bool hasBits = budgetBits.getNumOccurrences() > 0;
+  bool hasTokens = targetTokensPerSecond.getNumOccurrences() > 0;
+  if (!hasBits && !hasTokens)
+    return error("a budget is required: --budget-bits (average bits per "
+                 "weight), --target-tokens-per-second, or both");
+  if (!latencyTablePath.empty() && !roofline.empty())
+    return error("--latency-table and --roofline are two latency models; "
+                 "give one");
+  if (hasTokens && latencyTablePath.empty() && roofline.empty())
+    return error("--target-tokens-per-second needs a latency model: "
+                 "--latency-table or --roofline");
+
+  MsqProblem problem;
+  auto model = ModelConfig::byName(shapes);
+  if (!model)
+    return model.takeError();
+  problem.model = *model;
+  auto sensitivities = loadSensitivities(sensitivityPath);
+  if (!sensitivities)
+    return sensitivities.takeError();
+  if (sensitivities->numBlocks() != problem.model.numBlocks)
+    return error(formatv("'{0}' has sensitivities for {1} blocks, model "
+                         "'{2}' (--shapes) has {3}",
+                         sensitivityPath.getValue(), sensitivities->numBlocks(),
+                         problem.model.name, problem.model.numBlocks));
+  problem.sensitivities = std::move(*sensitivities);
+  if (hasBits)
+    problem.maxBitsPerWeight = budgetBits;
+  if (hasTokens)
+    problem.minTokensPerSecond = targetTokensPerSecond;
+
+  if (!latencyTablePath.empty()) {
+    auto table = loadLatencyTable(latencyTablePath);
+    if (!table)
+      return table.takeError();
+    problem.latency = std::move(*table);
+  } else if (!roofline.empty()) {
+    RooflineParams params;
+    if (roofline == "rtx4090")
+      params = RooflineParams::rtx4090();
+    else if (roofline == "h100")
+      params = RooflineParams::h100();
+    else
+      return error(formatv("unknown --roofline '{0}': expected rtx4090 or "
+                           "h100",
+                           roofline.getValue()));
+    problem.latency = std::make_shared<RooflineModel>(problem.model, params);
+  }
+
+  std::string palette = paletteName;
+  if (palette.empty())
+    palette = hasTokens ? "reference-latency-simt" : "reference-memory";
+  auto quantizers = parsePalette(palette);
+  if (!quantizers)
+    return quantizers.takeError();
+  problem.palette = std::move(*quantizers);
+
+  if (!distortionPath.empty()) {
+    auto table = loadDistortionTable(distortionPath);
+    if (!table)
+      return table.takeError();
+    problem.distortion = std::move(*table);
+  }
+  auto memoryModel = parseMemoryModel(memoryModelName);
+  if (!memoryModel)
+    return memoryModel.takeError();
+  problem.memoryModel = *memoryModel;
+  if (!noFusion && problem.latency)
+    problem.allowAllFusion();
+  return problem;
+}
+
+static Expected<SolveOptions> buildSolveOptions() {
+  SolveOptions options;
+  if (solverName == "auto")
+    options.solver = MsqSolver::Auto;
+  else if (solverName == "cbc")
+    options.solver = MsqSolver::Cbc;
+  else if (solverName == "dp")
+    options.solver = MsqSolver::LagrangianDp;
+  else
+    return createStringError(
+        inconvertibleErrorCode(),
+        formatv("unknown --solver '{0}': expected auto, cbc or dp",
+                solverName.getValue()));
+  if (!(std::isfinite(timeLimit) && timeLimit > 0))
+    return createStringError(
+        inconvertibleErrorCode(),
+        "--time-limit must be a positive number of seconds, got " +
+            formatNumber(timeLimit));
+  options.timeLimitSeconds = timeLimit;
+  return options;
+}
+
+static int runAllocate() {
+  auto problem = buildProblem();
+  if (!problem)
+    return fail(problem.takeError());
+  auto options = buildSolveOptions();
+  if (!options)
+    return fail(options.takeError());
+  auto plan = solveMsq(*problem, *options);
+  if (!plan)
+    return fail(plan.takeError());
+
+  std::error_code ec;
+  ToolOutputFile output(outputPath, ec, sys::fs::OF_None);
+  if (ec)
+    return fail(formatv("cannot write '{0}': {1}", outputPath.getValue(),
+                        ec.message()));
+  if (emitJson) {
+    json::Value value = toJson(*plan);
+    json::Object &root = *value.getAsObject();
+    json::Array palette;
+    for (const QuantizerSpec &quantizer : problem->palette)
+      palette.push_back(quantizer.referenceName());
+    root["palette"] = std::move(palette);
+    root["inputs"] = json::Object{{"sensitivity", sensitivityPath.getValue()},
+                                  {"distortion", problem->distortion.source()},
+                                  {"fusion", !problem->fusedGroups.empty()}};
+    output.os() << formatv("{0:2}", value) << "\n";
+  } else {
+    printSummary(*plan, output.os());
+  }
+  output.keep();
+  return 0;
+}
+
+static driver::CommandRegistration registerAllocate(allocateCommand,
+                                                    runAllocate);

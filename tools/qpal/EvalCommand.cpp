@@ -1,0 +1,159 @@
+//===- EvalCommand.cpp - `qpal eval` ---------------------------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Perplexity of a model on text, with its own weights or fake-quantized by a
+// quantizer or an MSQ plan. The default text and windows are qpal's
+// evaluation protocol (qpal/Model/Perplexity.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+#include "ModelOptions.h"
+
+#include "qpal/Model/Generate.h"
+#include "qpal/Model/Perplexity.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace llvm;
+using namespace qpal;
+
+static cl::SubCommand evalCommand("eval",
+                                  "Perplexity of a model on text (fp or "
+                                  "fake-quantized)");
+static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+                                      cl::sub(evalCommand),
+                                      cl::cat(driver::category()),
+                                      cl::desc("<model.gguf | safetensors>"));
+static cl::list<std::string>
+    textFiles("text", cl::sub(evalCommand), cl::cat(driver::category()),
+              cl::desc("Text files, joined by a blank line (default: the "
+                       "protocol's State of the Union 2010-2021)"));
+static cl::opt<int64_t> context("ctx", cl::sub(evalCommand), cl::init(512),
+                                cl::cat(driver::category()),
+                                cl::desc("Window of tokens scored together"));
+static cl::opt<int64_t> maxTokens("max-tokens", cl::sub(evalCommand),
+                                  cl::init(8192), cl::cat(driver::category()),
+                                  cl::desc("Tokens evaluated from the start"));
+static cl::opt<std::string>
+    quantizer("quantizer", cl::sub(evalCommand), cl::cat(driver::category()),
+              cl::desc("Fake-quantize every block linear with this "
+                       "quantizer (reference name)"));
+static cl::opt<std::string>
+    planPath("plan", cl::sub(evalCommand), cl::cat(driver::category()),
+             cl::desc("Fake-quantize by a plan (JSON: layer key -> "
+                      "quantizer, or `qpal allocate --json` output)"));
+static cl::opt<unsigned> threads("threads", cl::sub(evalCommand), cl::init(0),
+                                 cl::cat(driver::category()),
+                                 cl::desc("Worker threads (0: all)"));
+static cl::opt<uint64_t> seed("seed", cl::sub(evalCommand), cl::init(0),
+                              cl::cat(driver::category()),
+                              cl::desc("Seed of the rotations' sign vectors"));
+static cl::opt<bool> emitJson("json", cl::sub(evalCommand),
+                              cl::cat(driver::category()),
+                              cl::desc("Print a JSON object"));
+
+static constexpr StringLiteral kCommand = "eval";
+
+static int runEval() {
+  if (context < 2 || maxTokens < 2)
+    return driver::reportError(
+        kCommand, formatv("--ctx and --max-tokens must be at least 2, got {0} "
+                          "and {1}",
+                          context.getValue(), maxTokens.getValue()));
+  Expected<std::optional<model::QuantPlan>> plan =
+      driver::getQuantPlan(quantizer, planPath);
+  if (!plan)
+    return driver::reportError(kCommand, toString(plan.takeError()));
+
+  model::EvaluatorOptions options;
+  options.numThreads = threads;
+  options.maxContext = context;
+  if (*plan)
+    options.weightTransform =
+        model::makeFakeQuantTransform(std::move(**plan), seed, threads);
+  auto loadStart = std::chrono::steady_clock::now();
+  Expected<model::LoadedModel> loaded = model::loadModel(modelPath, options);
+  if (!loaded)
+    return driver::reportError(kCommand, toString(loaded.takeError()));
+  double loadSeconds = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - loadStart)
+                           .count();
+
+  model::PerplexityProtocol protocol;
+  protocol.textDir = driver::getSharedDir() + "/data/sotu";
+  protocol.maxTokens = maxTokens;
+  protocol.window = protocol.stride = context;
+  std::vector<int32_t> tokens;
+  std::string textName;
+  if (textFiles.empty()) {
+    Expected<std::vector<int32_t>> ids =
+        model::loadProtocolTokens(*loaded->tokenizer, protocol);
+    if (!ids)
+      return driver::reportError(kCommand, toString(ids.takeError()));
+    tokens = std::move(*ids);
+    textName = formatv("State of the Union {0}-{1}", protocol.firstYear,
+                       protocol.lastYear);
+  } else {
+    std::string text;
+    for (const std::string &file : textFiles) {
+      ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
+          MemoryBuffer::getFile(file);
+      if (!buffer)
+        return driver::reportError(
+            kCommand, formatv("cannot read '{0}': {1}", file,
+                              buffer.getError().message()));
+      if (!text.empty())
+        text += "\n\n";
+      text += (*buffer)->getBuffer();
+    }
+    tokens = loaded->tokenizer->encode(text, protocol.addBos);
+    if (static_cast<int64_t>(tokens.size()) > maxTokens)
+      tokens.resize(maxTokens);
+    textName = join(textFiles, ", ");
+  }
+  Expected<model::PerplexityResult> result =
+      model::evaluatePerplexity(*loaded->evaluator, tokens, protocol);
+  if (!result)
+    return driver::reportError(kCommand, toString(result.takeError()));
+
+  std::string weights = driver::describeWeights(quantizer, planPath);
+  double tokensPerSecond = result->tokensScored / result->seconds;
+  if (emitJson) {
+    outs() << formatv(
+                  "{0:2}",
+                  json::Value(json::Object{
+                      {"model", modelPath.getValue()},
+                      {"weights", weights},
+                      {"text", textName},
+                      {"perplexity", result->perplexity},
+                      {"tokens", result->tokensScored},
+                      {"windows", static_cast<int64_t>(result->windowNll.size())},
+                      {"context", context.getValue()},
+                      {"seconds", result->seconds},
+                      {"tokens_per_second", tokensPerSecond},
+                      {"load_seconds", loadSeconds}}))
+           << "\n";
+    return 0;
+  }
+  outs() << formatv("{0}\n  weights: {1}\n  text: {2}\n  perplexity {3:f4} "
+                    "over {4} tokens ({5} windows of {6}) in {7:f1} s "
+                    "({8:f0} tokens/s); loading and quantizing took {9:f1} s\n",
+                    modelPath.getValue(), weights, textName,
+                    result->perplexity, result->tokensScored,
+                    result->windowNll.size(), context.getValue(),
+                    result->seconds, tokensPerSecond, loadSeconds);
+  return 0;
+}
+
+static driver::CommandRegistration registerEval(evalCommand, runEval);

@@ -1,0 +1,48 @@
+//===- ModelOptions.cpp - What the model commands share -------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ModelOptions.h"
+
+#include <cstdlib>
+
+using namespace llvm;
+using namespace qpal;
+
+std::string qpal::driver::getSharedDir() {
+  if (const char *shared = std::getenv("QPAL_SHARED_DIR"))
+    return shared;
+  return QPAL_DEFAULT_SHARED_DIR;
+}
+
+Expected<std::optional<model::QuantPlan>>
+qpal::driver::getQuantPlan(StringRef quantizer, StringRef planPath) {
+  if (!quantizer.empty() && !planPath.empty())
+    return createStringError("give --quantizer or --plan, not both");
+  if (!planPath.empty()) {
+    Expected<model::QuantPlan> plan = model::loadQuantPlan(planPath);
+    if (!plan)
+      return plan.takeError();
+    return std::optional<model::QuantPlan>(std::move(*plan));
+  }
+  if (quantizer.empty() || quantizer == "fp")
+    return std::optional<model::QuantPlan>();
+  Expected<QuantizerSpec> spec = QuantizerSpec::parse(quantizer);
+  if (!spec)
+    return spec.takeError();
+  model::QuantPlan plan;
+  plan.uniform = *spec;
+  return std::optional<model::QuantPlan>(std::move(plan));
+}
+
+std::string qpal::driver::describeWeights(StringRef quantizer,
+                                          StringRef planPath) {
+  if (!planPath.empty())
+    return ("plan " + planPath).str();
+  if (!quantizer.empty())
+    return quantizer.str();
+  return "fp (the model file's own weights)";
+}

@@ -1,0 +1,36 @@
+//===- ModelOptions.h - What the model commands share -----------*- C++ -*-===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QPAL_TOOLS_QPAL_MODELOPTIONS_H
+#define QPAL_TOOLS_QPAL_MODELOPTIONS_H
+
+#include "qpal/Model/FakeQuant.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <optional>
+#include <string>
+
+namespace qpal::driver {
+
+/// The folder of the reference data and texts: $QPAL_SHARED_DIR, else the
+/// `shared/` the build was configured with.
+std::string getSharedDir();
+
+/// The weights a model command evaluates: the model's own (no plan), one
+/// quantizer for every block linear, or a plan from a JSON file.
+llvm::Expected<std::optional<model::QuantPlan>>
+getQuantPlan(llvm::StringRef quantizer, llvm::StringRef planPath);
+
+/// Describes `plan` for people: "fp", a quantizer name or the plan's path.
+std::string describeWeights(llvm::StringRef quantizer,
+                            llvm::StringRef planPath);
+
+} // namespace qpal::driver
+
+#endif // QPAL_TOOLS_QPAL_MODELOPTIONS_H

@@ -1,0 +1,114 @@
+//===- SensitivityCommand.cpp - `qpal sensitivity` -------------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Measures the per-layer loss sensitivities a_l of a model by noise injection
+// (qpal/Model/Sensitivity.h) on calibration text disjoint from the
+// evaluation text, and writes them in the reference's JSON format for
+// `qpal allocate --sensitivity`. Results are cached per model and settings.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+#include "ModelOptions.h"
+
+#include "qpal/Model/Generate.h"
+#include "qpal/Model/Sensitivity.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+using namespace qpal;
+
+static cl::SubCommand sensitivityCommand(
+    "sensitivity", "Measure per-layer loss sensitivities by noise injection");
+static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+                                      cl::sub(sensitivityCommand),
+                                      cl::cat(driver::category()),
+                                      cl::desc("<model.gguf | safetensors>"));
+static cl::opt<std::string> outputPath("o", cl::sub(sensitivityCommand),
+                                       cl::Required,
+                                       cl::cat(driver::category()),
+                                       cl::desc("Output JSON"),
+                                       cl::value_desc("file"));
+static cl::opt<double> noise("noise", cl::sub(sensitivityCommand),
+                             cl::init(1e-2), cl::cat(driver::category()),
+                             cl::desc("Relative MSE of the injected noise"));
+static cl::opt<int64_t> tokens("tokens", cl::sub(sensitivityCommand),
+                               cl::init(1024), cl::cat(driver::category()),
+                               cl::desc("Calibration tokens"));
+static cl::opt<int> firstYear("first-year", cl::sub(sensitivityCommand),
+                              cl::init(2000), cl::cat(driver::category()),
+                              cl::desc("Calibration text: State of the Union "
+                                       "addresses from this year"));
+static cl::opt<int> lastYear("last-year", cl::sub(sensitivityCommand),
+                             cl::init(2009), cl::cat(driver::category()),
+                             cl::desc("... to this year (the evaluation uses "
+                                      "2010-2021)"));
+static cl::opt<uint64_t> seed("seed", cl::sub(sensitivityCommand), cl::init(0),
+                              cl::cat(driver::category()),
+                              cl::desc("Seed of the noise"));
+static cl::opt<unsigned> threads("threads", cl::sub(sensitivityCommand),
+                                 cl::init(0), cl::cat(driver::category()),
+                                 cl::desc("Worker threads (0: all)"));
+
+static constexpr StringLiteral kCommand = "sensitivity";
+
+static int runSensitivity() {
+  model::EvaluatorOptions options;
+  options.numThreads = threads;
+  options.maxContext = 512;
+  Expected<model::LoadedModel> loaded = model::loadModel(modelPath, options);
+  if (!loaded)
+    return driver::reportError(kCommand, toString(loaded.takeError()));
+  model::PerplexityProtocol protocol;
+  protocol.textDir = driver::getSharedDir() + "/data/sotu";
+  protocol.firstYear = firstYear;
+  protocol.lastYear = lastYear;
+  protocol.maxTokens = tokens;
+  Expected<std::vector<int32_t>> ids =
+      model::loadProtocolTokens(*loaded->tokenizer, protocol);
+  if (!ids)
+    return driver::reportError(kCommand, toString(ids.takeError()));
+
+  model::SensitivityOptions sensitivity;
+  sensitivity.relativeNoise = noise;
+  sensitivity.seed = seed;
+  Expected<model::SensitivityResult> result = model::measureSensitivities(
+      *loaded->evaluator, *ids, protocol, sensitivity,
+      [](StringRef key, double a) {
+        errs() << formatv("{0,-22} a = {1:e4}\n", key, a);
+      });
+  if (!result)
+    return driver::reportError(kCommand, toString(result.takeError()));
+  std::string text = formatv("State of the Union {0}-{1}, first {2} tokens, "
+                             "windows of 512",
+                             firstYear.getValue(), lastYear.getValue(),
+                             result->tokens);
+  json::Value value = model::toJson(*result, sensitivity,
+                                    sys::path::filename(modelPath), text);
+  std::error_code error;
+  ToolOutputFile output(outputPath, error, sys::fs::OF_None);
+  if (error)
+    return driver::reportError(kCommand, formatv("cannot write '{0}': {1}",
+                                                 outputPath.getValue(),
+                                                 error.message()));
+  output.os() << formatv("{0:2}", value) << "\n";
+  output.keep();
+  errs() << formatv("{0} coefficients written to {1} in {2:f0} s (baseline "
+                    "loss {3:f4} nats/token over {4} tokens)\n",
+                    result->coefficients.size(), outputPath.getValue(),
+                    result->seconds, result->baselineLoss, result->tokens);
+  return 0;
+}
+
+static driver::CommandRegistration registerSensitivity(sensitivityCommand,
+                                                       runSensitivity);
