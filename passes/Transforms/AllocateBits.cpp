@@ -20,8 +20,9 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cmath>
+#include <cstdio>
 #include <map>
-#include <numeric>
 
 namespace qpal {
 #define GEN_PASS_DEF_ALLOCATEBITSPASS
@@ -70,6 +71,19 @@ struct ModelLayers {
   }
 };
 
+/// `value` as `%g` prints it.
+std::string formatNumber(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", value);
+  return buffer;
+}
+
+/// Starts an error at the module's location. Unlike `module.emitError()` it
+/// does not attach the whole module to the diagnostic.
+InFlightDiagnostic emitModuleError(ModuleOp module) {
+  return mlir::emitError(module.getLoc());
+}
+
 /// Returns the M x K shape of `linear`'s weight, or emits an error.
 FailureOr<LayerShape> weightShape(LinearOp linear,
                                   SymbolTableCollection &symbols) {
@@ -104,9 +118,10 @@ LogicalResult deriveModel(ModuleOp module, ModelLayers &layers) {
   model.name = module.getSymName().value_or("module").str();
   model.hiddenSize = q->cols;
   model.intermediateSize = gate->rows;
-  model.headDim = std::gcd(q->rows, k->rows);
-  model.numHeads = q->rows / model.headDim;
-  model.numKvHeads = k->rows / model.headDim;
+  // Only the products heads x head_dim fix shapes: one KV head of k's rows.
+  model.headDim = k->rows;
+  model.numHeads = q->rows / k->rows;
+  model.numKvHeads = 1;
   model.numBlocks = layers.linears.size();
   // The fp16 LM head is outside the plan; the roofline model prices it.
   module.walk([&](LmHeadOp head) {
@@ -115,7 +130,7 @@ LogicalResult deriveModel(ModuleOp module, ModelLayers &layers) {
       model.vocabSize = weight.getTensorType().getDimSize(0);
   });
   if (llvm::Error err = model.verify())
-    return module.emitError() << llvm::toString(std::move(err));
+    return emitModuleError(module) << llvm::toString(std::move(err));
 
   for (unsigned block = 0; block < layers.linears.size(); ++block)
     for (Projection projection : alloc::kAllProjections) {
@@ -129,8 +144,8 @@ LogicalResult deriveModel(ModuleOp module, ModelLayers &layers) {
                    "expects a {0}x{1} weight for role '{2}' (the model "
                    "shape of block 0's q, k and gate), @{3} is {4}x{5}",
                    expected.rows, expected.cols,
-                   alloc::projectionShortName(projection),
-                   linear.getWeight(), shape->rows, shape->cols);
+                   alloc::projectionShortName(projection), linear.getWeight(),
+                   shape->rows, shape->cols);
     }
   return success();
 }
@@ -170,8 +185,9 @@ FailureOr<ModelLayers> collectLayers(ModuleOp module) {
   if (failedAny)
     return failure();
   if (byBlock.empty())
-    return module.emitError() << "qpal-allocate-bits found no 'qpal.linear' "
-                                 "to allocate";
+    return emitModuleError(module)
+           << "qpal-allocate-bits found no 'qpal.linear' "
+              "to allocate";
 
   ModelLayers layers;
   int64_t numBlocks = byBlock.rbegin()->first + 1;
@@ -179,7 +195,7 @@ FailureOr<ModelLayers> collectLayers(ModuleOp module) {
     auto it = byBlock.find(block);
     for (Projection projection : alloc::kAllProjections)
       if (it == byBlock.end() || !it->second[static_cast<unsigned>(projection)])
-        return module.emitError() << llvm::formatv(
+        return emitModuleError(module) << llvm::formatv(
                    "expects blocks 0..{0} to each have all 7 roles (q, k, v, "
                    "o, gate, up, down), block {1} has no '{2}'",
                    numBlocks - 1, block,
@@ -193,7 +209,7 @@ FailureOr<ModelLayers> collectLayers(ModuleOp module) {
 
 /// Emits `err` on `module` and fails.
 LogicalResult emitLibraryError(ModuleOp module, llvm::Error err) {
-  return module.emitError() << llvm::toString(std::move(err));
+  return emitModuleError(module) << llvm::toString(std::move(err));
 }
 
 /// Builds the MSQ instance of `layers` under `options`.
@@ -205,21 +221,21 @@ FailureOr<alloc::MsqProblem> buildProblem(ModuleOp module,
   problem.sensitivities.coefficients.resize(layers.linears.size());
   for (unsigned block = 0; block < layers.linears.size(); ++block)
     for (Projection projection : alloc::kAllProjections)
-      problem.sensitivities.coefficients[block]
-                                        [static_cast<unsigned>(projection)] =
+      problem.sensitivities
+          .coefficients[block][static_cast<unsigned>(projection)] =
           layers.at(block, projection).getSensitivity()->convertToDouble();
 
   if (!options.budgetBits && !options.tokensPerSecond)
-    return module.emitError()
+    return emitModuleError(module)
            << "qpal-allocate-bits expects a budget: 'budget-bits' (average "
               "bits per weight), 'target-tokens-per-second', or both";
   problem.maxBitsPerWeight = options.budgetBits;
   problem.minTokensPerSecond = options.tokensPerSecond;
 
   if (!options.latencyTable.empty() && !options.roofline.empty())
-    return module.emitError() << "qpal-allocate-bits expects one latency "
-                                 "model, got both 'latency-table' and "
-                                 "'roofline'";
+    return emitModuleError(module) << "qpal-allocate-bits expects one latency "
+                                      "model, got both 'latency-table' and "
+                                      "'roofline'";
   if (!options.latencyTable.empty()) {
     auto table = alloc::loadLatencyTable(options.latencyTable);
     if (!table)
@@ -232,14 +248,15 @@ FailureOr<alloc::MsqProblem> buildProblem(ModuleOp module,
     else if (options.roofline == "h100")
       params = alloc::RooflineParams::h100();
     else
-      return module.emitError() << "unknown roofline target '"
-                                << options.roofline
-                                << "', expected rtx4090 or h100";
+      return emitModuleError(module)
+             << "unknown roofline target '" << options.roofline
+             << "', expected rtx4090 or h100";
     problem.latency =
         std::make_shared<alloc::RooflineModel>(problem.model, params);
   } else if (options.tokensPerSecond) {
-    return module.emitError() << "target-tokens-per-second needs a latency "
-                                 "model: 'latency-table' or 'roofline'";
+    return emitModuleError(module)
+           << "target-tokens-per-second needs a latency "
+              "model: 'latency-table' or 'roofline'";
   }
 
   if (!options.palette.empty()) {
@@ -251,9 +268,9 @@ FailureOr<alloc::MsqProblem> buildProblem(ModuleOp module,
     for (QuantizerAttrInterface quantizer : attached.getQuantizers())
       problem.palette.push_back(quantizer.getSpec());
   } else {
-    auto defaults = alloc::parsePalette(options.tokensPerSecond
-                                            ? "reference-latency-simt"
-                                            : "reference-memory");
+    auto defaults =
+        alloc::parsePalette(options.tokensPerSecond ? "reference-latency-simt"
+                                                    : "reference-memory");
     if (!defaults)
       return emitLibraryError(module, defaults.takeError());
     problem.palette = std::move(*defaults);
@@ -269,7 +286,9 @@ FailureOr<alloc::MsqProblem> buildProblem(ModuleOp module,
   if (!memoryModel)
     return emitLibraryError(module, memoryModel.takeError());
   problem.memoryModel = *memoryModel;
-  if (options.fusion)
+  // Fusion only changes latency: without a latency model the planner would
+  // merely restrict itself.
+  if (options.fusion && problem.latency)
     problem.allowAllFusion();
   return problem;
 }
@@ -292,8 +311,7 @@ void formFusionGroup(const ModelLayers &layers, unsigned block,
     if (!reason)
       continue;
     first.emitRemark() << "fusion group '" << alloc::fusionGroupName(group)
-                       << "' of block " << block << " left unfused: "
-                       << reason
+                       << "' of block " << block << " left unfused: " << reason
                        << " (the predicted latency assumes it fused)";
     return;
   }
@@ -308,8 +326,8 @@ void formFusionGroup(const ModelLayers &layers, unsigned block,
     types.push_back(member.getType());
   }
   OpBuilder builder(earliest);
-  auto fused = FusionGroupOp::create(
-      builder, builder.getFusedLoc(locations), types);
+  auto fused =
+      FusionGroupOp::create(builder, builder.getFusedLoc(locations), types);
   Block *body = builder.createBlock(&fused.getBody());
   SmallVector<Value> results;
   for (LinearOp member : members) {
@@ -348,13 +366,16 @@ void remarkPlan(ModuleOp module, const alloc::Plan &plan) {
   unsigned fused = 0;
   for (const alloc::BlockPlan &block : plan.blocks)
     fused += block.fusedGroups().size();
-  InFlightDiagnostic remark = module.emitRemark() << llvm::formatv(
-      "allocated {0} layers in {1} blocks ({2} by {3}): objective {4:e4}, "
-      "bound {5:e4}, avg bits {6:f4} ({7} memory model), {8} fused groups",
-      plan.blocks.size() * kNumProjections, plan.blocks.size(),
-      alloc::stringifySolveStatus(plan.status), plan.solver, plan.objective,
-      plan.bound, plan.memory.avgBits(plan.memoryModel),
-      alloc::stringifyMemoryModel(plan.memoryModel), fused);
+  InFlightDiagnostic remark =
+      mlir::emitRemark(module.getLoc()) << llvm::formatv(
+          "allocated {0} layers in {1} block{9} ({2} by {3}): objective "
+          "{4:e4}, bound {5:e4}, avg bits {6:f4} ({7} memory model), {8} "
+          "fused groups",
+          plan.blocks.size() * kNumProjections, plan.blocks.size(),
+          alloc::stringifySolveStatus(plan.status), plan.solver, plan.objective,
+          plan.bound, plan.memory.avgBits(plan.memoryModel),
+          alloc::stringifyMemoryModel(plan.memoryModel), fused,
+          plan.blocks.size() == 1 ? "" : "s");
   if (std::optional<double> tokens = plan.tokensPerSecond())
     remark << llvm::formatv(", predicted {0:f1} tokens/s", *tokens);
 }
@@ -365,11 +386,15 @@ struct AllocateBitsPass final
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (budgetBits < 0 || targetTokensPerSecond < 0) {
-      module.emitError() << "qpal-allocate-bits expects non-negative budgets "
-                            "(0: none), got budget-bits="
-                         << budgetBits << " target-tokens-per-second="
-                         << targetTokensPerSecond;
+    for (auto [name, value] :
+         {std::pair<StringRef, double>{"budget-bits", budgetBits},
+          {"target-tokens-per-second", targetTokensPerSecond}}) {
+      if (std::isfinite(value) && value >= 0)
+        continue;
+      emitModuleError(module) << llvm::formatv(
+          "qpal-allocate-bits expects a finite, non-negative '{0}' (0: no "
+          "budget), got {1}",
+          name, formatNumber(value));
       return signalPassFailure();
     }
     AllocationOptions options;

@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace qpal {
 #define GEN_PASS_DEF_ATTACHSENSITIVITYPASS
@@ -23,38 +24,46 @@ using namespace qpal;
 
 namespace {
 
+/// `value` as `%g` prints it.
+std::string formatNumber(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", value);
+  return buffer;
+}
+
 /// Reads the `coefficients` object of a reference sensitivity file. Every
 /// value must be a finite non-negative number; errors name the key.
 FailureOr<llvm::StringMap<double>> readCoefficients(ModuleOp module,
                                                     StringRef path) {
   llvm::Expected<llvm::json::Value> json = alloc::readJsonFile(path);
   if (!json) {
-    module.emitError() << "sensitivity file: "
-                       << llvm::toString(json.takeError());
+    mlir::emitError(module.getLoc())
+        << "sensitivity file: " << llvm::toString(json.takeError());
     return failure();
   }
   const llvm::json::Object *root = json->getAsObject();
   const llvm::json::Object *coefficients =
       root ? root->getObject("coefficients") : nullptr;
   if (!coefficients) {
-    module.emitError() << "sensitivity file '" << path
-                       << "' expects an object 'coefficients' mapping layer "
-                          "keys such as '0_self_attn.q_proj' to numbers";
+    mlir::emitError(module.getLoc())
+        << "expects an object 'coefficients' mapping layer keys such as "
+           "'0_self_attn.q_proj' to numbers in the sensitivity file '"
+        << path << "'";
     return failure();
   }
   llvm::StringMap<double> values;
   for (const auto &[key, value] : *coefficients) {
     std::optional<double> number = value.getAsNumber();
     if (!number || !std::isfinite(*number) || *number < 0) {
-      InFlightDiagnostic diag = module.emitError()
-                                << "sensitivity file '" << path
-                                << "' expects a finite, non-negative number "
-                                   "for '"
-                                << key.str() << "', got ";
+      InFlightDiagnostic diag =
+          mlir::emitError(module.getLoc())
+          << "expects a finite, non-negative sensitivity for layer '"
+          << key.str() << "', got ";
       if (number)
-        diag << *number;
+        diag << formatNumber(*number);
       else
         diag << "a non-number";
+      diag << " (in '" << path << "')";
       return failure();
     }
     values[key.str()] = *number;
@@ -69,13 +78,13 @@ struct AttachSensitivityPass final
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (file.empty()) {
-      module.emitError() << "qpal-attach-sensitivity expects the 'file' "
-                            "option (a sensitivity JSON such as "
-                            "llama31_8b_sensitivity.json)";
+      mlir::emitError(module.getLoc())
+          << "qpal-attach-sensitivity expects the 'file' "
+             "option (a sensitivity JSON such as "
+             "llama31_8b_sensitivity.json)";
       return signalPassFailure();
     }
-    FailureOr<llvm::StringMap<double>> values =
-        readCoefficients(module, file);
+    FailureOr<llvm::StringMap<double>> values = readCoefficients(module, file);
     if (failed(values))
       return signalPassFailure();
 
@@ -87,15 +96,17 @@ struct AttachSensitivityPass final
         linear.emitOpError() << "expects 'block' and 'role' to look up its "
                                 "sensitivity, @"
                              << linear.getWeight() << " lacks "
-                             << (linear.getBlock() ? "'role'" : "'block'");
+                             << (linear.getBlock()  ? "'role'"
+                                 : linear.getRole() ? "'block'"
+                                                    : "'block' and 'role'");
         failedAny = true;
         return;
       }
       auto it = values->find(key);
       if (it == values->end()) {
-        linear.emitOpError() << "expects a sensitivity for layer '" << key
-                             << "' (@" << linear.getWeight()
-                             << "), not in '" << file << "'";
+        linear.emitOpError()
+            << "expects a sensitivity for layer '" << key << "' (@"
+            << linear.getWeight() << "), which '" << file << "' lacks";
         failedAny = true;
         return;
       }

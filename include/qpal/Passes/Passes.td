@@ -59,6 +59,104 @@ def LegalizeFusionPass : Pass<"qpal-legalize-fusion", "::mlir::ModuleOp"> {
   ];
 }
 
+def AttachSensitivityPass : Pass<"qpal-attach-sensitivity", "::mlir::ModuleOp"> {
+  let summary = "Sets each linear layer's loss sensitivity from a JSON file";
+  let description = [{
+    Reads a sensitivity file in the Q-Palette reference format
+    (`{"coefficients": {"0_self_attn.q_proj": 5.7e-04, ...}}`, the layout of
+    `llama31_8b_sensitivity.json`) and sets `sensitivity` on every
+    `qpal.linear` from the entry of its layer key (`block` and `role`). Keys
+    the module does not use are ignored. A linear without `block` or `role`,
+    one whose key the file lacks, and a value that is not a finite
+    non-negative number are errors that name the layer.
+
+    ```mlir
+    // qpal-opt -qpal-attach-sensitivity="file=sensitivity.json"
+    %q = qpal.linear %x, @blk3_q {block = 3 : i64, role = #qpal.role<q>}
+        : tensor<?x4096xf32> -> tensor<?x4096xf32>
+    // becomes (with "3_self_attn.q_proj": 0.014 in the file)
+    %q = qpal.linear %x, @blk3_q {block = 3 : i64, role = #qpal.role<q>,
+                                  sensitivity = 1.400000e-02 : f64}
+        : tensor<?x4096xf32> -> tensor<?x4096xf32>
+    ```
+  }];
+  let dependentDialects = ["::qpal::QPalDialect"];
+  let options = [
+    Option<"file", "file", "std::string", /*default=*/"\"\"",
+           "Sensitivity JSON in the reference format">,
+  ];
+}
+
+def AllocateBitsPass : Pass<"qpal-allocate-bits", "::mlir::ModuleOp"> {
+  let summary = "Chooses every linear layer's quantizer and fusion by MSQ";
+  let description = [{
+    Mixed-scheme quantization (kernels-and-msq.md Part B): picks for every
+    `qpal.linear` a quantizer of the palette (and for SQ/VQ a tensor-core or
+    SIMT kernel) and for every block which of q/k/v and gate/up run fused,
+    minimizing `sum_l sensitivity_l * err(quantizer_l)` within a memory budget
+    (`budget-bits`, average bits per weight), a latency budget
+    (`target-tokens-per-second`, under `latency-table` or `roofline`), or
+    both. The problem is solved exactly by qpal::alloc::solveMsq.
+
+    Every linear must carry `block`, `role` and `sensitivity` (see
+    `qpal-attach-sensitivity`). The layer shapes come from the weights:
+    blocks `0..max(block)` must each have all seven roles (q, k, v, o, gate,
+    up, down), with the shapes of one Llama configuration. The palette is
+    the `palette` option, else the module's `qpal.palette`, else
+    `reference-memory` (memory budget only) or `reference-latency-simt`.
+
+    The pass sets `quantizer` on every linear and wraps each fused group in a
+    `qpal.fusion_group` (members in row order: `[q; k; v]`, `[up; gate]`).
+    Existing fusion groups are dissolved first: the plan decides fusion. A
+    fused group whose members read different values is left unfused with a
+    remark. A remark on the module reports the objective, the proven bound,
+    the average bits and the predicted throughput.
+
+    ```mlir
+    // qpal-opt -qpal-allocate-bits="target-tokens-per-second=200 roofline=h100"
+    %q = qpal.linear %x, @q {block = 0 : i64, role = #qpal.role<q>,
+                             sensitivity = 1.2e-02 : f64} ...
+    %k = qpal.linear %x, @k {block = 0 : i64, role = #qpal.role<k>, ...} ...
+    %v = qpal.linear %x, @v {block = 0 : i64, role = #qpal.role<v>, ...} ...
+    // becomes
+    %qkv:3 = qpal.fusion_group -> (...) {
+      %0 = qpal.linear %x, @q {..., quantizer = #qpal.tcq<kv = 8>, ...} ...
+      %1 = qpal.linear %x, @k {..., quantizer = #qpal.tcq<kv = 8>, ...} ...
+      %2 = qpal.linear %x, @v {..., quantizer = #qpal.tcq<kv = 8>, ...} ...
+      qpal.yield %0, %1, %2 : ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::qpal::QPalDialect"];
+  let options = [
+    Option<"budgetBits", "budget-bits", "double", /*default=*/"0.0",
+           "Memory budget: average bits per weight of the linear layers "
+           "(0: none)">,
+    Option<"targetTokensPerSecond", "target-tokens-per-second", "double",
+           /*default=*/"0.0",
+           "Latency budget: predicted decode tokens per second at batch 1 "
+           "(0: none)">,
+    Option<"latencyTable", "latency-table", "std::string", /*default=*/"\"\"",
+           "Latency table JSON (the reference's schema)">,
+    Option<"roofline", "roofline", "std::string", /*default=*/"\"\"",
+           "Analytic latency model instead of a table: rtx4090 or h100">,
+    Option<"fusion", "fusion", "bool", /*default=*/"true",
+           "Let blocks fuse q/k/v (qk, kv, qv, qkv) and gate/up (ug); only "
+           "with a latency model, since fusion changes nothing else">,
+    Option<"palette", "palette", "std::string", /*default=*/"\"\"",
+           "Palette name (reference-memory, reference-latency, "
+           "reference-latency-simt, full) or comma-separated quantizer names; "
+           "default: the module's qpal.palette">,
+    Option<"memoryModel", "memory-model", "std::string",
+           /*default=*/"\"full\"",
+           "What the memory budget counts: full (codes, codebooks, scales, "
+           "signs) or reference (codes and codebooks)">,
+    Option<"distortion", "distortion", "std::string", /*default=*/"\"\"",
+           "Distortion JSON (normalized_mse per quantizer name); default: "
+           "the reference's measurements">,
+  ];
+}
+
 def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
   let summary = "Generates one dequant-matmul kernel per quantized layer shape";
   let description = [{
