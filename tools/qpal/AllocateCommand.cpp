@@ -24,10 +24,13 @@
 
 #include "Commands.h"
 
+#include "qpal/Model/ModelFile.h"
+
 #include "qpal/Alloc/Msq.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -86,6 +89,11 @@ static cl::opt<std::string>
            cl::init("llama-3.1-8b"),
            cl::desc("Built-in model whose layer shapes to plan for"),
            cl::value_desc("model"));
+static cl::opt<std::string>
+    modelFile("model", cl::sub(allocateCommand), cl::cat(driver::category()),
+              cl::desc("Plan for the layer shapes of this model file (GGUF "
+                       "or safetensors) instead of --shapes"),
+              cl::value_desc("file"));
 static cl::opt<std::string> memoryModelName(
     "memory-model", cl::sub(allocateCommand), cl::cat(driver::category()),
     cl::init("full"),
@@ -145,16 +153,33 @@ static Expected<MsqProblem> buildProblem() {
                  "--latency-table or --roofline");
 
   MsqProblem problem;
-  auto model = ModelConfig::byName(shapes);
-  if (!model)
-    return model.takeError();
-  problem.model = *model;
+  if (!modelFile.empty()) {
+    auto file = model::openModel(modelFile);
+    if (!file)
+      return file.takeError();
+    const model::ModelConfig &config = (*file)->getConfig();
+    problem.model.name = sys::path::filename(modelFile).str();
+    problem.model.hiddenSize = config.hiddenSize;
+    problem.model.intermediateSize = config.intermediateSize;
+    problem.model.numHeads = config.numHeads;
+    problem.model.numKvHeads = config.numKvHeads;
+    problem.model.headDim = config.headDim;
+    problem.model.numBlocks = config.numLayers;
+    problem.model.vocabSize = config.vocabSize;
+    if (Error err = problem.model.verify())
+      return err;
+  } else {
+    auto model = ModelConfig::byName(shapes);
+    if (!model)
+      return model.takeError();
+    problem.model = *model;
+  }
   auto sensitivities = loadSensitivities(sensitivityPath);
   if (!sensitivities)
     return sensitivities.takeError();
   if (sensitivities->numBlocks() != problem.model.numBlocks)
     return error(formatv("'{0}' has sensitivities for {1} blocks, model "
-                         "'{2}' (--shapes) has {3}",
+                         "'{2}' has {3}",
                          sensitivityPath.getValue(), sensitivities->numBlocks(),
                          problem.model.name, problem.model.numBlocks));
   problem.sensitivities = std::move(*sensitivities);
