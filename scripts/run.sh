@@ -43,5 +43,35 @@ fi
 
 ninja -C "$build" qpal qpal-opt
 qpal="$build/bin/qpal"
-echo "== The palette =="
+model="$PWD/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+ref="${QPAL_SHARED_DIR:-$PWD/../shared}/reference/data"
+out="$PWD/models/main-job"
+mkdir -p "$out"
+
+echo "== 1. The palette: 34 quantizers, their rates and expected distortion =="
 "$qpal" palette
+
+echo "== 2. SmolLM2-135M in the qpal dialect (round-tripped through qpal-opt) =="
+"$qpal" import "$model" --fuse --palette -o "$out/smollm2.mlir"
+"$build/bin/qpal-opt" "$out/smollm2.mlir" -qpal-legalize-fusion -o /dev/null
+grep -c "qpal.linear" "$out/smollm2.mlir" | sed 's/^/linear layers: /'
+
+echo "== 3. Perplexity of SmolLM2 with its own weights (the evaluation protocol) =="
+"$qpal" eval "$model"
+
+echo "== 4. Mixed-scheme allocation on the reference's Llama-3.1-8B tables =="
+"$qpal" allocate --sensitivity "$ref/llama31_8b_sensitivity.json" --budget-bits 3.25
+"$qpal" allocate --sensitivity "$ref/llama31_8b_sensitivity.json" \
+  --latency-table "$ref/llama31_8b_latency_rtx4090.json" --target-tokens-per-second 200
+
+echo "== 5. MSQ on SmolLM2 at 3.25 bits (measured sensitivities) against uniform 3.25-bit TCQ =="
+sens="$PWD/bench/results/smollm2-sensitivity.json"
+"$qpal" allocate --sensitivity "$sens" --model "$model" --budget-bits 3.25 \
+  --json -o "$out/smollm2-msq-3.25.json" > /dev/null
+"$qpal" eval "$model" --plan "$out/smollm2-msq-3.25.json"
+"$qpal" eval "$model" --quantizer tcomb_6_7_0.5_none_0.9
+
+echo "== 6. One kernel of the plan, generated for the CPU (checked) and for sm_90 (PTX) =="
+"$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --batch 1 --check --bench
+"$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --target nvptx --chip sm_90 -o "$out/up_proj.ptx"
+echo "PTX: $(wc -l < "$out/up_proj.ptx") lines in $out/up_proj.ptx"
