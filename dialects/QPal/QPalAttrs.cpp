@@ -38,8 +38,7 @@ Attribute PaletteAttr::parse(AsmParser &parser, Type) {
     auto quantizer = dyn_cast<QuantizerAttrInterface>(attr);
     if (!quantizer)
       return parser.emitError(attrLoc)
-             << "expected a quantizer attribute in #qpal.palette, got "
-             << attr;
+             << "expected a quantizer attribute in #qpal.palette, got " << attr;
     quantizers.push_back(quantizer);
     return success();
   };
@@ -48,8 +47,8 @@ Attribute PaletteAttr::parse(AsmParser &parser, Type) {
                                      parseQuantizer) ||
       parser.parseGreater())
     return {};
-  return getChecked([&] { return parser.emitError(loc); },
-                    parser.getContext(), quantizers);
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    quantizers);
 }
 
 void PaletteAttr::print(AsmPrinter &printer) const {
@@ -58,16 +57,14 @@ void PaletteAttr::print(AsmPrinter &printer) const {
   printer << "]>";
 }
 
-LogicalResult
-PaletteAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                    ArrayRef<QuantizerAttrInterface> quantizers) {
+LogicalResult PaletteAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  ArrayRef<QuantizerAttrInterface> quantizers) {
   if (quantizers.empty())
     return emitError() << "#qpal.palette expects at least one quantizer";
   llvm::SmallPtrSet<Attribute, 16> seen;
   for (QuantizerAttrInterface quantizer : quantizers)
     if (!seen.insert(quantizer).second)
-      return emitError() << "#qpal.palette lists " << quantizer
-                         << " twice";
+      return emitError() << "#qpal.palette lists " << quantizer << " twice";
   return success();
 }
 
@@ -80,8 +77,7 @@ QuantizerAttrInterface qpal::getQuantizerAttr(MLIRContext *context,
   case QuantizerFamily::Tcq:
     return TcqAttr::get(context, spec.kv1, spec.tlutBits, scale);
   case QuantizerFamily::TcqSplit:
-    return TcqSplitAttr::get(context, spec.kv1, spec.kv2, spec.tlutBits,
-                             scale);
+    return TcqSplitAttr::get(context, spec.kv1, spec.kv2, spec.tlutBits, scale);
   case QuantizerFamily::Vq:
     return VqAttr::get(context, spec.indexBits, scale, spec.kernel);
   case QuantizerFamily::Sq:

@@ -25,18 +25,18 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attr) {
   if (attr.getName() == kPaletteAttrName) {
     if (!isa<ModuleOp>(op))
-      return op->emitError() << "'" << kPaletteAttrName
-                             << "' may only be attached to a module";
+      return op->emitError()
+             << "'" << kPaletteAttrName << "' may only be attached to a module";
     if (!isa<PaletteAttr>(attr.getValue()))
-      return op->emitError() << "'" << kPaletteAttrName
-                             << "' must be a #qpal.palette, got "
-                             << attr.getValue();
+      return op->emitError()
+             << "'" << kPaletteAttrName << "' must be a #qpal.palette, got "
+             << attr.getValue();
     return success();
   }
   if (attr.getName() == kModelFileAttrName) {
     if (!isa<ModuleOp>(op) || !isa<StringAttr>(attr.getValue()))
-      return op->emitError() << "'" << kModelFileAttrName
-                             << "' must be a string on a module";
+      return op->emitError()
+             << "'" << kModelFileAttrName << "' must be a string on a module";
     return success();
   }
   if (attr.getName() == kKernelAttrName) {
@@ -45,9 +45,9 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
                              << "' may only be attached to 'qpal.linear' or "
                                 "'qpal.fusion_group'";
     if (!isa<SymbolRefAttr>(attr.getValue()))
-      return op->emitError() << "'" << kKernelAttrName
-                             << "' must be a symbol reference, got "
-                             << attr.getValue();
+      return op->emitError()
+             << "'" << kKernelAttrName << "' must be a symbol reference, got "
+             << attr.getValue();
     return success();
   }
   return op->emitError() << "unknown qpal attribute '"

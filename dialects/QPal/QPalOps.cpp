@@ -32,13 +32,12 @@ static FailureOr<WeightOp> lookupWeight(Operation *op,
   auto weight =
       symbolTable.lookupNearestSymbolFrom<WeightOp>(op, symbol.getAttr());
   if (!weight)
-    return op->emitOpError() << "'" << symbol
-                             << "' does not reference a 'qpal.weight'";
+    return op->emitOpError()
+           << "'" << symbol << "' does not reference a 'qpal.weight'";
   if (weight.getTensorType().getRank() != rank) {
     InFlightDiagnostic diag = op->emitOpError()
                               << "expects a rank-" << rank << " weight, '"
-                              << symbol << "' is "
-                              << weight.getTensorType();
+                              << symbol << "' is " << weight.getTensorType();
     diag.attachNote(weight.getLoc()) << "weight declared here";
     return diag;
   }
@@ -76,10 +75,9 @@ static LogicalResult checkTokenDims(Operation *op, Type lhsType, Type rhsType,
   for (int64_t i = 0, e = lhs.getRank() - 1; i < e; ++i) {
     int64_t a = lhs.getDimSize(i), b = rhs.getDimSize(i);
     if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b)
-      return op->emitOpError()
-             << "expects " << lhsName << " and " << rhsName
-             << " to have the same token dimensions, got " << lhs << " and "
-             << rhs;
+      return op->emitOpError() << "expects " << lhsName << " and " << rhsName
+                               << " to have the same token dimensions, got "
+                               << lhs << " and " << rhs;
   }
   return success();
 }
@@ -110,8 +108,8 @@ LogicalResult LinearOp::verify() {
   if (std::optional<llvm::APFloat> sensitivity = getSensitivity()) {
     double value = sensitivity->convertToDouble();
     if (!std::isfinite(value) || value < 0)
-      return emitOpError()
-             << "expects a finite, non-negative sensitivity, got " << value;
+      return emitOpError() << "expects a finite, non-negative sensitivity, got "
+                           << value;
   }
   if (std::optional<int64_t> block = getBlock(); block && *block < 0)
     return emitOpError() << "expects a non-negative block index, got "
@@ -119,8 +117,7 @@ LogicalResult LinearOp::verify() {
   return success();
 }
 
-LogicalResult
-LinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+LogicalResult LinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   FailureOr<WeightOp> weight =
       lookupWeight(*this, symbolTable, getWeightAttr(), /*rank=*/2);
   if (failed(weight))
@@ -129,13 +126,23 @@ LinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   int64_t rows = shape[0], cols = shape[1];
   if (failed(checkFeatures(*this, getInput().getType(), cols,
                            "an input (the weight's K)")) ||
-      failed(checkFeatures(*this, getType(), rows,
-                           "a result (the weight's M)")))
+      failed(
+          checkFeatures(*this, getType(), rows, "a result (the weight's M)")))
     return failure();
   if (QuantizerAttrInterface quantizer = getQuantizerAttr())
-    return quantizer.verifyShape(rows, cols,
-                                 [&] { return emitOpError(); });
+    return quantizer.verifyShape(rows, cols, [&] { return emitOpError(); });
   return success();
+}
+
+FailureOr<std::pair<int64_t, int64_t>>
+LinearOp::getWeightShape(SymbolTableCollection &symbolTable) {
+  auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(
+      *this, getWeightAttr().getAttr());
+  if (!weight || weight.getTensorType().getRank() != 2)
+    return emitOpError() << "'" << getWeightAttr()
+                         << "' does not reference a rank-2 'qpal.weight'";
+  ArrayRef<int64_t> shape = weight.getTensorType().getShape();
+  return std::make_pair(shape[0], shape[1]);
 }
 
 std::string LinearOp::getLayerKey() {
@@ -143,8 +150,7 @@ std::string LinearOp::getLayerKey() {
   std::optional<LinearRole> role = getRole();
   if (!block || !role)
     return "";
-  StringRef module =
-      *role <= LinearRole::o ? "self_attn" : "mlp";
+  StringRef module = *role <= LinearRole::o ? "self_attn" : "mlp";
   return llvm::formatv("{0}_{1}.{2}_proj", *block, module,
                        stringifyLinearRole(*role))
       .str();
@@ -231,8 +237,7 @@ LogicalResult FusionGroupOp::verifyRegions() {
       diag.attachNote(member.getLoc()) << "member #" << index;
       return diag;
     }
-    auto [it, inserted] =
-        weights.try_emplace(member.getWeight(), index);
+    auto [it, inserted] = weights.try_emplace(member.getWeight(), index);
     if (!inserted)
       return emitOpError() << "member #" << index << " repeats the weight @"
                            << member.getWeight() << " of member #"
@@ -245,15 +250,13 @@ LogicalResult FusionGroupOp::verifyRegions() {
   auto yield = cast<YieldOp>(body.getTerminator());
   bool yieldsMembers = yield.getValues().size() == members.size();
   for (auto [index, value] : llvm::enumerate(yield.getValues()))
-    yieldsMembers &= index < members.size() &&
-                     value == members[index].getResult();
+    yieldsMembers &=
+        index < members.size() && value == members[index].getResult();
   if (!yieldsMembers)
-    return emitOpError()
-           << "expects 'qpal.yield' to return the " << members.size()
-           << " member results in member order";
-  for (auto [index, types] :
-       llvm::enumerate(llvm::zip_equal(getResultTypes(),
-                                       yield.getValues().getTypes())))
+    return emitOpError() << "expects 'qpal.yield' to return the "
+                         << members.size() << " member results in member order";
+  for (auto [index, types] : llvm::enumerate(
+           llvm::zip_equal(getResultTypes(), yield.getValues().getTypes())))
     if (std::get<0>(types) != std::get<1>(types))
       return emitOpError() << "expects result #" << index << " of type "
                            << std::get<1>(types) << ", got "
@@ -302,8 +305,7 @@ LogicalResult RmsNormOp::verify() {
   return success();
 }
 
-LogicalResult
-RmsNormOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+LogicalResult RmsNormOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   FailureOr<WeightOp> gain =
       lookupWeight(*this, symbolTable, getGainAttr(), /*rank=*/1);
   if (failed(gain))
@@ -323,13 +325,13 @@ LogicalResult RopeOp::verify() {
                          << getTheta().convertToDouble();
   int64_t features = featureDim(getType());
   if (!ShapedType::isDynamic(features) && features % headDim != 0)
-    return emitOpError() << "expects features divisible by head_dim "
-                         << headDim << ", got " << features;
+    return emitOpError() << "expects features divisible by head_dim " << headDim
+                         << ", got " << features;
   auto input = cast<RankedTensorType>(getInput().getType());
   auto positions = cast<RankedTensorType>(getPositions().getType());
   if (positions.getRank() + 1 != input.getRank())
-    return emitOpError() << "expects one position per token, got "
-                         << positions << " for " << input;
+    return emitOpError() << "expects one position per token, got " << positions
+                         << " for " << input;
   return success();
 }
 

@@ -57,8 +57,7 @@ Expected<QuantPlan> qpal::model::loadQuantPlan(StringRef path) {
     Expected<QuantizerSpec> spec = QuantizerSpec::parse(*name);
     if (!spec)
       return createStringError(formatv("plan '{0}', layer '{1}': {2}", path,
-                                       key.str(),
-                                       toString(spec.takeError())));
+                                       key.str(), toString(spec.takeError())));
     plan.layers[key.str()] = *spec;
   }
   if (plan.layers.empty())
@@ -77,11 +76,12 @@ static unsigned rotationDomain(StringRef module) {
   return 2;
 }
 
-WeightTransform qpal::model::makeFakeQuantTransform(QuantPlan plan, uint64_t seed,
-                                             unsigned threads) {
-  return [plan = std::move(plan), seed, threads](
-             StringRef layerKey, int64_t rows, int64_t cols,
-             std::vector<float> &weights) -> Error {
+WeightTransform qpal::model::makeFakeQuantTransform(QuantPlan plan,
+                                                    uint64_t seed,
+                                                    unsigned threads) {
+  return [plan = std::move(plan), seed,
+          threads](StringRef layerKey, int64_t rows, int64_t cols,
+                   std::vector<float> &weights) -> Error {
     Expected<QuantizerSpec> spec = plan.lookup(layerKey);
     if (!spec)
       return spec.takeError();
@@ -90,8 +90,7 @@ WeightTransform qpal::model::makeFakeQuantTransform(QuantPlan plan, uint64_t see
     blockText.getAsInteger(10, block);
     QuantizeOptions options;
     options.threads = threads;
-    options.seed =
-        deriveSeed(deriveSeed(seed, block), rotationDomain(module));
+    options.seed = deriveSeed(deriveSeed(seed, block), rotationDomain(module));
     Expected<QuantizedLayer> layer =
         quantizeLayer(*spec, weights.data(), rows, cols, options);
     if (!layer)

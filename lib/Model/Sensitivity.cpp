@@ -104,8 +104,8 @@ Expected<SensitivityResult> qpal::model::measureSensitivities(
 }
 
 json::Value qpal::model::toJson(const SensitivityResult &result,
-                         const SensitivityOptions &options,
-                         StringRef modelName, StringRef text) {
+                                const SensitivityOptions &options,
+                                StringRef modelName, StringRef text) {
   json::Object coefficients;
   for (const auto &[key, value] : result.coefficients)
     coefficients[key] = value;
@@ -116,16 +116,16 @@ json::Value qpal::model::toJson(const SensitivityResult &result,
        "alone, measured by qpal"},
       {"model", modelName},
       {"measurement",
-       json::Object{
-           {"method", "Gaussian noise of relative MSE `relative_noise` in one "
-                      "layer at a time, antithetic pair (+noise, -noise), "
-                      "a_l = mean loss increase / relative_noise"},
-           {"relative_noise", options.relativeNoise},
-           {"seed", static_cast<int64_t>(options.seed)},
-           {"text", text},
-           {"tokens_scored", result.tokens},
-           {"baseline_loss", result.baselineLoss},
-           {"seconds", result.seconds}}},
+       json::Object{{"method",
+                     "Gaussian noise of relative MSE `relative_noise` in one "
+                     "layer at a time, antithetic pair (+noise, -noise), "
+                     "a_l = mean loss increase / relative_noise"},
+                    {"relative_noise", options.relativeNoise},
+                    {"seed", static_cast<int64_t>(options.seed)},
+                    {"text", text},
+                    {"tokens_scored", result.tokens},
+                    {"baseline_loss", result.baselineLoss},
+                    {"seconds", result.seconds}}},
       {"coefficients", std::move(coefficients)},
       {"constant", 0}};
 }

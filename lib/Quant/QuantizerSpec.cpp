@@ -121,11 +121,10 @@ std::string QuantizerSpec::referenceName() const {
   }
   case QuantizerFamily::Vq:
   case QuantizerFamily::Sq: {
-    std::string name =
-        llvm::formatv("ldlq_{0}_{1}_none_{2}",
-                      family == QuantizerFamily::Vq ? 2 : 1, indexBits,
-                      scaleText)
-            .str();
+    std::string name = llvm::formatv("ldlq_{0}_{1}_none_{2}",
+                                     family == QuantizerFamily::Vq ? 2 : 1,
+                                     indexBits, scaleText)
+                           .str();
     if (kernel == KernelKind::Simt)
       name += ":simt";
     return name;
@@ -139,14 +138,13 @@ static llvm::Error makeError(const llvm::Twine &message) {
 }
 
 /// Parses an unsigned decimal field of a quantizer name.
-static llvm::Expected<unsigned> parseUnsignedField(StringRef name,
-                                                   StringRef field,
-                                                   StringRef what) {
+static llvm::Expected<unsigned>
+parseUnsignedField(StringRef name, StringRef field, StringRef what) {
   unsigned value;
   if (field.getAsInteger(10, value))
-    return makeError(llvm::formatv(
-        "quantizer '{0}': expected an integer {1}, got '{2}'", name, what,
-        field));
+    return makeError(
+        llvm::formatv("quantizer '{0}': expected an integer {1}, got '{2}'",
+                      name, what, field));
   return value;
 }
 
@@ -169,8 +167,8 @@ static llvm::Error checkHessField(StringRef name, StringRef field) {
         "qpal quantizes data-free, use 'none'",
         name));
   return makeError(llvm::formatv(
-      "quantizer '{0}': expected 'none' as the Hessian field, got '{1}'",
-      name, field));
+      "quantizer '{0}': expected 'none' as the Hessian field, got '{1}'", name,
+      field));
 }
 
 llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
@@ -190,8 +188,8 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
   auto expectFields = [&](size_t count, StringRef pattern) -> llvm::Error {
     if (fields.size() == count)
       return llvm::Error::success();
-    return makeError(llvm::formatv(
-        "quantizer '{0}': expected the form '{1}'", full, pattern));
+    return makeError(llvm::formatv("quantizer '{0}': expected the form '{1}'",
+                                   full, pattern));
   };
 
   // Strips an optional `t{T}` codebook-size field at `index`.
@@ -200,8 +198,8 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
     if (index >= fields.size() || !fields[index].starts_with("t") ||
         fields[index] == "t")
       return llvm::Error::success();
-    auto bits = parseUnsignedField(full, fields[index].drop_front(),
-                                   "codebook size");
+    auto bits =
+        parseUnsignedField(full, fields[index].drop_front(), "codebook size");
     if (!bits)
       return bits.takeError();
     tlut = *bits;
@@ -305,8 +303,8 @@ llvm::Error QuantizerSpec::verify() const {
                                    lo, hi, value));
   };
   if (!std::isfinite(scale) || scale <= 0)
-    return makeError(llvm::formatv("scale must be positive and finite, got {0}",
-                                   scale));
+    return makeError(
+        llvm::formatv("scale must be positive and finite, got {0}", scale));
   switch (family) {
   case QuantizerFamily::F16:
     return llvm::Error::success();
@@ -531,14 +529,13 @@ double QuantizerSpec::expectedDistortion() const {
   case QuantizerFamily::TcqSplit: {
     if (auto measured = lookupMeasured(tcqSplit(kv1, kv2).referenceName()))
       return *measured;
-    return 0.5 * (tcq(kv1).expectedDistortion() +
-                  tcq(kv2).expectedDistortion());
+    return 0.5 *
+           (tcq(kv1).expectedDistortion() + tcq(kv2).expectedDistortion());
   }
   case QuantizerFamily::Vq:
   case QuantizerFamily::Sq: {
-    QuantizerSpec canonical = family == QuantizerFamily::Vq
-                                  ? vq(indexBits)
-                                  : sq(indexBits);
+    QuantizerSpec canonical =
+        family == QuantizerFamily::Vq ? vq(indexBits) : sq(indexBits);
     if (auto measured = lookupMeasured(canonical.referenceName()))
       return *measured;
     // VQ at 2 index bits (1 bpw) is outside the reference's table: the

@@ -87,14 +87,10 @@ InFlightDiagnostic emitModuleError(ModuleOp module) {
 /// Returns the M x K shape of `linear`'s weight, or emits an error.
 FailureOr<LayerShape> weightShape(LinearOp linear,
                                   SymbolTableCollection &symbols) {
-  auto weight = symbols.lookupNearestSymbolFrom<WeightOp>(
-      linear, linear.getWeightAttr().getAttr());
-  if (!weight || weight.getTensorType().getRank() != 2)
-    return linear.emitOpError()
-           << "'" << linear.getWeightAttr()
-           << "' does not reference a rank-2 'qpal.weight'";
-  ArrayRef<int64_t> shape = weight.getTensorType().getShape();
-  return LayerShape{shape[0], shape[1]};
+  FailureOr<std::pair<int64_t, int64_t>> shape = linear.getWeightShape(symbols);
+  if (failed(shape))
+    return failure();
+  return LayerShape{shape->first, shape->second};
 }
 
 /// Derives the Llama configuration from block 0 (q, k and gate fix every

@@ -22,14 +22,11 @@ namespace {
 /// Sets `quantizer` on `linear` after checking that its weight fits.
 LogicalResult assign(LinearOp linear, QuantizerAttrInterface quantizer,
                      SymbolTableCollection &symbolTable) {
-  auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(
-      linear, linear.getWeightAttr().getAttr());
-  if (!weight || weight.getTensorType().getRank() != 2)
-    return linear.emitOpError()
-           << "'" << linear.getWeightAttr()
-           << "' does not reference a rank-2 'qpal.weight'";
-  ArrayRef<int64_t> shape = weight.getTensorType().getShape();
-  if (failed(quantizer.verifyShape(shape[0], shape[1], [&] {
+  FailureOr<std::pair<int64_t, int64_t>> shape =
+      linear.getWeightShape(symbolTable);
+  if (failed(shape))
+    return failure();
+  if (failed(quantizer.verifyShape(shape->first, shape->second, [&] {
         return linear.emitOpError()
                << "cannot take " << quantizer.getReferenceName() << ": ";
       })))

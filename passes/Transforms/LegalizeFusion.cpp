@@ -28,8 +28,7 @@ constexpr llvm::StringLiteral kAllGroupKinds[] = {"qk", "kv", "qv", "qkv",
                                                   "ug"};
 
 /// Returns the group's kind (`qkv`, `ug`, ...) or the reason it has none.
-FailureOr<std::string> classifyGroup(FusionGroupOp group,
-                                     std::string &reason) {
+FailureOr<std::string> classifyGroup(FusionGroupOp group, std::string &reason) {
   SmallVector<LinearOp, 4> members = group.getMembers();
   std::optional<int64_t> block = members.front().getBlock();
   bool attention = false, mlp = false;
@@ -39,17 +38,20 @@ FailureOr<std::string> classifyGroup(FusionGroupOp group,
     if (!role) {
       reason = llvm::formatv("member #{0} has no role, so its rotation "
                              "domain is unknown",
-                             index).str();
+                             index)
+                   .str();
       return failure();
     }
     if (member.getBlock() != block) {
-      reason = llvm::formatv("member #{0} belongs to another block", index).str();
+      reason =
+          llvm::formatv("member #{0} belongs to another block", index).str();
       return failure();
     }
     unsigned bit = 1u << static_cast<unsigned>(*role);
     if (seen & bit) {
-      reason = llvm::formatv("role '{0}' appears twice",
-                             stringifyLinearRole(*role)).str();
+      reason =
+          llvm::formatv("role '{0}' appears twice", stringifyLinearRole(*role))
+              .str();
       return failure();
     }
     seen |= bit;
@@ -67,7 +69,8 @@ FailureOr<std::string> classifyGroup(FusionGroupOp group,
     case LinearRole::down:
       reason = llvm::formatv("'{0}' has an input of its own and is never "
                              "fused",
-                             stringifyLinearRole(*role)).str();
+                             stringifyLinearRole(*role))
+                   .str();
       return failure();
     }
   }

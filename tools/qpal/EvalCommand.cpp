@@ -1,4 +1,5 @@
-//===- EvalCommand.cpp - `qpal eval` ---------------------------------------===//
+//===- EvalCommand.cpp - `qpal eval`
+//---------------------------------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -110,9 +111,9 @@ static int runEval() {
       ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
           MemoryBuffer::getFile(file);
       if (!buffer)
-        return driver::reportError(
-            kCommand, formatv("cannot read '{0}': {1}", file,
-                              buffer.getError().message()));
+        return driver::reportError(kCommand,
+                                   formatv("cannot read '{0}': {1}", file,
+                                           buffer.getError().message()));
       if (!text.empty())
         text += "\n\n";
       text += (*buffer)->getBuffer();
@@ -130,29 +131,28 @@ static int runEval() {
   std::string weights = driver::describeWeights(quantizer, planPath);
   double tokensPerSecond = result->tokensScored / result->seconds;
   if (emitJson) {
-    outs() << formatv(
-                  "{0:2}",
-                  json::Value(json::Object{
-                      {"model", modelPath.getValue()},
-                      {"weights", weights},
-                      {"text", textName},
-                      {"perplexity", result->perplexity},
-                      {"tokens", result->tokensScored},
-                      {"windows", static_cast<int64_t>(result->windowNll.size())},
-                      {"context", context.getValue()},
-                      {"seconds", result->seconds},
-                      {"tokens_per_second", tokensPerSecond},
-                      {"load_seconds", loadSeconds}}))
+    outs() << formatv("{0:2}", json::Value(json::Object{
+                                   {"model", modelPath.getValue()},
+                                   {"weights", weights},
+                                   {"text", textName},
+                                   {"perplexity", result->perplexity},
+                                   {"tokens", result->tokensScored},
+                                   {"windows", static_cast<int64_t>(
+                                                   result->windowNll.size())},
+                                   {"context", context.getValue()},
+                                   {"seconds", result->seconds},
+                                   {"tokens_per_second", tokensPerSecond},
+                                   {"load_seconds", loadSeconds}}))
            << "\n";
     return 0;
   }
   outs() << formatv("{0}\n  weights: {1}\n  text: {2}\n  perplexity {3:f4} "
                     "over {4} tokens ({5} windows of {6}) in {7:f1} s "
                     "({8:f0} tokens/s); loading and quantizing took {9:f1} s\n",
-                    modelPath.getValue(), weights, textName,
-                    result->perplexity, result->tokensScored,
-                    result->windowNll.size(), context.getValue(),
-                    result->seconds, tokensPerSecond, loadSeconds);
+                    modelPath.getValue(), weights, textName, result->perplexity,
+                    result->tokensScored, result->windowNll.size(),
+                    context.getValue(), result->seconds, tokensPerSecond,
+                    loadSeconds);
   return 0;
 }
 

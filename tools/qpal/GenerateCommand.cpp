@@ -1,4 +1,5 @@
-//===- GenerateCommand.cpp - `qpal generate` -------------------------------===//
+//===- GenerateCommand.cpp - `qpal generate`
+//-------------------------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -47,9 +48,9 @@ static cl::opt<unsigned> threads("threads", cl::sub(generateCommand),
 
 static int runGenerate() {
   if (newTokens < 1)
-    return driver::reportError("generate",
-                               formatv("-n must be positive, got {0}",
-                                       newTokens.getValue()));
+    return driver::reportError(
+        "generate",
+        formatv("-n must be positive, got {0}", newTokens.getValue()));
   Expected<std::optional<model::QuantPlan>> plan =
       driver::getQuantPlan(quantizer, planPath);
   if (!plan)

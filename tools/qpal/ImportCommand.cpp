@@ -1,4 +1,5 @@
-//===- ImportCommand.cpp - `qpal import` -----------------------------------===//
+//===- ImportCommand.cpp - `qpal import`
+//-----------------------------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -32,8 +33,8 @@ using namespace llvm;
 using namespace mlir;
 using namespace qpal;
 
-static cl::SubCommand importCommand(
-    "import", "Express a model file in the qpal dialect");
+static cl::SubCommand importCommand("import",
+                                    "Express a model file in the qpal dialect");
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                       cl::sub(importCommand),
                                       cl::cat(driver::category()),
@@ -70,8 +71,7 @@ public:
 
 private:
   /// Declares `name` as a weight of `shape`, checking the file has it.
-  FailureOr<FlatSymbolRefAttr> declare(StringRef name,
-                                       ArrayRef<int64_t> shape);
+  FailureOr<FlatSymbolRefAttr> declare(StringRef name, ArrayRef<int64_t> shape);
   RankedTensorType activation(int64_t features) {
     return RankedTensorType::get({ShapedType::kDynamic, features},
                                  builder.getF32Type());
@@ -89,7 +89,7 @@ private:
 };
 
 FailureOr<FlatSymbolRefAttr> ModelImporter::declare(StringRef name,
-                                                   ArrayRef<int64_t> shape) {
+                                                    ArrayRef<int64_t> shape) {
   const model::TensorInfo *tensor = file.lookupTensor(name);
   if (!tensor) {
     error = formatv("{0}: missing tensor '{1}'", file.getPath(), name);
@@ -109,8 +109,8 @@ FailureOr<FlatSymbolRefAttr> ModelImporter::declare(StringRef name,
   OpBuilder::InsertionGuard guard(builder);
   // Declarations precede the function, in the order the model uses them.
   builder.setInsertionPoint(forward);
-  std::string symbol = StringRef(name).drop_back(StringRef(".weight").size())
-                           .str();
+  std::string symbol =
+      StringRef(name).drop_back(StringRef(".weight").size()).str();
   auto weight = WeightOp::create(
       builder, loc, builder.getStringAttr(symbol),
       TypeAttr::get(RankedTensorType::get(shape, builder.getF32Type())),
@@ -130,8 +130,8 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
   const int64_t hidden = config.hiddenSize, inter = config.intermediateSize;
   const int64_t qDim = config.numHeads * config.headDim;
   const int64_t kvDim = config.numKvHeads * config.headDim;
-  auto ids = RankedTensorType::get({ShapedType::kDynamic},
-                                   builder.getI32Type());
+  auto ids =
+      RankedTensorType::get({ShapedType::kDynamic}, builder.getI32Type());
   builder.setInsertionPointToEnd(module.getBody());
   forward = func::FuncOp::create(
       builder, loc, "forward",
@@ -144,8 +144,8 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
       declare("model.embed_tokens.weight", {config.vocabSize, hidden});
   if (failed(table))
     return failure();
-  Value h = EmbeddingOp::create(builder, loc, activation(hidden), tokens,
-                                *table);
+  Value h =
+      EmbeddingOp::create(builder, loc, activation(hidden), tokens, *table);
   FloatAttr eps = builder.getF64FloatAttr(config.rmsNormEps);
   for (int64_t block = 0; block < config.numLayers; ++block) {
     std::string prefix = formatv("model.layers.{0}.", block).str();
@@ -175,8 +175,8 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
       }
       SmallVector<Value> values;
       for (const Member &member : members) {
-        Value value = linear(input, block, member.role, member.proj,
-                             member.rows);
+        Value value =
+            linear(input, block, member.role, member.proj, member.rows);
         if (!value)
           return failure();
         values.push_back(value);
@@ -202,11 +202,10 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
     Value k = RopeOp::create(builder, loc, qkv[1], positions, headDim, theta,
                              /*interleaved=*/nullptr);
     Value attention = AttentionOp::create(
-        builder, loc, q, k, qkv[2],
-        builder.getI64IntegerAttr(config.numHeads),
+        builder, loc, q, k, qkv[2], builder.getI64IntegerAttr(config.numHeads),
         builder.getI64IntegerAttr(config.numKvHeads), headDim);
-    Value o = linear(attention, block, LinearRole::o, "self_attn.o_proj",
-                     hidden);
+    Value o =
+        linear(attention, block, LinearRole::o, "self_attn.o_proj", hidden);
     if (!o)
       return failure();
     h = AddOp::create(builder, loc, h, o);
@@ -233,8 +232,8 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
           : declare("lm_head.weight", {config.vocabSize, hidden});
   if (failed(head))
     return failure();
-  Value logits = LmHeadOp::create(builder, loc,
-                                  activation(config.vocabSize), hn, *head);
+  Value logits =
+      LmHeadOp::create(builder, loc, activation(config.vocabSize), hn, *head);
   func::ReturnOp::create(builder, loc, logits);
   return std::move(owned);
 }
@@ -256,7 +255,8 @@ Value ModelImporter::linear(Value input, int64_t block, LinearRole role,
 } // namespace
 
 static int runImport() {
-  Expected<std::unique_ptr<model::ModelFile>> file = model::openModel(modelPath);
+  Expected<std::unique_ptr<model::ModelFile>> file =
+      model::openModel(modelPath);
   if (!file)
     return driver::reportError(kCommand, toString(file.takeError()));
   MLIRContext context;
@@ -276,9 +276,9 @@ static int runImport() {
   std::error_code error;
   ToolOutputFile output(outputPath, error, sys::fs::OF_None);
   if (error)
-    return driver::reportError(kCommand, formatv("cannot write '{0}': {1}",
-                                                 outputPath.getValue(),
-                                                 error.message()));
+    return driver::reportError(kCommand,
+                               formatv("cannot write '{0}': {1}",
+                                       outputPath.getValue(), error.message()));
   (*module)->print(output.os());
   output.os() << "\n";
   output.keep();

@@ -1,4 +1,5 @@
-//===- KernelCommand.cpp - `qpal kernel` -----------------------------------===//
+//===- KernelCommand.cpp - `qpal kernel`
+//-----------------------------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -40,8 +41,9 @@
 using namespace llvm;
 using namespace qpal;
 
-static cl::SubCommand kernelCommand(
-    "kernel", "Emit, run, check and time one dequant-matmul kernel");
+static cl::SubCommand
+    kernelCommand("kernel",
+                  "Emit, run, check and time one dequant-matmul kernel");
 static cl::opt<std::string>
     quantizerName("quantizer", cl::sub(kernelCommand), cl::Required,
                   cl::cat(driver::category()),
@@ -56,12 +58,10 @@ static cl::opt<int64_t> batch("batch", cl::sub(kernelCommand), cl::init(1),
                               cl::cat(driver::category()),
                               cl::desc("N: activation rows per call"));
 static cl::opt<std::string> target("target", cl::sub(kernelCommand),
-                                   cl::init("cpu"),
-                                   cl::cat(driver::category()),
+                                   cl::init("cpu"), cl::cat(driver::category()),
                                    cl::desc("cpu or nvptx"));
 static cl::opt<std::string> chip("chip", cl::sub(kernelCommand),
-                                 cl::init("sm_90"),
-                                 cl::cat(driver::category()),
+                                 cl::init("sm_90"), cl::cat(driver::category()),
                                  cl::desc("GPU for nvptx: sm_80 .. sm_90"));
 static cl::opt<unsigned> smCount("sm-count", cl::sub(kernelCommand),
                                  cl::init(0), cl::cat(driver::category()),
@@ -90,8 +90,8 @@ static cl::opt<bool> emitJson("json", cl::sub(kernelCommand),
 static cl::opt<uint64_t> seed("seed", cl::sub(kernelCommand), cl::init(1),
                               cl::cat(driver::category()),
                               cl::desc("Seed of the random data"));
-static cl::opt<unsigned> threads("threads", cl::sub(kernelCommand),
-                                 cl::init(0), cl::cat(driver::category()),
+static cl::opt<unsigned> threads("threads", cl::sub(kernelCommand), cl::init(0),
+                                 cl::cat(driver::category()),
                                  cl::desc("CPU threads (0: all)"));
 static cl::opt<unsigned> iterations("iterations", cl::sub(kernelCommand),
                                     cl::init(0), cl::cat(driver::category()),
@@ -106,7 +106,7 @@ namespace {
 struct KernelData {
   std::vector<uint8_t> codes;
   std::vector<float> codebook, scales, x, y0;
-  std::vector<float> decoded; // lib/Quant's W_hat (fp16 codebook)
+  std::vector<float> decoded;  // lib/Quant's W_hat (fp16 codebook)
   std::vector<double> product; // s * (W_hat x), float64
 };
 
@@ -190,8 +190,8 @@ Error writeFile(StringRef path, StringRef text) {
   std::error_code error;
   ToolOutputFile output(path, error, sys::fs::OF_None);
   if (error)
-    return createStringError(error, "cannot open '%s': %s",
-                             path.str().c_str(), error.message().c_str());
+    return createStringError(error, "cannot open '%s': %s", path.str().c_str(),
+                             error.message().c_str());
   output.os() << text;
   output.keep();
   return Error::success();
@@ -216,9 +216,9 @@ Error assembleCubin(StringRef ptx, StringRef chipName, StringRef path) {
   std::string arch = ("-arch=" + chipName).str();
   std::string output = (path + ".part").str();
   std::string message;
-  int code = sys::ExecuteAndWait(
-      *ptxas, {*ptxas, arch, ptxFile.str(), "-o", output}, std::nullopt, {},
-      0, 0, &message);
+  int code =
+      sys::ExecuteAndWait(*ptxas, {*ptxas, arch, ptxFile.str(), "-o", output},
+                          std::nullopt, {}, 0, 0, &message);
   if (code != 0) {
     sys::fs::remove(output);
     return createStringError(inconvertibleErrorCode(),
@@ -251,8 +251,8 @@ Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
   auto dequant = (*engine)->lookup(dequantName);
   if (!dequant)
     return dequant.takeError();
-  using KernelFn = void (*)(float *, uint8_t *, float *, float *, float *,
-                            int64_t *);
+  using KernelFn =
+      void (*)(float *, uint8_t *, float *, float *, float *, int64_t *);
   using DequantFn = void (*)(uint8_t *, float *, float *, int64_t *);
   auto kernelFn = reinterpret_cast<KernelFn>(*kernel);
   auto dequantFn = reinterpret_cast<DequantFn>(*dequant);
@@ -264,8 +264,7 @@ Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
   KernelData &data = *made;
   unsigned workers = threads ? threads : std::thread::hardware_concurrency();
   int64_t supertiles = rows / getKernelRowGroup(shape);
-  workers = std::max<unsigned>(
-      1, std::min<int64_t>(workers, supertiles));
+  workers = std::max<unsigned>(1, std::min<int64_t>(workers, supertiles));
   auto parallelCall = [&](auto &&call) {
     std::vector<std::thread> pool;
     for (unsigned t = 0; t < workers; ++t)
@@ -289,7 +288,8 @@ Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
   });
   int64_t mismatches = 0;
   for (size_t i = 0; i < weights.size(); ++i)
-    mismatches += std::memcmp(&weights[i], &data.decoded[i], sizeof(float)) != 0;
+    mismatches +=
+        std::memcmp(&weights[i], &data.decoded[i], sizeof(float)) != 0;
   double error = maxRelativeError(data, y);
   report.fields["max_rel_err"] = error;
   report.fields["decode_mismatches"] = mismatches;
@@ -383,8 +383,8 @@ Error runGpu(StringRef ptx, const KernelShape &shape, const GpuLaunch &launch,
     return fail("cannot read the result");
   double error = maxRelativeError(data, y);
   report.fields["max_rel_err"] = error;
-  report.lines.push_back(
-      formatv("max relative error {0:e2} against the float64 reference", error));
+  report.lines.push_back(formatv(
+      "max relative error {0:e2} against the float64 reference", error));
   if (bench) {
     double microseconds = 0;
     if (qpalrtTimeLaunch(function, &config, buffers, 5,
@@ -515,8 +515,9 @@ int runKernel() {
   if (emitJson) {
     outs() << formatv("{0:2}", json::Value(std::move(report.fields))) << "\n";
   } else if (run) {
-    outs() << formatv("{0} {1}x{2} batch {3} on {4}\n", quantizerName.getValue(),
-                      rows.getValue(), cols.getValue(), batch.getValue(),
+    outs() << formatv("{0} {1}x{2} batch {3} on {4}\n",
+                      quantizerName.getValue(), rows.getValue(),
+                      cols.getValue(), batch.getValue(),
                       gpu ? chip.getValue() : std::string("cpu"));
     for (const std::string &line : report.lines)
       outs() << "  " << line << "\n";

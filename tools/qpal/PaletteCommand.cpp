@@ -1,4 +1,5 @@
-//===- PaletteCommand.cpp - `qpal palette` ---------------------------------===//
+//===- PaletteCommand.cpp - `qpal palette`
+//---------------------------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -27,9 +28,10 @@
 using namespace llvm;
 using namespace qpal;
 
-static cl::SubCommand paletteCommand(
-    "palette", "Print the quantizer palette (names, rates, distortion, "
-               "kernels)");
+static cl::SubCommand
+    paletteCommand("palette",
+                   "Print the quantizer palette (names, rates, distortion, "
+                   "kernels)");
 static cl::opt<bool> emitJson("json", cl::sub(paletteCommand),
                               cl::cat(driver::category()),
                               cl::desc("Print a JSON array instead of a "
@@ -59,9 +61,9 @@ static cl::list<std::string>
 /// The kernels that can run `quantizer`: tensor-core, and CUDA-core for the
 /// lookup-table families.
 static SmallVector<StringRef> kernelsOf(const QuantizerSpec &spec) {
-  SmallVector<StringRef> kernels = {
-      stringifyKernelFamily(spec.kernelFamily())};
-  if (spec.family == QuantizerFamily::Vq || spec.family == QuantizerFamily::Sq) {
+  SmallVector<StringRef> kernels = {stringifyKernelFamily(spec.kernelFamily())};
+  if (spec.family == QuantizerFamily::Vq ||
+      spec.family == QuantizerFamily::Sq) {
     QuantizerSpec simt = spec;
     simt.kernel = KernelKind::Simt;
     kernels.push_back(stringifyKernelFamily(simt.kernelFamily()));
@@ -155,8 +157,8 @@ static int runPalette() {
                       "(seed {2}), against the reference's measurement\n\n",
                       rows.getValue(), cols.getValue(), seed.getValue());
     outs() << formatv("{0,-26} {1,5} {2,12} {3,12} {4,8} {5,7} {6,12}\n",
-                      "name", "bits", "measured", "reference", "diff",
-                      "/bound", "weights/s");
+                      "name", "bits", "measured", "reference", "diff", "/bound",
+                      "weights/s");
     for (const PaletteMeasurement &m : measured)
       outs() << formatv("{0,-26} {1,5:f2} {2,12:e4} {3,12:e4} {4,7:f2}% "
                         "{5,7:f3} {6,12:e3}\n",
@@ -166,20 +168,19 @@ static int runPalette() {
     return 0;
   }
 
-  outs() << formatv("{0,-26} {1,-36} {2,-10} {3,5} {4,12} {5,7}  {6}\n",
-                    "name", "attribute", "family", "bits", "distortion",
-                    "/bound", "kernels");
+  outs() << formatv("{0,-26} {1,-36} {2,-10} {3,5} {4,12} {5,7}  {6}\n", "name",
+                    "attribute", "family", "bits", "distortion", "/bound",
+                    "kernels");
   for (QuantizerAttrInterface quantizer : palette.getQuantizers()) {
     QuantizerSpec spec = quantizer.getSpec();
     double bound = std::exp2(-2.0 * spec.bitsPerWeight());
-    outs() << formatv("{0,-26} {1,-36} {2,-10} {3,5:f2} {4,12:e3} {5,7:f3}  "
-                      "{6}\n",
-                      quantizer.getReferenceName(), printAttr(quantizer),
-                      stringifyQuantizerFamily(spec.family),
-                      quantizer.getBitsPerWeight(),
-                      quantizer.getExpectedDistortion(),
-                      quantizer.getExpectedDistortion() / bound,
-                      join(kernelsOf(spec), ", "));
+    outs() << formatv(
+        "{0,-26} {1,-36} {2,-10} {3,5:f2} {4,12:e3} {5,7:f3}  "
+        "{6}\n",
+        quantizer.getReferenceName(), printAttr(quantizer),
+        stringifyQuantizerFamily(spec.family), quantizer.getBitsPerWeight(),
+        quantizer.getExpectedDistortion(),
+        quantizer.getExpectedDistortion() / bound, join(kernelsOf(spec), ", "));
   }
   outs() << formatv("\n{0} quantizers. distortion: normalized MSE on an "
                     "i.i.d. Gaussian source (the reference's measurement); "

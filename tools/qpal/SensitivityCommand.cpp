@@ -1,4 +1,5 @@
-//===- SensitivityCommand.cpp - `qpal sensitivity` -------------------------===//
+//===- SensitivityCommand.cpp - `qpal sensitivity`
+//-------------------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -89,18 +90,18 @@ static int runSensitivity() {
       });
   if (!result)
     return driver::reportError(kCommand, toString(result.takeError()));
-  std::string text = formatv("State of the Union {0}-{1}, first {2} tokens, "
-                             "windows of 512",
-                             firstYear.getValue(), lastYear.getValue(),
-                             result->tokens);
-  json::Value value = model::toJson(*result, sensitivity,
-                                    sys::path::filename(modelPath), text);
+  std::string text =
+      formatv("State of the Union {0}-{1}, first {2} tokens, "
+              "windows of 512",
+              firstYear.getValue(), lastYear.getValue(), result->tokens);
+  json::Value value =
+      model::toJson(*result, sensitivity, sys::path::filename(modelPath), text);
   std::error_code error;
   ToolOutputFile output(outputPath, error, sys::fs::OF_None);
   if (error)
-    return driver::reportError(kCommand, formatv("cannot write '{0}': {1}",
-                                                 outputPath.getValue(),
-                                                 error.message()));
+    return driver::reportError(kCommand,
+                               formatv("cannot write '{0}': {1}",
+                                       outputPath.getValue(), error.message()));
   output.os() << formatv("{0:2}", value) << "\n";
   output.keep();
   errs() << formatv("{0} coefficients written to {1} in {2:f0} s (baseline "

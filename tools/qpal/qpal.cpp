@@ -1,4 +1,5 @@
-//===- qpal.cpp - The qpal user driver -------------------------------------===//
+//===- qpal.cpp - The qpal user driver
+//-------------------------------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.

@@ -39,9 +39,8 @@ Value qpal::detail::emitLoadBitsLE(OpBuilder &builder, Location loc,
     Value loaded = memref::LoadOp::create(builder, loc, codes, index);
     Value wide = arith::ExtUIOp::create(builder, loc, i64, loaded);
     if (byte != firstByte)
-      wide = arith::ShLIOp::create(builder, loc, wide,
-                                   emitI64(builder, loc,
-                                           8 * (byte - firstByte)));
+      wide = arith::ShLIOp::create(
+          builder, loc, wide, emitI64(builder, loc, 8 * (byte - firstByte)));
     word = word ? arith::OrIOp::create(builder, loc, word, wide).getResult()
                 : wide;
   }
@@ -51,7 +50,8 @@ Value qpal::detail::emitLoadBitsLE(OpBuilder &builder, Location loc,
   if (numBits < 64)
     word = arith::AndIOp::create(
         builder, loc, word,
-        emitI64(builder, loc, static_cast<int64_t>((uint64_t{1} << numBits) - 1)));
+        emitI64(builder, loc,
+                static_cast<int64_t>((uint64_t{1} << numBits) - 1)));
   return word;
 }
 
@@ -66,9 +66,8 @@ Value qpal::detail::emitLoadWordStreamCode(
                                wordOffset(builder, loc, word), offset, low);
   if (low == bits)
     return value;
-  Value high = emitLoadBitsLE(builder, loc, codes,
-                              wordOffset(builder, loc, word + 1), 0,
-                              bits - low);
+  Value high = emitLoadBitsLE(
+      builder, loc, codes, wordOffset(builder, loc, word + 1), 0, bits - low);
   return arith::OrIOp::create(
       builder, loc, value,
       arith::ShLIOp::create(builder, loc, high, emitI64(builder, loc, low)));

@@ -31,8 +31,7 @@ mlir::Value emitLoadBitsLE(mlir::OpBuilder &builder, mlir::Location loc,
 /// may straddle two words.
 mlir::Value emitLoadWordStreamCode(
     mlir::OpBuilder &builder, mlir::Location loc, mlir::Value codes,
-    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
-                                   unsigned)>
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location, unsigned)>
         wordOffset,
     unsigned code, unsigned bits);
 

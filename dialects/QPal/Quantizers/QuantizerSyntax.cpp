@@ -15,10 +15,10 @@ using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
 
-ParseResult qpal::detail::parseQuantizerParams(AsmParser &parser,
-                                               StringRef mnemonic,
-                                               ArrayRef<ParamSpec> specs,
-                                               MutableArrayRef<ParamValue> values) {
+ParseResult
+qpal::detail::parseQuantizerParams(AsmParser &parser, StringRef mnemonic,
+                                   ArrayRef<ParamSpec> specs,
+                                   MutableArrayRef<ParamValue> values) {
   auto expectedKeys = [&] {
     std::string keys;
     for (const ParamSpec &spec : specs)
@@ -41,9 +41,8 @@ ParseResult qpal::detail::parseQuantizerParams(AsmParser &parser,
                << ", expected one of " << expectedKeys();
       ParamValue &value = values[it - specs.begin()];
       if (value.present())
-        return parser.emitError(keyLoc)
-               << "parameter '" << key << "' of #qpal." << mnemonic
-               << " is given twice";
+        return parser.emitError(keyLoc) << "parameter '" << key << "' of #qpal."
+                                        << mnemonic << " is given twice";
       if (parser.parseEqual())
         return failure();
       SMLoc valueLoc = parser.getCurrentLocation();
@@ -115,4 +114,40 @@ void QuantizerParamPrinter::print(StringRef key, double value) {
 void QuantizerParamPrinter::print(StringRef key, KernelKind value) {
   printKey(key);
   printer << stringifyKernelKind(value);
+}
+
+static constexpr ParamSpec kLutParams[] = {
+    {"bits", ParamKind::Unsigned, /*required=*/true},
+    {"scale", ParamKind::Float, /*required=*/false},
+    {"kernel", ParamKind::KernelKind, /*required=*/false},
+};
+
+FailureOr<LutParams> qpal::detail::parseLutParams(AsmParser &parser,
+                                                  StringRef mnemonic) {
+  ParamValue values[std::size(kLutParams)];
+  if (parseQuantizerParams(parser, mnemonic, kLutParams, values))
+    return failure();
+  return LutParams{*values[0].unsignedValue,
+                   toAPFloat(values[1].floatValue.value_or(kDefaultLutScale)),
+                   values[2].kernelValue.value_or(KernelKind::TensorCore)};
+}
+
+void qpal::detail::printLutParams(AsmPrinter &printer, unsigned bits,
+                                  const llvm::APFloat &scale,
+                                  KernelKind kernel) {
+  QuantizerParamPrinter params(printer);
+  params.print("bits", bits);
+  if (double value = scale.convertToDouble(); value != kDefaultLutScale)
+    params.print("scale", value);
+  if (kernel != KernelKind::TensorCore)
+    params.print("kernel", kernel);
+}
+
+LogicalResult
+qpal::detail::verifySpec(function_ref<InFlightDiagnostic()> emitError,
+                         StringRef mnemonic, const QuantizerSpec &spec) {
+  if (llvm::Error err = spec.verify())
+    return emitError() << "#qpal." << mnemonic << ": "
+                       << llvm::toString(std::move(err));
+  return success();
 }

@@ -16,6 +16,7 @@
 #define QPAL_DIALECTS_QPAL_QUANTIZERS_QUANTIZERSYNTAX_H
 
 #include "qpal/Quant/FormatEnums.h"
+#include "qpal/Quant/QuantizerSpec.h"
 
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/APFloat.h"
@@ -39,23 +40,20 @@ struct ParamValue {
   std::optional<unsigned> unsignedValue;
   std::optional<double> floatValue;
   std::optional<KernelKind> kernelValue;
-  bool present() const {
-    return unsignedValue || floatValue || kernelValue;
-  }
+  bool present() const { return unsignedValue || floatValue || kernelValue; }
 };
 
 /// Parses `<key = value, ...>` for the parameters `specs` of the attribute
 /// `mnemonic`; reports unknown, repeated and missing keys.
-mlir::ParseResult parseQuantizerParams(mlir::AsmParser &parser,
-                                       llvm::StringRef mnemonic,
-                                       llvm::ArrayRef<ParamSpec> specs,
-                                       llvm::MutableArrayRef<ParamValue> values);
+mlir::ParseResult
+parseQuantizerParams(mlir::AsmParser &parser, llvm::StringRef mnemonic,
+                     llvm::ArrayRef<ParamSpec> specs,
+                     llvm::MutableArrayRef<ParamValue> values);
 
 /// Prints `key = value`, preceded by `, ` unless it is the first parameter.
 class QuantizerParamPrinter {
 public:
-  explicit QuantizerParamPrinter(mlir::AsmPrinter &printer)
-      : printer(printer) {
+  explicit QuantizerParamPrinter(mlir::AsmPrinter &printer) : printer(printer) {
     printer << "<";
   }
   ~QuantizerParamPrinter() { printer << ">"; }
@@ -68,6 +66,27 @@ private:
   mlir::AsmPrinter &printer;
   bool first = true;
 };
+
+/// The `bits`, `scale`, `kernel` parameters of the lookup-table quantizers
+/// (`#qpal.sq`, `#qpal.vq`).
+struct LutParams {
+  unsigned bits;
+  llvm::APFloat scale;
+  KernelKind kernel;
+};
+
+/// Parses `<bits = b[, scale = s][, kernel = k]>`.
+mlir::FailureOr<LutParams> parseLutParams(mlir::AsmParser &parser,
+                                          llvm::StringRef mnemonic);
+
+/// Prints the parameters of a lookup-table quantizer, defaults elided.
+void printLutParams(mlir::AsmPrinter &printer, unsigned bits,
+                    const llvm::APFloat &scale, KernelKind kernel);
+
+/// Reports `spec`'s invalid parameter as `#qpal.<mnemonic>: <message>`.
+mlir::LogicalResult
+verifySpec(llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
+           llvm::StringRef mnemonic, const QuantizerSpec &spec);
 
 /// Returns `value` as an IEEE double APFloat.
 inline llvm::APFloat toAPFloat(double value) { return llvm::APFloat(value); }

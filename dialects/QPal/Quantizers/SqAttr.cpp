@@ -13,45 +13,29 @@ using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
 
-static constexpr ParamSpec kSqParams[] = {
-    {"bits", ParamKind::Unsigned, /*required=*/true},
-    {"scale", ParamKind::Float, /*required=*/false},
-    {"kernel", ParamKind::KernelKind, /*required=*/false},
-};
-
 Attribute SqAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();
-  ParamValue values[std::size(kSqParams)];
-  if (parseQuantizerParams(parser, getMnemonic(), kSqParams, values))
+  FailureOr<LutParams> params = parseLutParams(parser, getMnemonic());
+  if (failed(params))
     return {};
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
-                    *values[0].unsignedValue,
-                    toAPFloat(values[1].floatValue.value_or(kDefaultLutScale)),
-                    values[2].kernelValue.value_or(KernelKind::TensorCore));
+                    params->bits, params->scale, params->kernel);
 }
 
 void SqAttr::print(AsmPrinter &printer) const {
-  QuantizerParamPrinter params(printer);
-  params.print("bits", getBits());
-  if (double scale = getScale().convertToDouble(); scale != kDefaultLutScale)
-    params.print("scale", scale);
-  if (getKernel() != KernelKind::TensorCore)
-    params.print("kernel", getKernel());
+  printLutParams(printer, getBits(), getScale(), getKernel());
 }
 
 LogicalResult SqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                              unsigned bits, llvm::APFloat scale,
-                              KernelKind kernel) {
-  QuantizerSpec spec =
-      QuantizerSpec::sq(bits, scale.convertToDouble(), kernel);
-  if (llvm::Error err = spec.verify())
-    return emitError() << "#qpal.sq: " << llvm::toString(std::move(err));
-  return success();
+                             unsigned bits, llvm::APFloat scale,
+                             KernelKind kernel) {
+  return verifySpec(emitError, getMnemonic(),
+                    QuantizerSpec::sq(bits, scale.convertToDouble(), kernel));
 }
 
 QuantizerSpec SqAttr::getSpec() const {
   return QuantizerSpec::sq(getBits(), getScale().convertToDouble(),
-                            getKernel());
+                           getKernel());
 }
 
 //===----------------------------------------------------------------------===//
@@ -68,9 +52,10 @@ uint64_t SqAttr::getPartByteOffset(int64_t rows, int64_t cols,
   return 0;
 }
 
-LogicalResult SqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
-                                     const LaneDecodeArgs &args,
-                                     SmallVectorImpl<DecodedPair> &pairs) const {
+LogicalResult
+SqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
+                       const LaneDecodeArgs &args,
+                       SmallVectorImpl<DecodedPair> &pairs) const {
   if (getKernel() != KernelKind::TensorCore)
     return emitError(loc) << getSpec().referenceName()
                           << " stores its codes in the SIMT layout, not the "
@@ -84,9 +69,9 @@ LogicalResult SqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
       Value values[2];
       for (unsigned half = 0; half < 2; ++half) {
         unsigned code = 2 * reg + half;
-        Value index = detail::emitLoadBitsLE(
-            builder, loc, args.codes, segment, tile * 8 * bits + code * bits,
-            bits);
+        Value index =
+            detail::emitLoadBitsLE(builder, loc, args.codes, segment,
+                                   tile * 8 * bits + code * bits, bits);
         values[half] =
             detail::emitCodebookLoad(builder, loc, args.codebook, index, 1, 0);
       }
@@ -99,9 +84,10 @@ unsigned SqAttr::getSimtChunkColumns() const {
   return getKernel() == KernelKind::Simt ? 1024 : 0;
 }
 
-LogicalResult SqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
-                                     const SimtDecodeArgs &args,
-                                     SmallVectorImpl<DecodedSimtCode> &codes) const {
+LogicalResult
+SqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
+                       const SimtDecodeArgs &args,
+                       SmallVectorImpl<DecodedSimtCode> &codes) const {
   if (getKernel() != KernelKind::Simt)
     return emitError(loc) << getSpec().referenceName()
                           << " stores its codes in the tensor-core layout";

@@ -44,9 +44,7 @@ LogicalResult TcqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                               llvm::APFloat scale) {
   QuantizerSpec spec =
       QuantizerSpec::tcq(kv, tlutBits, scale.convertToDouble());
-  if (llvm::Error err = spec.verify())
-    return emitError() << "#qpal.tcq: " << llvm::toString(std::move(err));
-  return success();
+  return verifySpec(emitError, getMnemonic(), spec);
 }
 
 QuantizerSpec TcqAttr::getSpec() const {
@@ -68,9 +66,10 @@ uint64_t TcqAttr::getPartByteOffset(int64_t rows, int64_t cols,
   return 0;
 }
 
-LogicalResult TcqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
-                                      const LaneDecodeArgs &args,
-                                      SmallVectorImpl<DecodedPair> &pairs) const {
+LogicalResult
+TcqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
+                        const LaneDecodeArgs &args,
+                        SmallVectorImpl<DecodedPair> &pairs) const {
   emitTcqLaneDecode(builder, loc, args, getKv(), getTlutBits(), pairs);
   return success();
 }

@@ -69,10 +69,10 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
       Value chunk = emitLoadBitsLE(builder, loc, args.codes, segments[delta],
                                    tile * chunkBits, chunkBits);
       Value placed = placeChunk(builder, loc, chunk, start, chunkBits);
-      window = window
-                   ? arith::OrIOp::create(builder, loc, window, placed)
-                         .getResult()
-                   : placed;
+      window =
+          window
+              ? arith::OrIOp::create(builder, loc, window, placed).getResult()
+              : placed;
     }
     for (unsigned reg = 0; reg < 4; ++reg) {
       Value state = arith::AndIOp::create(

@@ -44,16 +44,12 @@ void TcqSplitAttr::print(AsmPrinter &printer) const {
     params.print("scale", scale);
 }
 
-LogicalResult
-TcqSplitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     unsigned kv1, unsigned kv2, unsigned tlutBits,
-                     llvm::APFloat scale) {
+LogicalResult TcqSplitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   unsigned kv1, unsigned kv2,
+                                   unsigned tlutBits, llvm::APFloat scale) {
   QuantizerSpec spec =
       QuantizerSpec::tcqSplit(kv1, kv2, tlutBits, scale.convertToDouble());
-  if (llvm::Error err = spec.verify())
-    return emitError() << "#qpal.tcq_split: "
-                       << llvm::toString(std::move(err));
-  return success();
+  return verifySpec(emitError, getMnemonic(), spec);
 }
 
 QuantizerSpec TcqSplitAttr::getSpec() const {

@@ -13,45 +13,29 @@ using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
 
-static constexpr ParamSpec kVqParams[] = {
-    {"bits", ParamKind::Unsigned, /*required=*/true},
-    {"scale", ParamKind::Float, /*required=*/false},
-    {"kernel", ParamKind::KernelKind, /*required=*/false},
-};
-
 Attribute VqAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();
-  ParamValue values[std::size(kVqParams)];
-  if (parseQuantizerParams(parser, getMnemonic(), kVqParams, values))
+  FailureOr<LutParams> params = parseLutParams(parser, getMnemonic());
+  if (failed(params))
     return {};
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
-                    *values[0].unsignedValue,
-                    toAPFloat(values[1].floatValue.value_or(kDefaultLutScale)),
-                    values[2].kernelValue.value_or(KernelKind::TensorCore));
+                    params->bits, params->scale, params->kernel);
 }
 
 void VqAttr::print(AsmPrinter &printer) const {
-  QuantizerParamPrinter params(printer);
-  params.print("bits", getBits());
-  if (double scale = getScale().convertToDouble(); scale != kDefaultLutScale)
-    params.print("scale", scale);
-  if (getKernel() != KernelKind::TensorCore)
-    params.print("kernel", getKernel());
+  printLutParams(printer, getBits(), getScale(), getKernel());
 }
 
 LogicalResult VqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                              unsigned bits, llvm::APFloat scale,
-                              KernelKind kernel) {
-  QuantizerSpec spec =
-      QuantizerSpec::vq(bits, scale.convertToDouble(), kernel);
-  if (llvm::Error err = spec.verify())
-    return emitError() << "#qpal.vq: " << llvm::toString(std::move(err));
-  return success();
+                             unsigned bits, llvm::APFloat scale,
+                             KernelKind kernel) {
+  return verifySpec(emitError, getMnemonic(),
+                    QuantizerSpec::vq(bits, scale.convertToDouble(), kernel));
 }
 
 QuantizerSpec VqAttr::getSpec() const {
   return QuantizerSpec::vq(getBits(), getScale().convertToDouble(),
-                            getKernel());
+                           getKernel());
 }
 
 //===----------------------------------------------------------------------===//
@@ -68,9 +52,10 @@ uint64_t VqAttr::getPartByteOffset(int64_t rows, int64_t cols,
   return 0;
 }
 
-LogicalResult VqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
-                                     const LaneDecodeArgs &args,
-                                     SmallVectorImpl<DecodedPair> &pairs) const {
+LogicalResult
+VqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
+                       const LaneDecodeArgs &args,
+                       SmallVectorImpl<DecodedPair> &pairs) const {
   if (getKernel() != KernelKind::TensorCore)
     return emitError(loc) << getSpec().referenceName()
                           << " stores its codes in the SIMT layout, not the "
@@ -95,9 +80,10 @@ unsigned VqAttr::getSimtChunkColumns() const {
   return getKernel() == KernelKind::Simt ? 2048 : 0;
 }
 
-LogicalResult VqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
-                                     const SimtDecodeArgs &args,
-                                     SmallVectorImpl<DecodedSimtCode> &codes) const {
+LogicalResult
+VqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
+                       const SimtDecodeArgs &args,
+                       SmallVectorImpl<DecodedSimtCode> &codes) const {
   if (getKernel() != KernelKind::Simt)
     return emitError(loc) << getSpec().referenceName()
                           << " stores its codes in the tensor-core layout";

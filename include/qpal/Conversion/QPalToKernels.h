@@ -9,8 +9,9 @@
 // target) and lowers it to what a runtime loads: PTX (through LLVM's NVPTX
 // backend) or a host object / in-process JIT.
 //
-// Kernel contract (every target; all shapes static): with x the rotated activations (N x K,
-// f32, row-major), W_hat the decoded M x K weight and s the per-row scales,
+// Kernel contract (every target; all shapes static): with x the rotated
+// activations (N x K, f32, row-major), W_hat the decoded M x K weight and s the
+// per-row scales,
 //
 //   y[n][m] += s[m] * sum_k W_hat[m][k] * x[n][k]
 //
@@ -85,9 +86,9 @@ mlir::LogicalResult verifyKernelShape(mlir::Location loc,
 
 /// Builds the CPU kernel for `shape` as a `func.func` at the builder's
 /// insertion point (a module body).
-mlir::FailureOr<mlir::func::FuncOp>
-buildCpuKernel(mlir::OpBuilder &builder, mlir::Location loc,
-               const KernelShape &shape);
+mlir::FailureOr<mlir::func::FuncOp> buildCpuKernel(mlir::OpBuilder &builder,
+                                                   mlir::Location loc,
+                                                   const KernelShape &shape);
 
 /// Builds the CPU dequantization kernel for `shape` (the batch > 8 path:
 /// decode once, then a dense GEMM): `void k(codes, codebook, w, range)`
@@ -102,10 +103,11 @@ GpuLaunch chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip);
 
 /// Builds the GPU kernel for `shape` as a `gpu.func` inside the `gpu.module`
 /// at the builder's insertion point.
-mlir::FailureOr<mlir::gpu::GPUFuncOp>
-buildGpuKernel(mlir::OpBuilder &builder, mlir::Location loc,
-               const KernelShape &shape, const GpuLaunch &launch,
-               llvm::StringRef name);
+mlir::FailureOr<mlir::gpu::GPUFuncOp> buildGpuKernel(mlir::OpBuilder &builder,
+                                                     mlir::Location loc,
+                                                     const KernelShape &shape,
+                                                     const GpuLaunch &launch,
+                                                     llvm::StringRef name);
 
 /// Lowers a module of CPU kernels to the LLVM dialect.
 mlir::LogicalResult lowerCpuKernelsToLLVM(mlir::ModuleOp module);

@@ -48,12 +48,7 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
   Value acc = memref::AllocaOp::create(
       builder, loc,
       MemRefType::get({batch, kSupertileDim}, builder.getF32Type()));
-  auto indexAt = [&](int64_t i) {
-    return arith::IndexCastOp::create(
-        builder, loc, builder.getIndexType(),
-        memref::LoadOp::create(builder, loc, range, constIndex(builder, loc, i)));
-  };
-  Value first = indexAt(0), last = indexAt(1);
+  auto [first, last] = emitRangeBounds(builder, loc, range);
   Value zeroF = arith::ConstantFloatOp::create(
       builder, loc, builder.getF32Type(), llvm::APFloat(0.0f));
 
@@ -79,10 +74,10 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
     for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
          ++part) {
       PartGeometry geometry(shape, part);
-      auto columnLoop = scf::ForOp::create(
-          builder, loc, constIndex(builder, loc, 0),
-          constIndex(builder, loc, geometry.supertileCols),
-          constIndex(builder, loc, 1), sums);
+      auto columnLoop =
+          scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                             constIndex(builder, loc, geometry.supertileCols),
+                             constIndex(builder, loc, 1), sums);
       OpBuilder::InsertionGuard columnGuard(builder);
       builder.setInsertionPointToStart(columnLoop.getBody());
       Value supertileCol = columnLoop.getInductionVar();
@@ -111,8 +106,8 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
       sums.assign(columnLoop.getResults().begin(),
                   columnLoop.getResults().end());
     }
-    Value quad = arith::ShRUIOp::create(builder, loc, lane,
-                                        constIndex(builder, loc, 2));
+    Value quad =
+        arith::ShRUIOp::create(builder, loc, lane, constIndex(builder, loc, 2));
     for (unsigned slot = 0; slot < kRowSlots; ++slot) {
       Value row = arith::AddIOp::create(builder, loc, quad,
                                         constIndex(builder, loc, 8 * slot));
@@ -135,10 +130,7 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
     Value row = arith::AddIOp::create(builder, loc, rowBase, r);
     Value partial = memref::LoadOp::create(builder, loc, acc, ValueRange{n, r});
     Value scale = memref::LoadOp::create(builder, loc, args.scales, row);
-    Value old = memref::LoadOp::create(builder, loc, args.y, ValueRange{n, row});
-    Value updated = arith::AddFOp::create(
-        builder, loc, old, arith::MulFOp::create(builder, loc, partial, scale));
-    memref::StoreOp::create(builder, loc, updated, args.y, ValueRange{n, row});
+    emitScaledAccumulate(builder, loc, args.y, n, row, partial, scale);
   });
 
   builder.setInsertionPointToEnd(entry);
@@ -146,14 +138,14 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
   return function;
 }
 
-FailureOr<func::FuncOp>
-qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
-                            const KernelShape &shape) {
+FailureOr<func::FuncOp> qpal::buildCpuDequantKernel(OpBuilder &builder,
+                                                    Location loc,
+                                                    const KernelShape &shape) {
   if (failed(verifyKernelShape(loc, shape)))
     return failure();
   KernelTypes types(builder, shape);
-  auto weightType = MemRefType::get({shape.rows, shape.cols},
-                                    builder.getF32Type());
+  auto weightType =
+      MemRefType::get({shape.rows, shape.cols}, builder.getF32Type());
   auto rangeType = MemRefType::get({2}, builder.getI64Type());
   std::string name = getKernelName(shape, "cpu");
   name.replace(0, 4, "qpal_dequant");
@@ -169,12 +161,8 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
   KernelArgs args{Value(), entry->getArgument(0), entry->getArgument(1),
                   Value(), Value()};
   Value weights = entry->getArgument(2), range = entry->getArgument(3);
-  auto indexAt = [&](int64_t i) {
-    return arith::IndexCastOp::create(
-        builder, loc, builder.getIndexType(),
-        memref::LoadOp::create(builder, loc, range, constIndex(builder, loc, i)));
-  };
-  auto supertileLoop = scf::ForOp::create(builder, loc, indexAt(0), indexAt(1),
+  auto [first, last] = emitRangeBounds(builder, loc, range);
+  auto supertileLoop = scf::ForOp::create(builder, loc, first, last,
                                           constIndex(builder, loc, 1));
   builder.setInsertionPointToStart(supertileLoop.getBody());
   Value supertileRow = supertileLoop.getInductionVar();
@@ -184,10 +172,10 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
        ++part) {
     PartGeometry geometry(shape, part);
     OpBuilder::InsertionGuard partGuard(builder);
-    auto columnLoop = scf::ForOp::create(
-        builder, loc, constIndex(builder, loc, 0),
-        constIndex(builder, loc, geometry.supertileCols),
-        constIndex(builder, loc, 1));
+    auto columnLoop =
+        scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                           constIndex(builder, loc, geometry.supertileCols),
+                           constIndex(builder, loc, 1));
     builder.setInsertionPointToStart(columnLoop.getBody());
     Value supertileCol = columnLoop.getInductionVar();
     auto laneLoop = scf::ForOp::create(

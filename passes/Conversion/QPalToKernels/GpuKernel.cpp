@@ -28,8 +28,7 @@ using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
 
-GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape,
-                                const GpuChip &chip) {
+GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip) {
   GpuLaunch launch;
   if (isSimtKernel(shape)) {
     // One row per warp, 4 warps per block (the reference's CUDA-core
@@ -55,9 +54,10 @@ GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape,
   return launch;
 }
 
-FailureOr<gpu::GPUFuncOp>
-qpal::buildGpuKernel(OpBuilder &builder, Location loc, const KernelShape &shape,
-                     const GpuLaunch &launch, StringRef name) {
+FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
+                                               const KernelShape &shape,
+                                               const GpuLaunch &launch,
+                                               StringRef name) {
   if (failed(verifyKernelShape(loc, shape)))
     return failure();
   if (isSimtKernel(shape))
@@ -67,9 +67,9 @@ qpal::buildGpuKernel(OpBuilder &builder, Location loc, const KernelShape &shape,
   int64_t batch = shape.batch, warps = launch.warps;
   auto workgroup = gpu::AddressSpaceAttr::get(
       context, gpu::GPUDialect::getWorkgroupAddressSpace());
-  auto partialsType = MemRefType::get({warps, batch, kSupertileDim},
-                                      builder.getF32Type(),
-                                      MemRefLayoutAttrInterface(), workgroup);
+  auto partialsType =
+      MemRefType::get({warps, batch, kSupertileDim}, builder.getF32Type(),
+                      MemRefLayoutAttrInterface(), workgroup);
   auto function = gpu::GPUFuncOp::create(
       builder, loc, name,
       builder.getFunctionType(
@@ -79,8 +79,8 @@ qpal::buildGpuKernel(OpBuilder &builder, Location loc, const KernelShape &shape,
                     builder.getUnitAttr());
   function.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
       {static_cast<int32_t>(launch.blockX), 1, 1}));
-  function.setKnownGridSizeAttr(builder.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(launch.gridX), 1, 1}));
+  function.setKnownGridSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(launch.gridX), 1, 1}));
   Block &entry = function.getBody().front();
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&entry);
@@ -96,8 +96,8 @@ qpal::buildGpuKernel(OpBuilder &builder, Location loc, const KernelShape &shape,
   Value split = arith::RemUIOp::create(builder, loc, block, splits);
   Value lane = arith::AndIOp::create(builder, loc, thread,
                                      constIndex(builder, loc, kWarpLanes - 1));
-  Value warp = arith::ShRUIOp::create(builder, loc, thread,
-                                      constIndex(builder, loc, 5));
+  Value warp =
+      arith::ShRUIOp::create(builder, loc, thread, constIndex(builder, loc, 5));
 
   FloatType f32 = builder.getF32Type();
   Value zeroF =
@@ -154,8 +154,8 @@ qpal::buildGpuKernel(OpBuilder &builder, Location loc, const KernelShape &shape,
                         .getShuffleResult();
       sum = arith::AddFOp::create(builder, loc, sum, other);
     }
-  Value quad = arith::ShRUIOp::create(builder, loc, lane,
-                                      constIndex(builder, loc, 2));
+  Value quad =
+      arith::ShRUIOp::create(builder, loc, lane, constIndex(builder, loc, 2));
   Value leader = arith::CmpIOp::create(
       builder, loc, arith::CmpIPredicate::eq,
       arith::AndIOp::create(builder, loc, lane, constIndex(builder, loc, 3)),
@@ -192,26 +192,22 @@ qpal::buildGpuKernel(OpBuilder &builder, Location loc, const KernelShape &shape,
     for (int64_t w = 0; w < warps; ++w)
       total = arith::AddFOp::create(
           builder, loc, total,
-          memref::LoadOp::create(builder, loc, partials,
-                                 ValueRange{constIndex(builder, loc, w), n, r}));
+          memref::LoadOp::create(
+              builder, loc, partials,
+              ValueRange{constIndex(builder, loc, w), n, r}));
     Value row = arith::AddIOp::create(
         builder, loc,
         arith::MulIOp::create(builder, loc, supertileRow,
                               constIndex(builder, loc, kSupertileDim)),
         r);
-    Value scaled = arith::MulFOp::create(
-        builder, loc, total,
-        memref::LoadOp::create(builder, loc, args.scales, row));
-    if (launch.kSplits > 1) {
-      memref::AtomicRMWOp::create(builder, loc, arith::AtomicRMWKind::addf,
-                                  scaled, args.y, ValueRange{n, row});
-    } else {
-      Value old =
-          memref::LoadOp::create(builder, loc, args.y, ValueRange{n, row});
-      memref::StoreOp::create(builder, loc,
-                              arith::AddFOp::create(builder, loc, old, scaled),
-                              args.y, ValueRange{n, row});
-    }
+    Value scale = memref::LoadOp::create(builder, loc, args.scales, row);
+    if (launch.kSplits > 1)
+      memref::AtomicRMWOp::create(
+          builder, loc, arith::AtomicRMWKind::addf,
+          arith::MulFOp::create(builder, loc, total, scale), args.y,
+          ValueRange{n, row});
+    else
+      emitScaledAccumulate(builder, loc, args.y, n, row, total, scale);
   }
   gpu::ReturnOp::create(builder, loc);
   return function;

@@ -23,11 +23,10 @@ KernelTypes::KernelTypes(OpBuilder &builder, const KernelShape &shape,
   // Bare-pointer calling conventions need static shapes: the code buffer and
   // the codebook are sized by the quantizer.
   QuantizerSpec spec = shape.quantizer.getSpec();
-  auto codeBytes =
-      static_cast<int64_t>(spec.codeBytes(shape.rows, shape.cols));
+  auto codeBytes = static_cast<int64_t>(spec.codeBytes(shape.rows, shape.cols));
   auto codebookValues = static_cast<int64_t>(spec.codebookBytes() / 2);
-  codes = MemRefType::get({codeBytes}, builder.getI8Type(), layout,
-                          memorySpace);
+  codes =
+      MemRefType::get({codeBytes}, builder.getI8Type(), layout, memorySpace);
   codebook = MemRefType::get({codebookValues}, f32, layout, memorySpace);
   scales = MemRefType::get({shape.rows}, f32, layout, memorySpace);
   y = MemRefType::get({shape.batch, shape.rows}, f32, layout, memorySpace);
@@ -48,6 +47,26 @@ Value qpal::detail::constIndex(OpBuilder &builder, Location loc,
   return arith::ConstantIndexOp::create(builder, loc, value);
 }
 
+std::pair<Value, Value>
+qpal::detail::emitRangeBounds(OpBuilder &builder, Location loc, Value range) {
+  auto at = [&](int64_t i) -> Value {
+    return arith::IndexCastOp::create(
+        builder, loc, builder.getIndexType(),
+        memref::LoadOp::create(builder, loc, range,
+                               constIndex(builder, loc, i)));
+  };
+  return {at(0), at(1)};
+}
+
+void qpal::detail::emitScaledAccumulate(OpBuilder &builder, Location loc,
+                                        Value y, Value n, Value row,
+                                        Value partial, Value scale) {
+  Value old = memref::LoadOp::create(builder, loc, y, ValueRange{n, row});
+  Value updated = arith::AddFOp::create(
+      builder, loc, old, arith::MulFOp::create(builder, loc, partial, scale));
+  memref::StoreOp::create(builder, loc, updated, y, ValueRange{n, row});
+}
+
 void qpal::detail::forEachBatchRow(OpBuilder &builder, Location loc,
                                    int64_t batch,
                                    function_ref<void(Value)> body) {
@@ -56,10 +75,9 @@ void qpal::detail::forEachBatchRow(OpBuilder &builder, Location loc,
       body(constIndex(builder, loc, n));
     return;
   }
-  auto loop =
-      scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
-                         constIndex(builder, loc, batch),
-                         constIndex(builder, loc, 1));
+  auto loop = scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                                 constIndex(builder, loc, batch),
+                                 constIndex(builder, loc, 1));
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(loop.getBody());
   body(loop.getInductionVar());
@@ -90,14 +108,13 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
       arith::MulIOp::create(builder, loc, supertileRow,
                             constIndex(builder, loc, geometry.supertileCols)),
       supertileCol);
-  Value laneBase = arith::MulIOp::create(
-      builder, loc, supertile, constIndex(builder, loc, kWarpLanes));
+  Value laneBase = arith::MulIOp::create(builder, loc, supertile,
+                                         constIndex(builder, loc, kWarpLanes));
   auto segmentOffset = [&](OpBuilder &b, Location l, unsigned delta) -> Value {
     Value neighbour = lane;
     if (delta != 0)
       neighbour = arith::AndIOp::create(
-          b, l,
-          arith::AddIOp::create(b, l, lane, constIndex(b, l, delta)),
+          b, l, arith::AddIOp::create(b, l, lane, constIndex(b, l, delta)),
           constIndex(b, l, kWarpLanes - 1));
     Value segment = arith::AddIOp::create(b, l, laneBase, neighbour);
     Value bytes = arith::MulIOp::create(
@@ -116,17 +133,17 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
   if (failed(shape.quantizer.emitLaneDecode(builder, loc, decodeArgs, pairs)))
     return failure();
   if (pairs.size() != kPairsPerLane)
-    return emitError(loc) << shape.quantizer.getReferenceName()
-                          << " decoded " << pairs.size()
-                          << " pairs per lane, expected " << kPairsPerLane;
+    return emitError(loc) << shape.quantizer.getReferenceName() << " decoded "
+                          << pairs.size() << " pairs per lane, expected "
+                          << kPairsPerLane;
   return success();
 }
 
 Value qpal::detail::supertileColumnBase(OpBuilder &builder, Location loc,
                                         const PartGeometry &geometry,
                                         Value supertileCol) {
-  Value base = arith::MulIOp::create(
-      builder, loc, supertileCol, constIndex(builder, loc, kSupertileDim));
+  Value base = arith::MulIOp::create(builder, loc, supertileCol,
+                                     constIndex(builder, loc, kSupertileDim));
   if (geometry.colOffset == 0)
     return base;
   return arith::AddIOp::create(builder, loc, base,
@@ -136,14 +153,15 @@ Value qpal::detail::supertileColumnBase(OpBuilder &builder, Location loc,
 Value qpal::detail::emitPairFma(OpBuilder &builder, Location loc, Value x,
                                 Value n, Value col, const DecodedPair &pair,
                                 Value sum) {
-  auto contract = arith::FastMathFlagsAttr::get(
-      builder.getContext(), arith::FastMathFlags::contract);
-  Value next = arith::AddIOp::create(builder, loc, col,
-                                     constIndex(builder, loc, 1));
+  auto contract = arith::FastMathFlagsAttr::get(builder.getContext(),
+                                                arith::FastMathFlags::contract);
+  Value next =
+      arith::AddIOp::create(builder, loc, col, constIndex(builder, loc, 1));
   Value xa = memref::LoadOp::create(builder, loc, x, ValueRange{n, col});
   Value xb = memref::LoadOp::create(builder, loc, x, ValueRange{n, next});
   Value product = arith::AddFOp::create(
-      builder, loc, arith::MulFOp::create(builder, loc, pair.first, xa, contract),
+      builder, loc,
+      arith::MulFOp::create(builder, loc, pair.first, xa, contract),
       arith::MulFOp::create(builder, loc, pair.second, xb, contract), contract);
   return arith::AddFOp::create(builder, loc, sum, product, contract);
 }

@@ -42,24 +42,35 @@ struct PartGeometry {
 mlir::Value constIndex(mlir::OpBuilder &builder, mlir::Location loc,
                        int64_t value);
 
+/// Loads the [first, last) range argument (i64[2]) of a CPU kernel as
+/// indices.
+std::pair<mlir::Value, mlir::Value> emitRangeBounds(mlir::OpBuilder &builder,
+                                                    mlir::Location loc,
+                                                    mlir::Value range);
+
+/// Emits y[n][row] += partial * scale.
+void emitScaledAccumulate(mlir::OpBuilder &builder, mlir::Location loc,
+                          mlir::Value y, mlir::Value n, mlir::Value row,
+                          mlir::Value partial, mlir::Value scale);
+
 /// Emits `body(n)` for every activation row: unrolled up to 8 rows, a loop
 /// beyond.
 void forEachBatchRow(mlir::OpBuilder &builder, mlir::Location loc,
-                     int64_t batch,
-                     llvm::function_ref<void(mlir::Value)> body);
+                     int64_t batch, llvm::function_ref<void(mlir::Value)> body);
 
 /// Emits `body(n, r)` for n < batch and r < 32 (loops).
-void forEachAccumulator(mlir::OpBuilder &builder, mlir::Location loc,
-                        int64_t batch,
-                        llvm::function_ref<void(mlir::Value, mlir::Value)> body);
+void forEachAccumulator(
+    mlir::OpBuilder &builder, mlir::Location loc, int64_t batch,
+    llvm::function_ref<void(mlir::Value, mlir::Value)> body);
 
 /// Decodes the 16 pairs of `lane` in supertile (supertileRow, supertileCol)
 /// of `geometry`'s part, through the quantizer's `emitLaneDecode`.
-mlir::LogicalResult emitSupertileLaneDecode(
-    mlir::OpBuilder &builder, mlir::Location loc, const KernelShape &shape,
-    const PartGeometry &geometry, const KernelArgs &args,
-    mlir::Value supertileRow, mlir::Value supertileCol, mlir::Value lane,
-    llvm::SmallVectorImpl<DecodedPair> &pairs);
+mlir::LogicalResult
+emitSupertileLaneDecode(mlir::OpBuilder &builder, mlir::Location loc,
+                        const KernelShape &shape, const PartGeometry &geometry,
+                        const KernelArgs &args, mlir::Value supertileRow,
+                        mlir::Value supertileCol, mlir::Value lane,
+                        llvm::SmallVectorImpl<DecodedPair> &pairs);
 
 /// The first weight column of supertile `supertileCol` of the part.
 mlir::Value supertileColumnBase(mlir::OpBuilder &builder, mlir::Location loc,

@@ -22,17 +22,6 @@ using namespace qpal;
 
 namespace {
 
-/// Returns the M x K shape of `linear`'s weight.
-FailureOr<std::pair<int64_t, int64_t>> weightShape(LinearOp linear) {
-  auto weight = SymbolTable::lookupNearestSymbolFrom<WeightOp>(
-      linear, linear.getWeightAttr().getAttr());
-  if (!weight || weight.getTensorType().getRank() != 2)
-    return linear.emitOpError() << "'" << linear.getWeightAttr()
-                                << "' does not reference a rank-2 weight";
-  ArrayRef<int64_t> shape = weight.getTensorType().getShape();
-  return std::make_pair(shape[0], shape[1]);
-}
-
 struct LowerToKernelsPass final
     : qpal::impl::LowerToKernelsPassBase<LowerToKernelsPass> {
   using LowerToKernelsPassBase::LowerToKernelsPassBase;
@@ -65,6 +54,7 @@ struct LowerToKernelsPass final
     };
     SmallVector<Job> jobs;
     bool failedAny = false;
+    SymbolTableCollection symbolTable;
     module.walk([&](Operation *op) {
       SmallVector<LinearOp, 4> members;
       if (auto group = dyn_cast<FusionGroupOp>(op))
@@ -78,7 +68,8 @@ struct LowerToKernelsPass final
       shape.quantizer = members.front().getQuantizerAttr();
       shape.batch = batch;
       for (LinearOp member : members) {
-        FailureOr<std::pair<int64_t, int64_t>> mk = weightShape(member);
+        FailureOr<std::pair<int64_t, int64_t>> mk =
+            member.getWeightShape(symbolTable);
         if (failed(mk)) {
           failedAny = true;
           return;
@@ -117,8 +108,7 @@ struct LowerToKernelsPass final
         if (gpu) {
           builder.setInsertionPointToEnd(kernels.getBody());
           if (failed(buildGpuKernel(builder, job.op->getLoc(), job.shape,
-                                    chooseGpuLaunch(job.shape, gpuChip),
-                                    name)))
+                                    chooseGpuLaunch(job.shape, gpuChip), name)))
             return signalPassFailure();
         } else {
           builder.setInsertionPointToEnd(module.getBody());
@@ -127,8 +117,9 @@ struct LowerToKernelsPass final
         }
       }
       SymbolRefAttr ref =
-          gpu ? SymbolRefAttr::get(builder.getStringAttr("qpal_kernels"),
-                                   {FlatSymbolRefAttr::get(&getContext(), name)})
+          gpu ? SymbolRefAttr::get(
+                    builder.getStringAttr("qpal_kernels"),
+                    {FlatSymbolRefAttr::get(&getContext(), name)})
               : SymbolRefAttr(FlatSymbolRefAttr::get(&getContext(), name));
       job.op->setAttr(QPalDialect::kKernelAttrName, ref);
     }

@@ -48,11 +48,11 @@ struct SimtGeometry {
 
 /// Emits the decode of `lane`'s codes in chunk `chunk` (E lanes) of `row` and
 /// calls `consume(code, column)` for each.
-LogicalResult emitSimtChunk(
-    OpBuilder &builder, Location loc, const KernelShape &shape,
-    const SimtGeometry &geometry, const KernelArgs &args, Value row,
-    Value chunk, Value lane, int64_t lanes,
-    function_ref<void(const DecodedSimtCode &, Value)> consume) {
+LogicalResult
+emitSimtChunk(OpBuilder &builder, Location loc, const KernelShape &shape,
+              const SimtGeometry &geometry, const KernelArgs &args, Value row,
+              Value chunk, Value lane, int64_t lanes,
+              function_ref<void(const DecodedSimtCode &, Value)> consume) {
   // Word omega of the lane: row*rowWords + 32*b*chunk + lane + omega*E.
   Value base = arith::AddIOp::create(
       builder, loc,
@@ -65,10 +65,11 @@ LogicalResult emitSimtChunk(
               constIndex(builder, loc, kWarpLanes * geometry.bits))),
       lane);
   auto wordOffset = [&](OpBuilder &b, Location l, unsigned omega) -> Value {
-    Value word = omega == 0 ? base
-                            : arith::AddIOp::create(
-                                  b, l, base, constIndex(b, l, omega * lanes))
-                                  .getResult();
+    Value word =
+        omega == 0
+            ? base
+            : arith::AddIOp::create(b, l, base, constIndex(b, l, omega * lanes))
+                  .getResult();
     return arith::MulIOp::create(b, l, word, constIndex(b, l, 4));
   };
   SimtDecodeArgs decodeArgs{args.codes, args.codebook, wordOffset};
@@ -111,19 +112,19 @@ emitLaneLoop(OpBuilder &builder, Location loc, const KernelShape &shape,
              const SimtGeometry &geometry, const KernelArgs &args, Value row,
              Value chunk, Value laneBegin, Value laneEnd, Value laneStep,
              int64_t lanes, ValueRange sums) {
-  auto loop = scf::ForOp::create(builder, loc, laneBegin, laneEnd, laneStep,
-                                 sums);
+  auto loop =
+      scf::ForOp::create(builder, loc, laneBegin, laneEnd, laneStep, sums);
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(loop.getBody());
   SmallVector<Value> carried(loop.getRegionIterArgs());
-  if (failed(emitSimtChunk(
-          builder, loc, shape, geometry, args, row, chunk,
-          loop.getInductionVar(), lanes,
-          [&](const DecodedSimtCode &code, Value column) {
-            for (int64_t n = 0; n < shape.batch; ++n)
-              carried[n] = emitCodeFma(builder, loc, args.x, n, column, code,
-                                       carried[n]);
-          })))
+  if (failed(emitSimtChunk(builder, loc, shape, geometry, args, row, chunk,
+                           loop.getInductionVar(), lanes,
+                           [&](const DecodedSimtCode &code, Value column) {
+                             for (int64_t n = 0; n < shape.batch; ++n)
+                               carried[n] =
+                                   emitCodeFma(builder, loc, args.x, n, column,
+                                               code, carried[n]);
+                           })))
     return failure();
   scf::YieldOp::create(builder, loc, carried);
   return SmallVector<Value>(loop.getResults());
@@ -136,10 +137,10 @@ emitRowSums(OpBuilder &builder, Location loc, const KernelShape &shape,
             Value laneBegin, Value laneStep, ValueRange initial) {
   SmallVector<Value> sums(initial);
   if (geometry.fullChunks > 0) {
-    auto chunks = scf::ForOp::create(
-        builder, loc, constIndex(builder, loc, 0),
-        constIndex(builder, loc, geometry.fullChunks),
-        constIndex(builder, loc, 1), sums);
+    auto chunks =
+        scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                           constIndex(builder, loc, geometry.fullChunks),
+                           constIndex(builder, loc, 1), sums);
     OpBuilder::InsertionGuard guard(builder);
     builder.setInsertionPointToStart(chunks.getBody());
     FailureOr<SmallVector<Value>> inner = emitLaneLoop(
@@ -152,11 +153,11 @@ emitRowSums(OpBuilder &builder, Location loc, const KernelShape &shape,
     sums.assign(chunks.getResults().begin(), chunks.getResults().end());
   }
   if (geometry.partialLanes > 0) {
-    FailureOr<SmallVector<Value>> tail = emitLaneLoop(
-        builder, loc, shape, geometry, args, row,
-        constIndex(builder, loc, geometry.fullChunks), laneBegin,
-        constIndex(builder, loc, geometry.partialLanes), laneStep,
-        geometry.partialLanes, sums);
+    FailureOr<SmallVector<Value>> tail =
+        emitLaneLoop(builder, loc, shape, geometry, args, row,
+                     constIndex(builder, loc, geometry.fullChunks), laneBegin,
+                     constIndex(builder, loc, geometry.partialLanes), laneStep,
+                     geometry.partialLanes, sums);
     if (failed(tail))
       return failure();
     sums = *tail;
@@ -170,15 +171,16 @@ bool qpal::isSimtKernel(const KernelShape &shape) {
   return shape.quantizer.getSimtChunkColumns() != 0;
 }
 
-FailureOr<func::FuncOp> qpal::detail::buildCpuSimtKernel(
-    OpBuilder &builder, Location loc, const KernelShape &shape) {
+FailureOr<func::FuncOp>
+qpal::detail::buildCpuSimtKernel(OpBuilder &builder, Location loc,
+                                 const KernelShape &shape) {
   KernelTypes types(builder, shape);
   auto function = func::FuncOp::create(
       builder, loc, getKernelName(shape, "cpu"),
-      builder.getFunctionType(
-          {types.x, types.codes, types.codebook, types.scales, types.y,
-           MemRefType::get({2}, builder.getI64Type())},
-          {}));
+      builder.getFunctionType({types.x, types.codes, types.codebook,
+                               types.scales, types.y,
+                               MemRefType::get({2}, builder.getI64Type())},
+                              {}));
   Block *entry = function.addEntryBlock();
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(entry);
@@ -186,47 +188,35 @@ FailureOr<func::FuncOp> qpal::detail::buildCpuSimtKernel(
                   entry->getArgument(2), entry->getArgument(3),
                   entry->getArgument(4)};
   Value range = entry->getArgument(5);
-  auto indexAt = [&](int64_t i) -> Value {
-    return arith::IndexCastOp::create(
-        builder, loc, builder.getIndexType(),
-        memref::LoadOp::create(builder, loc, range,
-                               constIndex(builder, loc, i)));
-  };
+  auto [first, last] = emitRangeBounds(builder, loc, range);
   SimtGeometry geometry(shape);
-  auto rows = scf::ForOp::create(builder, loc, indexAt(0), indexAt(1),
+  auto rows = scf::ForOp::create(builder, loc, first, last,
                                  constIndex(builder, loc, 1));
   builder.setInsertionPointToStart(rows.getBody());
   Value row = rows.getInductionVar();
-  Value zero = arith::ConstantFloatOp::create(builder, loc, builder.getF32Type(),
-                                              llvm::APFloat(0.0f));
+  Value zero = arith::ConstantFloatOp::create(
+      builder, loc, builder.getF32Type(), llvm::APFloat(0.0f));
   SmallVector<Value> initial(shape.batch, zero);
-  FailureOr<SmallVector<Value>> sums =
-      emitRowSums(builder, loc, shape, geometry, args, row,
-                  constIndex(builder, loc, 0), constIndex(builder, loc, 1),
-                  initial);
+  FailureOr<SmallVector<Value>> sums = emitRowSums(
+      builder, loc, shape, geometry, args, row, constIndex(builder, loc, 0),
+      constIndex(builder, loc, 1), initial);
   if (failed(sums)) {
     function.erase();
     return failure();
   }
   Value scale = memref::LoadOp::create(builder, loc, args.scales, row);
-  for (int64_t n = 0; n < shape.batch; ++n) {
-    ValueRange at{constIndex(builder, loc, n), row};
-    Value old = memref::LoadOp::create(builder, loc, args.y, at);
-    memref::StoreOp::create(
-        builder, loc,
-        arith::AddFOp::create(builder, loc, old,
-                              arith::MulFOp::create(builder, loc, (*sums)[n],
-                                                    scale)),
-        args.y, at);
-  }
+  for (int64_t n = 0; n < shape.batch; ++n)
+    emitScaledAccumulate(builder, loc, args.y, constIndex(builder, loc, n), row,
+                         (*sums)[n], scale);
   builder.setInsertionPointToEnd(entry);
   func::ReturnOp::create(builder, loc);
   return function;
 }
 
-FailureOr<func::FuncOp> qpal::detail::buildCpuSimtDequantKernel(
-    OpBuilder &builder, Location loc, const KernelShape &shape,
-    StringRef name) {
+FailureOr<func::FuncOp>
+qpal::detail::buildCpuSimtDequantKernel(OpBuilder &builder, Location loc,
+                                        const KernelShape &shape,
+                                        StringRef name) {
   KernelTypes types(builder, shape);
   auto weightType =
       MemRefType::get({shape.rows, shape.cols}, builder.getF32Type());
@@ -241,21 +231,16 @@ FailureOr<func::FuncOp> qpal::detail::buildCpuSimtDequantKernel(
   KernelArgs args{Value(), entry->getArgument(0), entry->getArgument(1),
                   Value(), Value()};
   Value weights = entry->getArgument(2), range = entry->getArgument(3);
-  auto indexAt = [&](int64_t i) -> Value {
-    return arith::IndexCastOp::create(
-        builder, loc, builder.getIndexType(),
-        memref::LoadOp::create(builder, loc, range,
-                               constIndex(builder, loc, i)));
-  };
+  auto [first, last] = emitRangeBounds(builder, loc, range);
   SimtGeometry geometry(shape);
-  auto rows = scf::ForOp::create(builder, loc, indexAt(0), indexAt(1),
+  auto rows = scf::ForOp::create(builder, loc, first, last,
                                  constIndex(builder, loc, 1));
   builder.setInsertionPointToStart(rows.getBody());
   Value row = rows.getInductionVar();
   auto storeChunk = [&](Value chunk, int64_t lanes) -> LogicalResult {
-    auto laneLoop = scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
-                                       constIndex(builder, loc, lanes),
-                                       constIndex(builder, loc, 1));
+    auto laneLoop = scf::ForOp::create(
+        builder, loc, constIndex(builder, loc, 0),
+        constIndex(builder, loc, lanes), constIndex(builder, loc, 1));
     OpBuilder::InsertionGuard laneGuard(builder);
     builder.setInsertionPointToStart(laneLoop.getBody());
     return emitSimtChunk(
@@ -267,16 +252,16 @@ FailureOr<func::FuncOp> qpal::detail::buildCpuSimtDequantKernel(
           if (code.second)
             memref::StoreOp::create(
                 builder, loc, code.second, weights,
-                ValueRange{row, arith::AddIOp::create(
-                                    builder, loc, column,
-                                    constIndex(builder, loc, 1))});
+                ValueRange{row,
+                           arith::AddIOp::create(builder, loc, column,
+                                                 constIndex(builder, loc, 1))});
         });
   };
   if (geometry.fullChunks > 0) {
-    auto chunks = scf::ForOp::create(
-        builder, loc, constIndex(builder, loc, 0),
-        constIndex(builder, loc, geometry.fullChunks),
-        constIndex(builder, loc, 1));
+    auto chunks =
+        scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                           constIndex(builder, loc, geometry.fullChunks),
+                           constIndex(builder, loc, 1));
     OpBuilder::InsertionGuard chunkGuard(builder);
     builder.setInsertionPointToStart(chunks.getBody());
     if (failed(storeChunk(chunks.getInductionVar(), kWarpLanes))) {
@@ -295,9 +280,10 @@ FailureOr<func::FuncOp> qpal::detail::buildCpuSimtDequantKernel(
   return function;
 }
 
-FailureOr<gpu::GPUFuncOp> qpal::detail::buildGpuSimtKernel(
-    OpBuilder &builder, Location loc, const KernelShape &shape,
-    const GpuLaunch &launch, StringRef name) {
+FailureOr<gpu::GPUFuncOp>
+qpal::detail::buildGpuSimtKernel(OpBuilder &builder, Location loc,
+                                 const KernelShape &shape,
+                                 const GpuLaunch &launch, StringRef name) {
   KernelTypes types(builder, shape);
   auto function = gpu::GPUFuncOp::create(
       builder, loc, name,
@@ -307,8 +293,8 @@ FailureOr<gpu::GPUFuncOp> qpal::detail::buildGpuSimtKernel(
                     builder.getUnitAttr());
   function.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
       {static_cast<int32_t>(launch.blockX), 1, 1}));
-  function.setKnownGridSizeAttr(builder.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(launch.gridX), 1, 1}));
+  function.setKnownGridSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(launch.gridX), 1, 1}));
   Block &entry = function.getBody().front();
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&entry);
@@ -319,8 +305,8 @@ FailureOr<gpu::GPUFuncOp> qpal::detail::buildGpuSimtKernel(
   Value thread = gpu::ThreadIdOp::create(builder, loc, gpu::Dimension::x);
   Value lane = arith::AndIOp::create(builder, loc, thread,
                                      constIndex(builder, loc, kWarpLanes - 1));
-  Value warp = arith::ShRUIOp::create(builder, loc, thread,
-                                      constIndex(builder, loc, 5));
+  Value warp =
+      arith::ShRUIOp::create(builder, loc, thread, constIndex(builder, loc, 5));
   // One row per warp.
   Value row = arith::AddIOp::create(
       builder, loc,
@@ -329,8 +315,8 @@ FailureOr<gpu::GPUFuncOp> qpal::detail::buildGpuSimtKernel(
       warp);
   SimtGeometry geometry(shape);
   FloatType f32 = builder.getF32Type();
-  Value zero = arith::ConstantFloatOp::create(builder, loc, f32,
-                                              llvm::APFloat(0.0f));
+  Value zero =
+      arith::ConstantFloatOp::create(builder, loc, f32, llvm::APFloat(0.0f));
   SmallVector<Value> initial(shape.batch, zero);
   // Lane w walks its own codes: the lane loops run from w with step 32, so
   // each lane executes its iteration once per chunk (lanes past E of the
@@ -354,16 +340,9 @@ FailureOr<gpu::GPUFuncOp> qpal::detail::buildGpuSimtKernel(
   auto ifFirst = scf::IfOp::create(builder, loc, first);
   builder.setInsertionPointToStart(ifFirst.thenBlock());
   Value scale = memref::LoadOp::create(builder, loc, args.scales, row);
-  for (int64_t n = 0; n < shape.batch; ++n) {
-    ValueRange at{constIndex(builder, loc, n), row};
-    Value old = memref::LoadOp::create(builder, loc, args.y, at);
-    memref::StoreOp::create(
-        builder, loc,
-        arith::AddFOp::create(builder, loc, old,
-                              arith::MulFOp::create(builder, loc, (*sums)[n],
-                                                    scale)),
-        args.y, at);
-  }
+  for (int64_t n = 0; n < shape.batch; ++n)
+    emitScaledAccumulate(builder, loc, args.y, constIndex(builder, loc, n), row,
+                         (*sums)[n], scale);
   builder.setInsertionPointToEnd(&entry);
   gpu::ReturnOp::create(builder, loc);
   return function;

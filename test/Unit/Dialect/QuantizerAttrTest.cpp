@@ -7,8 +7,8 @@
 
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/AsmParser/AsmParser.h"
+#include "mlir/IR/MLIRContext.h"
 
 #include "gtest/gtest.h"
 
@@ -59,7 +59,8 @@ TEST_F(QuantizerAttrTest, InterfaceArithmetic) {
             576ull * 1536 * 13 / 32 + 512 * 4 + 576 * 2);
   EXPECT_EQ(tcomb.getKernelFamily(), KernelFamily::TcqTensorCore);
 
-  auto sqSimt = cantFail(parseQuantizerName(&context, "ldlq_1_4_none_1.0:simt"));
+  auto sqSimt =
+      cantFail(parseQuantizerName(&context, "ldlq_1_4_none_1.0:simt"));
   auto sq = dyn_cast<SqAttr>(sqSimt);
   ASSERT_TRUE(sq);
   EXPECT_EQ(sq.getKernel(), KernelKind::Simt);

@@ -25,7 +25,8 @@ TEST(QuantizerSpec, ReferenceNamesRoundTrip) {
     std::string name = spec.referenceName();
     EXPECT_TRUE(names.insert(name).second) << "duplicate name " << name;
     auto parsed = QuantizerSpec::parse(name);
-    ASSERT_TRUE(static_cast<bool>(parsed)) << llvm::toString(parsed.takeError());
+    ASSERT_TRUE(static_cast<bool>(parsed))
+        << llvm::toString(parsed.takeError());
     EXPECT_EQ(*parsed, spec) << name;
     EXPECT_EQ(parsed->referenceName(), name);
   }

@@ -92,6 +92,11 @@ def QPal_LinearOp : QPal_Op<"linear", [
     /// Returns the reference's layer key (`3_self_attn.q_proj`), or an empty
     /// string when `block` or `role` is missing.
     std::string getLayerKey();
+
+    /// Returns the (M, K) shape of the weight, or emits an error on this op
+    /// when `@weight` does not name a rank-2 `qpal.weight`.
+    ::mlir::FailureOr<std::pair<int64_t, int64_t>>
+    getWeightShape(::mlir::SymbolTableCollection &symbolTable);
   }];
 }
 
