@@ -9,7 +9,8 @@
 // Measures the per-layer loss sensitivities a_l of a model by noise injection
 // (qpal/Model/Sensitivity.h) on calibration text disjoint from the
 // evaluation text, and writes them in the reference's JSON format for
-// `qpal allocate --sensitivity`. Results are cached per model and settings.
+// `qpal allocate --sensitivity`. The output file is the cache: an existing
+// one measured on the same model with the same settings is kept.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +23,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -61,9 +63,49 @@ static cl::opt<unsigned> threads("threads", cl::sub(sensitivityCommand),
                                  cl::init(0), cl::cat(driver::category()),
                                  cl::desc("Worker threads (0: all)"));
 
+static cl::opt<bool> force("force", cl::sub(sensitivityCommand),
+                           cl::cat(driver::category()),
+                           cl::desc("Measure again even when -o already holds "
+                                    "this model's sensitivities for the same "
+                                    "settings"));
+
 static constexpr StringLiteral kCommand = "sensitivity";
 
+/// Whether `path` already holds sensitivities of `modelName` measured with
+/// these settings (the cache: measuring takes minutes).
+static bool isCached(StringRef path, StringRef modelName, StringRef text) {
+  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
+  if (!buffer)
+    return false;
+  Expected<json::Value> value = json::parse((*buffer)->getBuffer());
+  if (!value) {
+    consumeError(value.takeError());
+    return false;
+  }
+  const json::Object *object = value->getAsObject();
+  const json::Object *measurement =
+      object ? object->getObject("measurement") : nullptr;
+  if (!measurement || !object->getObject("coefficients"))
+    return false;
+  return object->getString("model") == modelName &&
+         measurement->getString("text") == text &&
+         measurement->getNumber("relative_noise") == noise.getValue() &&
+         measurement->getInteger("seed") ==
+             static_cast<int64_t>(seed.getValue());
+}
+
 static int runSensitivity() {
+  std::string modelName = sys::path::filename(modelPath).str();
+  std::string text = formatv("State of the Union {0}-{1}, first {2} tokens, "
+                             "windows of 512",
+                             firstYear.getValue(), lastYear.getValue(),
+                             tokens.getValue());
+  if (!force && isCached(outputPath, modelName, text)) {
+    errs() << formatv("{0} already holds the sensitivities of {1} for these "
+                      "settings; use --force to measure again\n",
+                      outputPath.getValue(), modelName);
+    return 0;
+  }
   model::EvaluatorOptions options;
   options.numThreads = threads;
   options.maxContext = 512;
@@ -90,12 +132,7 @@ static int runSensitivity() {
       });
   if (!result)
     return driver::reportError(kCommand, toString(result.takeError()));
-  std::string text =
-      formatv("State of the Union {0}-{1}, first {2} tokens, "
-              "windows of 512",
-              firstYear.getValue(), lastYear.getValue(), result->tokens);
-  json::Value value =
-      model::toJson(*result, sensitivity, sys::path::filename(modelPath), text);
+  json::Value value = model::toJson(*result, sensitivity, modelName, text);
   std::error_code error;
   ToolOutputFile output(outputPath, error, sys::fs::OF_None);
   if (error)
