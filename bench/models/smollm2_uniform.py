@@ -38,14 +38,22 @@ def main():
     parser.add_argument("--model", default="models/SmolLM2-135M-Instruct.Q4_1.gguf")
     parser.add_argument("--only", default="sq,vq,tcq,tcomb")
     parser.add_argument("--max-tokens", type=int, default=8192)
+    parser.add_argument("--names", default="",
+                        help="Only these quantizers (comma-separated names)")
+    parser.add_argument("--no-fp", action="store_true",
+                        help="Skip the fp row")
     args = parser.parse_args()
     print("| weights | bits/weight | perplexity | vs fp | eval tok/s | quantize + load s |")
     print("|---|---|---|---|---|---|")
     fp = run(args.qpal, args.model, None, args.max_tokens)
-    print("| fp (the GGUF's Q4_1 weights, dequantized) | - | %.4f | - | %.0f | %.1f |" % (
-        fp["perplexity"], fp["tokens_per_second"], fp["load_seconds"]), flush=True)
+    if not args.no_fp:
+        print("| fp (the GGUF's Q4_1 weights, dequantized) | - | %.4f | - | %.0f | %.1f |" % (
+            fp["perplexity"], fp["tokens_per_second"], fp["load_seconds"]), flush=True)
+    names = set(filter(None, args.names.split(",")))
     for family in args.only.split(","):
         for name in FAMILIES[family]:
+            if names and name not in names:
+                continue
             r = run(args.qpal, args.model, name, args.max_tokens)
             bits = {"tcq": lambda n: int(n.split("_")[1]) / 2,
                     "tcomb": lambda n: (int(n.split("_")[1]) + int(n.split("_")[2])) / 4,
