@@ -481,10 +481,9 @@ Expected<LinearWeightView> Evaluator::getLinearWeight(StringRef layerKey) {
   const int64_t qDim = impl->qDim(), kvDim = impl->kvDim();
   auto view = [](std::vector<float> &storage, int64_t firstRow, int64_t rows,
                  int64_t cols) {
-    return LinearWeightView{
-        llvm::MutableArrayRef<float>(storage).slice(firstRow * cols,
-                                                    rows * cols),
-        rows, cols};
+    return LinearWeightView{llvm::MutableArrayRef<float>(storage).slice(
+                                firstRow * cols, rows * cols),
+                            rows, cols};
   };
   if (module == "self_attn.q_proj")
     return view(layer.qkv, 0, qDim, hidden);

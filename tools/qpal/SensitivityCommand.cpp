@@ -96,10 +96,10 @@ static bool isCached(StringRef path, StringRef modelName, StringRef text) {
 
 static int runSensitivity() {
   std::string modelName = sys::path::filename(modelPath).str();
-  std::string text = formatv("State of the Union {0}-{1}, first {2} tokens, "
-                             "windows of 512",
-                             firstYear.getValue(), lastYear.getValue(),
-                             tokens.getValue());
+  std::string text =
+      formatv("State of the Union {0}-{1}, first {2} tokens, "
+              "windows of 512",
+              firstYear.getValue(), lastYear.getValue(), tokens.getValue());
   if (!force && isCached(outputPath, modelName, text)) {
     errs() << formatv("{0} already holds the sensitivities of {1} for these "
                       "settings; use --force to measure again\n",

@@ -70,42 +70,15 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
     OpBuilder::InsertionGuard laneGuard(builder);
     builder.setInsertionPointToStart(laneLoop.getBody());
     Value lane = laneLoop.getInductionVar();
-    SmallVector<Value> sums(kRowSlots * batch, zeroF);
-    for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
-         ++part) {
-      PartGeometry geometry(shape, part);
-      auto columnLoop =
-          scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
-                             constIndex(builder, loc, geometry.supertileCols),
-                             constIndex(builder, loc, 1), sums);
-      OpBuilder::InsertionGuard columnGuard(builder);
-      builder.setInsertionPointToStart(columnLoop.getBody());
-      Value supertileCol = columnLoop.getInductionVar();
-      SmallVector<Value> carried(columnLoop.getRegionIterArgs());
-      SmallVector<DecodedPair> pairs;
-      if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
-                                         supertileRow, supertileCol, lane,
-                                         pairs))) {
-        function.erase();
-        return failure();
-      }
-      Value colBase = supertileColumnBase(builder, loc, geometry, supertileCol);
-      for (const DecodedPair &pair : pairs) {
-        Value col = arith::AddIOp::create(
-            builder, loc, colBase,
-            emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
-        unsigned slot = pairRowSlot(pair);
-        for (int64_t n = 0; n < batch; ++n) {
-          Value &sum = carried[slot * batch + n];
-          sum = emitPairFma(builder, loc, args.x, constIndex(builder, loc, n),
-                            col, pair, sum);
-        }
-      }
-      scf::YieldOp::create(builder, loc, carried);
-      builder.setInsertionPointAfter(columnLoop);
-      sums.assign(columnLoop.getResults().begin(),
-                  columnLoop.getResults().end());
+    FailureOr<SmallVector<Value>> laneSums = emitLaneColumnLoops(
+        builder, loc, shape, args, supertileRow, lane,
+        constIndex(builder, loc, 0), constIndex(builder, loc, 1),
+        SmallVector<Value>(kRowSlots * batch, zeroF));
+    if (failed(laneSums)) {
+      function.erase();
+      return failure();
     }
+    SmallVector<Value> &sums = *laneSums;
     Value quad =
         arith::ShRUIOp::create(builder, loc, lane, constIndex(builder, loc, 2));
     for (unsigned slot = 0; slot < kRowSlots; ++slot) {

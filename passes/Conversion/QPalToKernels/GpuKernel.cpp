@@ -112,39 +112,13 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
                             constIndex(builder, loc, warps)),
       warp);
   Value step = constIndex(builder, loc, launch.kSplits * warps);
-  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
-       ++part) {
-    PartGeometry geometry(shape, part);
-    auto loop = scf::ForOp::create(
-        builder, loc, start, constIndex(builder, loc, geometry.supertileCols),
-        step, sums);
-    OpBuilder::InsertionGuard loopGuard(builder);
-    builder.setInsertionPointToStart(loop.getBody());
-    Value supertileCol = loop.getInductionVar();
-    SmallVector<Value> carried(loop.getRegionIterArgs());
-    SmallVector<DecodedPair> pairs;
-    if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
-                                       supertileRow, supertileCol, lane,
-                                       pairs))) {
-      function.erase();
-      return failure();
-    }
-    Value colBase = supertileColumnBase(builder, loc, geometry, supertileCol);
-    for (const DecodedPair &pair : pairs) {
-      unsigned slot = pairRowSlot(pair);
-      Value col = arith::AddIOp::create(
-          builder, loc, colBase,
-          emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
-      for (int64_t n = 0; n < batch; ++n) {
-        Value &sum = carried[slot * batch + n];
-        sum = emitPairFma(builder, loc, args.x, constIndex(builder, loc, n),
-                          col, pair, sum);
-      }
-    }
-    scf::YieldOp::create(builder, loc, carried);
-    builder.setInsertionPointAfter(loop);
-    sums.assign(loop.getResults().begin(), loop.getResults().end());
+  FailureOr<SmallVector<Value>> laneSums = emitLaneColumnLoops(
+      builder, loc, shape, args, supertileRow, lane, start, step, sums);
+  if (failed(laneSums)) {
+    function.erase();
+    return failure();
   }
+  sums = std::move(*laneSums);
 
   // Lanes 4g..4g+3 hold partial sums of the same rows: reduce them.
   for (Value &sum : sums)

@@ -165,3 +165,41 @@ Value qpal::detail::emitPairFma(OpBuilder &builder, Location loc, Value x,
       arith::MulFOp::create(builder, loc, pair.second, xb, contract), contract);
   return arith::AddFOp::create(builder, loc, sum, product, contract);
 }
+
+FailureOr<SmallVector<Value>> qpal::detail::emitLaneColumnLoops(
+    OpBuilder &builder, Location loc, const KernelShape &shape,
+    const KernelArgs &args, Value supertileRow, Value lane, Value begin,
+    Value step, ValueRange initial) {
+  SmallVector<Value> sums(initial);
+  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
+       ++part) {
+    PartGeometry geometry(shape, part);
+    auto loop = scf::ForOp::create(
+        builder, loc, begin, constIndex(builder, loc, geometry.supertileCols),
+        step, sums);
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(loop.getBody());
+    Value supertileCol = loop.getInductionVar();
+    SmallVector<Value> carried(loop.getRegionIterArgs());
+    SmallVector<DecodedPair> pairs;
+    if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
+                                       supertileRow, supertileCol, lane,
+                                       pairs)))
+      return failure();
+    Value colBase = supertileColumnBase(builder, loc, geometry, supertileCol);
+    for (const DecodedPair &pair : pairs) {
+      Value col = arith::AddIOp::create(
+          builder, loc, colBase,
+          emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
+      unsigned slot = pairRowSlot(pair);
+      for (int64_t n = 0; n < shape.batch; ++n) {
+        Value &sum = carried[slot * shape.batch + n];
+        sum = emitPairFma(builder, loc, args.x, constIndex(builder, loc, n),
+                          col, pair, sum);
+      }
+    }
+    scf::YieldOp::create(builder, loc, carried);
+    sums.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  return sums;
+}

@@ -91,6 +91,16 @@ mlir::Value emitPairFma(mlir::OpBuilder &builder, mlir::Location loc,
                         mlir::Value x, mlir::Value n, mlir::Value col,
                         const DecodedPair &pair, mlir::Value sum);
 
+/// Emits, for every column part, a loop over the part's supertile columns
+/// [begin, part columns) with step `step` that decodes `lane`'s 16 pairs in
+/// supertile (supertileRow, column) and accumulates pair * x into `sums`
+/// (kRowSlots x batch values, carried in registers); returns the new sums.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+emitLaneColumnLoops(mlir::OpBuilder &builder, mlir::Location loc,
+                    const KernelShape &shape, const KernelArgs &args,
+                    mlir::Value supertileRow, mlir::Value lane,
+                    mlir::Value begin, mlir::Value step, mlir::ValueRange sums);
+
 /// The SIMT-layout kernels (SimtKernel.cpp); `buildCpuKernel`,
 /// `buildCpuDequantKernel` and `buildGpuKernel` dispatch to them.
 mlir::FailureOr<mlir::func::FuncOp>
