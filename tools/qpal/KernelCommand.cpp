@@ -452,8 +452,11 @@ int runKernel() {
                        builder.getUnitAttr());
     builder.setInsertionPointToEnd(kernels.getBody());
     name = getKernelName(shape, found->name);
-    if (succeeded(verifyKernelShape(loc, shape)))
-      launch = chooseGpuLaunch(shape, *found);
+    // The launch is chosen for a valid shape only; buildGpuKernel reports
+    // an invalid one.
+    if (failed(verifyKernelShape(loc, shape)))
+      return driver::reportError(kCommand, diagnostics);
+    launch = chooseGpuLaunch(shape, *found);
     if (failed(buildGpuKernel(builder, loc, shape, launch, name)))
       return driver::reportError(kCommand, diagnostics);
     report.fields["grid"] = launch.gridX;

@@ -63,30 +63,16 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
   if (isSimtKernel(shape))
     return buildGpuSimtKernel(builder, loc, shape, launch, name);
   MLIRContext *context = builder.getContext();
-  KernelTypes types(builder, shape);
   int64_t batch = shape.batch, warps = launch.warps;
   auto workgroup = gpu::AddressSpaceAttr::get(
       context, gpu::GPUDialect::getWorkgroupAddressSpace());
   auto partialsType =
       MemRefType::get({warps, batch, kSupertileDim}, builder.getF32Type(),
                       MemRefLayoutAttrInterface(), workgroup);
-  auto function = gpu::GPUFuncOp::create(
-      builder, loc, name,
-      builder.getFunctionType(
-          {types.x, types.codes, types.codebook, types.scales, types.y}, {}),
-      TypeRange{partialsType});
-  function->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                    builder.getUnitAttr());
-  function.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(launch.blockX), 1, 1}));
-  function.setKnownGridSizeAttr(
-      builder.getDenseI32ArrayAttr({static_cast<int32_t>(launch.gridX), 1, 1}));
-  Block &entry = function.getBody().front();
+  auto [function, args] = createGpuKernelFunction(
+      builder, loc, shape, launch, name, TypeRange{partialsType});
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(&entry);
-  KernelArgs args{entry.getArgument(0), entry.getArgument(1),
-                  entry.getArgument(2), entry.getArgument(3),
-                  entry.getArgument(4)};
+  builder.setInsertionPointToStart(&function.getBody().front());
   Value partials = function.getWorkgroupAttributions().front();
 
   Value block = gpu::BlockIdOp::create(builder, loc, gpu::Dimension::x);

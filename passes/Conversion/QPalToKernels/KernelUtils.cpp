@@ -8,6 +8,7 @@
 #include "KernelUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -202,4 +203,26 @@ FailureOr<SmallVector<Value>> qpal::detail::emitLaneColumnLoops(
     sums.assign(loop.getResults().begin(), loop.getResults().end());
   }
   return sums;
+}
+
+std::pair<gpu::GPUFuncOp, KernelArgs> qpal::detail::createGpuKernelFunction(
+    OpBuilder &builder, Location loc, const KernelShape &shape,
+    const GpuLaunch &launch, StringRef name, TypeRange workgroup) {
+  KernelTypes types(builder, shape);
+  auto function = gpu::GPUFuncOp::create(
+      builder, loc, name,
+      builder.getFunctionType(
+          {types.x, types.codes, types.codebook, types.scales, types.y}, {}),
+      workgroup);
+  function->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                    builder.getUnitAttr());
+  function.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(launch.blockX), 1, 1}));
+  function.setKnownGridSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(launch.gridX), 1, 1}));
+  Block &entry = function.getBody().front();
+  KernelArgs args{entry.getArgument(0), entry.getArgument(1),
+                  entry.getArgument(2), entry.getArgument(3),
+                  entry.getArgument(4)};
+  return {function, args};
 }

@@ -101,6 +101,14 @@ emitLaneColumnLoops(mlir::OpBuilder &builder, mlir::Location loc,
                     mlir::Value supertileRow, mlir::Value lane,
                     mlir::Value begin, mlir::Value step, mlir::ValueRange sums);
 
+/// Creates the `gpu.func` kernel `name` with the shared arguments of `shape`
+/// (and `workgroup` attributions), marked as a kernel with `launch`'s known
+/// block and grid sizes; returns it and its arguments.
+std::pair<mlir::gpu::GPUFuncOp, KernelArgs>
+createGpuKernelFunction(mlir::OpBuilder &builder, mlir::Location loc,
+                        const KernelShape &shape, const GpuLaunch &launch,
+                        llvm::StringRef name, mlir::TypeRange workgroup = {});
+
 /// The SIMT-layout kernels (SimtKernel.cpp); `buildCpuKernel`,
 /// `buildCpuDequantKernel` and `buildGpuKernel` dispatch to them.
 mlir::FailureOr<mlir::func::FuncOp>

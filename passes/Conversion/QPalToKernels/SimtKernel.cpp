@@ -284,23 +284,11 @@ FailureOr<gpu::GPUFuncOp>
 qpal::detail::buildGpuSimtKernel(OpBuilder &builder, Location loc,
                                  const KernelShape &shape,
                                  const GpuLaunch &launch, StringRef name) {
-  KernelTypes types(builder, shape);
-  auto function = gpu::GPUFuncOp::create(
-      builder, loc, name,
-      builder.getFunctionType(
-          {types.x, types.codes, types.codebook, types.scales, types.y}, {}));
-  function->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                    builder.getUnitAttr());
-  function.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(launch.blockX), 1, 1}));
-  function.setKnownGridSizeAttr(
-      builder.getDenseI32ArrayAttr({static_cast<int32_t>(launch.gridX), 1, 1}));
+  auto [function, args] =
+      createGpuKernelFunction(builder, loc, shape, launch, name);
   Block &entry = function.getBody().front();
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&entry);
-  KernelArgs args{entry.getArgument(0), entry.getArgument(1),
-                  entry.getArgument(2), entry.getArgument(3),
-                  entry.getArgument(4)};
   Value block = gpu::BlockIdOp::create(builder, loc, gpu::Dimension::x);
   Value thread = gpu::ThreadIdOp::create(builder, loc, gpu::Dimension::x);
   Value lane = arith::AndIOp::create(builder, loc, thread,
