@@ -34,6 +34,12 @@ tools = [
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
+# The MLIR-free GPU kernel runner is built with the benchmarks.
+if os.path.exists(os.path.join(config.qpal_tools_dir, "qpal-gpu-kernels")):
+    config.available_features.add("qpal-gpu-kernels")
+    llvm_config.add_tool_substitutions(
+        [ToolSubst("qpal-gpu-kernels", unresolved="fatal")], tool_dirs)
+
 if config.ptxas_executable and os.path.exists(config.ptxas_executable):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", config.ptxas_executable))

@@ -241,6 +241,20 @@ QPALRT_EXPORT qpalrtStatus qpalrtTimeLaunch(qpalrtFunction *function,
                                             size_t numBuffers, int iterations,
                                             double *microsecondsPerLaunch);
 
+/// Times `function` over `numSets` argument sets, so that a benchmark can
+/// rotate its inputs through more memory than the caches hold: `buffers`
+/// holds numSets x numBuffers buffers, set by set. Every set is launched
+/// once to warm up; then one round (every set once, in order) is repeated
+/// `iterations` times, and the mean time of one launch is written to
+/// `*microsecondsPerLaunch`. On CUDA the round is captured once as a graph
+/// and replayed, so that host launch overhead stays out of the time of short
+/// kernels, where the driver offers graphs (`*usedGraph` is then 1; it may
+/// be null); otherwise, and on the CPU, the launches run back to back.
+QPALRT_EXPORT qpalrtStatus qpalrtTimeLaunchSets(
+    qpalrtFunction *function, const qpalrtLaunchConfig *config,
+    qpalrtBuffer *const *buffers, size_t numBuffers, size_t numSets,
+    int iterations, double *microsecondsPerLaunch, int *usedGraph);
+
 #ifdef __cplusplus
 }
 #endif

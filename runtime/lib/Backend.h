@@ -69,6 +69,12 @@ public:
                                   const qpalrtLaunchConfig &config,
                                   const Address *args, size_t numArgs,
                                   int iterations, double *microseconds) = 0;
+  /// Launches every set of `numArgs` args once, then `iterations` (> 0)
+  /// rounds of all `numSets` sets, timing the rounds (per launch).
+  virtual qpalrtStatus
+  timeLaunchSets(qpalrtFunction &function, const qpalrtLaunchConfig &config,
+                 const Address *args, size_t numArgs, size_t numSets,
+                 int iterations, double *microseconds, bool *usedGraph) = 0;
   /// Waits for all launched work.
   virtual qpalrtStatus synchronize() = 0;
 };

@@ -220,6 +220,23 @@ public:
     return QPALRT_SUCCESS;
   }
 
+  qpalrtStatus timeLaunchSets(qpalrtFunction &function,
+                              const qpalrtLaunchConfig &, const Address *args,
+                              size_t numArgs, size_t numSets, int iterations,
+                              double *microseconds, bool *usedGraph) override {
+    for (size_t set = 0; set < numSets; ++set)
+      callKernel(function.handle, args + set * numArgs, numArgs);
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations; ++i)
+      for (size_t set = 0; set < numSets; ++set)
+        callKernel(function.handle, args + set * numArgs, numArgs);
+    std::chrono::duration<double, std::micro> elapsed =
+        std::chrono::steady_clock::now() - start;
+    *microseconds = elapsed.count() / (double(iterations) * numSets);
+    *usedGraph = false;
+    return QPALRT_SUCCESS;
+  }
+
   qpalrtStatus synchronize() override { return QPALRT_SUCCESS; }
 
 private:

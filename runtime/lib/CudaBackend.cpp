@@ -146,6 +146,22 @@ struct EventPair {
   }
 };
 
+/// A stream and a captured graph, released in reverse order.
+struct GraphResources {
+  const Driver &cu;
+  CUstream stream = nullptr;
+  CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
+  ~GraphResources() {
+    if (exec)
+      cu.cuGraphExecDestroy(exec);
+    if (graph)
+      cu.cuGraphDestroy(graph);
+    if (stream)
+      cu.cuStreamDestroy(stream);
+  }
+};
+
 class CudaBackend final : public Backend {
 public:
   CudaBackend(const Driver &cu, CUdevice device, CUcontext context)
@@ -312,6 +328,98 @@ public:
     return QPALRT_SUCCESS;
   }
 
+  qpalrtStatus timeLaunchSets(qpalrtFunction &function,
+                              const qpalrtLaunchConfig &config,
+                              const Address *args, size_t numArgs,
+                              size_t numSets, int iterations,
+                              double *microseconds, bool *usedGraph) override {
+    if (qpalrtStatus s = bind())
+      return s;
+    for (size_t set = 0; set < numSets; ++set)
+      if (qpalrtStatus s =
+              launchBound(function, config, args + set * numArgs, numArgs))
+        return s;
+    if (qpalrtStatus s = check(cu, cu.cuCtxSynchronize(), "cuCtxSynchronize"))
+      return s;
+    bool graphs = cu.cuStreamCreate && cu.cuStreamDestroy &&
+                  cu.cuStreamBeginCapture && cu.cuStreamEndCapture &&
+                  cu.cuGraphInstantiateWithFlags && cu.cuGraphLaunch &&
+                  cu.cuGraphExecDestroy && cu.cuGraphDestroy;
+    GraphResources resources{cu};
+    if (graphs) {
+      if (qpalrtStatus s = check(
+              cu, cu.cuStreamCreate(&resources.stream, CU_STREAM_NON_BLOCKING),
+              "cuStreamCreate"))
+        return s;
+      if (qpalrtStatus s =
+              check(cu,
+                    cu.cuStreamBeginCapture(
+                        resources.stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                    "cuStreamBeginCapture"))
+        return s;
+      qpalrtStatus captured = QPALRT_SUCCESS;
+      for (size_t set = 0; set < numSets && !captured; ++set)
+        captured = launchBound(function, config, args + set * numArgs, numArgs,
+                               resources.stream);
+      // End the capture even when a launch failed, so the stream is usable.
+      qpalrtStatus ended =
+          check(cu, cu.cuStreamEndCapture(resources.stream, &resources.graph),
+                "cuStreamEndCapture");
+      if (captured)
+        return captured;
+      if (ended)
+        return ended;
+      if (qpalrtStatus s = check(cu,
+                                 cu.cuGraphInstantiateWithFlags(
+                                     &resources.exec, resources.graph, 0),
+                                 "cuGraphInstantiateWithFlags"))
+        return s;
+      // One replay to load the graph.
+      if (qpalrtStatus s =
+              check(cu, cu.cuGraphLaunch(resources.exec, resources.stream),
+                    "cuGraphLaunch"))
+        return s;
+    }
+    CUstream stream = resources.stream;
+    EventPair events{cu};
+    if (qpalrtStatus s =
+            check(cu, cu.cuEventCreate(&events.start, 0), "cuEventCreate"))
+      return s;
+    if (qpalrtStatus s =
+            check(cu, cu.cuEventCreate(&events.stop, 0), "cuEventCreate"))
+      return s;
+    if (qpalrtStatus s =
+            check(cu, cu.cuEventRecord(events.start, stream), "cuEventRecord"))
+      return s;
+    for (int i = 0; i < iterations; ++i) {
+      if (graphs) {
+        if (qpalrtStatus s = check(cu, cu.cuGraphLaunch(resources.exec, stream),
+                                   "cuGraphLaunch"))
+          return s;
+        continue;
+      }
+      for (size_t set = 0; set < numSets; ++set)
+        if (qpalrtStatus s =
+                launchBound(function, config, args + set * numArgs, numArgs))
+          return s;
+    }
+    if (qpalrtStatus s =
+            check(cu, cu.cuEventRecord(events.stop, stream), "cuEventRecord"))
+      return s;
+    if (qpalrtStatus s =
+            check(cu, cu.cuEventSynchronize(events.stop), "cuEventSynchronize"))
+      return s;
+    float milliseconds = 0;
+    if (qpalrtStatus s = check(
+            cu, cu.cuEventElapsedTime(&milliseconds, events.start, events.stop),
+            "cuEventElapsedTime"))
+      return s;
+    *microseconds =
+        double(milliseconds) * 1000.0 / (double(iterations) * numSets);
+    *usedGraph = graphs;
+    return QPALRT_SUCCESS;
+  }
+
   qpalrtStatus synchronize() override {
     if (qpalrtStatus s = bind())
       return s;
@@ -347,7 +455,8 @@ private:
   /// Launches once the context is current.
   qpalrtStatus launchBound(qpalrtFunction &function,
                            const qpalrtLaunchConfig &config,
-                           const Address *args, size_t numArgs) {
+                           const Address *args, size_t numArgs,
+                           CUstream stream = nullptr) {
     if (!function.paramsQueried)
       queryParams(function);
     if (function.arity >= 0 && size_t(function.arity) != numArgs)
@@ -379,7 +488,7 @@ private:
                  cu.cuLaunchKernel(handle, config.grid[0], config.grid[1],
                                    config.grid[2], config.block[0],
                                    config.block[1], config.block[2],
-                                   config.dynamicSharedBytes, nullptr,
+                                   config.dynamicSharedBytes, stream,
                                    numArgs ? params : nullptr, nullptr),
                  "cuLaunchKernel", function.name.c_str());
   }

@@ -28,6 +28,8 @@ using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 using CUjit_option = int;
 using CUdevice_attribute = int;
 using CUfunction_attribute = int;
@@ -42,6 +44,12 @@ enum : CUresult {
   CUDA_ERROR_INVALID_PTX = 218,
   CUDA_ERROR_UNSUPPORTED_PTX_VERSION = 222,
   CUDA_ERROR_NOT_FOUND = 500,
+};
+
+/// cuStreamCreate flags and cuStreamBeginCapture modes.
+enum : unsigned {
+  CU_STREAM_NON_BLOCKING = 1,
+  CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1,
 };
 
 enum : CUjit_option {
@@ -114,7 +122,19 @@ enum : CUfunction_attribute {
 #define QPALRT_CUDA_OPTIONAL_ENTRY_POINTS(X)                                   \
   /* CUDA 12.4: lets a launch check the kernel's parameter count. */           \
   X(cuFuncGetParamInfo, "cuFuncGetParamInfo",                                  \
-    (CUfunction function, size_t index, size_t * offset, size_t * size))
+    (CUfunction function, size_t index, size_t * offset, size_t * size))       \
+  /* Graphs (CUDA 11.4), for timing short kernels without launch gaps. */      \
+  X(cuStreamCreate, "cuStreamCreate", (CUstream * stream, unsigned flags))     \
+  X(cuStreamDestroy, "cuStreamDestroy_v2", (CUstream stream))                  \
+  X(cuStreamBeginCapture, "cuStreamBeginCapture_v2",                           \
+    (CUstream stream, unsigned mode))                                          \
+  X(cuStreamEndCapture, "cuStreamEndCapture",                                  \
+    (CUstream stream, CUgraph * graph))                                        \
+  X(cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags",                \
+    (CUgraphExec * exec, CUgraph graph, unsigned long long flags))             \
+  X(cuGraphLaunch, "cuGraphLaunch", (CUgraphExec exec, CUstream stream))       \
+  X(cuGraphExecDestroy, "cuGraphExecDestroy", (CUgraphExec exec))              \
+  X(cuGraphDestroy, "cuGraphDestroy", (CUgraph graph))
 
 /// The driver's entry points, looked up once per process.
 struct Driver {

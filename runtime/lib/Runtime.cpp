@@ -402,3 +402,40 @@ qpalrtStatus qpalrtTimeLaunch(qpalrtFunction *function,
   return function->module->context->backend->timeLaunch(
       *function, *config, args, numBuffers, iterations, microsecondsPerLaunch);
 }
+
+qpalrtStatus qpalrtTimeLaunchSets(qpalrtFunction *function,
+                                  const qpalrtLaunchConfig *config,
+                                  qpalrtBuffer *const *buffers,
+                                  size_t numBuffers, size_t numSets,
+                                  int iterations, double *microsecondsPerLaunch,
+                                  int *usedGraph) {
+  const char *entryPoint = "qpalrtTimeLaunchSets";
+  if (numSets < 1)
+    return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                "%s: numSets must be at least 1, got %zu", entryPoint, numSets);
+  if (iterations < 1)
+    return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                "%s: iterations must be at least 1, got %d", entryPoint,
+                iterations);
+  if (qpalrtStatus s = checkNotNull(microsecondsPerLaunch,
+                                    "microsecondsPerLaunch", entryPoint))
+    return s;
+  if (numBuffers > 0 && numSets > SIZE_MAX / numBuffers)
+    return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                "%s: %zu sets of %zu buffers overflow", entryPoint, numSets,
+                numBuffers);
+  std::vector<Address> args(numSets * numBuffers);
+  for (size_t set = 0; set < numSets; ++set)
+    if (qpalrtStatus s = checkLaunch(
+            function, config, buffers ? buffers + set * numBuffers : nullptr,
+            numBuffers, args.data() + set * numBuffers, entryPoint))
+      return s;
+  bool graph = false;
+  if (qpalrtStatus s = function->module->context->backend->timeLaunchSets(
+          *function, *config, args.data(), numBuffers, numSets, iterations,
+          microsecondsPerLaunch, &graph))
+    return s;
+  if (usedGraph)
+    *usedGraph = graph ? 1 : 0;
+  return QPALRT_SUCCESS;
+}

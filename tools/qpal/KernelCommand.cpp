@@ -15,8 +15,7 @@
 #include "Commands.h"
 
 #include "qpal/Conversion/QPalToKernels.h"
-#include "qpal/Quant/Codebooks.h"
-#include "qpal/Quant/Quantize.h"
+#include "qpal/Quant/KernelCase.h"
 
 #include "qpalrt.h"
 
@@ -66,6 +65,16 @@ static cl::opt<std::string> chip("chip", cl::sub(kernelCommand),
 static cl::opt<unsigned> smCount("sm-count", cl::sub(kernelCommand),
                                  cl::init(0), cl::cat(driver::category()),
                                  cl::desc("SMs of the GPU (0: the chip's)"));
+static cl::opt<bool>
+    gpuMma("gpu-mma", cl::sub(kernelCommand), cl::init(true),
+           cl::cat(driver::category()),
+           cl::desc("nvptx, tensor-core layouts, batch <= 8: accumulate with "
+                    "mma.sync (false: CUDA-core FMAs, for comparison)"));
+static cl::opt<unsigned>
+    gpuUnroll("gpu-unroll", cl::sub(kernelCommand), cl::init(0),
+              cl::cat(driver::category()),
+              cl::desc("nvptx: supertiles a warp decodes per iteration (0: the "
+                       "compiler's choice)"));
 static cl::opt<std::string>
     outputPath("o", cl::sub(kernelCommand), cl::cat(driver::category()),
                cl::desc("Output file: .ptx, .cubin (nvptx), .o (cpu) or "
@@ -102,64 +111,10 @@ static constexpr StringLiteral kCommand = "kernel";
 
 namespace {
 
-/// Seeded random inputs of one kernel call and the float64 reference.
-struct KernelData {
-  std::vector<uint8_t> codes;
-  std::vector<float> codebook, scales, x, y0;
-  std::vector<float> decoded;  // lib/Quant's W_hat (fp16 codebook)
-  std::vector<double> product; // s * (W_hat x), float64
-};
-
-Expected<KernelData> makeData(const QuantizerSpec &spec) {
-  KernelData data;
-  std::mt19937_64 rng(seed);
-  // Any byte string is a valid packed code buffer of the tensor-core
-  // layouts, so random codes exercise every state and codeword.
-  data.codes.resize(spec.codeBytes(rows, cols));
-  for (uint8_t &byte : data.codes)
-    byte = static_cast<uint8_t>(rng());
-  Expected<const Codebook *> codebook = shippedCodebook(spec);
-  if (!codebook)
-    return codebook.takeError();
-  ArrayRef<float> values = (*codebook)->values(CodebookPrecision::Fp16);
-  data.codebook.assign(values.begin(), values.end());
-  std::normal_distribution<float> normal;
-  std::uniform_real_distribution<float> uniform(0.5f, 1.5f);
-  data.scales.resize(rows);
-  for (float &s : data.scales)
-    s = uniform(rng);
-  data.x.resize(batch * cols);
-  for (float &v : data.x)
-    v = normal(rng);
-  data.y0.resize(batch * rows);
-  for (float &v : data.y0)
-    v = normal(rng);
-  Expected<std::vector<float>> decoded =
-      decodeNormalized(spec, data.codes, rows, cols, CodebookPrecision::Fp16);
-  if (!decoded)
-    return decoded.takeError();
-  data.decoded = std::move(*decoded);
-  data.product.assign(batch * rows, 0.0);
-  for (int64_t n = 0; n < batch; ++n)
-    for (int64_t m = 0; m < rows; ++m) {
-      double sum = 0;
-      const float *w = &data.decoded[m * cols];
-      const float *x = &data.x[n * cols];
-      for (int64_t k = 0; k < cols; ++k)
-        sum += static_cast<double>(w[k]) * x[k];
-      data.product[n * rows + m] = sum * data.scales[m];
-    }
-  return data;
-}
-
-/// max |y - (y0 + product)| / max |product|.
-double maxRelativeError(const KernelData &data, ArrayRef<float> y) {
-  double worst = 0, scale = 0;
-  for (size_t i = 0; i < y.size(); ++i) {
-    worst = std::max(worst, std::abs(y[i] - (data.y0[i] + data.product[i])));
-    scale = std::max(scale, std::abs(data.product[i]));
-  }
-  return scale > 0 ? worst / scale : worst;
+/// The seeded case of the command line's kernel, with its reference.
+Expected<KernelCase> makeData(const QuantizerSpec &spec) {
+  return makeKernelCase(spec, rows, cols, batch, seed, /*withReference=*/true,
+                        threads);
 }
 
 /// Copy bandwidth of this machine (GB/s), STREAM-style: 2 x 256 MiB.
@@ -258,10 +213,10 @@ Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
   auto dequantFn = reinterpret_cast<DequantFn>(*dequant);
 
   QuantizerSpec spec = shape.quantizer.getSpec();
-  Expected<KernelData> made = makeData(spec);
+  Expected<KernelCase> made = makeData(spec);
   if (!made)
     return made.takeError();
-  KernelData &data = *made;
+  KernelCase &data = *made;
   unsigned workers = threads ? threads : std::thread::hardware_concurrency();
   int64_t supertiles = rows / getKernelRowGroup(shape);
   workers = std::max<unsigned>(1, std::min<int64_t>(workers, supertiles));
@@ -351,10 +306,10 @@ Error runGpu(StringRef ptx, const KernelShape &shape, const GpuLaunch &launch,
       QPALRT_SUCCESS)
     return fail("cannot find the kernel");
   QuantizerSpec spec = shape.quantizer.getSpec();
-  Expected<KernelData> made = makeData(spec);
+  Expected<KernelCase> made = makeData(spec);
   if (!made)
     return made.takeError();
-  KernelData &data = *made;
+  KernelCase &data = *made;
   struct HostArg {
     const void *data;
     size_t bytes;
@@ -457,11 +412,18 @@ int runKernel() {
     if (failed(verifyKernelShape(loc, shape)))
       return driver::reportError(kCommand, diagnostics);
     launch = chooseGpuLaunch(shape, *found);
+    if (!gpuMma)
+      launch.mma = false;
+    if (gpuUnroll)
+      launch.unroll = gpuUnroll;
     if (failed(buildGpuKernel(builder, loc, shape, launch, name)))
       return driver::reportError(kCommand, diagnostics);
     report.fields["grid"] = launch.gridX;
     report.fields["block"] = launch.blockX;
     report.fields["k_splits"] = launch.kSplits;
+    report.fields["mma"] = launch.mma;
+    report.fields["unroll"] = static_cast<int64_t>(launch.unroll);
+    report.fields["shared_codebook"] = launch.sharedCodebook;
   } else {
     name = getKernelName(shape, "cpu");
     if (failed(buildCpuKernel(builder, loc, shape)) ||

@@ -23,11 +23,58 @@ Value qpal::detail::emitI64(OpBuilder &builder, Location loc, int64_t value) {
                                       value);
 }
 
+/// emitLoadBitsLE through a word view: words [first, last] of the field,
+/// each placed at its bit position relative to the field's first bit.
+using qpal::detail::emitI64;
+
+static Value emitLoadBitsFromWords(OpBuilder &builder, Location loc,
+                                   const CodeWords &words, Value byteOffset,
+                                   unsigned bitOffset, unsigned numBits) {
+  unsigned wordBits = 8 * words.bytes;
+  unsigned first = bitOffset / wordBits;
+  unsigned last = (bitOffset + numBits - 1) / wordBits;
+  unsigned skip = bitOffset % wordBits;
+  Type i64 = builder.getI64Type();
+  Value base = arith::DivUIOp::create(
+      builder, loc, byteOffset,
+      arith::ConstantIndexOp::create(builder, loc, words.bytes));
+  Value field;
+  for (unsigned word = first; word <= last; ++word) {
+    int position =
+        static_cast<int>((word - first) * wordBits) - static_cast<int>(skip);
+    if (position >= 64)
+      break;
+    Value index = arith::AddIOp::create(
+        builder, loc, base, arith::ConstantIndexOp::create(builder, loc, word));
+    Value wide = arith::ExtUIOp::create(
+        builder, loc, i64,
+        memref::LoadOp::create(builder, loc, words.words, index));
+    if (position > 0)
+      wide = arith::ShLIOp::create(builder, loc, wide,
+                                   emitI64(builder, loc, position));
+    else if (position < 0)
+      wide = arith::ShRUIOp::create(builder, loc, wide,
+                                    emitI64(builder, loc, -position));
+    field = field ? arith::OrIOp::create(builder, loc, field, wide).getResult()
+                  : wide;
+  }
+  if (numBits < 64)
+    field = arith::AndIOp::create(
+        builder, loc, field,
+        emitI64(builder, loc,
+                static_cast<int64_t>((uint64_t{1} << numBits) - 1)));
+  return field;
+}
+
 Value qpal::detail::emitLoadBitsLE(OpBuilder &builder, Location loc,
                                    Value codes, Value byteOffset,
-                                   unsigned bitOffset, unsigned numBits) {
+                                   unsigned bitOffset, unsigned numBits,
+                                   const CodeWords &words) {
   assert(numBits >= 1 && numBits + bitOffset % 8 <= 64 &&
          "bit field does not fit an i64");
+  if (words.words)
+    return emitLoadBitsFromWords(builder, loc, words, byteOffset, bitOffset,
+                                 numBits);
   unsigned firstByte = bitOffset / 8;
   unsigned lastByte = (bitOffset + numBits - 1) / 8;
   Type i64 = builder.getI64Type();
@@ -58,16 +105,17 @@ Value qpal::detail::emitLoadBitsLE(OpBuilder &builder, Location loc,
 Value qpal::detail::emitLoadWordStreamCode(
     OpBuilder &builder, Location loc, Value codes,
     function_ref<Value(OpBuilder &, Location, unsigned)> wordOffset,
-    unsigned code, unsigned bits) {
+    unsigned code, unsigned bits, const CodeWords &words) {
   unsigned start = code * bits;
   unsigned word = start / 32, offset = start % 32;
   unsigned low = std::min(bits, 32 - offset);
-  Value value = emitLoadBitsLE(builder, loc, codes,
-                               wordOffset(builder, loc, word), offset, low);
+  Value value = emitLoadBitsLE(
+      builder, loc, codes, wordOffset(builder, loc, word), offset, low, words);
   if (low == bits)
     return value;
-  Value high = emitLoadBitsLE(
-      builder, loc, codes, wordOffset(builder, loc, word + 1), 0, bits - low);
+  Value high =
+      emitLoadBitsLE(builder, loc, codes, wordOffset(builder, loc, word + 1), 0,
+                     bits - low, words);
   return arith::OrIOp::create(
       builder, loc, value,
       arith::ShLIOp::create(builder, loc, high, emitI64(builder, loc, low)));

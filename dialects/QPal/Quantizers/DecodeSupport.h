@@ -15,16 +15,21 @@
 #ifndef QPAL_DIALECTS_QPAL_QUANTIZERS_DECODESUPPORT_H
 #define QPAL_DIALECTS_QPAL_QUANTIZERS_DECODESUPPORT_H
 
+#include "qpal/Dialect/QPal/KernelDecode.h"
+
 #include "mlir/IR/Builders.h"
 
 namespace qpal::detail {
 
 /// Returns an i64 holding the `numBits` (<= 57) bits that start `bitOffset`
 /// bits into the little-endian byte string at `codes[byteOffset]`, bit 0
-/// being the least significant bit of the first byte.
+/// being the least significant bit of the first byte. With `words`, the
+/// bits are read from its word view (`byteOffset` must be a multiple of the
+/// word size).
 mlir::Value emitLoadBitsLE(mlir::OpBuilder &builder, mlir::Location loc,
                            mlir::Value codes, mlir::Value byteOffset,
-                           unsigned bitOffset, unsigned numBits);
+                           unsigned bitOffset, unsigned numBits,
+                           const CodeWords &words = {});
 
 /// Returns an i64 holding code `code` (`bits` wide) of a lane's LSB-first
 /// stream over 32-bit words, word omega at byte `wordOffset(omega)`; a code
@@ -33,7 +38,7 @@ mlir::Value emitLoadWordStreamCode(
     mlir::OpBuilder &builder, mlir::Location loc, mlir::Value codes,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location, unsigned)>
         wordOffset,
-    unsigned code, unsigned bits);
+    unsigned code, unsigned bits, const CodeWords &words = {});
 
 /// Returns `codebook[index * stride + component]` (f32) for an integer
 /// `index` of any width.

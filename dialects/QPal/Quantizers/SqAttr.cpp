@@ -69,9 +69,9 @@ SqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
       Value values[2];
       for (unsigned half = 0; half < 2; ++half) {
         unsigned code = 2 * reg + half;
-        Value index =
-            detail::emitLoadBitsLE(builder, loc, args.codes, segment,
-                                   tile * 8 * bits + code * bits, bits);
+        Value index = detail::emitLoadBitsLE(builder, loc, args.codes, segment,
+                                             tile * 8 * bits + code * bits,
+                                             bits, args.codeWords);
         values[half] =
             detail::emitCodebookLoad(builder, loc, args.codebook, index, 1, 0);
       }
@@ -94,8 +94,9 @@ SqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
   // Code 8j + i of the lane sits at column 8*E*j + 8*w + i, j = 0..3,
   // i = 0..7 (quantizers.md section 6.6).
   for (unsigned code = 0; code < kSimtCodesPerLane; ++code) {
-    Value index = detail::emitLoadWordStreamCode(
-        builder, loc, args.codes, args.wordOffset, code, getBits());
+    Value index = detail::emitLoadWordStreamCode(builder, loc, args.codes,
+                                                 args.wordOffset, code,
+                                                 getBits(), args.codeWords);
     codes.push_back(
         {code / 8, code % 8,
          detail::emitCodebookLoad(builder, loc, args.codebook, index, 1, 0),

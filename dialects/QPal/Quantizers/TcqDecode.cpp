@@ -53,12 +53,20 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
   for (unsigned delta = 0; delta < lanesNeeded; ++delta)
     segments.push_back(args.segmentOffset(builder, loc, delta));
 
+  // The window is assembled in i64; the state and its hash need 16 bits, so
+  // they are computed in i32 (a 64-bit multiply is several instructions on
+  // GPUs; the result mod 2^16 is the same).
+  Type i32 = builder.getI32Type();
+  auto emitI32 = [&](int64_t value) -> Value {
+    return arith::ConstantIntOp::create(builder, loc, i32, value);
+  };
   Value stateMask = emitI64(builder, loc, 0xFFFF);
-  Value one = emitI64(builder, loc, 1);
-  Value indexShift = emitI64(builder, loc, 15 - tlutBits);
-  Value indexMask = emitI64(builder, loc, (1 << tlutBits) - 1);
-  Value signBit = emitI64(builder, loc, 0x8000);
-  Value zero = emitI64(builder, loc, 0);
+  Value hashMask = emitI32(0xFFFF);
+  Value one = emitI32(1);
+  Value indexShift = emitI32(15 - tlutBits);
+  Value indexMask = emitI32((1 << tlutBits) - 1);
+  Value signBit = emitI32(0x8000);
+  Value zero = emitI32(0);
 
   for (unsigned tile = 0; tile < 4; ++tile) {
     Value window;
@@ -67,7 +75,7 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
       if (start >= 64)
         break;
       Value chunk = emitLoadBitsLE(builder, loc, args.codes, segments[delta],
-                                   tile * chunkBits, chunkBits);
+                                   tile * chunkBits, chunkBits, args.codeWords);
       Value placed = placeChunk(builder, loc, chunk, start, chunkBits);
       window =
           window
@@ -75,17 +83,19 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
               : placed;
     }
     for (unsigned reg = 0; reg < 4; ++reg) {
-      Value state = arith::AndIOp::create(
-          builder, loc,
-          arith::ShRUIOp::create(builder, loc, window,
-                                 emitI64(builder, loc, 48 - reg * kv)),
-          stateMask);
+      Value state = arith::TruncIOp::create(
+          builder, loc, i32,
+          arith::AndIOp::create(
+              builder, loc,
+              arith::ShRUIOp::create(builder, loc, window,
+                                     emitI64(builder, loc, 48 - reg * kv)),
+              stateMask));
       Value hash = arith::AndIOp::create(
           builder, loc,
           arith::MulIOp::create(
               builder, loc, state,
               arith::AddIOp::create(builder, loc, state, one)),
-          stateMask);
+          hashMask);
       Value index = arith::AndIOp::create(
           builder, loc, arith::ShRUIOp::create(builder, loc, hash, indexShift),
           indexMask);

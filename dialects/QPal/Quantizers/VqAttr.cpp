@@ -67,7 +67,8 @@ VqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
   for (unsigned tile = 0; tile < 4; ++tile)
     for (unsigned code = 0; code < 4; ++code) {
       Value index = detail::emitLoadBitsLE(builder, loc, args.codes, segment,
-                                           tile * 4 * bits + code * bits, bits);
+                                           tile * 4 * bits + code * bits, bits,
+                                           args.codeWords);
       pairs.push_back(
           {tile, code,
            detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 0),
@@ -90,8 +91,9 @@ VqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
   // Vector 4g + i0/2 of the lane covers columns 8*E*g + 8*w + i0 (+1),
   // g = 0..7, i0 = 0, 2, 4, 6 (quantizers.md section 6.6).
   for (unsigned code = 0; code < kSimtCodesPerLane; ++code) {
-    Value index = detail::emitLoadWordStreamCode(
-        builder, loc, args.codes, args.wordOffset, code, getBits());
+    Value index = detail::emitLoadWordStreamCode(builder, loc, args.codes,
+                                                 args.wordOffset, code,
+                                                 getBits(), args.codeWords);
     codes.push_back(
         {code / 4, 2 * (code % 4),
          detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 0),

@@ -65,6 +65,13 @@ struct GpuLaunch {
   int64_t blockX = 0; // threads: 32 x warps
   int64_t warps = 0;
   int64_t kSplits = 1; // > 1: blocks add partial sums atomically
+  // Tensor-core layouts: accumulate with mma.sync.m16n8k16 (batch <= 8)
+  // instead of CUDA-core FMAs.
+  bool mma = false;
+  // Supertiles one warp decodes per loop iteration (loads in flight).
+  unsigned unroll = 1;
+  // The codebook is copied to shared memory when it fits (<= 32 KiB).
+  bool sharedCodebook = false;
 };
 
 /// Returns the kernel symbol for `shape` on `target` ("cpu" or a chip name),

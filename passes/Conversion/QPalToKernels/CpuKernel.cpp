@@ -42,6 +42,7 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
   KernelArgs args{entry->getArgument(0), entry->getArgument(1),
                   entry->getArgument(2), entry->getArgument(3),
                   entry->getArgument(4)};
+  emitCodeWordViews(builder, loc, args);
   Value range = entry->getArgument(5);
 
   int64_t batch = shape.batch;
@@ -133,6 +134,7 @@ FailureOr<func::FuncOp> qpal::buildCpuDequantKernel(OpBuilder &builder,
   builder.setInsertionPointToStart(entry);
   KernelArgs args{Value(), entry->getArgument(0), entry->getArgument(1),
                   Value(), Value()};
+  emitCodeWordViews(builder, loc, args);
   Value weights = entry->getArgument(2), range = entry->getArgument(3);
   auto [first, last] = emitRangeBounds(builder, loc, range);
   auto supertileLoop = scf::ForOp::create(builder, loc, first, last,

@@ -8,10 +8,15 @@
 // One block per (32-row supertile, K split); W warps per block split the K
 // supertiles between them, and within a warp, lane w decodes exactly the 16
 // weight pairs the tensor-core layout gives it, so the codes are read once,
-// coalesced, by the lane that owns them. A lane's pairs fall on 4 rows; its
-// partial sums stay in registers (loop-carried), are reduced across the 4
-// lanes that share those rows with warp shuffles, then across warps through
-// shared memory. With several K splits, blocks add into y atomically.
+// coalesced, by the lane that owns them. The codebook is first copied to
+// shared memory when it fits.
+//
+// With a batch of at most 8 the pairs are, as decoded, the A fragments of
+// four `mma.sync.m16n8k16` per supertile (f16 x f16 -> f32); the activations
+// are the B fragments, one batch row per group of 4 lanes. Otherwise a lane
+// accumulates its pairs with FMAs and the 4 lanes that share rows reduce
+// them with shuffles. Either way the warps' partial sums meet in shared
+// memory, and with several K splits, blocks add into y atomically.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +33,9 @@ using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
 
+/// The largest codebook (as f32 values) copied to shared memory.
+static constexpr uint64_t kSharedCodebookBytes = 32 * 1024;
+
 GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip) {
   GpuLaunch launch;
   if (isSimtKernel(shape)) {
@@ -38,6 +46,13 @@ GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip) {
     launch.gridX = shape.rows / launch.warps;
     return launch;
   }
+  launch.mma = shape.batch <= 8;
+  // Measured on an H100 (bench/results/gpu-kernels-h100.md): decoding two
+  // supertiles per iteration raised registers and slowed TCQ by up to 35%,
+  // and gained SQ/VQ nothing.
+  launch.unroll = 1;
+  launch.sharedCodebook =
+      shape.quantizer.getSpec().codebookBytes() * 2 <= kSharedCodebookBytes;
   int64_t supertileRows = shape.rows / kSupertileDim;
   int64_t supertileCols =
       shape.cols / kSupertileDim / shape.quantizer.getNumColumnParts();
@@ -54,59 +69,11 @@ GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip) {
   return launch;
 }
 
-FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
-                                               const KernelShape &shape,
-                                               const GpuLaunch &launch,
-                                               StringRef name) {
-  if (failed(verifyKernelShape(loc, shape)))
-    return failure();
-  if (isSimtKernel(shape))
-    return buildGpuSimtKernel(builder, loc, shape, launch, name);
-  MLIRContext *context = builder.getContext();
-  int64_t batch = shape.batch, warps = launch.warps;
-  auto workgroup = gpu::AddressSpaceAttr::get(
-      context, gpu::GPUDialect::getWorkgroupAddressSpace());
-  auto partialsType =
-      MemRefType::get({warps, batch, kSupertileDim}, builder.getF32Type(),
-                      MemRefLayoutAttrInterface(), workgroup);
-  auto [function, args] = createGpuKernelFunction(
-      builder, loc, shape, launch, name, TypeRange{partialsType});
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(&function.getBody().front());
-  Value partials = function.getWorkgroupAttributions().front();
-
-  Value block = gpu::BlockIdOp::create(builder, loc, gpu::Dimension::x);
-  Value thread = gpu::ThreadIdOp::create(builder, loc, gpu::Dimension::x);
-  Value splits = constIndex(builder, loc, launch.kSplits);
-  Value supertileRow = arith::DivUIOp::create(builder, loc, block, splits);
-  Value split = arith::RemUIOp::create(builder, loc, block, splits);
-  Value lane = arith::AndIOp::create(builder, loc, thread,
-                                     constIndex(builder, loc, kWarpLanes - 1));
-  Value warp =
-      arith::ShRUIOp::create(builder, loc, thread, constIndex(builder, loc, 5));
-
-  FloatType f32 = builder.getF32Type();
-  Value zeroF =
-      arith::ConstantFloatOp::create(builder, loc, f32, llvm::APFloat(0.0f));
-  SmallVector<Value> sums(kRowSlots * batch, zeroF);
-
-  // This block's warps take supertile columns split*W + warp, stepping by
-  // all warps of all splits.
-  Value start = arith::AddIOp::create(
-      builder, loc,
-      arith::MulIOp::create(builder, loc, split,
-                            constIndex(builder, loc, warps)),
-      warp);
-  Value step = constIndex(builder, loc, launch.kSplits * warps);
-  FailureOr<SmallVector<Value>> laneSums = emitLaneColumnLoops(
-      builder, loc, shape, args, supertileRow, lane, start, step, sums);
-  if (failed(laneSums)) {
-    function.erase();
-    return failure();
-  }
-  sums = std::move(*laneSums);
-
-  // Lanes 4g..4g+3 hold partial sums of the same rows: reduce them.
+/// Reduces the FMA sums of lanes 4g..4g+3 (partial sums of the same rows)
+/// with shuffles and stores them as the warp's partials.
+static void storeFmaPartials(OpBuilder &builder, Location loc, int64_t batch,
+                             Value lane, Value warp, Value partials,
+                             MutableArrayRef<Value> sums) {
   for (Value &sum : sums)
     for (int32_t offset : {1, 2}) {
       Value other = gpu::ShuffleOp::create(builder, loc, sum, offset,
@@ -121,17 +88,139 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
       arith::AndIOp::create(builder, loc, lane, constIndex(builder, loc, 3)),
       constIndex(builder, loc, 0));
   auto ifLeader = scf::IfOp::create(builder, loc, leader);
-  {
-    OpBuilder::InsertionGuard ifGuard(builder);
-    builder.setInsertionPointToStart(ifLeader.thenBlock());
-    for (unsigned slot = 0; slot < kRowSlots; ++slot) {
-      Value row = arith::AddIOp::create(builder, loc, quad,
-                                        constIndex(builder, loc, 8 * slot));
-      for (int64_t n = 0; n < batch; ++n)
-        memref::StoreOp::create(
-            builder, loc, sums[slot * batch + n], partials,
-            ValueRange{warp, constIndex(builder, loc, n), row});
+  OpBuilder::InsertionGuard ifGuard(builder);
+  builder.setInsertionPointToStart(ifLeader.thenBlock());
+  for (unsigned slot = 0; slot < kRowSlots; ++slot) {
+    Value row = arith::AddIOp::create(builder, loc, quad,
+                                      constIndex(builder, loc, 8 * slot));
+    for (int64_t n = 0; n < batch; ++n)
+      memref::StoreOp::create(
+          builder, loc, sums[slot * batch + n], partials,
+          ValueRange{warp, constIndex(builder, loc, n), row});
+  }
+}
+
+FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
+                                               const KernelShape &shape,
+                                               const GpuLaunch &launch,
+                                               StringRef name) {
+  if (failed(verifyKernelShape(loc, shape)))
+    return failure();
+  if (isSimtKernel(shape))
+    return buildGpuSimtKernel(builder, loc, shape, launch, name);
+  MLIRContext *context = builder.getContext();
+  int64_t batch = shape.batch, warps = launch.warps;
+  bool mma = launch.mma;
+  if (mma && batch > 8)
+    return emitError(loc) << "mma.sync kernels take a batch of at most 8, got "
+                          << batch;
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      context, gpu::GPUDialect::getWorkgroupAddressSpace());
+  FloatType f32 = builder.getF32Type();
+  auto partialsType = MemRefType::get({warps, batch, kSupertileDim}, f32,
+                                      MemRefLayoutAttrInterface(), workgroup);
+  SmallVector<Type> workgroupTypes{partialsType};
+  int64_t codebookValues = KernelTypes(builder, shape).codebook.getDimSize(0);
+  if (launch.sharedCodebook)
+    workgroupTypes.push_back(MemRefType::get(
+        {codebookValues}, f32, MemRefLayoutAttrInterface(), workgroup));
+  auto [function, kernelArgs] = createGpuKernelFunction(
+      builder, loc, shape, launch, name, workgroupTypes);
+  KernelArgs args = kernelArgs;
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&function.getBody().front());
+  Value partials = function.getWorkgroupAttributions().front();
+  emitCodeWordViews(builder, loc, args);
+
+  Value block = gpu::BlockIdOp::create(builder, loc, gpu::Dimension::x);
+  Value thread = gpu::ThreadIdOp::create(builder, loc, gpu::Dimension::x);
+  Value splits = constIndex(builder, loc, launch.kSplits);
+  Value supertileRow = arith::DivUIOp::create(builder, loc, block, splits);
+  Value split = arith::RemUIOp::create(builder, loc, block, splits);
+  Value lane = arith::AndIOp::create(builder, loc, thread,
+                                     constIndex(builder, loc, kWarpLanes - 1));
+  Value warp =
+      arith::ShRUIOp::create(builder, loc, thread, constIndex(builder, loc, 5));
+
+  // The block's threads copy the codebook to shared memory; the decode's
+  // lookups then stay on the SM.
+  KernelArgs decodeArgs = args;
+  if (launch.sharedCodebook) {
+    Value shared = function.getWorkgroupAttributions()[1];
+    auto copy = scf::ForOp::create(builder, loc, thread,
+                                   constIndex(builder, loc, codebookValues),
+                                   constIndex(builder, loc, launch.blockX));
+    {
+      OpBuilder::InsertionGuard copyGuard(builder);
+      builder.setInsertionPointToStart(copy.getBody());
+      Value i = copy.getInductionVar();
+      memref::StoreOp::create(
+          builder, loc, memref::LoadOp::create(builder, loc, args.codebook, i),
+          shared, i);
     }
+    gpu::BarrierOp::create(builder, loc);
+    decodeArgs.codebook = shared;
+  }
+
+  Value zeroF =
+      arith::ConstantFloatOp::create(builder, loc, f32, llvm::APFloat(0.0f));
+  SmallVector<Value> sums(mma ? kMmaSums : kRowSlots * batch, zeroF);
+
+  // This block's warps take supertile columns split*W + warp, stepping by
+  // all warps of all splits.
+  Value start = arith::AddIOp::create(
+      builder, loc,
+      arith::MulIOp::create(builder, loc, split,
+                            constIndex(builder, loc, warps)),
+      warp);
+  Value step = constIndex(builder, loc, launch.kSplits * warps);
+  auto mmaAccumulate = [&](OpBuilder &b, Location l,
+                           ArrayRef<DecodedPair> pairs, Value colBase,
+                           MutableArrayRef<Value> carried) {
+    emitMmaSupertile(b, l, shape, args.x, lane, pairs, colBase, carried);
+  };
+  FailureOr<SmallVector<Value>> laneSums = emitLaneColumnLoops(
+      builder, loc, shape, decodeArgs, supertileRow, lane, start, step, sums,
+      launch.unroll, mma ? SupertileAccumulate(mmaAccumulate) : nullptr);
+  if (failed(laneSums)) {
+    function.erase();
+    return failure();
+  }
+  sums = std::move(*laneSums);
+
+  if (mma) {
+    // Accumulator register 4*i1 + c is row 16*i1 + lane/4 + 8*(c/2) of
+    // activation row 2*(lane%4) + c%2; columns past the batch are dropped.
+    Value group =
+        arith::ShRUIOp::create(builder, loc, lane, constIndex(builder, loc, 2));
+    Value quad =
+        arith::AndIOp::create(builder, loc, lane, constIndex(builder, loc, 3));
+    Value firstN =
+        arith::MulIOp::create(builder, loc, quad, constIndex(builder, loc, 2));
+    for (unsigned r = 0; r < kMmaSums; ++r) {
+      unsigned i1 = r / 4, c = r % 4;
+      Value row = arith::AddIOp::create(
+          builder, loc, group, constIndex(builder, loc, 16 * i1 + 8 * (c / 2)));
+      Value n = arith::AddIOp::create(builder, loc, firstN,
+                                      constIndex(builder, loc, c % 2));
+      auto store = [&](OpBuilder &b) {
+        memref::StoreOp::create(b, loc, sums[r], partials,
+                                ValueRange{warp, n, row});
+      };
+      if (batch == 8) {
+        store(builder);
+        continue;
+      }
+      Value inBatch =
+          arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::ult, n,
+                                constIndex(builder, loc, batch));
+      auto ifInBatch = scf::IfOp::create(builder, loc, inBatch);
+      OpBuilder::InsertionGuard ifGuard(builder);
+      builder.setInsertionPointToStart(ifInBatch.thenBlock());
+      store(builder);
+    }
+  } else {
+    storeFmaPartials(builder, loc, batch, lane, warp, partials, sums);
   }
   gpu::BarrierOp::create(builder, loc);
 

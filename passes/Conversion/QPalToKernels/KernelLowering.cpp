@@ -47,6 +47,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/TargetSelect.h"
@@ -88,12 +89,45 @@ LogicalResult qpal::lowerCpuKernelsToLLVM(ModuleOp module) {
   return pm.run(module);
 }
 
+/// Whether every memref argument of the module's GPU kernels has fewer than
+/// 2^31 elements, so that 32-bit index arithmetic cannot overflow.
+static bool gpuIndicesFit32Bits(ModuleOp module) {
+  bool fits = true;
+  module.walk([&](gpu::GPUFuncOp function) {
+    for (Type type : function.getArgumentTypes()) {
+      auto memref = dyn_cast<MemRefType>(type);
+      if (!memref || !memref.hasStaticShape() ||
+          memref.getNumElements() >= (int64_t{1} << 31))
+        fits = false;
+    }
+  });
+  return fits;
+}
+
+/// Asks LLVM's NVPTX backend for 32-bit shared-memory pointers (its
+/// `nvptx-short-ptr` option): the codebook lookups then address shared
+/// memory with one 32-bit add instead of a widening multiply and a 64-bit
+/// add. The option is process-wide and read when a target machine is made.
+static void useShortSharedPointers() {
+  static bool done = [] {
+    auto &options = llvm::cl::getRegisteredOptions();
+    auto found = options.find("nvptx-short-ptr");
+    if (found != options.end())
+      found->second->addOccurrence(0, "nvptx-short-ptr", "true");
+    return true;
+  }();
+  (void)done;
+}
+
 LogicalResult qpal::lowerGpuKernelsToPtx(ModuleOp module) {
+  useShortSharedPointers();
   PassManager pm(module.getContext());
   pm.addPass(createSCFToControlFlowPass());
   ConvertGpuOpsToNVVMOpsOptions nvvmOptions;
   nvvmOptions.useBarePtrCallConv = true;
-  nvvmOptions.indexBitwidth = 64;
+  // 64-bit integer arithmetic costs several instructions on NVIDIA GPUs:
+  // index math is 32-bit wherever no buffer can reach 2^31 elements.
+  nvvmOptions.indexBitwidth = gpuIndicesFit32Bits(module) ? 32 : 64;
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(nvvmOptions));
   pm.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions binaryOptions;

@@ -9,6 +9,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -31,6 +33,24 @@ KernelTypes::KernelTypes(OpBuilder &builder, const KernelShape &shape,
   codebook = MemRefType::get({codebookValues}, f32, layout, memorySpace);
   scales = MemRefType::get({shape.rows}, f32, layout, memorySpace);
   y = MemRefType::get({shape.batch, shape.rows}, f32, layout, memorySpace);
+}
+
+void qpal::detail::emitCodeWordViews(OpBuilder &builder, Location loc,
+                                     KernelArgs &args) {
+  auto codesType = cast<MemRefType>(args.codes.getType());
+  int64_t bytes = codesType.getDimSize(0);
+  Value zero = constIndex(builder, loc, 0);
+  auto view = [&](unsigned width) -> Value {
+    if (bytes < width / 8)
+      return Value();
+    auto type = MemRefType::get(
+        {bytes / (width / 8)}, builder.getIntegerType(width),
+        MemRefLayoutAttrInterface(), codesType.getMemorySpace());
+    return memref::ViewOp::create(builder, loc, type, args.codes, zero,
+                                  ValueRange());
+  };
+  args.codeHalves = view(16);
+  args.codeWords = view(32);
 }
 
 PartGeometry::PartGeometry(const KernelShape &shape, unsigned part)
@@ -131,6 +151,13 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
   decodeArgs.codebook = args.codebook;
   decodeArgs.columnPart = geometry.part;
   decodeArgs.segmentOffset = segmentOffset;
+  // Segments start at multiples of their size past the part's offset: read
+  // them by the widest word that alignment allows.
+  uint64_t alignment = geometry.segmentBytes | geometry.byteOffset;
+  if (alignment % 4 == 0 && args.codeWords)
+    decodeArgs.codeWords = {args.codeWords, 4};
+  else if (alignment % 2 == 0 && args.codeHalves)
+    decodeArgs.codeWords = {args.codeHalves, 2};
   if (failed(shape.quantizer.emitLaneDecode(builder, loc, decodeArgs, pairs)))
     return failure();
   if (pairs.size() != kPairsPerLane)
@@ -167,37 +194,159 @@ Value qpal::detail::emitPairFma(OpBuilder &builder, Location loc, Value x,
   return arith::AddFOp::create(builder, loc, sum, product, contract);
 }
 
+/// The default accumulation: kRowSlots x batch FMA dot products.
+static void emitFmaSupertile(OpBuilder &builder, Location loc,
+                             const KernelShape &shape, Value x, Value lane,
+                             ArrayRef<DecodedPair> pairs, Value colBase,
+                             MutableArrayRef<Value> sums) {
+  for (const DecodedPair &pair : pairs) {
+    Value col = arith::AddIOp::create(
+        builder, loc, colBase,
+        emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
+    unsigned slot = pairRowSlot(pair);
+    for (int64_t n = 0; n < shape.batch; ++n) {
+      Value &sum = sums[slot * shape.batch + n];
+      sum = emitPairFma(builder, loc, x, constIndex(builder, loc, n), col, pair,
+                        sum);
+    }
+  }
+}
+
+/// Packs two f32 values into the f16x2 register of an mma fragment.
+static Value packHalves(OpBuilder &builder, Location loc, Value first,
+                        Value second) {
+  Type f16 = builder.getF16Type();
+  auto pairType = VectorType::get({2}, f16);
+  Value packed = LLVM::PoisonOp::create(builder, loc, pairType);
+  for (auto [index, value] : llvm::enumerate(ValueRange{first, second})) {
+    Value half = arith::TruncFOp::create(builder, loc, f16, value);
+    Value position = LLVM::ConstantOp::create(
+        builder, loc, builder.getI32Type(),
+        builder.getI32IntegerAttr(static_cast<int32_t>(index)));
+    packed =
+        LLVM::InsertElementOp::create(builder, loc, packed, half, position);
+  }
+  return packed;
+}
+
+void qpal::detail::emitMmaSupertile(OpBuilder &builder, Location loc,
+                                    const KernelShape &shape, Value x,
+                                    Value lane, ArrayRef<DecodedPair> pairs,
+                                    Value colBase,
+                                    MutableArrayRef<Value> sums) {
+  assert(shape.batch <= 8 && sums.size() == kMmaSums && "m16n8 tiles");
+  Value group =
+      arith::ShRUIOp::create(builder, loc, lane, constIndex(builder, loc, 2));
+  Value quad =
+      arith::AndIOp::create(builder, loc, lane, constIndex(builder, loc, 3));
+  // B column n = lane / 4 is activation row n; lanes past the batch read the
+  // last row, and their output columns are never stored.
+  Value n = group;
+  if (shape.batch < 8)
+    n = arith::MinUIOp::create(builder, loc, group,
+                               constIndex(builder, loc, shape.batch - 1));
+  Value laneCol = arith::AddIOp::create(
+      builder, loc, colBase,
+      arith::MulIOp::create(builder, loc, quad, constIndex(builder, loc, 2)));
+  // B fragments of the two 16-column halves j1: rows k = 2*(lane%4) + {0, 1}
+  // and k + 8.
+  Value bFragments[2][2];
+  for (unsigned j1 = 0; j1 < 2; ++j1)
+    for (unsigned h = 0; h < 2; ++h) {
+      Value col = arith::AddIOp::create(
+          builder, loc, laneCol, constIndex(builder, loc, 16 * j1 + 8 * h));
+      Value next =
+          arith::AddIOp::create(builder, loc, col, constIndex(builder, loc, 1));
+      bFragments[j1][h] = packHalves(
+          builder, loc,
+          memref::LoadOp::create(builder, loc, x, ValueRange{n, col}),
+          memref::LoadOp::create(builder, loc, x, ValueRange{n, next}));
+    }
+  // A fragments: pair (q = 2*j1 + i1, j) is register j of tile q.
+  const DecodedPair *byTile[4][4] = {};
+  for (const DecodedPair &pair : pairs)
+    byTile[pair.tile][pair.reg] = &pair;
+  Type f32 = builder.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(builder.getContext(),
+                                                     SmallVector<Type>(4, f32));
+  for (unsigned i1 = 0; i1 < 2; ++i1)
+    for (unsigned j1 = 0; j1 < 2; ++j1) {
+      SmallVector<Value, 4> a;
+      for (unsigned j = 0; j < 4; ++j) {
+        const DecodedPair *pair = byTile[2 * j1 + i1][j];
+        assert(pair && "a lane decodes every (tile, register)");
+        a.push_back(packHalves(builder, loc, pair->first, pair->second));
+      }
+      MutableArrayRef<Value> c = sums.slice(4 * i1, 4);
+      Value d = NVVM::MmaOp::create(
+          builder, loc, resultType, a,
+          ValueRange{bFragments[j1][0], bFragments[j1][1]}, ValueRange(c),
+          /*shape=*/{16, 8, 16}, /*b1Op=*/std::nullopt,
+          /*intOverflow=*/std::nullopt,
+          /*multiplicandPtxTypes=*/std::nullopt,
+          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                         NVVM::MMALayout::col});
+      for (unsigned r = 0; r < 4; ++r)
+        c[r] =
+            LLVM::ExtractValueOp::create(builder, loc, d, ArrayRef<int64_t>{r});
+    }
+}
+
 FailureOr<SmallVector<Value>> qpal::detail::emitLaneColumnLoops(
     OpBuilder &builder, Location loc, const KernelShape &shape,
     const KernelArgs &args, Value supertileRow, Value lane, Value begin,
-    Value step, ValueRange initial) {
+    Value step, ValueRange initial, unsigned unroll,
+    SupertileAccumulate accumulate) {
   SmallVector<Value> sums(initial);
+  unroll = std::max(1u, unroll);
   for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
        ++part) {
     PartGeometry geometry(shape, part);
-    auto loop = scf::ForOp::create(
-        builder, loc, begin, constIndex(builder, loc, geometry.supertileCols),
-        step, sums);
+    Value bound = constIndex(builder, loc, geometry.supertileCols);
+    Value loopStep = step;
+    if (unroll > 1)
+      loopStep = arith::MulIOp::create(builder, loc, step,
+                                       constIndex(builder, loc, unroll));
+    auto loop = scf::ForOp::create(builder, loc, begin, bound, loopStep, sums);
     OpBuilder::InsertionGuard guard(builder);
     builder.setInsertionPointToStart(loop.getBody());
-    Value supertileCol = loop.getInductionVar();
     SmallVector<Value> carried(loop.getRegionIterArgs());
-    SmallVector<DecodedPair> pairs;
-    if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
-                                       supertileRow, supertileCol, lane,
-                                       pairs)))
-      return failure();
-    Value colBase = supertileColumnBase(builder, loc, geometry, supertileCol);
-    for (const DecodedPair &pair : pairs) {
-      Value col = arith::AddIOp::create(
-          builder, loc, colBase,
-          emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
-      unsigned slot = pairRowSlot(pair);
-      for (int64_t n = 0; n < shape.batch; ++n) {
-        Value &sum = carried[slot * shape.batch + n];
-        sum = emitPairFma(builder, loc, args.x, constIndex(builder, loc, n),
-                          col, pair, sum);
+    // Decode every unrolled supertile before the first product, so that
+    // their loads are issued together.
+    SmallVector<SmallVector<DecodedPair>> decoded(unroll);
+    SmallVector<Value> colBases, valids;
+    for (unsigned u = 0; u < unroll; ++u) {
+      Value supertileCol = loop.getInductionVar();
+      Value valid;
+      if (u > 0) {
+        supertileCol = arith::AddIOp::create(
+            builder, loc, supertileCol,
+            arith::MulIOp::create(builder, loc, step,
+                                  constIndex(builder, loc, u)));
+        valid = arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::ult,
+                                      supertileCol, bound);
+        supertileCol = arith::MinUIOp::create(
+            builder, loc, supertileCol,
+            constIndex(builder, loc, geometry.supertileCols - 1));
       }
+      if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
+                                         supertileRow, supertileCol, lane,
+                                         decoded[u])))
+        return failure();
+      colBases.push_back(
+          supertileColumnBase(builder, loc, geometry, supertileCol));
+      valids.push_back(valid);
+    }
+    for (unsigned u = 0; u < unroll; ++u) {
+      SmallVector<Value> before = carried;
+      if (accumulate)
+        accumulate(builder, loc, decoded[u], colBases[u], carried);
+      else
+        emitFmaSupertile(builder, loc, shape, args.x, lane, decoded[u],
+                         colBases[u], carried);
+      if (valids[u])
+        for (auto [sum, old] : llvm::zip_equal(carried, before))
+          sum = arith::SelectOp::create(builder, loc, valids[u], sum, old);
     }
     scf::YieldOp::create(builder, loc, carried);
     sums.assign(loop.getResults().begin(), loop.getResults().end());

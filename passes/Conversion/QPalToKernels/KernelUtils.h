@@ -23,10 +23,17 @@ struct KernelTypes {
   mlir::MemRefType x, codes, codebook, scales, y;
 };
 
-/// The argument values every kernel shares.
+/// The argument values every kernel shares, and views of the codes as
+/// 16- and 32-bit words (null when the code buffer is shorter than a word).
 struct KernelArgs {
   mlir::Value x, codes, codebook, scales, y;
+  mlir::Value codeHalves, codeWords;
 };
+
+/// Creates `args`' word views of its codes at the builder's insertion point
+/// (a kernel's entry).
+void emitCodeWordViews(mlir::OpBuilder &builder, mlir::Location loc,
+                       KernelArgs &args);
 
 /// Where column part `part` of a weight lives.
 struct PartGeometry {
@@ -91,15 +98,41 @@ mlir::Value emitPairFma(mlir::OpBuilder &builder, mlir::Location loc,
                         mlir::Value x, mlir::Value n, mlir::Value col,
                         const DecodedPair &pair, mlir::Value sum);
 
+/// Adds the products of one decoded supertile (its 16 pairs of the lane, its
+/// first weight column `colBase`) into `sums`, in place.
+using SupertileAccumulate = llvm::function_ref<void(
+    mlir::OpBuilder &, mlir::Location, llvm::ArrayRef<DecodedPair> pairs,
+    mlir::Value colBase, llvm::MutableArrayRef<mlir::Value> sums)>;
+
 /// Emits, for every column part, a loop over the part's supertile columns
 /// [begin, part columns) with step `step` that decodes `lane`'s 16 pairs in
-/// supertile (supertileRow, column) and accumulates pair * x into `sums`
-/// (kRowSlots x batch values, carried in registers); returns the new sums.
+/// supertile (supertileRow, column) and accumulates them into `sums`
+/// (carried in registers); returns the new sums. Without `accumulate` the
+/// sums are kRowSlots x batch FMA dot products (pair * x). With `unroll` > 1
+/// one iteration decodes `unroll` supertiles, `step` apart, in one basic
+/// block, so that their code loads are in flight together; a supertile past
+/// the end is read at the last column (a valid address) and its products
+/// are dropped by a select.
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 emitLaneColumnLoops(mlir::OpBuilder &builder, mlir::Location loc,
                     const KernelShape &shape, const KernelArgs &args,
                     mlir::Value supertileRow, mlir::Value lane,
-                    mlir::Value begin, mlir::Value step, mlir::ValueRange sums);
+                    mlir::Value begin, mlir::Value step, mlir::ValueRange sums,
+                    unsigned unroll = 1, SupertileAccumulate accumulate = {});
+
+/// Accumulates one decoded supertile with `mma.sync.m16n8k16` (f16 inputs,
+/// f32 accumulators): the lane's pairs are its A fragments as they are, the
+/// activations x[n][k] (batch <= 8, n = lane / 4) become the B fragments.
+/// `sums` holds the 2 x 4 accumulator registers of the two 16-row tiles:
+/// register 4*i1 + c is row 16*i1 + lane/4 + 8*(c/2), activation row
+/// 2*(lane%4) + c%2.
+void emitMmaSupertile(mlir::OpBuilder &builder, mlir::Location loc,
+                      const KernelShape &shape, mlir::Value x, mlir::Value lane,
+                      llvm::ArrayRef<DecodedPair> pairs, mlir::Value colBase,
+                      llvm::MutableArrayRef<mlir::Value> sums);
+
+/// Accumulator registers of emitMmaSupertile.
+constexpr unsigned kMmaSums = 8;
 
 /// Creates the `gpu.func` kernel `name` with the shared arguments of `shape`
 /// (and `workgroup` attributions), marked as a kernel with `launch`'s known

@@ -72,7 +72,8 @@ emitSimtChunk(OpBuilder &builder, Location loc, const KernelShape &shape,
                   .getResult();
     return arith::MulIOp::create(b, l, word, constIndex(b, l, 4));
   };
-  SimtDecodeArgs decodeArgs{args.codes, args.codebook, wordOffset};
+  SimtDecodeArgs decodeArgs{args.codes, args.codebook, wordOffset,
+                            CodeWords{args.codeWords, 4}};
   SmallVector<DecodedSimtCode> codes;
   if (failed(shape.quantizer.emitSimtDecode(builder, loc, decodeArgs, codes)))
     return failure();
@@ -187,6 +188,7 @@ qpal::detail::buildCpuSimtKernel(OpBuilder &builder, Location loc,
   KernelArgs args{entry->getArgument(0), entry->getArgument(1),
                   entry->getArgument(2), entry->getArgument(3),
                   entry->getArgument(4)};
+  emitCodeWordViews(builder, loc, args);
   Value range = entry->getArgument(5);
   auto [first, last] = emitRangeBounds(builder, loc, range);
   SimtGeometry geometry(shape);
@@ -230,6 +232,7 @@ qpal::detail::buildCpuSimtDequantKernel(OpBuilder &builder, Location loc,
   builder.setInsertionPointToStart(entry);
   KernelArgs args{Value(), entry->getArgument(0), entry->getArgument(1),
                   Value(), Value()};
+  emitCodeWordViews(builder, loc, args);
   Value weights = entry->getArgument(2), range = entry->getArgument(3);
   auto [first, last] = emitRangeBounds(builder, loc, range);
   SimtGeometry geometry(shape);
@@ -284,11 +287,13 @@ FailureOr<gpu::GPUFuncOp>
 qpal::detail::buildGpuSimtKernel(OpBuilder &builder, Location loc,
                                  const KernelShape &shape,
                                  const GpuLaunch &launch, StringRef name) {
-  auto [function, args] =
+  auto [function, kernelArgs] =
       createGpuKernelFunction(builder, loc, shape, launch, name);
+  KernelArgs args = kernelArgs;
   Block &entry = function.getBody().front();
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&entry);
+  emitCodeWordViews(builder, loc, args);
   Value block = gpu::BlockIdOp::create(builder, loc, gpu::Dimension::x);
   Value thread = gpu::ThreadIdOp::create(builder, loc, gpu::Dimension::x);
   Value lane = arith::AndIOp::create(builder, loc, thread,

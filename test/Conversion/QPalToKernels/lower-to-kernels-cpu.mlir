@@ -18,9 +18,11 @@ func.func @two_layers(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf3
   return %0, %1, %2 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
 }
 // CHECK: func.func @qpal_tcq_6_none_0p9_m64_k64_n3_cpu(%{{.*}}: memref<3x64xf32>, %{{.*}}: memref<1536xi8>, %{{.*}}: memref<1024xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<3x64xf32>, %{{.*}}: memref<2xi64>)
+// Segments of 12 bytes are read as 32-bit words.
+// CHECK: memref.view %{{.*}}[%{{.*}}][] : memref<1536xi8> to memref<384xi32>
 // CHECK: memref.alloca() : memref<3x32xf32>
-// Each lane decodes 16 trellis states: 16 hashes s * (s + 1).
-// CHECK-COUNT-16: arith.muli %{{.*}}, %{{.*}} : i64
+// Each lane decodes 16 trellis states: 16 hashes s * (s + 1), in 32 bits.
+// CHECK-COUNT-16: arith.muli %{{.*}}, %{{.*}} : i32
 // CHECK-NOT: func.func @qpal_tcq
 
 // -----

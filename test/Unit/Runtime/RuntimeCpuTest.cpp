@@ -195,6 +195,33 @@ TEST_F(RuntimeCpu, NoParametersAndTiming) {
   EXPECT_EQ(readCounter(), before + 3 + 6);
 }
 
+/// Timing over argument sets warms every set up once, then runs
+/// `iterations` rounds of all sets; bad counts are rejected by name.
+TEST_F(RuntimeCpu, TimeLaunchSets) {
+  qpalrtFunction *count = nullptr;
+  ASSERT_QPALRT_OK(qpalrtGetFunction(module, "qpal_test_count", &count));
+  qpalrtLaunchConfig config = singleThread();
+  int before = readCounter();
+  double microseconds = -1;
+  int usedGraph = -1;
+  ASSERT_QPALRT_OK(qpalrtTimeLaunchSets(count, &config, nullptr, 0, 3, 4,
+                                        &microseconds, &usedGraph));
+  EXPECT_GE(microseconds, 0.0);
+  EXPECT_EQ(usedGraph, 0);
+  EXPECT_EQ(readCounter(), before + 3 + 3 * 4);
+  EXPECT_QPALRT_ERROR(qpalrtTimeLaunchSets(count, &config, nullptr, 0, 0, 4,
+                                           &microseconds, nullptr),
+                      QPALRT_ERROR_INVALID_ARGUMENT,
+                      "numSets must be at least 1, got 0");
+  EXPECT_QPALRT_ERROR(qpalrtTimeLaunchSets(count, &config, nullptr, 0, 2, 0,
+                                           &microseconds, nullptr),
+                      QPALRT_ERROR_INVALID_ARGUMENT,
+                      "iterations must be at least 1, got 0");
+  EXPECT_QPALRT_ERROR(qpalrtTimeLaunchSets(count, &config, nullptr, 1, 2, 1,
+                                           &microseconds, nullptr),
+                      QPALRT_ERROR_INVALID_ARGUMENT, "'buffers' is null");
+}
+
 /// Looking a function up twice gives the same handle.
 TEST_F(RuntimeCpu, FunctionHandlesAreCached) {
   qpalrtFunction *first = nullptr, *second = nullptr;

@@ -166,6 +166,39 @@ TEST_F(RuntimeCuda, TimeLaunch) {
   EXPECT_GT(microseconds, 0.0);
 }
 
+/// Timing over rotating argument sets replays a captured graph on a real
+/// driver (the stand-in driver has no graphs: back-to-back launches); every
+/// set's output is a + 2 b of its own inputs afterwards.
+TEST_F(RuntimeCuda, TimeLaunchSets) {
+  constexpr size_t kSets = 3;
+  qpalrtBuffer *buffers[kSets][3];
+  std::vector<float> inputs[kSets][2];
+  for (size_t set = 0; set < kSets; ++set) {
+    for (int i = 0; i < 2; ++i) {
+      inputs[set][i] = randomFloats(kVaddLength, 40 + 2 * set + i);
+      buffers[set][i] = upload(inputs[set][i]);
+    }
+    buffers[set][2] = upload(randomFloats(kVaddLength, 60 + set));
+  }
+  qpalrtFunction *vadd = nullptr;
+  ASSERT_QPALRT_OK(qpalrtGetFunction(module, "qpal_test_vadd", &vadd));
+  qpalrtLaunchConfig config = {{kVaddLength / kBlock, 1, 1}, {kBlock, 1, 1}, 0};
+  double microseconds = 0;
+  int usedGraph = -1;
+  ASSERT_QPALRT_OK(qpalrtTimeLaunchSets(vadd, &config, &buffers[0][0], 3, kSets,
+                                        10, &microseconds, &usedGraph));
+  EXPECT_GT(microseconds, 0.0);
+  EXPECT_TRUE(usedGraph == 0 || usedGraph == 1);
+  for (size_t set = 0; set < kSets; ++set) {
+    std::vector<float> out(kVaddLength);
+    ASSERT_QPALRT_OK(qpalrtDownload(buffers[set][2], out.data(),
+                                    kVaddLength * sizeof(float), 0));
+    for (size_t i = 0; i < kVaddLength; ++i)
+      ASSERT_EQ(out[i], inputs[set][0][i] + 2.0f * inputs[set][1][i])
+          << "set " << set << " element " << i;
+  }
+}
+
 /// Bad PTX is a format error carrying the JIT's log.
 TEST_F(RuntimeCuda, JitErrorLog) {
   const char ptx[] = ".version 7.0\n.target sm_80\n.address_size 64\n"

@@ -31,6 +31,15 @@ namespace qpal {
 constexpr unsigned kWarpLanes = 32, kSupertileDim = 32, kTileDim = 16;
 constexpr unsigned kPairsPerLane = 16;
 
+/// The packed codes viewed as little-endian words of `bytes` (2 or 4)
+/// bytes, `memref<?xi16>` or `memref<?xi32>`, when every offset the decode
+/// is given is a multiple of `bytes`: bit fields are then read a word, not
+/// a byte, at a time. Null `words`: read bytes.
+struct CodeWords {
+  mlir::Value words;
+  unsigned bytes = 0;
+};
+
 /// What the decode of one lane's codes of one supertile reads.
 struct LaneDecodeArgs {
   /// The packed codes, `memref<?xi8>`.
@@ -46,6 +55,8 @@ struct LaneDecodeArgs {
   llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
                                  unsigned delta)>
       segmentOffset;
+  /// Optional word view of `codes` for aligned segment offsets.
+  CodeWords codeWords;
 };
 
 /// One decoded weight pair of a lane: tile q, register j, and the values of
@@ -71,6 +82,8 @@ struct SimtDecodeArgs {
   llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
                                  unsigned omega)>
       wordOffset;
+  /// Optional word view of `codes` (word offsets are multiples of 4).
+  CodeWords codeWords = {};
 };
 
 /// One decoded code of a SIMT lane: it covers columns chunkBase +

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Compiles the GPU kernels qpal-gpu-kernels checks and times, and its manifest.
+
+Runs `qpal kernel --target nvptx -o X.cubin --json` (LLVM's NVPTX backend,
+then ptxas) for
+
+  check: every palette quantizer (the families of test/Target) on SmolLM2's
+         shapes and 4096 x 4096, batch 1, 3 and 8 (the CPU suite's cases);
+  bench: every quantizer at 4096 x 4096, 14336 x 4096 and 4096 x 14336,
+         batch 1 and 8, plus comparison variants of a few quantizers
+         (CUDA-core FMAs instead of mma.sync; no unrolling).
+
+and writes OUT/manifest-{check,bench}-FAMILY.txt and manifest-variants.txt,
+whose lines qpal-gpu-kernels reads. Everything
+in OUT travels to the GPU machine; nothing there needs MLIR or LLVM.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+
+FAMILIES = {
+    "tcq": ["tcq_%d_none_0.9" % kv for kv in range(2, 11)],
+    "tcq_split": ["tcomb_%d_%d_0.5_none_0.9" % (kv, kv + 1) for kv in range(2, 10)],
+    "vq": ["ldlq_2_%d_none_1.0" % b for b in range(2, 13)],
+    "sq": ["ldlq_1_%d_none_1.0" % b for b in range(2, 9)],
+    "sq_simt": ["ldlq_1_%d_none_1.0:simt" % b for b in range(2, 9)],
+    "vq_simt": ["ldlq_2_%d_none_1.0:simt" % b for b in range(2, 13)],
+}
+CHECK_SHAPES = [(576, 576), (192, 576), (1536, 576), (576, 1536), (4096, 4096)]
+BENCH_SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336)]
+# Variants timed against the default for a few quantizers.
+VARIANTS = {
+    "default": [],
+    "fma": ["--gpu-mma=false"],
+    "unroll1": ["--gpu-unroll=1"],
+}
+VARIANT_QUANTIZERS = ["tcq_6_none_0.9", "tcq_8_none_0.9", "ldlq_2_8_none_1.0",
+                      "ldlq_1_4_none_1.0"]
+
+
+def compile_one(qpal, out, mode, name, rows, cols, batch, chip, variant):
+    safe = name.replace(".", "p").replace(":", "_")
+    cubin = "%s_%s_m%d_k%d_n%d_%s.cubin" % (mode, safe, rows, cols, batch, variant)
+    cmd = [qpal, "kernel", "--quantizer", name, "--rows", str(rows), "--cols",
+           str(cols), "--batch", str(batch), "--target", "nvptx", "--chip", chip,
+           "-o", os.path.join(out, cubin), "--json"] + VARIANTS[variant]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        return None, "%s: %s" % (" ".join(cmd), result.stderr.strip())
+    report = json.loads(result.stdout)
+    line = "%s %s %d %d %d %s %s %d %d %s" % (
+        mode, name, rows, cols, batch, cubin, report["kernel"], report["grid"],
+        report["block"], variant)
+    return line, None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--qpal", required=True, help="the qpal driver")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--chip", default="sm_90")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--only", default="check,bench,variants")
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    only = set(args.only.split(","))
+    names = [n for f in args.families.split(",") for n in FAMILIES[f]]
+    jobs = []
+    if "check" in only:
+        jobs += [("check", n, r, c, b, "default") for n in names
+                 for (r, c) in CHECK_SHAPES for b in (1, 3, 8)]
+    if "bench" in only:
+        jobs += [("bench", n, r, c, b, "default") for n in names
+                 for (r, c) in BENCH_SHAPES for b in (1, 8)]
+    if "variants" in only:
+        for variant in VARIANTS:
+            if variant == "default":
+                continue
+            jobs += [("check", n, 4096, 4096, b, variant)
+                     for n in VARIANT_QUANTIZERS for b in (1, 3, 8)]
+            jobs += [("bench", n, r, c, b, variant) for n in VARIANT_QUANTIZERS
+                     for (r, c) in BENCH_SHAPES for b in (1, 8)]
+    lines, errors = {}, []
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = [(job, pool.submit(compile_one, args.qpal, args.out, *job[:5],
+                                     args.chip, job[5])) for job in jobs]
+        for job, future in futures:
+            line, error = future.result()
+            if not line:
+                errors.append(error)
+                continue
+            # One manifest per mode and family (variants apart), so that a
+            # kernel that faults the GPU costs only its own manifest.
+            family = next(f for f, ns in FAMILIES.items() if job[1] in ns)
+            group = "variants" if job[5] != "default" else "%s-%s" % (job[0], family)
+            lines.setdefault(group, []).append(line)
+    for error in errors:
+        print("not compiled: " + error, file=sys.stderr)
+    for group, group_lines in sorted(lines.items()):
+        manifest = os.path.join(args.out, "manifest-%s.txt" % group)
+        with open(manifest + ".part", "w") as f:
+            f.write("# mode quantizer rows cols batch cubin kernel grid block variant\n")
+            f.write("\n".join(group_lines) + "\n")
+        os.replace(manifest + ".part", manifest)
+    print("%d kernels in %d manifests in %s, %d not compiled" % (
+        sum(map(len, lines.values())), len(lines), args.out, len(errors)))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
