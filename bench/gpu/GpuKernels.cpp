@@ -320,11 +320,11 @@ int main(int argc, char **argv) {
     if (qpalrtTimeLaunchSets(function, &config, args.data(), 5, sets, 1, &probe,
                              &graph) != QPALRT_SUCCESS)
       die(where + ": cannot time the kernel: " + lastError());
-    // About 20 ms of launches per measurement; the median of 5.
+    // About 10 ms of launches per measurement; the median of 3.
     int iterations =
-        static_cast<int>(std::clamp(20000.0 / (probe * sets), 2.0, 2000.0));
+        static_cast<int>(std::clamp(10000.0 / (probe * sets), 2.0, 2000.0));
     std::vector<double> times;
-    for (int repeat = 0; repeat < 5; ++repeat) {
+    for (int repeat = 0; repeat < 3; ++repeat) {
       double microseconds = 0;
       if (qpalrtTimeLaunchSets(function, &config, args.data(), 5, sets,
                                iterations, &microseconds,

@@ -7,8 +7,11 @@ then ptxas) for
   check: every palette quantizer (the families of test/Target) on SmolLM2's
          shapes and 4096 x 4096, batch 1, 3 and 8 (the CPU suite's cases);
   bench: every quantizer at 4096 x 4096, 14336 x 4096 and 4096 x 14336,
-         batch 1 and 8, plus comparison variants of a few quantizers
-         (CUDA-core FMAs instead of mma.sync; no unrolling).
+         batch 1 and 8, plus code generation variants of a few quantizers
+         (CUDA-core FMAs instead of mma.sync, two supertiles per iteration,
+         the f32 codebook instead of the packed pair table, one copy of the
+         table instead of one per lane group);
+  sweep: (--only ...,sweep) the grid aimed at 4 and 8 blocks per SM.
 
 and writes OUT/manifest-{check,bench}-FAMILY.txt and manifest-variants.txt,
 whose lines qpal-gpu-kernels reads. Everything
@@ -31,14 +34,27 @@ FAMILIES = {
 }
 CHECK_SHAPES = [(576, 576), (192, 576), (1536, 576), (576, 1536), (4096, 4096)]
 BENCH_SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336)]
-# Variants timed against the default for a few quantizers.
-VARIANTS = {
+# Launch variants. "bpsN" aims the grid at N blocks per SM (the default is
+# bps2); every quantizer is timed at each, and checked at the largest.
+GRID_VARIANTS = {
     "default": [],
-    "fma": ["--gpu-mma=false"],
-    "unroll1": ["--gpu-unroll=1"],
 }
-VARIANT_QUANTIZERS = ["tcq_6_none_0.9", "tcq_8_none_0.9", "ldlq_2_8_none_1.0",
-                      "ldlq_1_4_none_1.0"]
+# The blocks-per-SM sweep of run 2 (bench/gpu/NOTES.md): --only bench,sweep.
+SWEEP_VARIANTS = {
+    "bps4": ["--gpu-blocks-per-sm=4"],
+    "bps8": ["--gpu-blocks-per-sm=8"],
+}
+# Code generation variants, timed against the default for a few quantizers.
+CODEGEN_VARIANTS = {
+    "fma": ["--gpu-mma=false"],
+    "unroll2": ["--gpu-unroll=2"],
+    "nopacked": ["--gpu-packed=false"],
+    "replicas1": ["--gpu-packed-replicas=1"],
+}
+VARIANTS = dict(GRID_VARIANTS, **SWEEP_VARIANTS, **CODEGEN_VARIANTS)
+VARIANT_QUANTIZERS = ["tcq_6_none_0.9", "tcq_7_none_0.9", "tcq_8_none_0.9",
+                      "tcomb_6_7_0.5_none_0.9", "ldlq_2_8_none_1.0",
+                      "ldlq_1_2_none_1.0", "ldlq_1_4_none_1.0"]
 
 
 def compile_one(qpal, out, mode, name, rows, cols, batch, chip, variant):
@@ -76,10 +92,14 @@ def main():
     if "bench" in only:
         jobs += [("bench", n, r, c, b, "default") for n in names
                  for (r, c) in BENCH_SHAPES for b in (1, 8)]
+    if "sweep" in only:
+        for variant in SWEEP_VARIANTS:
+            jobs += [("bench", n, r, c, b, variant) for n in names
+                     for (r, c) in BENCH_SHAPES for b in (1, 8)]
+        jobs += [("check", n, 4096, 4096, b, "bps8") for n in names
+                 for b in (1, 3, 8)]
     if "variants" in only:
-        for variant in VARIANTS:
-            if variant == "default":
-                continue
+        for variant in CODEGEN_VARIANTS:
             jobs += [("check", n, 4096, 4096, b, variant)
                      for n in VARIANT_QUANTIZERS for b in (1, 3, 8)]
             jobs += [("bench", n, r, c, b, variant) for n in VARIANT_QUANTIZERS
@@ -96,7 +116,10 @@ def main():
             # One manifest per mode and family (variants apart), so that a
             # kernel that faults the GPU costs only its own manifest.
             family = next(f for f, ns in FAMILIES.items() if job[1] in ns)
-            group = "variants" if job[5] != "default" else "%s-%s" % (job[0], family)
+            if job[5] in CODEGEN_VARIANTS:
+                group = "variants"
+            else:
+                group = "%s-%s" % (job[0], family)
             lines.setdefault(group, []).append(line)
     for error in errors:
         print("not compiled: " + error, file=sys.stderr)

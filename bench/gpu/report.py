@@ -38,6 +38,9 @@ def main():
     parser.add_argument("run", help="the run's output folder")
     parser.add_argument("-o", "--output", required=True)
     parser.add_argument("--notes", default="", help="markdown appended at the end")
+    parser.add_argument("--chosen", default="",
+                        help="FAMILY=VARIANT,...: the grid variant the compiler "
+                             "now chooses per family (default: 'default')")
     args = parser.parse_args()
     torch = json.load(open(os.path.join(args.run, "torch.json")))
     rows = (read_jsonl(os.path.join(args.run, "checks.jsonl")) +
@@ -52,6 +55,8 @@ def main():
         runtime = " ".join(re.findall(r"^\[  (?:PASSED|FAILED|SKIPPED)  \].*$",
                                       open(path).read(), re.M))
     copy = torch["copy_gbps"]
+    read = torch.get("read_gbps", copy)
+    chosen = dict(item.split("=") for item in args.chosen.split(",") if item)
     fp16 = {(g["rows"], g["cols"], g["batch"]): g for g in torch["gemv"]}
 
     out = []
@@ -70,14 +75,16 @@ def main():
     out.extend(smi)
     out.append("```")
     out.append("")
-    out.append("- Measured DRAM bandwidth: device-to-device copy of 1 GiB, "
-               "**%.0f GB/s** (bytes read + written; PyTorch %s, CUDA %s)."
-               % (copy, torch["torch"], torch["cuda"]))
+    out.append("- Measured DRAM bandwidth: reading 1 GiB (a sum), **%.0f GB/s**; "
+               "a device-to-device copy of 1 GiB, %.0f GB/s (bytes read + "
+               "written). \"%% of read\" below is against the first, the "
+               "pattern of a GEMV (PyTorch %s, CUDA %s)."
+               % (read, copy, torch["torch"], torch["cuda"]))
     out.append("- fp16 baseline: `torch.matmul(x, W.t())`, W fp16 (cuBLAS), same "
                "rotation and graph replay as our kernels.")
     out.append("- Timing: each kernel is captured with enough copies of its codes "
                "to read over 4x the L2 per round, in a CUDA graph, replayed for "
-               "about 20 ms; the median of 5. GB/s counts the weight storage "
+               "about 10 ms; the median of 3. GB/s counts the weight storage "
                "read (codes + row scales), `QuantizerSpec::storageBytes`.")
     if runtime:
         out.append("- The runtime's own GPU tests (`RuntimeTests`): %s" % runtime)
@@ -108,21 +115,24 @@ def main():
     out.append("Shapes: %s; batch 1, 3 and 8." % ", ".join("%dx%d" % s for s in shapes))
     out.append("")
 
-    default = [b for b in benches if b["variant"] == "default"]
+    def is_chosen(b):
+        return b["variant"] == chosen.get(family(b["quantizer"]), "default")
+
+    default = [b for b in benches if is_chosen(b)]
     bench_shapes = sorted({(b["rows"], b["cols"]) for b in default},
                           key=lambda s: (s[0] * s[1], s))
     for rows, cols in bench_shapes:
         out.append("## %d x %d (M x K)" % (rows, cols))
         out.append("")
         row_fp16 = [fp16.get((rows, cols, n)) for n in (1, 8)]
-        out.append("fp16 cuBLAS: batch 1 %.2f us (%.0f GB/s, %.0f%% of copy), "
+        out.append("fp16 cuBLAS: batch 1 %.2f us (%.0f GB/s, %.0f%% of read), "
                    "batch 8 %.2f us (%.0f GB/s)." % (
                        row_fp16[0]["microseconds"], row_fp16[0]["gbps"],
-                       100 * row_fp16[0]["gbps"] / copy,
+                       100 * row_fp16[0]["gbps"] / read,
                        row_fp16[1]["microseconds"], row_fp16[1]["gbps"]))
         out.append("")
-        out.append("| quantizer | bits/w | b1 us | b1 GB/s | b1 % of copy | b1 vs fp16 "
-                   "| b8 us | b8 GB/s | b8 % of copy | b8 vs fp16 |")
+        out.append("| quantizer | bits/w | b1 us | b1 GB/s | b1 % of read | b1 vs fp16 "
+                   "| b8 us | b8 GB/s | b8 % of read | b8 vs fp16 |")
         out.append("|---|---|---|---|---|---|---|---|---|---|")
         by_name = collections.OrderedDict()
         for b in default:
@@ -138,26 +148,57 @@ def main():
                     cells += ["-"] * 4
                     continue
                 cells += ["%.2f" % b["microseconds"], "%.0f" % b["gbps"],
-                          "%.0f%%" % (100 * b["gbps"] / copy),
+                          "%.0f%%" % (100 * b["gbps"] / read),
                           "%.2fx" % (fp16[(rows, cols, n)]["microseconds"] /
                                      b["microseconds"])]
             out.append("| %s | %.2f | %s |" % (name, bits, " | ".join(cells)))
         out.append("")
 
-    variants = [b for b in benches]
-    names = sorted({b["quantizer"] for b in benches if b["variant"] != "default"})
-    if names:
-        out.append("## Variants (same kernels, one choice changed)")
+    # The grid sweep: microseconds at 2, 4 and 8 blocks per SM.
+    grid = {}
+    for b in benches:
+        if b["variant"] in ("default", "bps4", "bps8"):
+            grid.setdefault((b["quantizer"], b["rows"], b["cols"], b["batch"]),
+                            {})[b["variant"]] = b["microseconds"]
+    if any(len(v) > 1 for v in grid.values()):
+        out.append("## Grid sweep (blocks per SM)")
         out.append("")
-        out.append("`default`: mma.sync.m16n8k16, 2 supertiles decoded per "
-                   "iteration, codebook in shared memory; `fma`: CUDA-core "
-                   "FMAs instead of mma.sync; `unroll1`: one supertile per "
-                   "iteration. Microseconds per call.")
+        out.append("Microseconds per call with the grid aimed at 2 (`default`), 4 "
+                   "and 8 blocks per SM (K split further to get there); the "
+                   "compiler's choice is in bold.")
         out.append("")
-        out.append("| quantizer | M x K | batch | default | fma | unroll1 |")
+        out.append("| quantizer | M x K | batch | 2 | 4 | 8 |")
         out.append("|---|---|---|---|---|---|")
+        for (name, rows, cols, batch), v in sorted(grid.items()):
+            pick = chosen.get(family(name), "default")
+            cells = []
+            for k in ("default", "bps4", "bps8"):
+                cell = "%.2f" % v[k] if k in v else "-"
+                cells.append("**%s**" % cell if k == pick else cell)
+            out.append("| %s | %dx%d | %d | %s |" % (name, rows, cols, batch,
+                                                      " | ".join(cells)))
+        out.append("")
+
+    codegen = ("fma", "unroll2", "nopacked", "replicas1", "unroll1")
+    names = sorted({b["quantizer"] for b in benches if b["variant"] in codegen})
+    if names:
+        present = [k for k in codegen if any(b["variant"] == k for b in benches)]
+        out.append("## Code generation variants")
+        out.append("")
+        out.append("Microseconds per call. `default`: mma.sync.m16n8k16 with the "
+                   "packed f16x2 pair table in shared memory, replicated so "
+                   "that lane w reads copy w mod R (R up to 32, as many as fit "
+                   "40 KiB), one supertile per iteration, 2 blocks per SM; "
+                   "`fma`: CUDA-core FMAs and the f32 codebook; `unroll2`: two "
+                   "supertiles decoded per iteration; `nopacked`: mma.sync with "
+                   "the f32 codebook in shared memory (two lookups and a "
+                   "conversion per pair); `replicas1`: one copy of the pair "
+                   "table (bank conflicts).")
+        out.append("")
+        out.append("| quantizer | M x K | batch | default | %s |" % " | ".join(present))
+        out.append("|---|---|---|---|" + "---|" * len(present))
         table = {}
-        for b in variants:
+        for b in benches:
             if b["quantizer"] in names:
                 table.setdefault((b["quantizer"], b["rows"], b["cols"], b["batch"]),
                                  {})[b["variant"]] = b["microseconds"]
@@ -165,7 +206,7 @@ def main():
             out.append("| %s | %dx%d | %d | %s |" % (
                 name, rows, cols, batch, " | ".join(
                     "%.2f" % v[k] if k in v else "-"
-                    for k in ("default", "fma", "unroll1"))))
+                    for k in ("default",) + tuple(present))))
         out.append("")
     if args.notes:
         out.append(open(args.notes).read().rstrip())

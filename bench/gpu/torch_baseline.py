@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The two baselines of bench/results/gpu-kernels-*.md, measured on the GPU.
 
-- DRAM bandwidth: a device-to-device copy of 1 GiB (bytes read + written).
+- DRAM bandwidth: a device-to-device copy of 1 GiB (bytes read + written),
+  and a read-only pass (a sum over 1 GiB), the pattern of a GEMV.
 - fp16 GEMV/GEMM through PyTorch (cuBLAS): y = x @ W^T, W fp16 [M, K], x fp16
   [batch, K], for each benchmark shape and batch, rotating through enough
   copies of W that they do not stay in L2, replayed as a CUDA graph so that
@@ -69,6 +70,13 @@ def main():
                                  2 * n * 4 / (low * 1e-6) / 1e9]
     print("device-to-device copy: %.1f GB/s (read + write; %.1f-%.1f)" % (
         result["copy_gbps"], *result["copy_gbps_range"]))
+    # Read bandwidth: a sum over 1 GiB reads it once and writes one value,
+    # the traffic pattern of a weight-streaming GEMV.
+    median, low, high = time_graph(lambda: a.sum(), 1)
+    result["read_gbps"] = n * 4 / (median * 1e-6) / 1e9
+    result["read_gbps_range"] = [n * 4 / (high * 1e-6) / 1e9, n * 4 / (low * 1e-6) / 1e9]
+    print("read (sum of 1 GiB): %.1f GB/s (%.1f-%.1f)" % (
+        result["read_gbps"], *result["read_gbps_range"]))
     del a, b
 
     print("| M x K | batch | fp16 us | GB/s |")

@@ -75,6 +75,21 @@ static cl::opt<unsigned>
               cl::cat(driver::category()),
               cl::desc("nvptx: supertiles a warp decodes per iteration (0: the "
                        "compiler's choice)"));
+static cl::opt<bool> gpuPacked(
+    "gpu-packed", cl::sub(kernelCommand), cl::init(true),
+    cl::cat(driver::category()),
+    cl::desc("nvptx, mma.sync: look pairs up in the quantizer's packed f16x2 "
+             "table (false: the f32 codebook, for comparison)"));
+static cl::opt<unsigned> gpuBlocksPerSm(
+    "gpu-blocks-per-sm", cl::sub(kernelCommand), cl::init(0),
+    cl::cat(driver::category()),
+    cl::desc("nvptx: blocks per SM the grid aims at (0: the compiler's "
+             "choice)"));
+static cl::opt<unsigned> gpuPackedReplicas(
+    "gpu-packed-replicas", cl::sub(kernelCommand), cl::init(0),
+    cl::cat(driver::category()),
+    cl::desc("nvptx: copies of the packed pair table (a power of 2; 0: as "
+             "many as fit, up to 32)"));
 static cl::opt<std::string>
     outputPath("o", cl::sub(kernelCommand), cl::cat(driver::category()),
                cl::desc("Output file: .ptx, .cubin (nvptx), .o (cpu) or "
@@ -411,11 +426,13 @@ int runKernel() {
     // an invalid one.
     if (failed(verifyKernelShape(loc, shape)))
       return driver::reportError(kCommand, diagnostics);
-    launch = chooseGpuLaunch(shape, *found);
-    if (!gpuMma)
-      launch.mma = false;
-    if (gpuUnroll)
-      launch.unroll = gpuUnroll;
+    GpuLaunchOptions options;
+    options.mma = gpuMma;
+    options.packedPairs = gpuPacked;
+    options.unroll = gpuUnroll;
+    options.blocksPerSm = gpuBlocksPerSm;
+    options.packedReplicas = gpuPackedReplicas;
+    launch = chooseGpuLaunch(shape, *found, options);
     if (failed(buildGpuKernel(builder, loc, shape, launch, name)))
       return driver::reportError(kCommand, diagnostics);
     report.fields["grid"] = launch.gridX;
@@ -424,6 +441,10 @@ int runKernel() {
     report.fields["mma"] = launch.mma;
     report.fields["unroll"] = static_cast<int64_t>(launch.unroll);
     report.fields["shared_codebook"] = launch.sharedCodebook;
+    report.fields["packed_pairs"] = launch.packedPairs;
+    report.fields["packed_replicas"] =
+        static_cast<int64_t>(launch.packedReplicas);
+    report.fields["blocks_per_sm"] = static_cast<int64_t>(launch.blocksPerSm);
   } else {
     name = getKernelName(shape, "cpu");
     if (failed(buildCpuKernel(builder, loc, shape)) ||

@@ -137,6 +137,37 @@ Value qpal::detail::emitCodebookLoad(OpBuilder &builder, Location loc,
   return memref::LoadOp::create(builder, loc, codebook, position);
 }
 
+Value qpal::detail::emitPackHalves(OpBuilder &builder, Location loc,
+                                   Value first, Value second) {
+  Type i32 = builder.getI32Type();
+  auto bits = [&](Value value) -> Value {
+    Value half =
+        arith::TruncFOp::create(builder, loc, builder.getF16Type(), value);
+    Value raw =
+        arith::BitcastOp::create(builder, loc, builder.getI16Type(), half);
+    return arith::ExtUIOp::create(builder, loc, i32, raw);
+  };
+  Value high = arith::ShLIOp::create(
+      builder, loc, bits(second),
+      arith::ConstantIntOp::create(builder, loc, i32, 16));
+  return arith::OrIOp::create(builder, loc, bits(first), high);
+}
+
+Value qpal::detail::emitPackedPairLoad(OpBuilder &builder, Location loc,
+                                       const PackedPairTable &packedPairs,
+                                       Value index) {
+  Value position =
+      arith::IndexCastUIOp::create(builder, loc, builder.getIndexType(), index);
+  if (packedPairs.replicas > 1)
+    position = arith::AddIOp::create(
+        builder, loc,
+        arith::MulIOp::create(
+            builder, loc, position,
+            arith::ConstantIndexOp::create(builder, loc, packedPairs.replicas)),
+        packedPairs.replica);
+  return memref::LoadOp::create(builder, loc, packedPairs.table, position);
+}
+
 //===----------------------------------------------------------------------===//
 // Fragment positions (KernelDecode.h)
 //===----------------------------------------------------------------------===//

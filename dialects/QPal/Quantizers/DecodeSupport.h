@@ -46,6 +46,17 @@ mlir::Value emitCodebookLoad(mlir::OpBuilder &builder, mlir::Location loc,
                              mlir::Value codebook, mlir::Value index,
                              unsigned stride, unsigned component);
 
+/// Returns the i32 holding f16(first) in its low and f16(second) in its
+/// high half (f32 inputs).
+mlir::Value emitPackHalves(mlir::OpBuilder &builder, mlir::Location loc,
+                           mlir::Value first, mlir::Value second);
+
+/// Returns entry `index` (an integer of any width) of the lane's copy of
+/// the packed pair table (an i32).
+mlir::Value emitPackedPairLoad(mlir::OpBuilder &builder, mlir::Location loc,
+                               const PackedPairTable &packedPairs,
+                               mlir::Value index);
+
 /// Returns an i64 constant.
 mlir::Value emitI64(mlir::OpBuilder &builder, mlir::Location loc,
                     int64_t value);

@@ -9,6 +9,9 @@
 #include "QuantizerSyntax.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
 using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
@@ -66,6 +69,16 @@ SqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
   Value segment = args.segmentOffset(builder, loc, 0);
   for (unsigned tile = 0; tile < 4; ++tile)
     for (unsigned reg = 0; reg < 4; ++reg) {
+      if (args.packedPairs.table) {
+        // The pair's two codes, read as one 2b-bit index of the pair table.
+        Value index = detail::emitLoadBitsLE(builder, loc, args.codes, segment,
+                                             tile * 8 * bits + 2 * reg * bits,
+                                             2 * bits, args.codeWords);
+        pairs.push_back({tile, reg, Value(), Value(),
+                         detail::emitPackedPairLoad(builder, loc,
+                                                    args.packedPairs, index)});
+        continue;
+      }
       Value values[2];
       for (unsigned half = 0; half < 2; ++half) {
         unsigned code = 2 * reg + half;
@@ -103,4 +116,25 @@ SqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
          Value()});
   }
   return success();
+}
+
+unsigned SqAttr::getPackedPairEntries() const {
+  // The pair table has 2^(2b) entries: up to 16 KiB (b = 6).
+  if (getKernel() != KernelKind::TensorCore || getBits() > 6)
+    return 0;
+  return 1u << (2 * getBits());
+}
+
+Value SqAttr::emitPackedPairEntry(OpBuilder &builder, Location loc,
+                                  Value codebook, Value entry) const {
+  // Entry e pairs code e mod 2^b (first) with code e / 2^b (second).
+  unsigned bits = getBits();
+  Value first = arith::AndIOp::create(
+      builder, loc, entry,
+      arith::ConstantIndexOp::create(builder, loc, (1 << bits) - 1));
+  Value second = arith::ShRUIOp::create(
+      builder, loc, entry, arith::ConstantIndexOp::create(builder, loc, bits));
+  return detail::emitPackHalves(
+      builder, loc, memref::LoadOp::create(builder, loc, codebook, first),
+      memref::LoadOp::create(builder, loc, codebook, second));
 }

@@ -102,6 +102,17 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
       Value negate = arith::CmpIOp::create(
           builder, loc, arith::CmpIPredicate::ne,
           arith::AndIOp::create(builder, loc, hash, signBit), zero);
+      if (args.packedPairs.table) {
+        // Flip the sign bit of the low (first) half.
+        Value packed =
+            emitPackedPairLoad(builder, loc, args.packedPairs, index);
+        Value flipped = arith::XOrIOp::create(
+            builder, loc, packed,
+            arith::ConstantIntOp::create(builder, loc, i32, 0x8000));
+        packed = arith::SelectOp::create(builder, loc, negate, flipped, packed);
+        pairs.push_back({tile, reg, Value(), Value(), packed});
+        continue;
+      }
       Value first = emitCodebookLoad(builder, loc, args.codebook, index, 2, 0);
       Value second = emitCodebookLoad(builder, loc, args.codebook, index, 2, 1);
       first = arith::SelectOp::create(

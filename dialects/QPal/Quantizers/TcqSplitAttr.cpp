@@ -5,9 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DecodeSupport.h"
 #include "QuantizerSyntax.h"
 #include "TcqDecode.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 #include <algorithm>
 
@@ -84,4 +88,20 @@ TcqSplitAttr::emitLaneDecode(OpBuilder &builder, Location loc,
   unsigned kv = args.columnPart == 0 ? getKv1() : getKv2();
   emitTcqLaneDecode(builder, loc, args, kv, getTlutBits(), pairs);
   return success();
+}
+
+unsigned TcqSplitAttr::getPackedPairEntries() const {
+  return static_cast<unsigned>(getSpec().codebookBytes() / 4);
+}
+
+Value TcqSplitAttr::emitPackedPairEntry(OpBuilder &builder, Location loc,
+                                        Value codebook, Value entry) const {
+  // Entry e is codebook pair e: values 2e and 2e + 1.
+  Value first = arith::MulIOp::create(
+      builder, loc, entry, arith::ConstantIndexOp::create(builder, loc, 2));
+  Value second = arith::AddIOp::create(
+      builder, loc, first, arith::ConstantIndexOp::create(builder, loc, 1));
+  return detail::emitPackHalves(
+      builder, loc, memref::LoadOp::create(builder, loc, codebook, first),
+      memref::LoadOp::create(builder, loc, codebook, second));
 }

@@ -9,6 +9,9 @@
 #include "QuantizerSyntax.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
 using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
@@ -69,6 +72,12 @@ VqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
       Value index = detail::emitLoadBitsLE(builder, loc, args.codes, segment,
                                            tile * 4 * bits + code * bits, bits,
                                            args.codeWords);
+      if (args.packedPairs.table) {
+        pairs.push_back({tile, code, Value(), Value(),
+                         detail::emitPackedPairLoad(builder, loc,
+                                                    args.packedPairs, index)});
+        continue;
+      }
       pairs.push_back(
           {tile, code,
            detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 0),
@@ -100,4 +109,22 @@ VqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
          detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 1)});
   }
   return success();
+}
+
+unsigned VqAttr::getPackedPairEntries() const {
+  return getKernel() != KernelKind::TensorCore
+             ? 0
+             : static_cast<unsigned>(getSpec().codebookBytes() / 4);
+}
+
+Value VqAttr::emitPackedPairEntry(OpBuilder &builder, Location loc,
+                                  Value codebook, Value entry) const {
+  // Entry e is codebook pair e: values 2e and 2e + 1.
+  Value first = arith::MulIOp::create(
+      builder, loc, entry, arith::ConstantIndexOp::create(builder, loc, 2));
+  Value second = arith::AddIOp::create(
+      builder, loc, first, arith::ConstantIndexOp::create(builder, loc, 1));
+  return detail::emitPackHalves(
+      builder, loc, memref::LoadOp::create(builder, loc, codebook, first),
+      memref::LoadOp::create(builder, loc, codebook, second));
 }

@@ -72,6 +72,14 @@ struct GpuLaunch {
   unsigned unroll = 1;
   // The codebook is copied to shared memory when it fits (<= 32 KiB).
   bool sharedCodebook = false;
+  // With mma: the quantizer's packed f16x2 pair table is built in shared
+  // memory instead, one lookup per weight pair (replaces sharedCodebook),
+  // in `packedReplicas` copies (a power of 2 up to 32): lane w reads copy
+  // w mod packedReplicas, which spreads a warp's lookups over the banks.
+  bool packedPairs = false;
+  unsigned packedReplicas = 1;
+  // Blocks per SM the grid aims at (K is split to get there).
+  unsigned blocksPerSm = 2;
 };
 
 /// Returns the kernel symbol for `shape` on `target` ("cpu" or a chip name),
@@ -105,8 +113,19 @@ mlir::FailureOr<mlir::func::FuncOp>
 buildCpuDequantKernel(mlir::OpBuilder &builder, mlir::Location loc,
                       const KernelShape &shape);
 
+/// Choices `chooseGpuLaunch` leaves to its caller (benchmarks compare them);
+/// zero means the compiler's choice.
+struct GpuLaunchOptions {
+  bool mma = true;         // false: CUDA-core FMAs
+  bool packedPairs = true; // false: the f32 codebook
+  unsigned unroll = 0;
+  unsigned blocksPerSm = 0;
+  unsigned packedReplicas = 0; // the most copies that fit
+};
+
 /// Chooses the launch of `shape` on `chip`.
-GpuLaunch chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip);
+GpuLaunch chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip,
+                          const GpuLaunchOptions &options = {});
 
 /// Builds the GPU kernel for `shape` as a `gpu.func` inside the `gpu.module`
 /// at the builder's insertion point.

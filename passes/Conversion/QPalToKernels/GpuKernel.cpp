@@ -33,10 +33,13 @@ using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
 
-/// The largest codebook (as f32 values) copied to shared memory.
+/// The largest codebook (as f32 values) copied to shared memory, and the
+/// shared memory the replicated packed pair table may take.
 static constexpr uint64_t kSharedCodebookBytes = 32 * 1024;
+static constexpr uint64_t kPackedTableBytes = 40 * 1024;
 
-GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip) {
+GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip,
+                                const GpuLaunchOptions &options) {
   GpuLaunch launch;
   if (isSimtKernel(shape)) {
     // One row per warp, 4 warps per block (the reference's CUDA-core
@@ -46,22 +49,38 @@ GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip) {
     launch.gridX = shape.rows / launch.warps;
     return launch;
   }
-  launch.mma = shape.batch <= 8;
+  launch.mma = options.mma && shape.batch <= 8;
   // Measured on an H100 (bench/results/gpu-kernels-h100.md): decoding two
   // supertiles per iteration raised registers and slowed TCQ by up to 35%,
   // and gained SQ/VQ nothing.
-  launch.unroll = 1;
+  launch.unroll = options.unroll ? options.unroll : 1;
+  if (options.blocksPerSm)
+    launch.blocksPerSm = options.blocksPerSm;
+  launch.packedPairs =
+      launch.mma && options.packedPairs &&
+      shape.quantizer.getPackedPairEntries() > 0 &&
+      shape.quantizer.getPackedPairEntries() * 4 <= kSharedCodebookBytes;
+  if (launch.packedPairs) {
+    // As many copies as fit the shared-memory budget, up to one per lane.
+    uint64_t tableBytes = shape.quantizer.getPackedPairEntries() * 4;
+    unsigned fit = 1;
+    while (fit < kWarpLanes && 2 * fit * tableBytes <= kPackedTableBytes)
+      fit *= 2;
+    launch.packedReplicas =
+        options.packedReplicas ? std::min(options.packedReplicas, fit) : fit;
+  }
   launch.sharedCodebook =
+      !launch.packedPairs &&
       shape.quantizer.getSpec().codebookBytes() * 2 <= kSharedCodebookBytes;
   int64_t supertileRows = shape.rows / kSupertileDim;
   int64_t supertileCols =
       shape.cols / kSupertileDim / shape.quantizer.getNumColumnParts();
   launch.warps = std::clamp<int64_t>(supertileCols, 1, 8);
   launch.blockX = launch.warps * kWarpLanes;
-  // Fill the chip: about two blocks per SM, splitting K when there are too
-  // few row supertiles (k/v projections), never below one supertile column
-  // per warp.
-  int64_t wanted = 2 * static_cast<int64_t>(chip.smCount);
+  // Fill the chip: about `blocksPerSm` blocks per SM, splitting K when there
+  // are too few row supertiles (k/v projections), never below one supertile
+  // column per warp.
+  int64_t wanted = launch.blocksPerSm * static_cast<int64_t>(chip.smCount);
   int64_t maxSplits = std::max<int64_t>(1, supertileCols / launch.warps);
   launch.kSplits = std::clamp<int64_t>(
       (wanted + supertileRows - 1) / supertileRows, 1, maxSplits);
@@ -121,7 +140,20 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
                                       MemRefLayoutAttrInterface(), workgroup);
   SmallVector<Type> workgroupTypes{partialsType};
   int64_t codebookValues = KernelTypes(builder, shape).codebook.getDimSize(0);
-  if (launch.sharedCodebook)
+  int64_t packedEntries = shape.quantizer.getPackedPairEntries();
+  if (launch.packedPairs && (!mma || packedEntries == 0))
+    return emitError(loc) << shape.quantizer.getReferenceName()
+                          << " has no packed pair table for mma.sync";
+  unsigned replicas = launch.packedPairs ? launch.packedReplicas : 1;
+  if (launch.packedPairs && (replicas == 0 || replicas > kWarpLanes ||
+                             (replicas & (replicas - 1)) != 0))
+    return emitError(loc) << "packed pair replicas must be a power of 2 up to "
+                          << kWarpLanes << ", got " << replicas;
+  if (launch.packedPairs)
+    workgroupTypes.push_back(
+        MemRefType::get({packedEntries * replicas}, builder.getI32Type(),
+                        MemRefLayoutAttrInterface(), workgroup));
+  else if (launch.sharedCodebook)
     workgroupTypes.push_back(MemRefType::get(
         {codebookValues}, f32, MemRefLayoutAttrInterface(), workgroup));
   auto [function, kernelArgs] = createGpuKernelFunction(
@@ -145,7 +177,35 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
   // The block's threads copy the codebook to shared memory; the decode's
   // lookups then stay on the SM.
   KernelArgs decodeArgs = args;
-  if (launch.sharedCodebook) {
+  PackedPairTable packedPairs;
+  if (launch.packedPairs) {
+    // Each entry is computed once and stored in all its copies.
+    packedPairs.table = function.getWorkgroupAttributions()[1];
+    packedPairs.replicas = replicas;
+    auto fill = scf::ForOp::create(builder, loc, thread,
+                                   constIndex(builder, loc, packedEntries),
+                                   constIndex(builder, loc, launch.blockX));
+    {
+      OpBuilder::InsertionGuard fillGuard(builder);
+      builder.setInsertionPointToStart(fill.getBody());
+      Value entry = fill.getInductionVar();
+      Value packed = shape.quantizer.emitPackedPairEntry(builder, loc,
+                                                         args.codebook, entry);
+      Value first = arith::MulIOp::create(builder, loc, entry,
+                                          constIndex(builder, loc, replicas));
+      for (unsigned copy = 0; copy < replicas; ++copy)
+        memref::StoreOp::create(
+            builder, loc, packed, packedPairs.table,
+            copy == 0 ? first
+                      : arith::AddIOp::create(builder, loc, first,
+                                              constIndex(builder, loc, copy))
+                            .getResult());
+    }
+    gpu::BarrierOp::create(builder, loc);
+    if (replicas > 1)
+      packedPairs.replica = arith::AndIOp::create(
+          builder, loc, lane, constIndex(builder, loc, replicas - 1));
+  } else if (launch.sharedCodebook) {
     Value shared = function.getWorkgroupAttributions()[1];
     auto copy = scf::ForOp::create(builder, loc, thread,
                                    constIndex(builder, loc, codebookValues),
@@ -181,7 +241,8 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
   };
   FailureOr<SmallVector<Value>> laneSums = emitLaneColumnLoops(
       builder, loc, shape, decodeArgs, supertileRow, lane, start, step, sums,
-      launch.unroll, mma ? SupertileAccumulate(mmaAccumulate) : nullptr);
+      launch.unroll, mma ? SupertileAccumulate(mmaAccumulate) : nullptr,
+      packedPairs);
   if (failed(laneSums)) {
     function.erase();
     return failure();

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace qpal;
@@ -122,7 +123,8 @@ void qpal::detail::forEachAccumulator(OpBuilder &builder, Location loc,
 LogicalResult qpal::detail::emitSupertileLaneDecode(
     OpBuilder &builder, Location loc, const KernelShape &shape,
     const PartGeometry &geometry, const KernelArgs &args, Value supertileRow,
-    Value supertileCol, Value lane, SmallVectorImpl<DecodedPair> &pairs) {
+    Value supertileCol, Value lane, SmallVectorImpl<DecodedPair> &pairs,
+    const PackedPairTable &packedPairs) {
   // Lane segments are laid out supertile-row-major, then lane by lane.
   Value supertile = arith::AddIOp::create(
       builder, loc,
@@ -151,6 +153,7 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
   decodeArgs.codebook = args.codebook;
   decodeArgs.columnPart = geometry.part;
   decodeArgs.segmentOffset = segmentOffset;
+  decodeArgs.packedPairs = packedPairs;
   // Segments start at multiples of their size past the part's offset: read
   // them by the widest word that alignment allows.
   uint64_t alignment = geometry.segmentBytes | geometry.byteOffset;
@@ -255,12 +258,15 @@ void qpal::detail::emitMmaSupertile(OpBuilder &builder, Location loc,
     for (unsigned h = 0; h < 2; ++h) {
       Value col = arith::AddIOp::create(
           builder, loc, laneCol, constIndex(builder, loc, 16 * j1 + 8 * h));
-      Value next =
-          arith::AddIOp::create(builder, loc, col, constIndex(builder, loc, 1));
+      // The pair starts at an even column of a row of even length: one
+      // 8-byte load.
+      Value both = vector::LoadOp::create(
+          builder, loc, VectorType::get({2}, builder.getF32Type()), x,
+          ValueRange{n, col}, /*nontemporal=*/false,
+          /*alignment=*/llvm::MaybeAlign(shape.cols % 2 == 0 ? 8 : 4));
       bFragments[j1][h] = packHalves(
-          builder, loc,
-          memref::LoadOp::create(builder, loc, x, ValueRange{n, col}),
-          memref::LoadOp::create(builder, loc, x, ValueRange{n, next}));
+          builder, loc, vector::ExtractOp::create(builder, loc, both, 0),
+          vector::ExtractOp::create(builder, loc, both, 1));
     }
   // A fragments: pair (q = 2*j1 + i1, j) is register j of tile q.
   const DecodedPair *byTile[4][4] = {};
@@ -275,7 +281,13 @@ void qpal::detail::emitMmaSupertile(OpBuilder &builder, Location loc,
       for (unsigned j = 0; j < 4; ++j) {
         const DecodedPair *pair = byTile[2 * j1 + i1][j];
         assert(pair && "a lane decodes every (tile, register)");
-        a.push_back(packHalves(builder, loc, pair->first, pair->second));
+        a.push_back(pair->packed
+                        ? LLVM::BitcastOp::create(
+                              builder, loc,
+                              VectorType::get({2}, builder.getF16Type()),
+                              pair->packed)
+                              .getResult()
+                        : packHalves(builder, loc, pair->first, pair->second));
       }
       MutableArrayRef<Value> c = sums.slice(4 * i1, 4);
       Value d = NVVM::MmaOp::create(
@@ -296,7 +308,7 @@ FailureOr<SmallVector<Value>> qpal::detail::emitLaneColumnLoops(
     OpBuilder &builder, Location loc, const KernelShape &shape,
     const KernelArgs &args, Value supertileRow, Value lane, Value begin,
     Value step, ValueRange initial, unsigned unroll,
-    SupertileAccumulate accumulate) {
+    SupertileAccumulate accumulate, const PackedPairTable &packedPairs) {
   SmallVector<Value> sums(initial);
   unroll = std::max(1u, unroll);
   for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
@@ -331,7 +343,7 @@ FailureOr<SmallVector<Value>> qpal::detail::emitLaneColumnLoops(
       }
       if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
                                          supertileRow, supertileCol, lane,
-                                         decoded[u])))
+                                         decoded[u], packedPairs)))
         return failure();
       colBases.push_back(
           supertileColumnBase(builder, loc, geometry, supertileCol));
@@ -370,8 +382,12 @@ std::pair<gpu::GPUFuncOp, KernelArgs> qpal::detail::createGpuKernelFunction(
   function.setKnownGridSizeAttr(
       builder.getDenseI32ArrayAttr({static_cast<int32_t>(launch.gridX), 1, 1}));
   Block &entry = function.getBody().front();
-  KernelArgs args{entry.getArgument(0), entry.getArgument(1),
-                  entry.getArgument(2), entry.getArgument(3),
-                  entry.getArgument(4)};
+  KernelArgs args{entry.getArgument(0),
+                  entry.getArgument(1),
+                  entry.getArgument(2),
+                  entry.getArgument(3),
+                  entry.getArgument(4),
+                  Value(),
+                  Value()};
   return {function, args};
 }

@@ -71,13 +71,15 @@ void forEachAccumulator(
     llvm::function_ref<void(mlir::Value, mlir::Value)> body);
 
 /// Decodes the 16 pairs of `lane` in supertile (supertileRow, supertileCol)
-/// of `geometry`'s part, through the quantizer's `emitLaneDecode`.
+/// of `geometry`'s part, through the quantizer's `emitLaneDecode` (packed,
+/// from the table `packedPairs`, when given).
 mlir::LogicalResult
 emitSupertileLaneDecode(mlir::OpBuilder &builder, mlir::Location loc,
                         const KernelShape &shape, const PartGeometry &geometry,
                         const KernelArgs &args, mlir::Value supertileRow,
                         mlir::Value supertileCol, mlir::Value lane,
-                        llvm::SmallVectorImpl<DecodedPair> &pairs);
+                        llvm::SmallVectorImpl<DecodedPair> &pairs,
+                        const PackedPairTable &packedPairs = {});
 
 /// The first weight column of supertile `supertileCol` of the part.
 mlir::Value supertileColumnBase(mlir::OpBuilder &builder, mlir::Location loc,
@@ -118,7 +120,8 @@ emitLaneColumnLoops(mlir::OpBuilder &builder, mlir::Location loc,
                     const KernelShape &shape, const KernelArgs &args,
                     mlir::Value supertileRow, mlir::Value lane,
                     mlir::Value begin, mlir::Value step, mlir::ValueRange sums,
-                    unsigned unroll = 1, SupertileAccumulate accumulate = {});
+                    unsigned unroll = 1, SupertileAccumulate accumulate = {},
+                    const PackedPairTable &packedPairs = {});
 
 /// Accumulates one decoded supertile with `mma.sync.m16n8k16` (f16 inputs,
 /// f32 accumulators): the lane's pairs are its A fragments as they are, the

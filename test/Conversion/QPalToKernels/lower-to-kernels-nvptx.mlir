@@ -14,15 +14,18 @@ func.func @up_proj(%x: tensor<?x576xf32>) -> tensor<?x1536xf32> {
 }
 // CHECK: gpu.module @qpal_kernels [#nvvm.target<O = 3, chip = "sm_80", features = "+ptx78">]
 // CHECK: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n1_sm_80(%{{.*}}: memref<1x576xf32>, %{{.*}}: memref<221184xi8>, %{{.*}}: memref<1024xf32>, %{{.*}}: memref<1536xf32>, %{{.*}}: memref<1x1536xf32>)
-// The warps' partial sums and the codebook (512 pairs) in shared memory.
-// CHECK-SAME: workgroup(%{{.*}} : memref<8x1x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>)
+// The warps' partial sums and the packed pair table (the 512 codebook
+// pairs as f16x2) in shared memory, in 16 copies (32 KiB): lane w reads
+// copy w mod 16, so a warp's lookups spread over the 32 banks.
+// CHECK-SAME: workgroup(%{{.*}} : memref<8x1x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8192xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 96, 1, 1>}
 // Segments of 8 bytes are read as 32-bit words.
 // CHECK: memref.view %{{.*}}[%{{.*}}][] : memref<221184xi8> to memref<55296xi32>
-// The block copies the codebook to shared memory, then each supertile's
-// pairs are the A fragments of 4 mma.sync.m16n8k16 (row-major A, f16 in,
-// f32 accumulators).
-// CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<1024xf32, #gpu.address_space<workgroup>>
+// The block builds the pair table from the f32 codebook, then each
+// supertile's packed pairs are the A fragments of 4 mma.sync.m16n8k16
+// (row-major A, f16 in, f32 accumulators).
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK-COUNT-16: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<8192xi32, #gpu.address_space<workgroup>>
 // CHECK: gpu.barrier
 // CHECK: scf.for
 // CHECK-COUNT-4: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
@@ -30,7 +33,7 @@ func.func @up_proj(%x: tensor<?x576xf32>) -> tensor<?x1536xf32> {
 // CHECK: memref.atomic_rmw addf
 
 // FEW-SMS: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n8_sm_90
-// FEW-SMS-SAME: workgroup(%{{.*}} : memref<8x8x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>)
+// FEW-SMS-SAME: workgroup(%{{.*}} : memref<8x8x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8192xi32, #gpu.address_space<workgroup>>)
 // FEW-SMS-SAME: known_grid_size = array<i32: 48, 1, 1>
 // FEW-SMS-NOT: memref.atomic_rmw
 

@@ -40,6 +40,16 @@ struct CodeWords {
   unsigned bytes = 0;
 };
 
+/// A packed pair table (`getPackedPairEntries` i32 entries, any memory
+/// space), possibly replicated so that the lanes of a warp read different
+/// shared-memory banks: copy c of entry e is at e * replicas + c, and this
+/// lane reads copy `replica` (an index; null when replicas is 1).
+struct PackedPairTable {
+  mlir::Value table;
+  mlir::Value replica;
+  unsigned replicas = 1;
+};
+
 /// What the decode of one lane's codes of one supertile reads.
 struct LaneDecodeArgs {
   /// The packed codes, `memref<?xi8>`.
@@ -57,6 +67,9 @@ struct LaneDecodeArgs {
       segmentOffset;
   /// Optional word view of `codes` for aligned segment offsets.
   CodeWords codeWords;
+  /// Optional packed pair table. When given, the decode returns packed
+  /// pairs.
+  PackedPairTable packedPairs;
 };
 
 /// One decoded weight pair of a lane: tile q, register j, and the values of
@@ -66,6 +79,9 @@ struct DecodedPair {
   unsigned reg;
   mlir::Value first;
   mlir::Value second;
+  /// With `LaneDecodeArgs::packedPairs`: the pair as two f16 in an i32 (the
+  /// first value in the low half); `first` and `second` are then null.
+  mlir::Value packed = {};
 };
 
 /// What the decode of one lane's codes of one row chunk reads in the

@@ -23,7 +23,8 @@ class QPal_Attr<string name, string attrMnemonic, list<Trait> traits = []>
 class QPal_QuantizerAttr<string name, string attrMnemonic,
                          list<string> overrides = [
                            "getLaneSegmentBytes", "getPartByteOffset",
-                           "emitLaneDecode"]>
+                           "emitLaneDecode", "getPackedPairEntries",
+                           "emitPackedPairEntry"]>
     : QPal_Attr<name, attrMnemonic,
                 [DeclareAttrInterfaceMethods<QPal_QuantizerAttrInterface,
                                              overrides>]> {
@@ -62,7 +63,7 @@ def QPal_TcqAttr : QPal_QuantizerAttr<"Tcq", "tcq"> {
 
 def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split", [
     "getNumColumnParts", "getLaneSegmentBytes", "getPartByteOffset",
-    "emitLaneDecode"]> {
+    "emitLaneDecode", "getPackedPairEntries", "emitPackedPairEntry"]> {
   let summary = "Fractional TCQ: two trellis rates split over the input columns";
   let description = [{
     Columns `[0, K/2)` are coded with `kv1` bits per step and `[K/2, K)` with
@@ -83,7 +84,8 @@ def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split", [
 
 def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq", [
     "getLaneSegmentBytes", "getPartByteOffset", "emitLaneDecode",
-    "getSimtChunkColumns", "emitSimtDecode"]> {
+    "getPackedPairEntries", "emitPackedPairEntry", "getSimtChunkColumns",
+    "emitSimtDecode"]> {
   let summary = "2-D vector quantizer with a fixed Gaussian codebook";
   let description = [{
     Each pair of horizontally adjacent weights is replaced by the nearest of
@@ -106,7 +108,8 @@ def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq", [
 
 def QPal_SqAttr : QPal_QuantizerAttr<"Sq", "sq", [
     "getLaneSegmentBytes", "getPartByteOffset", "emitLaneDecode",
-    "getSimtChunkColumns", "emitSimtDecode"]> {
+    "getPackedPairEntries", "emitPackedPairEntry", "getSimtChunkColumns",
+    "emitSimtDecode"]> {
   let summary = "Non-uniform scalar quantizer with a fixed Gaussian codebook";
   let description = [{
     Each weight is replaced by the nearest of `2^bits` levels (bits 2..8) of

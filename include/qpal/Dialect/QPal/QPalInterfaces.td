@@ -92,6 +92,21 @@ def QPal_QuantizerAttrInterface : AttrInterface<"QuantizerAttrInterface"> {
                << " has no tensor-core code layout to decode";
       }]>,
     InterfaceMethod<
+      "Returns the entries of the quantizer's packed pair table, or 0 when "
+      "it has none. Entry e is one weight pair as two f16 values in an i32 "
+      "(the first in the low half): codebook entry e of a 2-D codebook "
+      "(TCQ, VQ), or the pair (code e mod 2^b, code e / 2^b) of a scalar "
+      "one. Given `LaneDecodeArgs::packedPairs`, `emitLaneDecode` returns "
+      "its pairs packed, one lookup each, ready for `mma.sync`.",
+      "unsigned", "getPackedPairEntries", (ins), [{}], [{ return 0; }]>,
+    InterfaceMethod<
+      "Emits entry `entry` (an index) of the packed pair table (an i32), "
+      "computed from the f32 `codebook`.",
+      "::mlir::Value", "emitPackedPairEntry",
+      (ins "::mlir::OpBuilder &":$builder, "::mlir::Location":$loc,
+           "::mlir::Value":$codebook, "::mlir::Value":$entry), [{}],
+      [{ return {}; }]>,
+    InterfaceMethod<
       "Returns the columns of one row chunk of the CUDA-core (SIMT) layout "
       "(1024 times the vector dimension), or 0 when the quantizer has none.",
       "unsigned", "getSimtChunkColumns", (ins), [{}], [{ return 0; }]>,
