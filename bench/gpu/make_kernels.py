@@ -10,7 +10,8 @@ then ptxas) for
          batch 1 and 8, plus code generation variants of a few quantizers
          (CUDA-core FMAs instead of mma.sync, two supertiles per iteration,
          the f32 codebook instead of the packed pair table, one copy of the
-         table instead of one per lane group);
+         table instead of one per lane group, word loads instead of
+         8/16-byte vector loads of the codes);
   sweep: (--only ...,sweep) the grid aimed at 4 and 8 blocks per SM.
 
 and writes OUT/manifest-{check,bench}-FAMILY.txt and manifest-variants.txt,
@@ -50,6 +51,7 @@ CODEGEN_VARIANTS = {
     "unroll2": ["--gpu-unroll=2"],
     "nopacked": ["--gpu-packed=false"],
     "replicas1": ["--gpu-packed-replicas=1"],
+    "words": ["--gpu-vector-segments=false"],
 }
 VARIANTS = dict(GRID_VARIANTS, **SWEEP_VARIANTS, **CODEGEN_VARIANTS)
 VARIANT_QUANTIZERS = ["tcq_6_none_0.9", "tcq_7_none_0.9", "tcq_8_none_0.9",
@@ -81,6 +83,8 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--only", default="check,bench,variants")
     parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--variants", default=",".join(CODEGEN_VARIANTS),
+                        help="the code generation variants to compile")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     only = set(args.only.split(","))
@@ -99,7 +103,7 @@ def main():
         jobs += [("check", n, 4096, 4096, b, "bps8") for n in names
                  for b in (1, 3, 8)]
     if "variants" in only:
-        for variant in CODEGEN_VARIANTS:
+        for variant in args.variants.split(","):
             jobs += [("check", n, 4096, 4096, b, variant)
                      for n in VARIANT_QUANTIZERS for b in (1, 3, 8)]
             jobs += [("bench", n, r, c, b, variant) for n in VARIANT_QUANTIZERS

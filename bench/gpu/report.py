@@ -179,7 +179,7 @@ def main():
                                                       " | ".join(cells)))
         out.append("")
 
-    codegen = ("fma", "unroll2", "nopacked", "replicas1", "unroll1")
+    codegen = ("fma", "unroll2", "nopacked", "replicas1", "words", "unroll1")
     names = sorted({b["quantizer"] for b in benches if b["variant"] in codegen})
     if names:
         present = [k for k in codegen if any(b["variant"] == k for b in benches)]
@@ -188,12 +188,14 @@ def main():
         out.append("Microseconds per call. `default`: mma.sync.m16n8k16 with the "
                    "packed f16x2 pair table in shared memory, replicated so "
                    "that lane w reads copy w mod R (R up to 32, as many as fit "
-                   "40 KiB), one supertile per iteration, 2 blocks per SM; "
+                   "40 KiB), each lane's codes read with 8/16-byte vector "
+                   "loads, one supertile per iteration, 2 blocks per SM; "
                    "`fma`: CUDA-core FMAs and the f32 codebook; `unroll2`: two "
                    "supertiles decoded per iteration; `nopacked`: mma.sync with "
                    "the f32 codebook in shared memory (two lookups and a "
                    "conversion per pair); `replicas1`: one copy of the pair "
-                   "table (bank conflicts).")
+                   "table (bank conflicts); `words`: the codes read a 32-bit "
+                   "word per load instead of 8/16-byte vector loads.")
         out.append("")
         out.append("| quantizer | M x K | batch | default | %s |" % " | ".join(present))
         out.append("|---|---|---|---|" + "---|" * len(present))

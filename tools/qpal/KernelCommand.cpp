@@ -90,6 +90,11 @@ static cl::opt<unsigned> gpuPackedReplicas(
     cl::cat(driver::category()),
     cl::desc("nvptx: copies of the packed pair table (a power of 2; 0: as "
              "many as fit, up to 32)"));
+static cl::opt<bool> gpuVectorSegments(
+    "gpu-vector-segments", cl::sub(kernelCommand), cl::init(true),
+    cl::cat(driver::category()),
+    cl::desc("nvptx: read each lane's codes with 8/16-byte vector loads "
+             "(false: 4-byte word loads, for comparison)"));
 static cl::opt<std::string>
     outputPath("o", cl::sub(kernelCommand), cl::cat(driver::category()),
                cl::desc("Output file: .ptx, .cubin (nvptx), .o (cpu) or "
@@ -432,6 +437,7 @@ int runKernel() {
     options.unroll = gpuUnroll;
     options.blocksPerSm = gpuBlocksPerSm;
     options.packedReplicas = gpuPackedReplicas;
+    options.vectorSegments = gpuVectorSegments;
     launch = chooseGpuLaunch(shape, *found, options);
     if (failed(buildGpuKernel(builder, loc, shape, launch, name)))
       return driver::reportError(kCommand, diagnostics);
@@ -442,6 +448,7 @@ int runKernel() {
     report.fields["unroll"] = static_cast<int64_t>(launch.unroll);
     report.fields["shared_codebook"] = launch.sharedCodebook;
     report.fields["packed_pairs"] = launch.packedPairs;
+    report.fields["vector_segments"] = launch.vectorSegments;
     report.fields["packed_replicas"] =
         static_cast<int64_t>(launch.packedReplicas);
     report.fields["blocks_per_sm"] = static_cast<int64_t>(launch.blocksPerSm);

@@ -44,11 +44,16 @@ static Value emitLoadBitsFromWords(OpBuilder &builder, Location loc,
         static_cast<int>((word - first) * wordBits) - static_cast<int>(skip);
     if (position >= 64)
       break;
-    Value index = arith::AddIOp::create(
-        builder, loc, base, arith::ConstantIndexOp::create(builder, loc, word));
-    Value wide = arith::ExtUIOp::create(
-        builder, loc, i64,
-        memref::LoadOp::create(builder, loc, words.words, index));
+    Value loaded;
+    if (words.cachedOffset == byteOffset && word < words.cachedWords.size()) {
+      loaded = words.cachedWords[word];
+    } else {
+      Value index = arith::AddIOp::create(
+          builder, loc, base,
+          arith::ConstantIndexOp::create(builder, loc, word));
+      loaded = memref::LoadOp::create(builder, loc, words.words, index);
+    }
+    Value wide = arith::ExtUIOp::create(builder, loc, i64, loaded);
     if (position > 0)
       wide = arith::ShLIOp::create(builder, loc, wide,
                                    emitI64(builder, loc, position));

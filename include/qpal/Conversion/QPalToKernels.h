@@ -78,6 +78,9 @@ struct GpuLaunch {
   // w mod packedReplicas, which spreads a warp's lookups over the banks.
   bool packedPairs = false;
   unsigned packedReplicas = 1;
+  // The lane's code segment is read with 8/16-byte vector loads when its
+  // alignment allows.
+  bool vectorSegments = true;
   // Blocks per SM the grid aims at (K is split to get there).
   unsigned blocksPerSm = 2;
 };
@@ -121,6 +124,7 @@ struct GpuLaunchOptions {
   unsigned unroll = 0;
   unsigned blocksPerSm = 0;
   unsigned packedReplicas = 0; // the most copies that fit
+  bool vectorSegments = true;  // false: word loads
 };
 
 /// Chooses the launch of `shape` on `chip`.

@@ -54,6 +54,7 @@ GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip,
   // supertiles per iteration raised registers and slowed TCQ by up to 35%,
   // and gained SQ/VQ nothing.
   launch.unroll = options.unroll ? options.unroll : 1;
+  launch.vectorSegments = options.vectorSegments;
   if (options.blocksPerSm)
     launch.blocksPerSm = options.blocksPerSm;
   launch.packedPairs =
@@ -242,7 +243,7 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
   FailureOr<SmallVector<Value>> laneSums = emitLaneColumnLoops(
       builder, loc, shape, decodeArgs, supertileRow, lane, start, step, sums,
       launch.unroll, mma ? SupertileAccumulate(mmaAccumulate) : nullptr,
-      packedPairs);
+      packedPairs, launch.vectorSegments);
   if (failed(laneSums)) {
     function.erase();
     return failure();

@@ -124,7 +124,7 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
     OpBuilder &builder, Location loc, const KernelShape &shape,
     const PartGeometry &geometry, const KernelArgs &args, Value supertileRow,
     Value supertileCol, Value lane, SmallVectorImpl<DecodedPair> &pairs,
-    const PackedPairTable &packedPairs) {
+    const PackedPairTable &packedPairs, bool vectorSegments) {
   // Lane segments are laid out supertile-row-major, then lane by lane.
   Value supertile = arith::AddIOp::create(
       builder, loc,
@@ -133,7 +133,12 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
       supertileCol);
   Value laneBase = arith::MulIOp::create(builder, loc, supertile,
                                          constIndex(builder, loc, kWarpLanes));
+  Value ownSegment;
   auto segmentOffset = [&](OpBuilder &b, Location l, unsigned delta) -> Value {
+    // The lane's own segment offset is one value, so that the decode's
+    // reads of it can be matched with the words loaded ahead.
+    if (delta == 0 && ownSegment)
+      return ownSegment;
     Value neighbour = lane;
     if (delta != 0)
       neighbour = arith::AndIOp::create(
@@ -158,9 +163,33 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
   // them by the widest word that alignment allows.
   uint64_t alignment = geometry.segmentBytes | geometry.byteOffset;
   if (alignment % 4 == 0 && args.codeWords)
-    decodeArgs.codeWords = {args.codeWords, 4};
+    decodeArgs.codeWords = CodeWords{args.codeWords, 4, Value(), {}};
   else if (alignment % 2 == 0 && args.codeHalves)
-    decodeArgs.codeWords = {args.codeHalves, 2};
+    decodeArgs.codeWords = CodeWords{args.codeHalves, 2, Value(), {}};
+  // With vectorSegments, the lane's own segment is loaded up front with
+  // 8- or 16-byte vector loads (one memory transaction per lane instead of
+  // one per word); the decode then reads those words from registers.
+  unsigned vectorBytes = 16;
+  while (vectorBytes > 4 && alignment % vectorBytes != 0)
+    vectorBytes /= 2;
+  if (vectorSegments && decodeArgs.codeWords.bytes == 4 && vectorBytes >= 8) {
+    ownSegment = segmentOffset(builder, loc, 0);
+    Value wordBase = arith::DivUIOp::create(builder, loc, ownSegment,
+                                            constIndex(builder, loc, 4));
+    unsigned perLoad = vectorBytes / 4;
+    auto vectorType = VectorType::get({perLoad}, builder.getI32Type());
+    for (unsigned word = 0; word < geometry.segmentBytes / 4; word += perLoad) {
+      Value index = arith::AddIOp::create(builder, loc, wordBase,
+                                          constIndex(builder, loc, word));
+      Value loaded = vector::LoadOp::create(
+          builder, loc, vectorType, args.codeWords, ValueRange{index},
+          /*nontemporal=*/false, llvm::MaybeAlign(vectorBytes));
+      for (unsigned k = 0; k < perLoad; ++k)
+        decodeArgs.codeWords.cachedWords.push_back(
+            vector::ExtractOp::create(builder, loc, loaded, k));
+    }
+    decodeArgs.codeWords.cachedOffset = ownSegment;
+  }
   if (failed(shape.quantizer.emitLaneDecode(builder, loc, decodeArgs, pairs)))
     return failure();
   if (pairs.size() != kPairsPerLane)
@@ -308,7 +337,8 @@ FailureOr<SmallVector<Value>> qpal::detail::emitLaneColumnLoops(
     OpBuilder &builder, Location loc, const KernelShape &shape,
     const KernelArgs &args, Value supertileRow, Value lane, Value begin,
     Value step, ValueRange initial, unsigned unroll,
-    SupertileAccumulate accumulate, const PackedPairTable &packedPairs) {
+    SupertileAccumulate accumulate, const PackedPairTable &packedPairs,
+    bool vectorSegments) {
   SmallVector<Value> sums(initial);
   unroll = std::max(1u, unroll);
   for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
@@ -341,9 +371,9 @@ FailureOr<SmallVector<Value>> qpal::detail::emitLaneColumnLoops(
             builder, loc, supertileCol,
             constIndex(builder, loc, geometry.supertileCols - 1));
       }
-      if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
-                                         supertileRow, supertileCol, lane,
-                                         decoded[u], packedPairs)))
+      if (failed(emitSupertileLaneDecode(
+              builder, loc, shape, geometry, args, supertileRow, supertileCol,
+              lane, decoded[u], packedPairs, vectorSegments)))
         return failure();
       colBases.push_back(
           supertileColumnBase(builder, loc, geometry, supertileCol));

@@ -72,14 +72,15 @@ void forEachAccumulator(
 
 /// Decodes the 16 pairs of `lane` in supertile (supertileRow, supertileCol)
 /// of `geometry`'s part, through the quantizer's `emitLaneDecode` (packed,
-/// from the table `packedPairs`, when given).
-mlir::LogicalResult
-emitSupertileLaneDecode(mlir::OpBuilder &builder, mlir::Location loc,
-                        const KernelShape &shape, const PartGeometry &geometry,
-                        const KernelArgs &args, mlir::Value supertileRow,
-                        mlir::Value supertileCol, mlir::Value lane,
-                        llvm::SmallVectorImpl<DecodedPair> &pairs,
-                        const PackedPairTable &packedPairs = {});
+/// from the table `packedPairs`, when given). With `vectorSegments` the
+/// lane's own segment is loaded first with aligned 8- or 16-byte vector
+/// loads (GPU buffers are 256-byte aligned; CPU ones need not be).
+mlir::LogicalResult emitSupertileLaneDecode(
+    mlir::OpBuilder &builder, mlir::Location loc, const KernelShape &shape,
+    const PartGeometry &geometry, const KernelArgs &args,
+    mlir::Value supertileRow, mlir::Value supertileCol, mlir::Value lane,
+    llvm::SmallVectorImpl<DecodedPair> &pairs,
+    const PackedPairTable &packedPairs = {}, bool vectorSegments = false);
 
 /// The first weight column of supertile `supertileCol` of the part.
 mlir::Value supertileColumnBase(mlir::OpBuilder &builder, mlir::Location loc,
@@ -115,13 +116,12 @@ using SupertileAccumulate = llvm::function_ref<void(
 /// block, so that their code loads are in flight together; a supertile past
 /// the end is read at the last column (a valid address) and its products
 /// are dropped by a select.
-mlir::FailureOr<llvm::SmallVector<mlir::Value>>
-emitLaneColumnLoops(mlir::OpBuilder &builder, mlir::Location loc,
-                    const KernelShape &shape, const KernelArgs &args,
-                    mlir::Value supertileRow, mlir::Value lane,
-                    mlir::Value begin, mlir::Value step, mlir::ValueRange sums,
-                    unsigned unroll = 1, SupertileAccumulate accumulate = {},
-                    const PackedPairTable &packedPairs = {});
+mlir::FailureOr<llvm::SmallVector<mlir::Value>> emitLaneColumnLoops(
+    mlir::OpBuilder &builder, mlir::Location loc, const KernelShape &shape,
+    const KernelArgs &args, mlir::Value supertileRow, mlir::Value lane,
+    mlir::Value begin, mlir::Value step, mlir::ValueRange sums,
+    unsigned unroll = 1, SupertileAccumulate accumulate = {},
+    const PackedPairTable &packedPairs = {}, bool vectorSegments = false);
 
 /// Accumulates one decoded supertile with `mma.sync.m16n8k16` (f16 inputs,
 /// f32 accumulators): the lane's pairs are its A fragments as they are, the

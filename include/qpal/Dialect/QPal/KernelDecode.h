@@ -23,6 +23,7 @@
 #include "mlir/IR/Location.h"
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
 
 namespace qpal {
 
@@ -38,6 +39,11 @@ constexpr unsigned kPairsPerLane = 16;
 struct CodeWords {
   mlir::Value words;
   unsigned bytes = 0;
+  /// Words already in registers: `cachedWords[i]` is word i of the segment
+  /// at byte offset `cachedOffset` (the same SSA value the decode is given),
+  /// loaded by the kernel with wide vector loads.
+  mlir::Value cachedOffset;
+  llvm::SmallVector<mlir::Value, 8> cachedWords;
 };
 
 /// A packed pair table (`getPackedPairEntries` i32 entries, any memory
