@@ -25,15 +25,12 @@ import os
 import subprocess
 import sys
 
-FAMILIES = {
-    "tcq": ["tcq_%d_none_0.9" % kv for kv in range(2, 11)],
-    "tcq_split": ["tcomb_%d_%d_0.5_none_0.9" % (kv, kv + 1) for kv in range(2, 10)],
-    "vq": ["ldlq_2_%d_none_1.0" % b for b in range(2, 13)],
-    "sq": ["ldlq_1_%d_none_1.0" % b for b in range(2, 9)],
-    "sq_simt": ["ldlq_1_%d_none_1.0:simt" % b for b in range(2, 9)],
-    "vq_simt": ["ldlq_2_%d_none_1.0:simt" % b for b in range(2, 13)],
-}
-CHECK_SHAPES = [(576, 576), (192, 576), (1536, 576), (576, 1536), (4096, 4096)]
+# The palette's families and SmolLM2's shapes, as the CPU suite has them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "test", "Target", "Inputs"))
+from check_kernels import FAMILIES, SMOLLM2_SHAPES  # noqa: E402
+
+CHECK_SHAPES = SMOLLM2_SHAPES + [(4096, 4096)]
 BENCH_SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336)]
 # Launch variants. "bpsN" aims the grid at N blocks per SM (the default is
 # bps2); every quantizer is timed at each, and checked at the largest.

@@ -298,31 +298,19 @@ public:
                           double *microseconds) override {
     if (qpalrtStatus s = bind())
       return s;
-    EventPair events{cu};
-    if (qpalrtStatus s =
-            check(cu, cu.cuEventCreate(&events.start, 0), "cuEventCreate"))
-      return s;
-    if (qpalrtStatus s =
-            check(cu, cu.cuEventCreate(&events.stop, 0), "cuEventCreate"))
-      return s;
     if (qpalrtStatus s = launchBound(function, config, args, numArgs))
       return s;
-    if (qpalrtStatus s =
-            check(cu, cu.cuEventRecord(events.start, nullptr), "cuEventRecord"))
-      return s;
-    for (int i = 0; i < iterations; ++i)
-      if (qpalrtStatus s = launchBound(function, config, args, numArgs))
-        return s;
-    if (qpalrtStatus s =
-            check(cu, cu.cuEventRecord(events.stop, nullptr), "cuEventRecord"))
-      return s;
-    if (qpalrtStatus s =
-            check(cu, cu.cuEventSynchronize(events.stop), "cuEventSynchronize"))
-      return s;
     float milliseconds = 0;
-    if (qpalrtStatus s = check(
-            cu, cu.cuEventElapsedTime(&milliseconds, events.start, events.stop),
-            "cuEventElapsedTime"))
+    if (qpalrtStatus s = timeOnStream(
+            nullptr,
+            [&]() -> qpalrtStatus {
+              for (int i = 0; i < iterations; ++i)
+                if (qpalrtStatus s =
+                        launchBound(function, config, args, numArgs))
+                  return s;
+              return QPALRT_SUCCESS;
+            },
+            &milliseconds))
       return s;
     *microseconds = double(milliseconds) * 1000.0 / iterations;
     return QPALRT_SUCCESS;
@@ -381,38 +369,26 @@ public:
         return s;
     }
     CUstream stream = resources.stream;
-    EventPair events{cu};
-    if (qpalrtStatus s =
-            check(cu, cu.cuEventCreate(&events.start, 0), "cuEventCreate"))
-      return s;
-    if (qpalrtStatus s =
-            check(cu, cu.cuEventCreate(&events.stop, 0), "cuEventCreate"))
-      return s;
-    if (qpalrtStatus s =
-            check(cu, cu.cuEventRecord(events.start, stream), "cuEventRecord"))
-      return s;
-    for (int i = 0; i < iterations; ++i) {
-      if (graphs) {
-        if (qpalrtStatus s = check(cu, cu.cuGraphLaunch(resources.exec, stream),
-                                   "cuGraphLaunch"))
-          return s;
-        continue;
-      }
-      for (size_t set = 0; set < numSets; ++set)
-        if (qpalrtStatus s =
-                launchBound(function, config, args + set * numArgs, numArgs))
-          return s;
-    }
-    if (qpalrtStatus s =
-            check(cu, cu.cuEventRecord(events.stop, stream), "cuEventRecord"))
-      return s;
-    if (qpalrtStatus s =
-            check(cu, cu.cuEventSynchronize(events.stop), "cuEventSynchronize"))
-      return s;
     float milliseconds = 0;
-    if (qpalrtStatus s = check(
-            cu, cu.cuEventElapsedTime(&milliseconds, events.start, events.stop),
-            "cuEventElapsedTime"))
+    if (qpalrtStatus s = timeOnStream(
+            stream,
+            [&]() -> qpalrtStatus {
+              for (int i = 0; i < iterations; ++i) {
+                if (graphs) {
+                  if (qpalrtStatus s =
+                          check(cu, cu.cuGraphLaunch(resources.exec, stream),
+                                "cuGraphLaunch"))
+                    return s;
+                  continue;
+                }
+                for (size_t set = 0; set < numSets; ++set)
+                  if (qpalrtStatus s = launchBound(
+                          function, config, args + set * numArgs, numArgs))
+                    return s;
+              }
+              return QPALRT_SUCCESS;
+            },
+            &milliseconds))
       return s;
     *microseconds =
         double(milliseconds) * 1000.0 / (double(iterations) * numSets);
@@ -427,6 +403,33 @@ public:
   }
 
 private:
+  /// Runs `work` (which enqueues on `stream`) between two events and writes
+  /// the time between them, once they completed, to `*milliseconds`.
+  template <typename Work>
+  qpalrtStatus timeOnStream(CUstream stream, Work &&work, float *milliseconds) {
+    EventPair events{cu};
+    if (qpalrtStatus s =
+            check(cu, cu.cuEventCreate(&events.start, 0), "cuEventCreate"))
+      return s;
+    if (qpalrtStatus s =
+            check(cu, cu.cuEventCreate(&events.stop, 0), "cuEventCreate"))
+      return s;
+    if (qpalrtStatus s =
+            check(cu, cu.cuEventRecord(events.start, stream), "cuEventRecord"))
+      return s;
+    if (qpalrtStatus s = work())
+      return s;
+    if (qpalrtStatus s =
+            check(cu, cu.cuEventRecord(events.stop, stream), "cuEventRecord"))
+      return s;
+    if (qpalrtStatus s =
+            check(cu, cu.cuEventSynchronize(events.stop), "cuEventSynchronize"))
+      return s;
+    return check(cu,
+                 cu.cuEventElapsedTime(milliseconds, events.start, events.stop),
+                 "cuEventElapsedTime");
+  }
+
   /// Makes the context current on the calling thread.
   qpalrtStatus bind() {
     return check(cu, cu.cuCtxSetCurrent(context), "cuCtxSetCurrent");

@@ -158,6 +158,17 @@ Value qpal::detail::emitPackHalves(OpBuilder &builder, Location loc,
   return arith::OrIOp::create(builder, loc, bits(first), high);
 }
 
+Value qpal::detail::emitCodebookPairEntry(OpBuilder &builder, Location loc,
+                                          Value codebook, Value entry) {
+  Value first = arith::MulIOp::create(
+      builder, loc, entry, arith::ConstantIndexOp::create(builder, loc, 2));
+  Value second = arith::AddIOp::create(
+      builder, loc, first, arith::ConstantIndexOp::create(builder, loc, 1));
+  return emitPackHalves(builder, loc,
+                        memref::LoadOp::create(builder, loc, codebook, first),
+                        memref::LoadOp::create(builder, loc, codebook, second));
+}
+
 Value qpal::detail::emitPackedPairLoad(OpBuilder &builder, Location loc,
                                        const PackedPairTable &packedPairs,
                                        Value index) {

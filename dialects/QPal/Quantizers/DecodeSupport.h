@@ -51,6 +51,11 @@ mlir::Value emitCodebookLoad(mlir::OpBuilder &builder, mlir::Location loc,
 mlir::Value emitPackHalves(mlir::OpBuilder &builder, mlir::Location loc,
                            mlir::Value first, mlir::Value second);
 
+/// Returns codebook pair `entry` (values 2e and 2e + 1 of the f32
+/// `codebook`) packed as by emitPackHalves: the pair table of 2-D codebooks.
+mlir::Value emitCodebookPairEntry(mlir::OpBuilder &builder, mlir::Location loc,
+                                  mlir::Value codebook, mlir::Value entry);
+
 /// Returns entry `index` (an integer of any width) of the lane's copy of
 /// the packed pair table (an i32).
 mlir::Value emitPackedPairLoad(mlir::OpBuilder &builder, mlir::Location loc,

@@ -10,9 +10,6 @@
 #include "TcqDecode.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-
 #include <algorithm>
 
 using namespace mlir;
@@ -96,12 +93,5 @@ unsigned TcqSplitAttr::getPackedPairEntries() const {
 
 Value TcqSplitAttr::emitPackedPairEntry(OpBuilder &builder, Location loc,
                                         Value codebook, Value entry) const {
-  // Entry e is codebook pair e: values 2e and 2e + 1.
-  Value first = arith::MulIOp::create(
-      builder, loc, entry, arith::ConstantIndexOp::create(builder, loc, 2));
-  Value second = arith::AddIOp::create(
-      builder, loc, first, arith::ConstantIndexOp::create(builder, loc, 1));
-  return detail::emitPackHalves(
-      builder, loc, memref::LoadOp::create(builder, loc, codebook, first),
-      memref::LoadOp::create(builder, loc, codebook, second));
+  return detail::emitCodebookPairEntry(builder, loc, codebook, entry);
 }

@@ -119,12 +119,5 @@ unsigned VqAttr::getPackedPairEntries() const {
 
 Value VqAttr::emitPackedPairEntry(OpBuilder &builder, Location loc,
                                   Value codebook, Value entry) const {
-  // Entry e is codebook pair e: values 2e and 2e + 1.
-  Value first = arith::MulIOp::create(
-      builder, loc, entry, arith::ConstantIndexOp::create(builder, loc, 2));
-  Value second = arith::AddIOp::create(
-      builder, loc, first, arith::ConstantIndexOp::create(builder, loc, 1));
-  return detail::emitPackHalves(
-      builder, loc, memref::LoadOp::create(builder, loc, codebook, first),
-      memref::LoadOp::create(builder, loc, codebook, second));
+  return detail::emitCodebookPairEntry(builder, loc, codebook, entry);
 }

@@ -39,13 +39,7 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
   Block *entry = function.addEntryBlock();
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(entry);
-  KernelArgs args{entry->getArgument(0),
-                  entry->getArgument(1),
-                  entry->getArgument(2),
-                  entry->getArgument(3),
-                  entry->getArgument(4),
-                  Value(),
-                  Value()};
+  KernelArgs args = matmulKernelArgs(*entry);
   emitCodeWordViews(builder, loc, args);
   Value range = entry->getArgument(5);
 
@@ -136,13 +130,7 @@ FailureOr<func::FuncOp> qpal::buildCpuDequantKernel(OpBuilder &builder,
   Block *entry = function.addEntryBlock();
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(entry);
-  KernelArgs args{Value(),
-                  entry->getArgument(0),
-                  entry->getArgument(1),
-                  Value(),
-                  Value(),
-                  Value(),
-                  Value()};
+  KernelArgs args = dequantKernelArgs(*entry);
   emitCodeWordViews(builder, loc, args);
   Value weights = entry->getArgument(2), range = entry->getArgument(3);
   auto [first, last] = emitRangeBounds(builder, loc, range);

@@ -183,42 +183,34 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
     // Each entry is computed once and stored in all its copies.
     packedPairs.table = function.getWorkgroupAttributions()[1];
     packedPairs.replicas = replicas;
-    auto fill = scf::ForOp::create(builder, loc, thread,
-                                   constIndex(builder, loc, packedEntries),
-                                   constIndex(builder, loc, launch.blockX));
-    {
-      OpBuilder::InsertionGuard fillGuard(builder);
-      builder.setInsertionPointToStart(fill.getBody());
-      Value entry = fill.getInductionVar();
-      Value packed = shape.quantizer.emitPackedPairEntry(builder, loc,
-                                                         args.codebook, entry);
-      Value first = arith::MulIOp::create(builder, loc, entry,
-                                          constIndex(builder, loc, replicas));
-      for (unsigned copy = 0; copy < replicas; ++copy)
-        memref::StoreOp::create(
-            builder, loc, packed, packedPairs.table,
-            copy == 0 ? first
-                      : arith::AddIOp::create(builder, loc, first,
-                                              constIndex(builder, loc, copy))
-                            .getResult());
-    }
+    emitBlockStridedLoop(
+        builder, loc, thread, packedEntries, launch.blockX, [&](Value entry) {
+          Value packed = shape.quantizer.emitPackedPairEntry(
+              builder, loc, args.codebook, entry);
+          Value first = arith::MulIOp::create(
+              builder, loc, entry, constIndex(builder, loc, replicas));
+          for (unsigned copy = 0; copy < replicas; ++copy)
+            memref::StoreOp::create(
+                builder, loc, packed, packedPairs.table,
+                copy == 0
+                    ? first
+                    : arith::AddIOp::create(builder, loc, first,
+                                            constIndex(builder, loc, copy))
+                          .getResult());
+        });
     gpu::BarrierOp::create(builder, loc);
     if (replicas > 1)
       packedPairs.replica = arith::AndIOp::create(
           builder, loc, lane, constIndex(builder, loc, replicas - 1));
   } else if (launch.sharedCodebook) {
     Value shared = function.getWorkgroupAttributions()[1];
-    auto copy = scf::ForOp::create(builder, loc, thread,
-                                   constIndex(builder, loc, codebookValues),
-                                   constIndex(builder, loc, launch.blockX));
-    {
-      OpBuilder::InsertionGuard copyGuard(builder);
-      builder.setInsertionPointToStart(copy.getBody());
-      Value i = copy.getInductionVar();
-      memref::StoreOp::create(
-          builder, loc, memref::LoadOp::create(builder, loc, args.codebook, i),
-          shared, i);
-    }
+    emitBlockStridedLoop(
+        builder, loc, thread, codebookValues, launch.blockX, [&](Value i) {
+          memref::StoreOp::create(
+              builder, loc,
+              memref::LoadOp::create(builder, loc, args.codebook, i), shared,
+              i);
+        });
     gpu::BarrierOp::create(builder, loc);
     decodeArgs.codebook = shared;
   }

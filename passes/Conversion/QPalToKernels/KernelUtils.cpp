@@ -36,6 +36,35 @@ KernelTypes::KernelTypes(OpBuilder &builder, const KernelShape &shape,
   y = MemRefType::get({shape.batch, shape.rows}, f32, layout, memorySpace);
 }
 
+KernelArgs qpal::detail::matmulKernelArgs(Block &entry) {
+  KernelArgs args;
+  args.x = entry.getArgument(0);
+  args.codes = entry.getArgument(1);
+  args.codebook = entry.getArgument(2);
+  args.scales = entry.getArgument(3);
+  args.y = entry.getArgument(4);
+  return args;
+}
+
+KernelArgs qpal::detail::dequantKernelArgs(Block &entry) {
+  KernelArgs args;
+  args.codes = entry.getArgument(0);
+  args.codebook = entry.getArgument(1);
+  return args;
+}
+
+void qpal::detail::emitBlockStridedLoop(OpBuilder &builder, Location loc,
+                                        Value thread, int64_t count,
+                                        int64_t blockSize,
+                                        function_ref<void(Value)> body) {
+  auto loop =
+      scf::ForOp::create(builder, loc, thread, constIndex(builder, loc, count),
+                         constIndex(builder, loc, blockSize));
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(loop.getBody());
+  body(loop.getInductionVar());
+}
+
 void qpal::detail::emitCodeWordViews(OpBuilder &builder, Location loc,
                                      KernelArgs &args) {
   auto codesType = cast<MemRefType>(args.codes.getType());
@@ -412,12 +441,6 @@ std::pair<gpu::GPUFuncOp, KernelArgs> qpal::detail::createGpuKernelFunction(
   function.setKnownGridSizeAttr(
       builder.getDenseI32ArrayAttr({static_cast<int32_t>(launch.gridX), 1, 1}));
   Block &entry = function.getBody().front();
-  KernelArgs args{entry.getArgument(0),
-                  entry.getArgument(1),
-                  entry.getArgument(2),
-                  entry.getArgument(3),
-                  entry.getArgument(4),
-                  Value(),
-                  Value()};
+  KernelArgs args = matmulKernelArgs(entry);
   return {function, args};
 }

@@ -30,6 +30,18 @@ struct KernelArgs {
   mlir::Value codeHalves, codeWords;
 };
 
+/// The arguments of a matmul kernel: the first five arguments of its entry
+/// block (x, codes, codebook, scales, y), without the word views.
+KernelArgs matmulKernelArgs(mlir::Block &entry);
+/// The arguments of a dequantize kernel: codes and codebook come first.
+KernelArgs dequantKernelArgs(mlir::Block &entry);
+
+/// Emits a loop of the block's threads over [0, count): thread t runs
+/// `body(i)` for i = t, t + blockSize, ...
+void emitBlockStridedLoop(mlir::OpBuilder &builder, mlir::Location loc,
+                          mlir::Value thread, int64_t count, int64_t blockSize,
+                          llvm::function_ref<void(mlir::Value)> body);
+
 /// Creates `args`' word views of its codes at the builder's insertion point
 /// (a kernel's entry).
 void emitCodeWordViews(mlir::OpBuilder &builder, mlir::Location loc,
