@@ -80,19 +80,23 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--only", default="check,bench,variants")
     parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--check-batches", default="1,3,8")
+    parser.add_argument("--bench-batches", default="1,8")
     parser.add_argument("--variants", default=",".join(CODEGEN_VARIANTS),
                         help="the code generation variants to compile")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     only = set(args.only.split(","))
     names = [n for f in args.families.split(",") for n in FAMILIES[f]]
+    check_batches = [int(b) for b in args.check_batches.split(",")]
+    bench_batches = [int(b) for b in args.bench_batches.split(",")]
     jobs = []
     if "check" in only:
         jobs += [("check", n, r, c, b, "default") for n in names
-                 for (r, c) in CHECK_SHAPES for b in (1, 3, 8)]
+                 for (r, c) in CHECK_SHAPES for b in check_batches]
     if "bench" in only:
         jobs += [("bench", n, r, c, b, "default") for n in names
-                 for (r, c) in BENCH_SHAPES for b in (1, 8)]
+                 for (r, c) in BENCH_SHAPES for b in bench_batches]
     if "sweep" in only:
         for variant in SWEEP_VARIANTS:
             jobs += [("bench", n, r, c, b, variant) for n in names

@@ -86,7 +86,7 @@ def main():
         sets = max(1, min(64, math.ceil(4 * l2 / weight_bytes)))
         weights = [torch.randn(rows, cols, device="cuda", dtype=torch.float16)
                    for _ in range(sets)]
-        for batch in (1, 8):
+        for batch in (1, 8, 16, 32):
             x = torch.randn(batch, cols, device="cuda", dtype=torch.float16)
             outs = [torch.empty(batch, rows, device="cuda", dtype=torch.float16)
                     for _ in range(sets)]

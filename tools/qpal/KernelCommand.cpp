@@ -68,7 +68,7 @@ static cl::opt<unsigned> smCount("sm-count", cl::sub(kernelCommand),
 static cl::opt<bool>
     gpuMma("gpu-mma", cl::sub(kernelCommand), cl::init(true),
            cl::cat(driver::category()),
-           cl::desc("nvptx, tensor-core layouts, batch <= 8: accumulate with "
+           cl::desc("nvptx, tensor-core layouts, batch <= 32: accumulate with "
                     "mma.sync (false: CUDA-core FMAs, for comparison)"));
 static cl::opt<unsigned>
     gpuUnroll("gpu-unroll", cl::sub(kernelCommand), cl::init(0),

@@ -65,8 +65,8 @@ struct GpuLaunch {
   int64_t blockX = 0; // threads: 32 x warps
   int64_t warps = 0;
   int64_t kSplits = 1; // > 1: blocks add partial sums atomically
-  // Tensor-core layouts: accumulate with mma.sync.m16n8k16 (batch <= 8)
-  // instead of CUDA-core FMAs.
+  // Tensor-core layouts: accumulate with mma.sync.m16n8k16 (batch <= 32,
+  // one n-tile per 8 rows) instead of CUDA-core FMAs.
   bool mma = false;
   // Supertiles one warp decodes per loop iteration (loads in flight).
   unsigned unroll = 1;

@@ -33,10 +33,14 @@ using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
 
-/// The largest codebook (as f32 values) copied to shared memory, and the
-/// shared memory the replicated packed pair table may take.
+/// The largest codebook (as f32 values) copied to shared memory, the shared
+/// memory the replicated packed pair table may take, the most the warps'
+/// partial sums may take, and the static shared memory of a block (48 KiB,
+/// less room for the compiler's own).
 static constexpr uint64_t kSharedCodebookBytes = 32 * 1024;
 static constexpr uint64_t kPackedTableBytes = 40 * 1024;
+static constexpr int64_t kPartialsBytes = 32 * 1024;
+static constexpr uint64_t kStaticSharedBytes = 46 * 1024;
 
 GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip,
                                 const GpuLaunchOptions &options) {
@@ -49,7 +53,7 @@ GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip,
     launch.gridX = shape.rows / launch.warps;
     return launch;
   }
-  launch.mma = options.mma && shape.batch <= 8;
+  launch.mma = options.mma && shape.batch <= kMaxMmaBatch;
   // Measured on an H100 (bench/results/gpu-kernels-h100.md): decoding two
   // supertiles per iteration raised registers and slowed TCQ by up to 35%,
   // and gained SQ/VQ nothing.
@@ -57,27 +61,34 @@ GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip,
   launch.vectorSegments = options.vectorSegments;
   if (options.blocksPerSm)
     launch.blocksPerSm = options.blocksPerSm;
+  int64_t supertileRows = shape.rows / kSupertileDim;
+  int64_t supertileCols =
+      shape.cols / kSupertileDim / shape.quantizer.getNumColumnParts();
+  // The warps' partial sums (warps x batch x 32 f32) share the block's
+  // static shared memory with the tables: large batches get fewer warps.
+  int64_t partialsPerWarp = shape.batch * kSupertileDim * 4;
+  launch.warps = std::clamp<int64_t>(
+      std::min<int64_t>(supertileCols, kPartialsBytes / partialsPerWarp), 1, 8);
+  launch.blockX = launch.warps * kWarpLanes;
+  uint64_t tableBudget =
+      kStaticSharedBytes -
+      std::min<uint64_t>(kStaticSharedBytes, launch.warps * partialsPerWarp);
+  uint64_t tableBytes = shape.quantizer.getPackedPairEntries() * 4;
   launch.packedPairs =
-      launch.mma && options.packedPairs &&
-      shape.quantizer.getPackedPairEntries() > 0 &&
-      shape.quantizer.getPackedPairEntries() * 4 <= kSharedCodebookBytes;
+      launch.mma && options.packedPairs && tableBytes > 0 &&
+      tableBytes <= std::min(kSharedCodebookBytes, tableBudget);
   if (launch.packedPairs) {
     // As many copies as fit the shared-memory budget, up to one per lane.
-    uint64_t tableBytes = shape.quantizer.getPackedPairEntries() * 4;
+    uint64_t budget = std::min(kPackedTableBytes, tableBudget);
     unsigned fit = 1;
-    while (fit < kWarpLanes && 2 * fit * tableBytes <= kPackedTableBytes)
+    while (fit < kWarpLanes && 2 * fit * tableBytes <= budget)
       fit *= 2;
     launch.packedReplicas =
         options.packedReplicas ? std::min(options.packedReplicas, fit) : fit;
   }
   launch.sharedCodebook =
-      !launch.packedPairs &&
-      shape.quantizer.getSpec().codebookBytes() * 2 <= kSharedCodebookBytes;
-  int64_t supertileRows = shape.rows / kSupertileDim;
-  int64_t supertileCols =
-      shape.cols / kSupertileDim / shape.quantizer.getNumColumnParts();
-  launch.warps = std::clamp<int64_t>(supertileCols, 1, 8);
-  launch.blockX = launch.warps * kWarpLanes;
+      !launch.packedPairs && shape.quantizer.getSpec().codebookBytes() * 2 <=
+                                 std::min(kSharedCodebookBytes, tableBudget);
   // Fill the chip: about `blocksPerSm` blocks per SM, splitting K when there
   // are too few row supertiles (k/v projections), never below one supertile
   // column per warp.
@@ -131,9 +142,9 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
   MLIRContext *context = builder.getContext();
   int64_t batch = shape.batch, warps = launch.warps;
   bool mma = launch.mma;
-  if (mma && batch > 8)
-    return emitError(loc) << "mma.sync kernels take a batch of at most 8, got "
-                          << batch;
+  if (mma && batch > kMaxMmaBatch)
+    return emitError(loc) << "mma.sync kernels take a batch of at most "
+                          << kMaxMmaBatch << ", got " << batch;
   auto workgroup = gpu::AddressSpaceAttr::get(
       context, gpu::GPUDialect::getWorkgroupAddressSpace());
   FloatType f32 = builder.getF32Type();
@@ -217,7 +228,8 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
 
   Value zeroF =
       arith::ConstantFloatOp::create(builder, loc, f32, llvm::APFloat(0.0f));
-  SmallVector<Value> sums(mma ? kMmaSums : kRowSlots * batch, zeroF);
+  SmallVector<Value> sums(mma ? getMmaSumCount(batch) : kRowSlots * batch,
+                          zeroF);
 
   // This block's warps take supertile columns split*W + warp, stepping by
   // all warps of all splits.
@@ -243,25 +255,26 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
   sums = std::move(*laneSums);
 
   if (mma) {
-    // Accumulator register 4*i1 + c is row 16*i1 + lane/4 + 8*(c/2) of
-    // activation row 2*(lane%4) + c%2; columns past the batch are dropped.
+    // Accumulator register 8*t + 4*i1 + c is row 16*i1 + lane/4 + 8*(c/2)
+    // of activation row 8*t + 2*(lane%4) + c%2; rows past the batch are
+    // dropped.
     Value group =
         arith::ShRUIOp::create(builder, loc, lane, constIndex(builder, loc, 2));
     Value quad =
         arith::AndIOp::create(builder, loc, lane, constIndex(builder, loc, 3));
     Value firstN =
         arith::MulIOp::create(builder, loc, quad, constIndex(builder, loc, 2));
-    for (unsigned r = 0; r < kMmaSums; ++r) {
-      unsigned i1 = r / 4, c = r % 4;
+    for (unsigned r = 0, e = sums.size(); r < e; ++r) {
+      unsigned tile = r / 8, i1 = (r % 8) / 4, c = r % 4;
       Value row = arith::AddIOp::create(
           builder, loc, group, constIndex(builder, loc, 16 * i1 + 8 * (c / 2)));
-      Value n = arith::AddIOp::create(builder, loc, firstN,
-                                      constIndex(builder, loc, c % 2));
+      Value n = arith::AddIOp::create(
+          builder, loc, firstN, constIndex(builder, loc, 8 * tile + c % 2));
       auto store = [&](OpBuilder &b) {
         memref::StoreOp::create(b, loc, sums[r], partials,
                                 ValueRange{warp, n, row});
       };
-      if (batch == 8) {
+      if (batch >= 8 * (tile + 1)) {
         store(builder);
         continue;
       }

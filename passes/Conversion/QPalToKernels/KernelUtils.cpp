@@ -295,71 +295,80 @@ void qpal::detail::emitMmaSupertile(OpBuilder &builder, Location loc,
                                     Value lane, ArrayRef<DecodedPair> pairs,
                                     Value colBase,
                                     MutableArrayRef<Value> sums) {
-  assert(shape.batch <= 8 && sums.size() == kMmaSums && "m16n8 tiles");
+  assert(shape.batch <= kMaxMmaBatch &&
+         sums.size() == getMmaSumCount(shape.batch) && "m16n8 tiles");
+  unsigned nTiles = sums.size() / 8;
   Value group =
       arith::ShRUIOp::create(builder, loc, lane, constIndex(builder, loc, 2));
   Value quad =
       arith::AndIOp::create(builder, loc, lane, constIndex(builder, loc, 3));
-  // B column n = lane / 4 is activation row n; lanes past the batch read the
-  // last row, and their output columns are never stored.
-  Value n = group;
-  if (shape.batch < 8)
-    n = arith::MinUIOp::create(builder, loc, group,
-                               constIndex(builder, loc, shape.batch - 1));
   Value laneCol = arith::AddIOp::create(
       builder, loc, colBase,
       arith::MulIOp::create(builder, loc, quad, constIndex(builder, loc, 2)));
-  // B fragments of the two 16-column halves j1: rows k = 2*(lane%4) + {0, 1}
-  // and k + 8.
-  Value bFragments[2][2];
-  for (unsigned j1 = 0; j1 < 2; ++j1)
-    for (unsigned h = 0; h < 2; ++h) {
-      Value col = arith::AddIOp::create(
-          builder, loc, laneCol, constIndex(builder, loc, 16 * j1 + 8 * h));
-      // The pair starts at an even column of a row of even length: one
-      // 8-byte load.
-      Value both = vector::LoadOp::create(
-          builder, loc, VectorType::get({2}, builder.getF32Type()), x,
-          ValueRange{n, col}, /*nontemporal=*/false,
-          /*alignment=*/llvm::MaybeAlign(shape.cols % 2 == 0 ? 8 : 4));
-      bFragments[j1][h] = packHalves(
-          builder, loc, vector::ExtractOp::create(builder, loc, both, 0),
-          vector::ExtractOp::create(builder, loc, both, 1));
-    }
   // A fragments: pair (q = 2*j1 + i1, j) is register j of tile q.
   const DecodedPair *byTile[4][4] = {};
   for (const DecodedPair &pair : pairs)
     byTile[pair.tile][pair.reg] = &pair;
-  Type f32 = builder.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(builder.getContext(),
-                                                     SmallVector<Type>(4, f32));
+  SmallVector<Value, 4> aFragments[2][2];
   for (unsigned i1 = 0; i1 < 2; ++i1)
-    for (unsigned j1 = 0; j1 < 2; ++j1) {
-      SmallVector<Value, 4> a;
+    for (unsigned j1 = 0; j1 < 2; ++j1)
       for (unsigned j = 0; j < 4; ++j) {
         const DecodedPair *pair = byTile[2 * j1 + i1][j];
         assert(pair && "a lane decodes every (tile, register)");
-        a.push_back(pair->packed
-                        ? LLVM::BitcastOp::create(
-                              builder, loc,
-                              VectorType::get({2}, builder.getF16Type()),
-                              pair->packed)
-                              .getResult()
-                        : packHalves(builder, loc, pair->first, pair->second));
+        aFragments[i1][j1].push_back(
+            pair->packed
+                ? LLVM::BitcastOp::create(
+                      builder, loc, VectorType::get({2}, builder.getF16Type()),
+                      pair->packed)
+                      .getResult()
+                : packHalves(builder, loc, pair->first, pair->second));
       }
-      MutableArrayRef<Value> c = sums.slice(4 * i1, 4);
-      Value d = NVVM::MmaOp::create(
-          builder, loc, resultType, a,
-          ValueRange{bFragments[j1][0], bFragments[j1][1]}, ValueRange(c),
-          /*shape=*/{16, 8, 16}, /*b1Op=*/std::nullopt,
-          /*intOverflow=*/std::nullopt,
-          /*multiplicandPtxTypes=*/std::nullopt,
-          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                         NVVM::MMALayout::col});
-      for (unsigned r = 0; r < 4; ++r)
-        c[r] =
-            LLVM::ExtractValueOp::create(builder, loc, d, ArrayRef<int64_t>{r});
-    }
+  Type f32 = builder.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(builder.getContext(),
+                                                     SmallVector<Type>(4, f32));
+  for (unsigned tile = 0; tile < nTiles; ++tile) {
+    // B column n = 8*tile + lane / 4 is activation row n; lanes past the
+    // batch read the last row, and their output columns are never stored.
+    Value n = group;
+    if (tile != 0)
+      n = arith::AddIOp::create(builder, loc, group,
+                                constIndex(builder, loc, 8 * tile));
+    if (shape.batch < 8 * (tile + 1))
+      n = arith::MinUIOp::create(builder, loc, n,
+                                 constIndex(builder, loc, shape.batch - 1));
+    // B fragments of the two 16-column halves j1: rows k = 2*(lane%4) +
+    // {0, 1} and k + 8.
+    Value bFragments[2][2];
+    for (unsigned j1 = 0; j1 < 2; ++j1)
+      for (unsigned h = 0; h < 2; ++h) {
+        Value col = arith::AddIOp::create(
+            builder, loc, laneCol, constIndex(builder, loc, 16 * j1 + 8 * h));
+        // The pair starts at an even column of a row of even length: one
+        // 8-byte load.
+        Value both = vector::LoadOp::create(
+            builder, loc, VectorType::get({2}, builder.getF32Type()), x,
+            ValueRange{n, col}, /*nontemporal=*/false,
+            /*alignment=*/llvm::MaybeAlign(shape.cols % 2 == 0 ? 8 : 4));
+        bFragments[j1][h] = packHalves(
+            builder, loc, vector::ExtractOp::create(builder, loc, both, 0),
+            vector::ExtractOp::create(builder, loc, both, 1));
+      }
+    for (unsigned i1 = 0; i1 < 2; ++i1)
+      for (unsigned j1 = 0; j1 < 2; ++j1) {
+        MutableArrayRef<Value> c = sums.slice(8 * tile + 4 * i1, 4);
+        Value d = NVVM::MmaOp::create(
+            builder, loc, resultType, aFragments[i1][j1],
+            ValueRange{bFragments[j1][0], bFragments[j1][1]}, ValueRange(c),
+            /*shape=*/{16, 8, 16}, /*b1Op=*/std::nullopt,
+            /*intOverflow=*/std::nullopt,
+            /*multiplicandPtxTypes=*/std::nullopt,
+            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                           NVVM::MMALayout::col});
+        for (unsigned r = 0; r < 4; ++r)
+          c[r] = LLVM::ExtractValueOp::create(builder, loc, d,
+                                              ArrayRef<int64_t>{r});
+      }
+  }
 }
 
 FailureOr<SmallVector<Value>> qpal::detail::emitLaneColumnLoops(

@@ -136,18 +136,23 @@ mlir::FailureOr<llvm::SmallVector<mlir::Value>> emitLaneColumnLoops(
     const PackedPairTable &packedPairs = {}, bool vectorSegments = false);
 
 /// Accumulates one decoded supertile with `mma.sync.m16n8k16` (f16 inputs,
-/// f32 accumulators): the lane's pairs are its A fragments as they are, the
-/// activations x[n][k] (batch <= 8, n = lane / 4) become the B fragments.
-/// `sums` holds the 2 x 4 accumulator registers of the two 16-row tiles:
-/// register 4*i1 + c is row 16*i1 + lane/4 + 8*(c/2), activation row
-/// 2*(lane%4) + c%2.
+/// f32 accumulators): the lane's pairs are its A fragments as they are,
+/// decoded once for all activation rows; the activations x[n][k] become the
+/// B fragments of ceil(batch / 8) n-tiles (n = 8*t + lane / 4). `sums`
+/// holds 8 accumulator registers per n-tile: register 8*t + 4*i1 + c is row
+/// 16*i1 + lane/4 + 8*(c/2), activation row 8*t + 2*(lane%4) + c%2.
 void emitMmaSupertile(mlir::OpBuilder &builder, mlir::Location loc,
                       const KernelShape &shape, mlir::Value x, mlir::Value lane,
                       llvm::ArrayRef<DecodedPair> pairs, mlir::Value colBase,
                       llvm::MutableArrayRef<mlir::Value> sums);
 
-/// Accumulator registers of emitMmaSupertile.
-constexpr unsigned kMmaSums = 8;
+/// The largest batch the mma.sync kernels take (4 n-tiles of 8).
+constexpr int64_t kMaxMmaBatch = 32;
+
+/// Accumulator registers of emitMmaSupertile for `batch` activation rows.
+inline unsigned getMmaSumCount(int64_t batch) {
+  return 8 * static_cast<unsigned>((batch + 7) / 8);
+}
 
 /// Creates the `gpu.func` kernel `name` with the shared arguments of `shape`
 /// (and `workgroup` attributions), marked as a kernel with `launch`'s known

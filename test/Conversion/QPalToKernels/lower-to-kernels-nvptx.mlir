@@ -1,5 +1,6 @@
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx chip=sm_80 batch=1" | FileCheck %s
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=8 sm-count=8" | FileCheck %s --check-prefix=FEW-SMS
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=16" | FileCheck %s --check-prefix=B16
 
 // 1536 x 576: 48 row supertiles, 18 supertile columns. 8 warps per block;
 // sm_80's 108 SMs want ~216 blocks, so K is split in 2 (the most 18 columns
@@ -31,6 +32,13 @@ func.func @up_proj(%x: tensor<?x576xf32>) -> tensor<?x1536xf32> {
 // CHECK-COUNT-4: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
 // CHECK: gpu.barrier
 // CHECK: memref.atomic_rmw addf
+
+// Batch 16: two n-tiles share each supertile's decode (8 mma.sync), and
+// the larger partial sums (16 KiB) leave room for 8 copies of the table.
+// B16: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n16_sm_90
+// B16-SAME: workgroup(%{{.*}} : memref<8x16x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4096xi32, #gpu.address_space<workgroup>>)
+// B16: scf.for
+// B16-COUNT-8: nvvm.mma.sync
 
 // FEW-SMS: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n8_sm_90
 // FEW-SMS-SAME: workgroup(%{{.*}} : memref<8x8x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8192xi32, #gpu.address_space<workgroup>>)
