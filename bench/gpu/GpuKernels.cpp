@@ -14,15 +14,19 @@
 // Each manifest line names one kernel:
 //
 //   check|bench QUANTIZER ROWS COLS BATCH CUBIN KERNEL GRID BLOCK [VARIANT]
+//   rotate rht 1 COLS BATCH CUBIN KERNEL GRID BLOCK
 //
 // `check` runs the kernel on seeded random data (lib/Quant's KernelCase) and
 // compares it with the float64 reference of lib/Quant's decode; `bench`
 // times it with random codes, rotating through enough copies of the codes
-// that they do not stay in L2, and reports GB/s of weight storage read.
+// that they do not stay in L2, and reports GB/s of weight storage read;
+// `rotate` runs the activation rotation kernel (`qpal kernel --rotation`)
+// and compares it with lib/Quant's HadamardTransform in float64.
 // Without a GPU the program says why and exits 0 (1 with --require-gpu).
 //
 //===----------------------------------------------------------------------===//
 
+#include "qpal/Quant/Hadamard.h"
 #include "qpal/Quant/KernelCase.h"
 #include "qpal/Quant/QuantizerSpec.h"
 
@@ -38,6 +42,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -83,9 +88,10 @@ std::vector<Entry> readManifest(const std::string &path) {
     fields >> entry.variant;
     if (entry.variant.empty())
       entry.variant = "default";
-    if (entry.mode != "check" && entry.mode != "bench")
+    if (entry.mode != "check" && entry.mode != "bench" &&
+        entry.mode != "rotate")
       die(path + ":" + std::to_string(line) + ": unknown mode '" + entry.mode +
-          "', expected check or bench");
+          "', expected check, bench or rotate");
     if (entry.rows <= 0 || entry.cols <= 0 || entry.batch <= 0 ||
         entry.grid == 0 || entry.block == 0)
       die(path + ":" + std::to_string(line) +
@@ -139,6 +145,59 @@ Buffers uploadCase(qpalrtContext *context, const KernelCase &data,
     buffers.codes.push_back(
         uploadBytes(context, data.codes.data(), data.codes.size(), entry));
   return buffers;
+}
+
+/// Runs rotation kernel `function` on seeded data; returns the max
+/// relative error against lib/Quant's RHT of s * x in float64.
+double checkRotation(qpalrtContext *context, qpalrtFunction *function,
+                     const qpalrtLaunchConfig &config, const Entry &entry) {
+  std::string where = "line " + std::to_string(entry.line);
+  llvm::Expected<HadamardTransform> transform =
+      HadamardTransform::create(entry.cols);
+  if (!transform)
+    die(where + ": " + llvm::toString(transform.takeError()));
+  llvm::Expected<llvm::ArrayRef<int8_t>> matrix =
+      hadamardMatrix(transform->smallOrder());
+  if (!matrix)
+    die(where + ": " + llvm::toString(matrix.takeError()));
+  std::mt19937_64 rng(2000 + entry.line);
+  std::normal_distribution<float> normal;
+  size_t count = entry.batch * entry.cols;
+  std::vector<float> x(count), signs(entry.cols),
+      hk(matrix->begin(), matrix->end()), poison(count, std::nanf(""));
+  for (float &v : x)
+    v = normal(rng);
+  for (float &v : signs)
+    v = (rng() & 1) ? 1.0f : -1.0f;
+  qpalrtBuffer *args[5] = {
+      uploadBytes(context, x.data(), count * 4, entry),
+      uploadBytes(context, signs.data(), signs.size() * 4, entry),
+      uploadBytes(context, hk.data(), hk.size() * 4, entry),
+      uploadBytes(context, poison.data(), count * 4, entry),
+      uploadBytes(context, poison.data(), count * 4, entry)};
+  if (qpalrtLaunch(function, &config, args, 5) != QPALRT_SUCCESS ||
+      qpalrtSynchronize(context) != QPALRT_SUCCESS)
+    die(where + ": the rotation kernel failed: " + lastError());
+  std::vector<float> y(count);
+  if (qpalrtDownload(args[4], y.data(), count * 4, 0) != QPALRT_SUCCESS)
+    die(where + ": cannot read the result: " + lastError());
+  for (qpalrtBuffer *buffer : args)
+    qpalrtFree(buffer);
+  double worst = 0, scale = 0;
+  std::vector<double> reference(entry.cols);
+  for (int64_t n = 0; n < entry.batch; ++n) {
+    for (int64_t c = 0; c < entry.cols; ++c)
+      reference[c] = double(signs[c]) * x[n * entry.cols + c];
+    transform->apply(reference);
+    for (int64_t c = 0; c < entry.cols; ++c) {
+      double error = std::abs(y[n * entry.cols + c] - reference[c]);
+      if (std::isnan(error))
+        return NAN;
+      worst = std::max(worst, error);
+      scale = std::max(scale, std::abs(reference[c]));
+    }
+  }
+  return worst / scale;
 }
 
 std::string jsonEscape(const std::string &text) {
@@ -210,6 +269,8 @@ int main(int argc, char **argv) {
       pending.push_back(std::async(
           std::launch::async,
           [entry, threadsPerCase]() -> llvm::Expected<KernelCase> {
+            if (entry.mode == "rotate")
+              return KernelCase();
             llvm::Expected<QuantizerSpec> spec =
                 QuantizerSpec::parse(entry.quantizer);
             if (!spec)
@@ -239,9 +300,6 @@ int main(int argc, char **argv) {
     if (!made)
       die(where + ": " + llvm::toString(made.takeError()));
     KernelCase &data = *made;
-    llvm::Expected<QuantizerSpec> spec = QuantizerSpec::parse(entry.quantizer);
-    if (!spec)
-      die(where + ": " + llvm::toString(spec.takeError()));
 
     qpalrtModule *&module = modules[entry.cubin];
     if (!module && qpalrtLoadModule(context, entry.cubin.c_str(), &module) !=
@@ -256,6 +314,32 @@ int main(int argc, char **argv) {
     config.grid[1] = config.grid[2] = 1;
     config.block[0] = entry.block;
     config.block[1] = config.block[2] = 1;
+
+    if (entry.mode == "rotate") {
+      double error = checkRotation(context, function, config, entry);
+      bool ok = error < 1e-5; // float32 butterflies; false for NaN
+      FamilyTally &tally = tallies["rotation default"];
+      (ok ? tally.ok : tally.failed) += 1;
+      tally.worst = std::isnan(error) || std::isnan(tally.worst)
+                        ? NAN
+                        : std::max(tally.worst, error);
+      if (!ok) {
+        ++failures;
+        std::printf("FAIL rotation %lld columns batch %lld: max relative "
+                    "error %.3e\n",
+                    (long long)entry.cols, (long long)entry.batch, error);
+      }
+      if (json)
+        std::fprintf(json,
+                     "{\"mode\":\"rotate\",\"cols\":%lld,\"batch\":%lld,"
+                     "\"max_rel_err\":%.6e,\"ok\":%s}\n",
+                     (long long)entry.cols, (long long)entry.batch, error,
+                     ok ? "true" : "false");
+      continue;
+    }
+    llvm::Expected<QuantizerSpec> spec = QuantizerSpec::parse(entry.quantizer);
+    if (!spec)
+      die(where + ": " + llvm::toString(spec.takeError()));
 
     if (entry.mode == "check") {
       Buffers buffers = uploadCase(context, data, entry, 1);

@@ -12,7 +12,9 @@ then ptxas) for
          the f32 codebook instead of the packed pair table, one copy of the
          table instead of one per lane group, word loads instead of
          8/16-byte vector loads of the codes);
-  sweep: (--only ...,sweep) the grid aimed at 4 and 8 blocks per SM.
+  sweep: (--only ...,sweep) the grid aimed at 4 and 8 blocks per SM;
+  rotate: the activation rotation kernels of widths 576, 1536, 4096 and
+         14336, batch 1 and 8.
 
 and writes OUT/manifest-{check,bench}-FAMILY.txt and manifest-variants.txt,
 whose lines qpal-gpu-kernels reads. Everything
@@ -59,9 +61,13 @@ VARIANT_QUANTIZERS = ["tcq_6_none_0.9", "tcq_7_none_0.9", "tcq_8_none_0.9",
 def compile_one(qpal, out, mode, name, rows, cols, batch, chip, variant):
     safe = name.replace(".", "p").replace(":", "_")
     cubin = "%s_%s_m%d_k%d_n%d_%s.cubin" % (mode, safe, rows, cols, batch, variant)
-    cmd = [qpal, "kernel", "--quantizer", name, "--rows", str(rows), "--cols",
-           str(cols), "--batch", str(batch), "--target", "nvptx", "--chip", chip,
-           "-o", os.path.join(out, cubin), "--json"] + VARIANTS[variant]
+    if mode == "rotate":
+        what = ["--rotation"]
+    else:
+        what = ["--quantizer", name, "--rows", str(rows)] + VARIANTS[variant]
+    cmd = [qpal, "kernel"] + what + ["--cols", str(cols), "--batch", str(batch),
+                                     "--target", "nvptx", "--chip", chip,
+                                     "-o", os.path.join(out, cubin), "--json"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         return None, "%s: %s" % (" ".join(cmd), result.stderr.strip())
@@ -78,7 +84,7 @@ def main():
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--chip", default="sm_90")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
-    parser.add_argument("--only", default="check,bench,variants")
+    parser.add_argument("--only", default="check,bench,variants,rotate")
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--check-batches", default="1,3,8")
     parser.add_argument("--bench-batches", default="1,8")
@@ -109,6 +115,10 @@ def main():
                      for n in VARIANT_QUANTIZERS for b in (1, 3, 8)]
             jobs += [("bench", n, r, c, b, variant) for n in VARIANT_QUANTIZERS
                      for (r, c) in BENCH_SHAPES for b in (1, 8)]
+    if "rotate" in only:
+        # The activation rotation kernels of SmolLM2's and Llama-8B's widths.
+        jobs += [("rotate", "rht", 1, c, b, "default")
+                 for c in (576, 1536, 4096, 14336) for b in (1, 8)]
     lines, errors = {}, []
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         futures = [(job, pool.submit(compile_one, args.qpal, args.out, *job[:5],
@@ -120,6 +130,9 @@ def main():
                 continue
             # One manifest per mode and family (variants apart), so that a
             # kernel that faults the GPU costs only its own manifest.
+            if job[0] == "rotate":
+                lines.setdefault("rotate", []).append(line)
+                continue
             family = next(f for f, ns in FAMILIES.items() if job[1] in ns)
             if job[5] in CODEGEN_VARIANTS:
                 group = "variants"

@@ -17,8 +17,8 @@ echo "runtime tests: exit $?; $(grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$out/ru
 PYTHONUNBUFFERED=1 timeout 180 python3 bench/gpu/torch_baseline.py --json "$out/torch.json" \
   > "$out/torch.log" 2>&1
 echo "torch baseline: exit $?"; cat "$out/torch.log" | tail -12
-for manifest in "$dir"/kernels/manifest-check-*.txt "$dir"/kernels/manifest-bench-*.txt \
-                "$dir"/kernels/manifest-variants.txt; do
+for manifest in "$dir"/kernels/manifest-check-*.txt "$dir"/kernels/manifest-rotate.txt \
+                "$dir"/kernels/manifest-bench-*.txt "$dir"/kernels/manifest-variants.txt; do
   [ -f "$manifest" ] || continue
   name=$(basename "$manifest" .txt)
   name=${name#manifest-}
@@ -28,7 +28,7 @@ for manifest in "$dir"/kernels/manifest-check-*.txt "$dir"/kernels/manifest-benc
   grep -E "^FAIL|error" "$work/$name.log" | head -5
 done
 # One file per kind in $OUT: 8 files in all.
-cat "$work"/check-*.json* "$work"/variants.json* > "$out/checks.jsonl" 2>/dev/null
+cat "$work"/check-*.json* "$work"/rotate.json* "$work"/variants.json* > "$out/checks.jsonl" 2>/dev/null
 cat "$work"/bench-*.json* "$work"/variants.json* > "$out/benches.jsonl" 2>/dev/null
-cat "$work"/check-*.log "$work"/bench-*.log "$work"/variants.log > "$out/kernels.log" 2>/dev/null
-grep -A12 "^| family" "$work"/check-*.log "$work"/variants.log | grep "|" | grep -v "family\|---"
+cat "$work"/check-*.log "$work"/rotate.log "$work"/bench-*.log "$work"/variants.log > "$out/kernels.log" 2>/dev/null
+grep -A12 "^| family" "$work"/check-*.log "$work"/rotate.log "$work"/variants.log | grep "|" | grep -v "family\|---"

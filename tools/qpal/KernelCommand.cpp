@@ -15,6 +15,7 @@
 #include "Commands.h"
 
 #include "qpal/Conversion/QPalToKernels.h"
+#include "qpal/Quant/Hadamard.h"
 #include "qpal/Quant/KernelCase.h"
 
 #include "qpalrt.h"
@@ -44,12 +45,13 @@ static cl::SubCommand
     kernelCommand("kernel",
                   "Emit, run, check and time one dequant-matmul kernel");
 static cl::opt<std::string>
-    quantizerName("quantizer", cl::sub(kernelCommand), cl::Required,
+    quantizerName("quantizer", cl::sub(kernelCommand),
                   cl::cat(driver::category()),
                   cl::desc("Quantizer, by reference name (tcq_6_none_0.9)"));
-static cl::opt<int64_t> rows("rows", cl::sub(kernelCommand), cl::Required,
+static cl::opt<int64_t> rows("rows", cl::sub(kernelCommand), cl::init(0),
                              cl::cat(driver::category()),
-                             cl::desc("M: output features"));
+                             cl::desc("M: output features (not with "
+                                      "--rotation)"));
 static cl::opt<int64_t> cols("cols", cl::sub(kernelCommand), cl::Required,
                              cl::cat(driver::category()),
                              cl::desc("K: input features"));
@@ -95,6 +97,10 @@ static cl::opt<bool> gpuVectorSegments(
     cl::cat(driver::category()),
     cl::desc("nvptx: read each lane's codes with 8/16-byte vector loads "
              "(false: 4-byte word loads, for comparison)"));
+static cl::opt<bool> rotation(
+    "rotation", cl::sub(kernelCommand), cl::cat(driver::category()),
+    cl::desc("Emit the activation rotation kernel y = RHT(s * x) of --cols "
+             "columns and --batch rows instead of a dequant-matmul"));
 static cl::opt<std::string>
     outputPath("o", cl::sub(kernelCommand), cl::cat(driver::category()),
                cl::desc("Output file: .ptx, .cubin (nvptx), .o (cpu) or "
@@ -375,9 +381,158 @@ Error runGpu(StringRef ptx, const KernelShape &shape, const GpuLaunch &launch,
   return Error::success();
 }
 
+/// Runs the CPU rotation kernel on seeded data and compares it with
+/// lib/Quant's HadamardTransform in float64.
+Error runCpuRotation(mlir::ModuleOp module, Report &report) {
+  Expected<std::unique_ptr<mlir::ExecutionEngine>> engine =
+      jitCpuKernels(module);
+  if (!engine)
+    return engine.takeError();
+  auto kernel = (*engine)->lookup(getRotationKernelName(cols, batch, "cpu"));
+  if (!kernel)
+    return kernel.takeError();
+  Expected<HadamardTransform> transform = HadamardTransform::create(cols);
+  if (!transform)
+    return transform.takeError();
+  Expected<ArrayRef<int8_t>> matrix = hadamardMatrix(transform->smallOrder());
+  if (!matrix)
+    return matrix.takeError();
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(batch * cols), signs(cols), t(batch * cols),
+      y(batch * cols, std::nanf("")), hk(matrix->begin(), matrix->end());
+  for (float &v : x)
+    v = normal(rng);
+  for (float &s : signs)
+    s = (rng() & 1) ? 1.0f : -1.0f;
+  int64_t range[2] = {0, batch};
+  using RotateFn =
+      void (*)(float *, float *, float *, float *, float *, int64_t *);
+  reinterpret_cast<RotateFn> (*kernel)(x.data(), signs.data(), hk.data(),
+                                       t.data(), y.data(), range);
+  double worst = 0, scale = 0;
+  std::vector<double> reference(cols);
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t c = 0; c < cols; ++c)
+      reference[c] = double(signs[c]) * x[n * cols + c];
+    transform->apply(reference);
+    for (int64_t c = 0; c < cols; ++c) {
+      double error = std::abs(y[n * cols + c] - reference[c]);
+      worst = std::isnan(error) ? NAN : std::max(worst, error);
+      scale = std::max(scale, std::abs(reference[c]));
+    }
+  }
+  double relative = worst / scale;
+  report.fields["max_rel_err"] = relative;
+  report.fields["hadamard_order"] =
+      static_cast<int64_t>(transform->smallOrder());
+  report.lines.push_back(
+      formatv("max relative error {0:e2} against lib/Quant's RHT in float64 "
+              "(K = {1}, M = {2})",
+              relative, transform->smallOrder(), transform->powerOfTwo()));
+  return Error::success();
+}
+
+/// `qpal kernel --rotation`: the activation rotation kernel.
+int runRotationKernel() {
+  if (!quantizerName.empty() || rows != 0)
+    return driver::reportError(
+        kCommand, "--rotation takes --cols and --batch, not --quantizer or "
+                  "--rows");
+  if (bench)
+    return driver::reportError(kCommand,
+                               "--bench is for dequant-matmul kernels");
+  bool gpu = target == "nvptx";
+  if (!gpu && target != "cpu")
+    return driver::reportError(
+        kCommand, formatv("unknown target '{0}', expected cpu or nvptx",
+                          target.getValue()));
+  if (gpu && run)
+    return driver::reportError(
+        kCommand, "--check of the GPU rotation kernel runs through "
+                  "qpal-gpu-kernels on a GPU machine, not here");
+  mlir::DialectRegistry registry;
+  registerKernelLoweringDependencies(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    diagnostics += diag.str();
+    return mlir::success();
+  });
+  mlir::OpBuilder builder(&context);
+  mlir::Location loc = mlir::UnknownLoc::get(&context);
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(loc);
+  builder.setInsertionPointToEnd(module->getBody());
+  Report report;
+  report.fields["kernel_kind"] = "rotation";
+  report.fields["cols"] = cols.getValue();
+  report.fields["batch"] = batch.getValue();
+  if (gpu) {
+    Expected<GpuChip> found = lookupGpuChip(chip);
+    if (!found)
+      return driver::reportError(kCommand, toString(found.takeError()));
+    auto kernels = mlir::gpu::GPUModuleOp::create(
+        builder, loc, "qpal_kernels",
+        builder.getArrayAttr({mlir::NVVM::NVVMTargetAttr::get(
+            &context, 3, "nvptx64-nvidia-cuda", found->name, "+ptx78")}));
+    (*module)->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
+                       builder.getUnitAttr());
+    builder.setInsertionPointToEnd(kernels.getBody());
+    std::string name = getRotationKernelName(cols, batch, found->name);
+    constexpr int64_t kThreads = 256;
+    if (failed(
+            buildGpuRotationKernel(builder, loc, cols, batch, kThreads, name)))
+      return driver::reportError(kCommand, diagnostics);
+    report.fields["kernel"] = name;
+    report.fields["grid"] = batch.getValue();
+    report.fields["block"] = kThreads;
+    if (failed(lowerGpuKernelsToPtx(*module)))
+      return driver::reportError(kCommand, "cannot lower the kernel to PTX: " +
+                                               diagnostics);
+    Expected<std::string> ptx = extractPtx(*module, "qpal_kernels");
+    if (!ptx)
+      return driver::reportError(kCommand, toString(ptx.takeError()));
+    StringRef out = outputPath;
+    if (out.ends_with(".cubin")) {
+      if (Error err = assembleCubin(*ptx, chip, out))
+        return driver::reportError(kCommand, toString(std::move(err)));
+    } else if (!out.empty()) {
+      if (Error err = writeFile(out, *ptx))
+        return driver::reportError(kCommand, toString(std::move(err)));
+    } else if (!emitJson) {
+      outs() << *ptx;
+    }
+  } else {
+    if (failed(buildCpuRotationKernel(builder, loc, cols, batch)))
+      return driver::reportError(kCommand, diagnostics);
+    report.fields["kernel"] = getRotationKernelName(cols, batch, "cpu");
+    if (failed(lowerCpuKernelsToLLVM(*module)))
+      return driver::reportError(kCommand, "cannot lower the kernel to LLVM: " +
+                                               diagnostics);
+    if (!outputPath.empty())
+      if (Error err = emitHostObject(*module, outputPath))
+        return driver::reportError(kCommand, toString(std::move(err)));
+    if (run)
+      if (Error err = runCpuRotation(*module, report))
+        return driver::reportError(kCommand, toString(std::move(err)));
+  }
+  if (emitJson)
+    outs() << formatv("{0:2}", json::Value(std::move(report.fields))) << "\n";
+  else
+    for (const std::string &line : report.lines)
+      outs() << line << "\n";
+  return 0;
+}
+
 int runKernel() {
   if (check || bench)
     run = true;
+  if (rotation)
+    return runRotationKernel();
+  if (quantizerName.empty() || rows <= 0)
+    return driver::reportError(kCommand,
+                               "needs --quantizer and --rows (or --rotation)");
   mlir::DialectRegistry registry;
   registerKernelLoweringDependencies(registry);
   mlir::MLIRContext context(registry);

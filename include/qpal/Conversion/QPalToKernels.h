@@ -139,6 +139,28 @@ mlir::FailureOr<mlir::gpu::GPUFuncOp> buildGpuKernel(mlir::OpBuilder &builder,
                                                      const GpuLaunch &launch,
                                                      llvm::StringRef name);
 
+/// Returns the symbol of the activation rotation kernel of `cols` columns
+/// and `batch` rows on `target` ("cpu" or a chip), e.g.
+/// `qpal_rotate_k576_n1_cpu`.
+std::string getRotationKernelName(int64_t cols, int64_t batch,
+                                  llvm::StringRef target);
+
+/// Builds the CPU activation rotation kernel, y[n] = RHT(s * x[n]) for the
+/// rows n in its range argument, as lib/Quant's HadamardTransform defines
+/// it: `void (x[N][K], s[K], Hk[k*k], t[N][K] scratch, y[N][K], range[2])`
+/// with bare pointers. Fails (at `loc`) for sizes qpal has no Hadamard
+/// factorization of.
+mlir::FailureOr<mlir::func::FuncOp>
+buildCpuRotationKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                       int64_t cols, int64_t batch);
+
+/// Builds the GPU rotation kernel `name` (same arguments, no range): one
+/// block of `threads` threads per activation row.
+mlir::FailureOr<mlir::gpu::GPUFuncOp>
+buildGpuRotationKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                       int64_t cols, int64_t batch, int64_t threads,
+                       llvm::StringRef name);
+
 /// Lowers a module of CPU kernels to the LLVM dialect.
 mlir::LogicalResult lowerCpuKernelsToLLVM(mlir::ModuleOp module);
 
