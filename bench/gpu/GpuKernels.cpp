@@ -286,7 +286,12 @@ int main(int argc, char **argv) {
   std::map<size_t, std::vector<qpalrtBuffer *>> codeSets;
   struct FamilyTally {
     int ok = 0, failed = 0;
-    double worst = 0;
+    double worst = 0; // NaN once any error was NaN
+    void add(bool passed, double error) {
+      (passed ? ok : failed) += 1;
+      worst =
+          std::isnan(error) || std::isnan(worst) ? NAN : std::max(worst, error);
+    }
   };
   std::map<std::string, FamilyTally> tallies;
   int failures = 0;
@@ -318,11 +323,7 @@ int main(int argc, char **argv) {
     if (entry.mode == "rotate") {
       double error = checkRotation(context, function, config, entry);
       bool ok = error < 1e-5; // float32 butterflies; false for NaN
-      FamilyTally &tally = tallies["rotation default"];
-      (ok ? tally.ok : tally.failed) += 1;
-      tally.worst = std::isnan(error) || std::isnan(tally.worst)
-                        ? NAN
-                        : std::max(tally.worst, error);
+      tallies["rotation default"].add(ok, error);
       if (!ok) {
         ++failures;
         std::printf("FAIL rotation %lld columns batch %lld: max relative "
@@ -358,11 +359,7 @@ int main(int argc, char **argv) {
       std::string family = std::string(stringifyQuantizerFamily(spec->family)) +
                            (spec->kernel == KernelKind::Simt ? "_simt" : "") +
                            " " + entry.variant;
-      FamilyTally &tally = tallies[family];
-      (ok ? tally.ok : tally.failed) += 1;
-      tally.worst = std::isnan(error) || std::isnan(tally.worst)
-                        ? NAN
-                        : std::max(tally.worst, error);
+      tallies[family].add(ok, error);
       if (!ok) {
         ++failures;
         std::printf("FAIL %s %lldx%lld batch %lld (%s): max relative error "

@@ -381,6 +381,72 @@ Error runGpu(StringRef ptx, const KernelShape &shape, const GpuLaunch &launch,
   return Error::success();
 }
 
+/// The MLIR context, the diagnostics and the module a kernel is built in.
+/// Diagnostics from kernel construction name the rule that failed; they are
+/// collected for the error message.
+class KernelBuild {
+public:
+  KernelBuild()
+      : context(makeRegistry()), handler(&context,
+                                         [this](mlir::Diagnostic &diag) {
+                                           diagnostics += diag.str();
+                                           return mlir::success();
+                                         }),
+        builder(&context), loc(mlir::UnknownLoc::get(&context)),
+        module(mlir::ModuleOp::create(loc)) {
+    context.loadAllAvailableDialects();
+    builder.setInsertionPointToEnd(module->getBody());
+  }
+
+  /// Creates the `gpu.module` for `chipName` and moves the builder into it.
+  void startGpuModule(StringRef chipName) {
+    auto kernels = mlir::gpu::GPUModuleOp::create(
+        builder, loc, "qpal_kernels",
+        builder.getArrayAttr({mlir::NVVM::NVVMTargetAttr::get(
+            &context, 3, "nvptx64-nvidia-cuda", chipName, "+ptx78")}));
+    (*module)->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
+                       builder.getUnitAttr());
+    builder.setInsertionPointToEnd(kernels.getBody());
+  }
+
+  /// Lowers the GPU module to PTX and writes it where -o says: a cubin
+  /// (through ptxas), a .ptx file, or standard output when `print`.
+  Expected<std::string> emitPtx(bool print) {
+    if (failed(lowerGpuKernelsToPtx(*module)))
+      return createStringError(inconvertibleErrorCode(),
+                               "cannot lower the kernel to PTX: " +
+                                   diagnostics);
+    Expected<std::string> ptx = extractPtx(*module, "qpal_kernels");
+    if (!ptx)
+      return ptx.takeError();
+    StringRef out = outputPath;
+    if (out.ends_with(".cubin")) {
+      if (Error err = assembleCubin(*ptx, chip, out))
+        return std::move(err);
+    } else if (!out.empty() && !out.ends_with(".mlir")) {
+      if (Error err = writeFile(out, *ptx))
+        return std::move(err);
+    } else if (out.empty() && print) {
+      outs() << *ptx;
+    }
+    return ptx;
+  }
+
+  mlir::MLIRContext context;
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler;
+  mlir::OpBuilder builder;
+  mlir::Location loc;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+
+private:
+  static mlir::DialectRegistry makeRegistry() {
+    mlir::DialectRegistry registry;
+    registerKernelLoweringDependencies(registry);
+    return registry;
+  }
+};
+
 /// Runs the CPU rotation kernel on seeded data and compares it with
 /// lib/Quant's HadamardTransform in float64.
 Error runCpuRotation(mlir::ModuleOp module, Report &report) {
@@ -451,19 +517,9 @@ int runRotationKernel() {
     return driver::reportError(
         kCommand, "--check of the GPU rotation kernel runs through "
                   "qpal-gpu-kernels on a GPU machine, not here");
-  mlir::DialectRegistry registry;
-  registerKernelLoweringDependencies(registry);
-  mlir::MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-    diagnostics += diag.str();
-    return mlir::success();
-  });
-  mlir::OpBuilder builder(&context);
-  mlir::Location loc = mlir::UnknownLoc::get(&context);
-  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(loc);
-  builder.setInsertionPointToEnd(module->getBody());
+  KernelBuild build;
+  mlir::OpBuilder &builder = build.builder;
+  mlir::Location loc = build.loc;
   Report report;
   report.fields["kernel_kind"] = "rotation";
   report.fields["cols"] = cols.getValue();
@@ -472,49 +528,29 @@ int runRotationKernel() {
     Expected<GpuChip> found = lookupGpuChip(chip);
     if (!found)
       return driver::reportError(kCommand, toString(found.takeError()));
-    auto kernels = mlir::gpu::GPUModuleOp::create(
-        builder, loc, "qpal_kernels",
-        builder.getArrayAttr({mlir::NVVM::NVVMTargetAttr::get(
-            &context, 3, "nvptx64-nvidia-cuda", found->name, "+ptx78")}));
-    (*module)->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
-                       builder.getUnitAttr());
-    builder.setInsertionPointToEnd(kernels.getBody());
+    build.startGpuModule(found->name);
     std::string name = getRotationKernelName(cols, batch, found->name);
     constexpr int64_t kThreads = 256;
     if (failed(
             buildGpuRotationKernel(builder, loc, cols, batch, kThreads, name)))
-      return driver::reportError(kCommand, diagnostics);
+      return driver::reportError(kCommand, build.diagnostics);
     report.fields["kernel"] = name;
     report.fields["grid"] = batch.getValue();
     report.fields["block"] = kThreads;
-    if (failed(lowerGpuKernelsToPtx(*module)))
-      return driver::reportError(kCommand, "cannot lower the kernel to PTX: " +
-                                               diagnostics);
-    Expected<std::string> ptx = extractPtx(*module, "qpal_kernels");
-    if (!ptx)
+    if (Expected<std::string> ptx = build.emitPtx(!emitJson); !ptx)
       return driver::reportError(kCommand, toString(ptx.takeError()));
-    StringRef out = outputPath;
-    if (out.ends_with(".cubin")) {
-      if (Error err = assembleCubin(*ptx, chip, out))
-        return driver::reportError(kCommand, toString(std::move(err)));
-    } else if (!out.empty()) {
-      if (Error err = writeFile(out, *ptx))
-        return driver::reportError(kCommand, toString(std::move(err)));
-    } else if (!emitJson) {
-      outs() << *ptx;
-    }
   } else {
     if (failed(buildCpuRotationKernel(builder, loc, cols, batch)))
-      return driver::reportError(kCommand, diagnostics);
+      return driver::reportError(kCommand, build.diagnostics);
     report.fields["kernel"] = getRotationKernelName(cols, batch, "cpu");
-    if (failed(lowerCpuKernelsToLLVM(*module)))
+    if (failed(lowerCpuKernelsToLLVM(*build.module)))
       return driver::reportError(kCommand, "cannot lower the kernel to LLVM: " +
-                                               diagnostics);
+                                               build.diagnostics);
     if (!outputPath.empty())
-      if (Error err = emitHostObject(*module, outputPath))
+      if (Error err = emitHostObject(*build.module, outputPath))
         return driver::reportError(kCommand, toString(std::move(err)));
     if (run)
-      if (Error err = runCpuRotation(*module, report))
+      if (Error err = runCpuRotation(*build.module, report))
         return driver::reportError(kCommand, toString(std::move(err)));
   }
   if (emitJson)
@@ -533,10 +569,12 @@ int runKernel() {
   if (quantizerName.empty() || rows <= 0)
     return driver::reportError(kCommand,
                                "needs --quantizer and --rows (or --rotation)");
-  mlir::DialectRegistry registry;
-  registerKernelLoweringDependencies(registry);
-  mlir::MLIRContext context(registry);
-  context.loadAllAvailableDialects();
+  KernelBuild build;
+  mlir::MLIRContext &context = build.context;
+  mlir::OpBuilder &builder = build.builder;
+  mlir::Location loc = build.loc;
+  std::string &diagnostics = build.diagnostics;
+  mlir::OwningOpRef<mlir::ModuleOp> &module = build.module;
 
   Expected<QuantizerAttrInterface> quantizer =
       parseQuantizerName(&context, quantizerName);
@@ -548,17 +586,6 @@ int runKernel() {
     return driver::reportError(
         kCommand, formatv("unknown target '{0}', expected cpu or nvptx",
                           target.getValue()));
-
-  // Diagnostics from kernel construction name the rule that failed.
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-    diagnostics += diag.str();
-    return mlir::success();
-  });
-  mlir::OpBuilder builder(&context);
-  mlir::Location loc = mlir::UnknownLoc::get(&context);
-  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(loc);
-  builder.setInsertionPointToEnd(module->getBody());
 
   Report report;
   report.fields["quantizer"] = quantizer->getReferenceName();
@@ -574,13 +601,7 @@ int runKernel() {
       return driver::reportError(kCommand, toString(found.takeError()));
     if (smCount)
       found->smCount = smCount;
-    auto kernels = mlir::gpu::GPUModuleOp::create(
-        builder, loc, "qpal_kernels",
-        builder.getArrayAttr({mlir::NVVM::NVVMTargetAttr::get(
-            &context, 3, "nvptx64-nvidia-cuda", found->name, "+ptx78")}));
-    (*module)->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
-                       builder.getUnitAttr());
-    builder.setInsertionPointToEnd(kernels.getBody());
+    build.startGpuModule(found->name);
     name = getKernelName(shape, found->name);
     // The launch is chosen for a valid shape only; buildGpuKernel reports
     // an invalid one.
@@ -628,22 +649,9 @@ int runKernel() {
   }
 
   if (gpu) {
-    if (failed(lowerGpuKernelsToPtx(*module)))
-      return driver::reportError(kCommand, "cannot lower the kernel to PTX: " +
-                                               diagnostics);
-    Expected<std::string> ptx = extractPtx(*module, "qpal_kernels");
+    Expected<std::string> ptx = build.emitPtx(!run && !emitJson);
     if (!ptx)
       return driver::reportError(kCommand, toString(ptx.takeError()));
-    StringRef out = outputPath;
-    if (out.ends_with(".cubin")) {
-      if (Error err = assembleCubin(*ptx, chip, out))
-        return driver::reportError(kCommand, toString(std::move(err)));
-    } else if (!out.empty() && !out.ends_with(".mlir")) {
-      if (Error err = writeFile(out, *ptx))
-        return driver::reportError(kCommand, toString(std::move(err)));
-    } else if (out.empty() && !run && !emitJson) {
-      outs() << *ptx;
-    }
     if (run)
       if (Error err = runGpu(*ptx, shape, launch, name, report))
         return driver::reportError(kCommand, toString(std::move(err)));
