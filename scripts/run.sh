@@ -75,3 +75,5 @@ echo "== 6. One kernel of the plan, generated for the CPU (checked) and for sm_9
 "$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --batch 1 --check --bench
 "$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --target nvptx --chip sm_90 -o "$out/up_proj.ptx"
 echo "PTX: $(wc -l < "$out/up_proj.ptx") lines in $out/up_proj.ptx"
+echo "The activation rotation in front of it (signs + Hadamard, K = 36 x 16):"
+"$qpal" kernel --rotation --cols 576 --batch 1 --check
