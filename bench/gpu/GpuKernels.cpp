@@ -295,7 +295,6 @@ int main(int argc, char **argv) {
   };
   std::map<std::string, FamilyTally> tallies;
   int failures = 0;
-  std::vector<std::string> benchRows;
   enqueue();
   for (const Entry &entry : entries) {
     llvm::Expected<KernelCase> made = pending.front().get();
@@ -426,7 +425,6 @@ int main(int argc, char **argv) {
                   (long long)entry.cols, (long long)entry.batch,
                   entry.variant.c_str(), median, gbps, times.front(),
                   times.back());
-    benchRows.push_back(row);
     std::printf("%s\n", row);
     std::fflush(stdout);
     if (json)
