@@ -524,12 +524,6 @@ ArrayRef<uint8_t> GgufFile::getTensorData(const GgufTensorInfo &tensor) const {
 
 Error GgufFile::readTensor(const GgufTensorInfo &tensor,
                            llvm::MutableArrayRef<float> out) const {
-  if (static_cast<int64_t>(out.size()) != tensor.numElements)
-    return llvm::createStringError(
-        llvm::formatv("{0}: tensor '{1}' has {2} elements, the buffer {3}",
-                      getPath(), tensor.name, tensor.numElements, out.size()));
-  if (Error err = dequantize(tensor.type, getTensorData(tensor), out))
-    return llvm::createStringError(getPath() + ": tensor '" + tensor.name +
-                                   "': " + llvm::toString(std::move(err)));
-  return Error::success();
+  return readTensorValues(getPath(), tensor.name, tensor.type,
+                          tensor.numElements, getTensorData(tensor), out);
 }

@@ -571,3 +571,17 @@ Error qpal::model::dequantize(TensorType type, ArrayRef<uint8_t> data,
   }
   return llvm::createStringError("unknown tensor type");
 }
+
+Error qpal::model::readTensorValues(StringRef path, StringRef name,
+                                    TensorType type, int64_t numElements,
+                                    ArrayRef<uint8_t> data,
+                                    MutableArrayRef<float> out) {
+  if (static_cast<int64_t>(out.size()) != numElements)
+    return llvm::createStringError(
+        llvm::formatv("{0}: tensor '{1}' has {2} elements, the buffer {3}",
+                      path, name, numElements, out.size()));
+  if (Error err = dequantize(type, data, out))
+    return llvm::createStringError(path + ": tensor '" + name +
+                                   "': " + llvm::toString(std::move(err)));
+  return Error::success();
+}

@@ -55,6 +55,23 @@ struct Symbol {
   size_t size;
 };
 
+/// Splits `text` into one symbol per UTF-8 character, linked in order (a
+/// truncated last character is one short symbol). The symbols point into
+/// `text`, which must outlive them.
+std::vector<Symbol> splitUtf8Symbols(const std::string &text) {
+  std::vector<Symbol> symbols;
+  for (size_t offset = 0; offset < text.size();) {
+    size_t length = std::min(text.size() - offset,
+                             getUtf8Length(static_cast<uint8_t>(text[offset])));
+    int index = static_cast<int>(symbols.size());
+    symbols.push_back({index - 1, -1, text.data() + offset, length});
+    offset += length;
+    if (offset < text.size())
+      symbols.back().next = index + 1;
+  }
+  return symbols;
+}
+
 } // namespace
 
 Expected<std::unique_ptr<Tokenizer>> Tokenizer::fromGguf(const GgufFile &file) {
@@ -312,17 +329,7 @@ void Tokenizer::encodeBpeWord(StringRef word, std::vector<int32_t> &out) const {
   for (unsigned char byte : word)
     appendUtf8(byteToUnicode(byte), mapped);
 
-  std::vector<Symbol> symbols;
-  for (size_t offset = 0; offset < mapped.size();) {
-    size_t length =
-        std::min(mapped.size() - offset,
-                 getUtf8Length(static_cast<uint8_t>(mapped[offset])));
-    int index = static_cast<int>(symbols.size());
-    symbols.push_back({index - 1, -1, mapped.data() + offset, length});
-    offset += length;
-    if (offset < mapped.size())
-      symbols.back().next = index + 1;
-  }
+  std::vector<Symbol> symbols = splitUtf8Symbols(mapped);
 
   struct Bigram {
     int left, right;
@@ -403,17 +410,7 @@ void Tokenizer::encodeSentencePiece(StringRef raw, bool prefixSpace,
       escaped += c;
   }
 
-  std::vector<Symbol> symbols;
-  for (size_t offset = 0; offset < escaped.size();) {
-    size_t length =
-        std::min(escaped.size() - offset,
-                 getUtf8Length(static_cast<uint8_t>(escaped[offset])));
-    int index = static_cast<int>(symbols.size());
-    symbols.push_back({index - 1, -1, escaped.data() + offset, length});
-    offset += length;
-    if (offset < escaped.size())
-      symbols.back().next = index + 1;
-  }
+  std::vector<Symbol> symbols = splitUtf8Symbols(escaped);
 
   struct Bigram {
     int left, right;

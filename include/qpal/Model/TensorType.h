@@ -90,6 +90,15 @@ bool isBlockQuantized(TensorType type);
 llvm::Error dequantize(TensorType type, llvm::ArrayRef<uint8_t> data,
                        llvm::MutableArrayRef<float> out);
 
+/// Dequantizes the `numElements` values of tensor `name` of the file at
+/// `path` (both only for messages), stored as `type` in `data`, into `out`,
+/// which must hold exactly that many values. Errors name the file and the
+/// tensor.
+llvm::Error readTensorValues(llvm::StringRef path, llvm::StringRef name,
+                             TensorType type, int64_t numElements,
+                             llvm::ArrayRef<uint8_t> data,
+                             llvm::MutableArrayRef<float> out);
+
 /// Converts an IEEE half-precision bit pattern to float.
 float halfToFloat(uint16_t bits);
 
