@@ -97,6 +97,18 @@ static cl::opt<bool> gpuVectorSegments(
     cl::cat(driver::category()),
     cl::desc("nvptx: read each lane's codes with 8/16-byte vector loads "
              "(false: 4-byte word loads, for comparison)"));
+static cl::opt<bool> cpuVector(
+    "cpu-vector", cl::sub(kernelCommand), cl::init(true),
+    cl::cat(driver::category()),
+    cl::desc("cpu, tensor-core layouts: decode the 32 lanes of a supertile "
+             "at once with vector ops (false: lane by lane, for "
+             "comparison)"));
+static cl::opt<bool> cpuPacked(
+    "cpu-packed", cl::sub(kernelCommand), cl::init(true),
+    cl::cat(driver::category()),
+    cl::desc("cpu, with --cpu-vector: one gather per weight pair from the "
+             "quantizer's fp16 pair table (false: two from the f32 "
+             "codebook, for comparison)"));
 static cl::opt<bool> rotation(
     "rotation", cl::sub(kernelCommand), cl::cat(driver::category()),
     cl::desc("Emit the activation rotation kernel y = RHT(s * x) of --cols "
@@ -630,9 +642,14 @@ int runKernel() {
     report.fields["blocks_per_sm"] = static_cast<int64_t>(launch.blocksPerSm);
   } else {
     name = getKernelName(shape, "cpu");
-    if (failed(buildCpuKernel(builder, loc, shape)) ||
-        failed(buildCpuDequantKernel(builder, loc, shape)))
+    CpuKernelOptions options;
+    options.vectorDecode = cpuVector;
+    options.packedPairs = cpuPacked;
+    if (failed(buildCpuKernel(builder, loc, shape, options)) ||
+        failed(buildCpuDequantKernel(builder, loc, shape, options)))
       return driver::reportError(kCommand, diagnostics);
+    report.fields["vector_decode"] =
+        options.vectorDecode && !isSimtKernel(shape);
   }
   report.fields["kernel"] = name;
 

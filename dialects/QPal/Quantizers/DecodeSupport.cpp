@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <algorithm>
 #include <cassert>
@@ -18,15 +19,78 @@
 using namespace mlir;
 using namespace qpal;
 
-Value qpal::detail::emitI64(OpBuilder &builder, Location loc, int64_t value) {
-  return arith::ConstantIntOp::create(builder, loc, builder.getI64Type(),
-                                      value);
+Type qpal::detail::shapedLike(Value like, Type element) {
+  if (auto vector = dyn_cast<VectorType>(like.getType()))
+    return VectorType::get(vector.getShape(), element);
+  return element;
 }
+
+Value qpal::detail::emitIntConstant(OpBuilder &builder, Location loc, Type type,
+                                    int64_t value) {
+  if (auto vector = dyn_cast<VectorType>(type)) {
+    Type element = vector.getElementType();
+    Attribute scalar = element.isIndex()
+                           ? builder.getIndexAttr(value)
+                           : builder.getIntegerAttr(
+                                 element, APInt(element.getIntOrFloatBitWidth(),
+                                                static_cast<uint64_t>(value),
+                                                /*isSigned=*/true));
+    return arith::ConstantOp::create(builder, loc,
+                                     DenseElementsAttr::get(vector, scalar));
+  }
+  if (type.isIndex())
+    return arith::ConstantIndexOp::create(builder, loc, value);
+  return arith::ConstantIntOp::create(builder, loc, type, value);
+}
+
+Value qpal::detail::emitI64(OpBuilder &builder, Location loc, int64_t value,
+                            Value like) {
+  Type i64 = builder.getI64Type();
+  return emitIntConstant(builder, loc, like ? shapedLike(like, i64) : i64,
+                         value);
+}
+
+Value qpal::detail::emitGather(OpBuilder &builder, Location loc, Value memory,
+                               Value positions) {
+  auto positionType = cast<VectorType>(positions.getType());
+  auto memoryType = cast<MemRefType>(memory.getType());
+  auto resultType =
+      VectorType::get(positionType.getShape(), memoryType.getElementType());
+  auto maskType = VectorType::get(positionType.getShape(), builder.getI1Type());
+  Value mask = vector::ConstantMaskOp::create(
+      builder, loc, maskType, ArrayRef<int64_t>{positionType.getShape()[0]});
+  Value passThrough = arith::ConstantOp::create(
+      builder, loc, resultType, builder.getZeroAttr(resultType));
+  return vector::GatherOp::create(
+      builder, loc, resultType, memory,
+      ValueRange{arith::ConstantIndexOp::create(builder, loc, 0)}, positions,
+      mask, passThrough);
+}
+
+/// Loads `memory[position]`: a scalar load, or a gather for a vector of
+/// positions.
+static Value emitLoad(OpBuilder &builder, Location loc, Value memory,
+                      Value position) {
+  if (isa<VectorType>(position.getType()))
+    return qpal::detail::emitGather(builder, loc, memory, position);
+  return memref::LoadOp::create(builder, loc, memory, position);
+}
+
+/// Returns `offset + value` for an index offset of either shape.
+static Value emitAddIndex(OpBuilder &builder, Location loc, Value offset,
+                          int64_t value) {
+  if (value == 0)
+    return offset;
+  return arith::AddIOp::create(
+      builder, loc, offset,
+      qpal::detail::emitIntConstant(builder, loc, offset.getType(), value));
+}
+
+using qpal::detail::emitI64;
+using qpal::detail::emitIntConstant;
 
 /// emitLoadBitsLE through a word view: words [first, last] of the field,
 /// each placed at its bit position relative to the field's first bit.
-using qpal::detail::emitI64;
-
 static Value emitLoadBitsFromWords(OpBuilder &builder, Location loc,
                                    const CodeWords &words, Value byteOffset,
                                    unsigned bitOffset, unsigned numBits) {
@@ -34,10 +98,12 @@ static Value emitLoadBitsFromWords(OpBuilder &builder, Location loc,
   unsigned first = bitOffset / wordBits;
   unsigned last = (bitOffset + numBits - 1) / wordBits;
   unsigned skip = bitOffset % wordBits;
-  Type i64 = builder.getI64Type();
-  Value base = arith::DivUIOp::create(
-      builder, loc, byteOffset,
-      arith::ConstantIndexOp::create(builder, loc, words.bytes));
+  Type i64 = qpal::detail::shapedLike(byteOffset, builder.getI64Type());
+  const CachedSegment *cached = nullptr;
+  for (const CachedSegment &segment : words.cached)
+    if (segment.offset == byteOffset)
+      cached = &segment;
+  Value base;
   Value field;
   for (unsigned word = first; word <= last; ++word) {
     int position =
@@ -45,21 +111,23 @@ static Value emitLoadBitsFromWords(OpBuilder &builder, Location loc,
     if (position >= 64)
       break;
     Value loaded;
-    if (words.cachedOffset == byteOffset && word < words.cachedWords.size()) {
-      loaded = words.cachedWords[word];
+    if (cached && word < cached->words.size()) {
+      loaded = cached->words[word];
     } else {
-      Value index = arith::AddIOp::create(
-          builder, loc, base,
-          arith::ConstantIndexOp::create(builder, loc, word));
-      loaded = memref::LoadOp::create(builder, loc, words.words, index);
+      if (!base)
+        base = arith::DivUIOp::create(
+            builder, loc, byteOffset,
+            emitIntConstant(builder, loc, byteOffset.getType(), words.bytes));
+      loaded = emitLoad(builder, loc, words.words,
+                        emitAddIndex(builder, loc, base, word));
     }
     Value wide = arith::ExtUIOp::create(builder, loc, i64, loaded);
     if (position > 0)
       wide = arith::ShLIOp::create(builder, loc, wide,
-                                   emitI64(builder, loc, position));
+                                   emitI64(builder, loc, position, wide));
     else if (position < 0)
       wide = arith::ShRUIOp::create(builder, loc, wide,
-                                    emitI64(builder, loc, -position));
+                                    emitI64(builder, loc, -position, wide));
     field = field ? arith::OrIOp::create(builder, loc, field, wide).getResult()
                   : wide;
   }
@@ -67,7 +135,7 @@ static Value emitLoadBitsFromWords(OpBuilder &builder, Location loc,
     field = arith::AndIOp::create(
         builder, loc, field,
         emitI64(builder, loc,
-                static_cast<int64_t>((uint64_t{1} << numBits) - 1)));
+                static_cast<int64_t>((uint64_t{1} << numBits) - 1), field));
   return field;
 }
 
@@ -82,28 +150,27 @@ Value qpal::detail::emitLoadBitsLE(OpBuilder &builder, Location loc,
                                  numBits);
   unsigned firstByte = bitOffset / 8;
   unsigned lastByte = (bitOffset + numBits - 1) / 8;
-  Type i64 = builder.getI64Type();
+  Type i64 = shapedLike(byteOffset, builder.getI64Type());
   Value word;
   for (unsigned byte = firstByte; byte <= lastByte; ++byte) {
-    Value index = arith::AddIOp::create(
-        builder, loc, byteOffset,
-        arith::ConstantIndexOp::create(builder, loc, byte));
-    Value loaded = memref::LoadOp::create(builder, loc, codes, index);
+    Value loaded = emitLoad(builder, loc, codes,
+                            emitAddIndex(builder, loc, byteOffset, byte));
     Value wide = arith::ExtUIOp::create(builder, loc, i64, loaded);
     if (byte != firstByte)
       wide = arith::ShLIOp::create(
-          builder, loc, wide, emitI64(builder, loc, 8 * (byte - firstByte)));
+          builder, loc, wide,
+          emitI64(builder, loc, 8 * (byte - firstByte), wide));
     word = word ? arith::OrIOp::create(builder, loc, word, wide).getResult()
                 : wide;
   }
   if (unsigned shift = bitOffset % 8)
     word = arith::ShRUIOp::create(builder, loc, word,
-                                  emitI64(builder, loc, shift));
+                                  emitI64(builder, loc, shift, word));
   if (numBits < 64)
     word = arith::AndIOp::create(
         builder, loc, word,
         emitI64(builder, loc,
-                static_cast<int64_t>((uint64_t{1} << numBits) - 1)));
+                static_cast<int64_t>((uint64_t{1} << numBits) - 1), word));
   return word;
 }
 
@@ -123,23 +190,49 @@ Value qpal::detail::emitLoadWordStreamCode(
                      bits - low, words);
   return arith::OrIOp::create(
       builder, loc, value,
-      arith::ShLIOp::create(builder, loc, high, emitI64(builder, loc, low)));
+      arith::ShLIOp::create(builder, loc, high,
+                            emitI64(builder, loc, low, high)));
+}
+
+/// Returns `index * stride + component` as a position into a 1-D memref:
+/// an index, or for a vector of lanes a vector of i32 (gathers take 32-bit
+/// offsets; codebooks and pair tables are far smaller than 2^31).
+static Value emitTablePosition(OpBuilder &builder, Location loc, Value index,
+                               unsigned stride, unsigned component) {
+  Value position;
+  if (auto vector = dyn_cast<VectorType>(index.getType())) {
+    auto i32 = VectorType::get(vector.getShape(), builder.getI32Type());
+    unsigned width = vector.getElementType().isIndex()
+                         ? 64
+                         : vector.getElementType().getIntOrFloatBitWidth();
+    if (vector.getElementType().isIndex())
+      position = arith::IndexCastUIOp::create(builder, loc, i32, index);
+    else if (width > 32)
+      position = arith::TruncIOp::create(builder, loc, i32, index);
+    else if (width < 32)
+      position = arith::ExtUIOp::create(builder, loc, i32, index);
+    else
+      position = index;
+  } else {
+    position = arith::IndexCastUIOp::create(builder, loc,
+                                            builder.getIndexType(), index);
+  }
+  if (stride != 1)
+    position = arith::MulIOp::create(
+        builder, loc, position,
+        emitIntConstant(builder, loc, position.getType(), stride));
+  if (component != 0)
+    position = arith::AddIOp::create(
+        builder, loc, position,
+        emitIntConstant(builder, loc, position.getType(), component));
+  return position;
 }
 
 Value qpal::detail::emitCodebookLoad(OpBuilder &builder, Location loc,
                                      Value codebook, Value index,
                                      unsigned stride, unsigned component) {
-  Value position =
-      arith::IndexCastUIOp::create(builder, loc, builder.getIndexType(), index);
-  if (stride != 1)
-    position = arith::MulIOp::create(
-        builder, loc, position,
-        arith::ConstantIndexOp::create(builder, loc, stride));
-  if (component != 0)
-    position = arith::AddIOp::create(
-        builder, loc, position,
-        arith::ConstantIndexOp::create(builder, loc, component));
-  return memref::LoadOp::create(builder, loc, codebook, position);
+  return emitLoad(builder, loc, codebook,
+                  emitTablePosition(builder, loc, index, stride, component));
 }
 
 Value qpal::detail::emitPackHalves(OpBuilder &builder, Location loc,
@@ -172,6 +265,11 @@ Value qpal::detail::emitCodebookPairEntry(OpBuilder &builder, Location loc,
 Value qpal::detail::emitPackedPairLoad(OpBuilder &builder, Location loc,
                                        const PackedPairTable &packedPairs,
                                        Value index) {
+  if (isa<VectorType>(index.getType())) {
+    assert(packedPairs.replicas == 1 && "a lane vector reads one copy");
+    return emitLoad(builder, loc, packedPairs.table,
+                    emitTablePosition(builder, loc, index, 1, 0));
+  }
   Value position =
       arith::IndexCastUIOp::create(builder, loc, builder.getIndexType(), index);
   if (packedPairs.replicas > 1)

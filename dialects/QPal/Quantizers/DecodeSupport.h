@@ -8,7 +8,9 @@
 // Arith/memref building blocks the quantizer attributes compose into their
 // `emitLaneDecode`: reading bit fields of packed codes and looking up
 // codebook entries. Offsets known at compile time stay constants, so a
-// decode unrolls into straight-line integer code.
+// decode unrolls into straight-line integer code. Every block takes scalar
+// (one lane) or vector (a vector of lanes) offsets and indices and returns
+// values of the same shape; a vector lookup is a `vector.gather`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,9 +64,22 @@ mlir::Value emitPackedPairLoad(mlir::OpBuilder &builder, mlir::Location loc,
                                const PackedPairTable &packedPairs,
                                mlir::Value index);
 
-/// Returns an i64 constant.
-mlir::Value emitI64(mlir::OpBuilder &builder, mlir::Location loc,
-                    int64_t value);
+/// Returns `element`, or `vector<N x element>` when `like` is a vector of
+/// N lanes (the lane-vector decode of the CPU kernels).
+mlir::Type shapedLike(mlir::Value like, mlir::Type element);
+
+/// Returns an integer constant of `type`; a vector type gives a splat.
+mlir::Value emitIntConstant(mlir::OpBuilder &builder, mlir::Location loc,
+                            mlir::Type type, int64_t value);
+
+/// Returns an i64 constant, shaped like `like` when given.
+mlir::Value emitI64(mlir::OpBuilder &builder, mlir::Location loc, int64_t value,
+                    mlir::Value like = {});
+
+/// Returns `memory[positions[i]]` for every lane i: a `vector.gather` from
+/// a 1-D memref at integer or index `positions` (a vector).
+mlir::Value emitGather(mlir::OpBuilder &builder, mlir::Location loc,
+                       mlir::Value memory, mlir::Value positions);
 
 } // namespace qpal::detail
 

@@ -33,10 +33,10 @@ static Value placeChunk(OpBuilder &builder, Location loc, Value chunk,
   int shift = 64 - static_cast<int>(start) - static_cast<int>(width);
   if (shift > 0)
     return arith::ShLIOp::create(builder, loc, chunk,
-                                 emitI64(builder, loc, shift));
+                                 emitI64(builder, loc, shift, chunk));
   if (shift < 0)
     return arith::ShRUIOp::create(builder, loc, chunk,
-                                  emitI64(builder, loc, -shift));
+                                  emitI64(builder, loc, -shift, chunk));
   return chunk;
 }
 
@@ -55,12 +55,14 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
 
   // The window is assembled in i64; the state and its hash need 16 bits, so
   // they are computed in i32 (a 64-bit multiply is several instructions on
-  // GPUs; the result mod 2^16 is the same).
-  Type i32 = builder.getI32Type();
+  // GPUs; the result mod 2^16 is the same). Values are scalars of one lane
+  // or vectors of lanes, shaped like the segment offsets.
+  Value like = segments.front();
+  Type i32 = shapedLike(like, builder.getI32Type());
   auto emitI32 = [&](int64_t value) -> Value {
-    return arith::ConstantIntOp::create(builder, loc, i32, value);
+    return emitIntConstant(builder, loc, i32, value);
   };
-  Value stateMask = emitI64(builder, loc, 0xFFFF);
+  Value stateMask = emitI64(builder, loc, 0xFFFF, like);
   Value hashMask = emitI32(0xFFFF);
   Value one = emitI32(1);
   Value indexShift = emitI32(15 - tlutBits);
@@ -85,11 +87,11 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
     for (unsigned reg = 0; reg < 4; ++reg) {
       Value state = arith::TruncIOp::create(
           builder, loc, i32,
-          arith::AndIOp::create(
-              builder, loc,
-              arith::ShRUIOp::create(builder, loc, window,
-                                     emitI64(builder, loc, 48 - reg * kv)),
-              stateMask));
+          arith::AndIOp::create(builder, loc,
+                                arith::ShRUIOp::create(
+                                    builder, loc, window,
+                                    emitI64(builder, loc, 48 - reg * kv, like)),
+                                stateMask));
       Value hash = arith::AndIOp::create(
           builder, loc,
           arith::MulIOp::create(
@@ -106,9 +108,8 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
         // Flip the sign bit of the low (first) half.
         Value packed =
             emitPackedPairLoad(builder, loc, args.packedPairs, index);
-        Value flipped = arith::XOrIOp::create(
-            builder, loc, packed,
-            arith::ConstantIntOp::create(builder, loc, i32, 0x8000));
+        Value flipped =
+            arith::XOrIOp::create(builder, loc, packed, emitI32(0x8000));
         packed = arith::SelectOp::create(builder, loc, negate, flipped, packed);
         pairs.push_back({tile, reg, Value(), Value(), packed});
         continue;

@@ -102,11 +102,24 @@ inline int64_t getKernelRowGroup(const KernelShape &shape) {
 mlir::LogicalResult verifyKernelShape(mlir::Location loc,
                                       const KernelShape &shape);
 
+/// How the CPU kernels of the tensor-core layouts decode.
+struct CpuKernelOptions {
+  /// Decode the 32 lanes of a supertile at once with `vector` ops (gathers
+  /// from the codebook, shuffles of the codes); false: lane by lane with
+  /// scalar code, for comparison.
+  bool vectorDecode = true;
+  /// With vectorDecode: look weight pairs up in the quantizer's packed pair
+  /// table (two fp16 values per 32-bit entry, built on the stack when it
+  /// has at most 4096 entries), one gather per pair; false: gather each
+  /// value from the f32 codebook.
+  bool packedPairs = true;
+};
+
 /// Builds the CPU kernel for `shape` as a `func.func` at the builder's
 /// insertion point (a module body).
-mlir::FailureOr<mlir::func::FuncOp> buildCpuKernel(mlir::OpBuilder &builder,
-                                                   mlir::Location loc,
-                                                   const KernelShape &shape);
+mlir::FailureOr<mlir::func::FuncOp>
+buildCpuKernel(mlir::OpBuilder &builder, mlir::Location loc,
+               const KernelShape &shape, const CpuKernelOptions &options = {});
 
 /// Builds the CPU dequantization kernel for `shape` (the batch > 8 path:
 /// decode once, then a dense GEMM): `void k(codes, codebook, w, range)`
@@ -114,7 +127,8 @@ mlir::FailureOr<mlir::func::FuncOp> buildCpuKernel(mlir::OpBuilder &builder,
 /// supertiles in `range`.
 mlir::FailureOr<mlir::func::FuncOp>
 buildCpuDequantKernel(mlir::OpBuilder &builder, mlir::Location loc,
-                      const KernelShape &shape);
+                      const KernelShape &shape,
+                      const CpuKernelOptions &options = {});
 
 /// Choices `chooseGpuLaunch` leaves to its caller (benchmarks compare them);
 /// zero means the compiler's choice.

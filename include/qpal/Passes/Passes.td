@@ -167,7 +167,9 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
 
     - `target=cpu`: a `func.func` that decodes with the quantizer's
       `emitLaneDecode` and accumulates on the host; lower it with the LLVM
-      conversions (`qpal kernel --target cpu` emits an object).
+      conversions (`qpal kernel --target cpu` emits an object). The decode
+      runs on `vector<32x...>` values, all 32 lanes of a supertile at once
+      (`vector.gather` lookups); `cpu-vector=false` decodes lane by lane.
     - `target=nvptx`: a `gpu.func` in `gpu.module @qpal_kernels` targeting
       `chip` (`#nvvm.target`), whose grid is sized for the chip's SM count
       (`sm-count` overrides the known value); `gpu-module-to-binary` gives
@@ -196,6 +198,9 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
            "Activation rows per call the kernels are specialized for">,
     Option<"smCount", "sm-count", "unsigned", /*default=*/"0",
            "SM count of the target GPU (0: the chip's usual part)">,
+    Option<"cpuVector", "cpu-vector", "bool", /*default=*/"true",
+           "target=cpu: decode the 32 lanes of a supertile at once with "
+           "vector ops (false: lane by lane)">,
   ];
 }
 

@@ -5,11 +5,12 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The CPU kernel walks a range of 32-row supertiles; for each it decodes,
-// supertile by supertile along K and lane by lane, the 16 weight pairs of
-// every lane (the quantizer attribute emits the decode) and accumulates
-// pair * x into a 32 x N stack accumulator, then adds scale * accumulator to
-// y. LLVM unrolls and vectorizes the straight-line decode for the host.
+// The lane-by-lane CPU kernel (`CpuKernelOptions::vectorDecode` = false; the
+// default decodes all 32 lanes at once, CpuVectorKernel.cpp) walks a range
+// of 32-row supertiles; for each it decodes, supertile by supertile along K
+// and lane by lane, the 16 weight pairs of every lane (the quantizer
+// attribute emits the decode) and accumulates pair * x into a 32 x N stack
+// accumulator, then adds scale * accumulator to y.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,11 +25,14 @@ using namespace qpal;
 using namespace qpal::detail;
 
 FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
-                                             const KernelShape &shape) {
+                                             const KernelShape &shape,
+                                             const CpuKernelOptions &options) {
   if (failed(verifyKernelShape(loc, shape)))
     return failure();
   if (isSimtKernel(shape))
     return buildCpuSimtKernel(builder, loc, shape);
+  if (options.vectorDecode)
+    return buildCpuVectorKernel(builder, loc, shape, options);
   KernelTypes types(builder, shape);
   auto rangeType = MemRefType::get({2}, builder.getI64Type());
   auto function = func::FuncOp::create(
@@ -117,9 +121,10 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
   return function;
 }
 
-FailureOr<func::FuncOp> qpal::buildCpuDequantKernel(OpBuilder &builder,
-                                                    Location loc,
-                                                    const KernelShape &shape) {
+FailureOr<func::FuncOp>
+qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
+                            const KernelShape &shape,
+                            const CpuKernelOptions &options) {
   if (failed(verifyKernelShape(loc, shape)))
     return failure();
   KernelTypes types(builder, shape);
@@ -130,6 +135,8 @@ FailureOr<func::FuncOp> qpal::buildCpuDequantKernel(OpBuilder &builder,
   name.replace(0, 4, "qpal_dequant");
   if (isSimtKernel(shape))
     return buildCpuSimtDequantKernel(builder, loc, shape, name);
+  if (options.vectorDecode)
+    return buildCpuVectorDequantKernel(builder, loc, shape, options, name);
   auto function = func::FuncOp::create(
       builder, loc, name,
       builder.getFunctionType(

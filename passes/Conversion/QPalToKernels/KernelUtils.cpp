@@ -192,9 +192,9 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
   // them by the widest word that alignment allows.
   uint64_t alignment = geometry.segmentBytes | geometry.byteOffset;
   if (alignment % 4 == 0 && args.codeWords)
-    decodeArgs.codeWords = CodeWords{args.codeWords, 4, Value(), {}};
+    decodeArgs.codeWords = CodeWords{args.codeWords, 4, {}};
   else if (alignment % 2 == 0 && args.codeHalves)
-    decodeArgs.codeWords = CodeWords{args.codeHalves, 2, Value(), {}};
+    decodeArgs.codeWords = CodeWords{args.codeHalves, 2, {}};
   // With vectorSegments, the lane's own segment is loaded up front with
   // 8- or 16-byte vector loads (one memory transaction per lane instead of
   // one per word); the decode then reads those words from registers.
@@ -207,6 +207,8 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
                                             constIndex(builder, loc, 4));
     unsigned perLoad = vectorBytes / 4;
     auto vectorType = VectorType::get({perLoad}, builder.getI32Type());
+    CachedSegment &cached = decodeArgs.codeWords.cached.emplace_back();
+    cached.offset = ownSegment;
     for (unsigned word = 0; word < geometry.segmentBytes / 4; word += perLoad) {
       Value index = arith::AddIOp::create(builder, loc, wordBase,
                                           constIndex(builder, loc, word));
@@ -214,10 +216,9 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
           builder, loc, vectorType, args.codeWords, ValueRange{index},
           /*nontemporal=*/false, llvm::MaybeAlign(vectorBytes));
       for (unsigned k = 0; k < perLoad; ++k)
-        decodeArgs.codeWords.cachedWords.push_back(
+        cached.words.push_back(
             vector::ExtractOp::create(builder, loc, loaded, k));
     }
-    decodeArgs.codeWords.cachedOffset = ownSegment;
   }
   if (failed(shape.quantizer.emitLaneDecode(builder, loc, decodeArgs, pairs)))
     return failure();

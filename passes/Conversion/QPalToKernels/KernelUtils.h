@@ -162,6 +162,16 @@ createGpuKernelFunction(mlir::OpBuilder &builder, mlir::Location loc,
                         const KernelShape &shape, const GpuLaunch &launch,
                         llvm::StringRef name, mlir::TypeRange workgroup = {});
 
+/// The lane-vector CPU kernels of the tensor-core layouts
+/// (CpuVectorKernel.cpp): the decode of all 32 lanes of a supertile at once;
+/// `buildCpuKernel` and `buildCpuDequantKernel` dispatch to them.
+mlir::FailureOr<mlir::func::FuncOp>
+buildCpuVectorKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                     const KernelShape &shape, const CpuKernelOptions &options);
+mlir::FailureOr<mlir::func::FuncOp> buildCpuVectorDequantKernel(
+    mlir::OpBuilder &builder, mlir::Location loc, const KernelShape &shape,
+    const CpuKernelOptions &options, llvm::StringRef name);
+
 /// The SIMT-layout kernels (SimtKernel.cpp); `buildCpuKernel`,
 /// `buildCpuDequantKernel` and `buildGpuKernel` dispatch to them.
 mlir::FailureOr<mlir::func::FuncOp>

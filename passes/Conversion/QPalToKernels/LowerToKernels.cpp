@@ -112,7 +112,10 @@ struct LowerToKernelsPass final
             return signalPassFailure();
         } else {
           builder.setInsertionPointToEnd(module.getBody());
-          if (failed(buildCpuKernel(builder, job.op->getLoc(), job.shape)))
+          CpuKernelOptions options;
+          options.vectorDecode = cpuVector;
+          if (failed(buildCpuKernel(builder, job.op->getLoc(), job.shape,
+                                    options)))
             return signalPassFailure();
         }
       }

@@ -73,7 +73,7 @@ emitSimtChunk(OpBuilder &builder, Location loc, const KernelShape &shape,
     return arith::MulIOp::create(b, l, word, constIndex(b, l, 4));
   };
   SimtDecodeArgs decodeArgs{args.codes, args.codebook, wordOffset,
-                            CodeWords{args.codeWords, 4, Value(), {}}};
+                            CodeWords{args.codeWords, 4, {}}};
   SmallVector<DecodedSimtCode> codes;
   if (failed(shape.quantizer.emitSimtDecode(builder, loc, decodeArgs, codes)))
     return failure();

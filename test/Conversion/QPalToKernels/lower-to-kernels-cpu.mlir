@@ -1,4 +1,6 @@
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3" | FileCheck %s
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3" | FileCheck %s --check-prefix=HASH
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-vector=false" | FileCheck %s --check-prefix=SCALAR
 
 // One kernel per (quantizer, M, K, batch): the two 64 x 64 tcq_6 layers
 // share one, recorded on each layer. The code buffer holds 64*64*6/16 = 1536
@@ -20,10 +22,22 @@ func.func @two_layers(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf3
 // CHECK: func.func @qpal_tcq_6_none_0p9_m64_k64_n3_cpu(%{{.*}}: memref<3x64xf32>, %{{.*}}: memref<1536xi8>, %{{.*}}: memref<1024xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<3x64xf32>, %{{.*}}: memref<2xi64>)
 // Segments of 12 bytes are read as 32-bit words.
 // CHECK: memref.view %{{.*}}[%{{.*}}][] : memref<1536xi8> to memref<384xi32>
-// CHECK: memref.alloca() : memref<3x32xf32>
-// Each lane decodes 16 trellis states: 16 hashes s * (s + 1), in 32 bits.
-// CHECK-COUNT-16: arith.muli %{{.*}}, %{{.*}} : i32
+// The 512-entry pair table (fp16 x 2) is built on the stack; 3 activation
+// rows keep their sums in memory (3 rows x 4 row slots x 32 lanes).
+// CHECK: memref.alloca() : memref<512xi32>
+// CHECK: memref.alloca() : memref<3x4x32xf32>
+// A supertile's 32 segments are one load of 96 words, dealt to the lanes.
+// CHECK: vector.load %{{.*}}[%{{.*}}] : memref<384xi32>, vector<96xi32>
+// The 32 lanes decode 16 trellis states each: 16 hashes s * (s + 1), in 32
+// bits, and one gather per pair from the table.
+// HASH: func.func @qpal_tcq_6_none_0p9_m64_k64_n3_cpu
+// HASH-COUNT-16: arith.muli %{{.*}}, %{{.*}} : vector<32xi32>
+// CHECK: arith.muli %{{.*}}, %{{.*}} : vector<32xi32>
+// CHECK-COUNT-16: vector.gather %{{.*}} : memref<512xi32>, vector<32xi32>
 // CHECK-NOT: func.func @qpal_tcq
+// SCALAR: func.func @qpal_tcq_6_none_0p9_m64_k64_n3_cpu
+// SCALAR: memref.alloca() : memref<3x32xf32>
+// SCALAR-COUNT-16: arith.muli %{{.*}}, %{{.*}} : i32
 
 // -----
 
@@ -58,14 +72,17 @@ func.func @split(%x: tensor<?x128xf32>) -> tensor<?x64xf32> {
 
 // -----
 
-// SQ decodes 8 scalar codes per tile: 32 codebook loads per lane.
+// SQ decodes 8 scalar codes per tile: one 2^8-entry pair table lookup per
+// pair of codes (16 per lane), or 32 codebook loads per lane, lane by lane.
 qpal.weight @w : tensor<32x32xf32>
 func.func @scalar(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
   %0 = qpal.linear %x, @w {quantizer = #qpal.sq<bits = 4>} : tensor<?x32xf32> -> tensor<?x32xf32>
   return %0 : tensor<?x32xf32>
 }
 // CHECK: func.func @qpal_ldlq_1_4_none_1p0_m32_k32_n3_cpu(%{{.*}}: memref<3x32xf32>, %{{.*}}: memref<512xi8>, %{{.*}}: memref<16xf32>
-// CHECK-COUNT-32: memref.load %{{.*}}[%{{.*}}] : memref<16xf32>
+// CHECK-COUNT-16: vector.gather %{{.*}} : memref<256xi32>, vector<32xi32>
+// SCALAR: func.func @qpal_ldlq_1_4_none_1p0_m32_k32_n3_cpu
+// SCALAR-COUNT-32: memref.load %{{.*}}[%{{.*}}] : memref<16xf32>
 
 // -----
 

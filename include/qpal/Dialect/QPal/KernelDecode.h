@@ -32,6 +32,14 @@ namespace qpal {
 constexpr unsigned kWarpLanes = 32, kSupertileDim = 32, kTileDim = 16;
 constexpr unsigned kPairsPerLane = 16;
 
+/// Words of one segment a kernel has already loaded into registers:
+/// `words[i]` is word i of the segment at byte offset `offset` (the same SSA
+/// value `LaneDecodeArgs::segmentOffset` returns for it).
+struct CachedSegment {
+  mlir::Value offset;
+  llvm::SmallVector<mlir::Value, 8> words;
+};
+
 /// The packed codes viewed as little-endian words of `bytes` (2 or 4)
 /// bytes, `memref<?xi16>` or `memref<?xi32>`, when every offset the decode
 /// is given is a multiple of `bytes`: bit fields are then read a word, not
@@ -39,11 +47,10 @@ constexpr unsigned kPairsPerLane = 16;
 struct CodeWords {
   mlir::Value words;
   unsigned bytes = 0;
-  /// Words already in registers: `cachedWords[i]` is word i of the segment
-  /// at byte offset `cachedOffset` (the same SSA value the decode is given),
-  /// loaded by the kernel with wide vector loads.
-  mlir::Value cachedOffset;
-  llvm::SmallVector<mlir::Value, 8> cachedWords;
+  /// Segments whose words are already in registers, loaded by the kernel
+  /// with wide vector loads (the GPU lane's own segment; on the CPU every
+  /// segment the lane vector reads).
+  llvm::SmallVector<CachedSegment, 3> cached;
 };
 
 /// A packed pair table (`getPackedPairEntries` i32 entries, any memory
@@ -57,6 +64,13 @@ struct PackedPairTable {
 };
 
 /// What the decode of one lane's codes of one supertile reads.
+///
+/// A decode is written once, for one lane, with arith and memref ops, and
+/// serves two shapes of kernel: on the GPU every value is a scalar of its
+/// lane; in the CPU kernels `segmentOffset` returns a `vector<32xindex>`
+/// (all lanes of the supertile at once), every value derived from it is a
+/// vector of the same length, and codebook reads become `vector.gather`s.
+/// The building blocks of DecodeSupport.h take either shape.
 struct LaneDecodeArgs {
   /// The packed codes, `memref<?xi8>`.
   mlir::Value codes;

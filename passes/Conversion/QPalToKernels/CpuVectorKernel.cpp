@@ -1,0 +1,583 @@
+//===- CpuVectorKernel.cpp - Host kernels that decode a warp at a time ----===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// The vector CPU kernels decode the 32 lanes of a supertile at once: every
+// value of the quantizer's `emitLaneDecode` becomes a `vector<32x...>` whose
+// element w is lane w's, the same decode the GPU runs one lane per thread.
+//
+//  - Codes: the 32 lane segments of a supertile are contiguous, so one wide
+//    `vector.load` reads the supertile and static shuffles deal word k of
+//    every lane into one vector. A TCQ lane's neighbours (w + 1, w + 2,
+//    mod 32) are the same words dealt from rotated lanes: no extra loads.
+//  - Lookups: codebook entries are `vector.gather`s; where the quantizer has
+//    a packed pair table (two fp16 values per entry, exact: the codebooks
+//    are fp16) the kernel builds it on its stack at entry, and one gather
+//    yields both values of 32 pairs.
+//  - Products: pair (q, j) of lane w multiplies columns 16*j1 + 8*(j/2) +
+//    2*(w%4) + {0, 1}, a 4-periodic pattern over lanes, so x is read as 8
+//    floats per column group and shuffled; the sums of row 8*slot + w/4 are
+//    32-lane vectors reduced over lane quads once per supertile row.
+//
+// The vectors are wider than the host's registers (32 x f32 is two AVX-512
+// or four AVX2 registers); LLVM's x86 backend splits them for the features
+// of the host it compiles for.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace qpal;
+using namespace qpal::detail;
+
+namespace {
+
+/// Activation rows whose sums stay in registers across a supertile row;
+/// above, they live in a stack buffer and the batch is a loop.
+constexpr int64_t kCarriedBatch = 2;
+
+/// Segments a decode may read past its own: TCQ windows reach into lanes
+/// w + 1 and w + 2. Further ones are gathered.
+constexpr unsigned kDealtNeighbours = 3;
+
+/// The largest packed pair table built on the stack (16 KiB).
+constexpr unsigned kMaxStackPairEntries = 4096;
+
+VectorType laneVector(Type element) {
+  return VectorType::get({kWarpLanes}, element);
+}
+
+/// An index vector constant with element w = f(w).
+Value laneConstant(OpBuilder &builder, Location loc, Type element,
+                   function_ref<int64_t(unsigned)> value) {
+  auto type = laneVector(element);
+  SmallVector<Attribute> values;
+  for (unsigned w = 0; w < kWarpLanes; ++w)
+    values.push_back(element.isIndex()
+                         ? builder.getIndexAttr(value(w))
+                         : builder.getIntegerAttr(element, value(w)));
+  return arith::ConstantOp::create(builder, loc,
+                                   DenseElementsAttr::get(type, values));
+}
+
+/// Deals element (w + delta) mod 32 * stride + k of `block` to lane w.
+Value dealLanes(OpBuilder &builder, Location loc, Value block, unsigned stride,
+                unsigned k, unsigned delta) {
+  SmallVector<int64_t> mask;
+  for (unsigned w = 0; w < kWarpLanes; ++w)
+    mask.push_back(((w + delta) % kWarpLanes) * stride + k);
+  return vector::ShuffleOp::create(builder, loc, block, block, mask);
+}
+
+/// The lane-vector decode of one part of a weight.
+class LaneVectorDecoder {
+public:
+  LaneVectorDecoder(const KernelShape &shape, const KernelArgs &args,
+                    unsigned part, Value packedTable)
+      : shape(shape), args(args), geometry(shape, part),
+        packedTable(packedTable) {
+    // Segments are 2*b (VQ), 4*b (SQ) or 2*KV (TCQ) bytes: always a whole
+    // number of 16-bit words, of 32-bit ones when the size allows.
+    if (geometry.segmentBytes % 4 == 0 && geometry.byteOffset % 4 == 0 &&
+        args.codeWords) {
+      wordBytes = 4;
+      words = args.codeWords;
+    } else if (geometry.segmentBytes % 2 == 0 && geometry.byteOffset % 2 == 0 &&
+               args.codeHalves) {
+      wordBytes = 2;
+      words = args.codeHalves;
+    }
+  }
+
+  /// Whether the part's segments can be read as words (else the caller
+  /// uses the scalar kernel).
+  bool canDecode() const { return wordBytes != 0; }
+
+  const PartGeometry &getGeometry() const { return geometry; }
+
+  /// Decodes the 16 pairs of every lane of supertile (row, col) into
+  /// `pairs` (`first` and `second` are `vector<32xf32>`).
+  LogicalResult decode(OpBuilder &builder, Location loc, Value supertileRow,
+                       Value supertileCol,
+                       SmallVectorImpl<DecodedPair> &pairs) const;
+
+private:
+  const KernelShape &shape;
+  const KernelArgs &args;
+  PartGeometry geometry;
+  Value packedTable;
+  unsigned wordBytes = 0;
+  Value words;
+};
+
+LogicalResult
+LaneVectorDecoder::decode(OpBuilder &builder, Location loc, Value supertileRow,
+                          Value supertileCol,
+                          SmallVectorImpl<DecodedPair> &pairs) const {
+  int64_t segmentBytes = geometry.segmentBytes;
+  unsigned perSegment = segmentBytes / wordBytes;
+  // The supertile's first byte and its 32 segments as one vector of words.
+  Value supertile = arith::AddIOp::create(
+      builder, loc,
+      arith::MulIOp::create(builder, loc, supertileRow,
+                            constIndex(builder, loc, geometry.supertileCols)),
+      supertileCol);
+  Value firstByte = arith::MulIOp::create(
+      builder, loc, supertile,
+      constIndex(builder, loc, kWarpLanes * segmentBytes));
+  if (geometry.byteOffset != 0)
+    firstByte = arith::AddIOp::create(
+        builder, loc, firstByte,
+        constIndex(builder, loc, static_cast<int64_t>(geometry.byteOffset)));
+  Value firstWord = arith::DivUIOp::create(builder, loc, firstByte,
+                                           constIndex(builder, loc, wordBytes));
+  Type wordType = builder.getIntegerType(8 * wordBytes);
+  Value block = vector::LoadOp::create(
+      builder, loc, VectorType::get({kWarpLanes * perSegment}, wordType), words,
+      ValueRange{firstWord});
+
+  // Segment offsets of lanes w + delta (memoized: the decode matches its
+  // reads to dealt words by these values) and the dealt words.
+  Value firstBytes = vector::BroadcastOp::create(
+      builder, loc, laneVector(builder.getIndexType()), firstByte);
+  SmallVector<Value> offsets;
+  auto segmentOffset = [&](OpBuilder &b, Location l, unsigned delta) -> Value {
+    while (offsets.size() <= delta) {
+      unsigned d = offsets.size();
+      offsets.push_back(arith::AddIOp::create(
+          b, l, firstBytes,
+          laneConstant(b, l, b.getIndexType(), [&](unsigned w) {
+            return ((w + d) % kWarpLanes) * segmentBytes;
+          })));
+    }
+    return offsets[delta];
+  };
+  LaneDecodeArgs decodeArgs;
+  decodeArgs.codes = args.codes;
+  decodeArgs.codebook = args.codebook;
+  decodeArgs.columnPart = geometry.part;
+  decodeArgs.segmentOffset = segmentOffset;
+  decodeArgs.codeWords.words = words;
+  decodeArgs.codeWords.bytes = wordBytes;
+  decodeArgs.packedPairs.table = packedTable;
+  for (unsigned delta = 0; delta < kDealtNeighbours; ++delta) {
+    CachedSegment &cached = decodeArgs.codeWords.cached.emplace_back();
+    cached.offset = segmentOffset(builder, loc, delta);
+    for (unsigned k = 0; k < perSegment; ++k)
+      cached.words.push_back(
+          dealLanes(builder, loc, block, perSegment, k, delta));
+  }
+  if (failed(shape.quantizer.emitLaneDecode(builder, loc, decodeArgs, pairs)))
+    return failure();
+  if (pairs.size() != kPairsPerLane)
+    return emitError(loc) << shape.quantizer.getReferenceName() << " decoded "
+                          << pairs.size() << " pairs per lane, expected "
+                          << kPairsPerLane;
+  // Deal each word just before its first use: the decode reads them tile
+  // by tile, and 32-lane words dealt up front would all be live at once.
+  for (const CachedSegment &cached : decodeArgs.codeWords.cached)
+    for (Value word : cached.words) {
+      Operation *deal = word.getDefiningOp();
+      Operation *firstUse = nullptr;
+      for (Operation *user : word.getUsers())
+        if (!firstUse || user->isBeforeInBlock(firstUse))
+          firstUse = user;
+      if (firstUse)
+        deal->moveBefore(firstUse);
+      else
+        deal->erase();
+    }
+  return success();
+}
+
+/// The operation after which both values of `pair` are defined.
+Operation *getPairDefinition(const DecodedPair &pair) {
+  if (pair.packed)
+    return pair.packed.getDefiningOp();
+  Operation *first = pair.first.getDefiningOp();
+  Operation *second = pair.second.getDefiningOp();
+  return first->isBeforeInBlock(second) ? second : first;
+}
+
+/// Returns the f32 vectors of `pair`: packed pairs hold two fp16 values per
+/// i32, the first in the low half.
+std::pair<Value, Value> unpackPair(OpBuilder &builder, Location loc,
+                                   const DecodedPair &pair) {
+  if (!pair.packed)
+    return {pair.first, pair.second};
+  auto half = [&](unsigned shift) -> Value {
+    Value packed = pair.packed;
+    if (shift)
+      packed = arith::ShRUIOp::create(
+          builder, loc, packed,
+          laneConstant(builder, loc, builder.getI32Type(),
+                       [&](unsigned) { return shift; }));
+    Value bits = arith::TruncIOp::create(
+        builder, loc, laneVector(builder.getI16Type()), packed);
+    Value value = arith::BitcastOp::create(
+        builder, loc, laneVector(builder.getF16Type()), bits);
+    return arith::ExtFOp::create(builder, loc, laneVector(builder.getF32Type()),
+                                 value);
+  };
+  return {half(0), half(16)};
+}
+
+/// Builds the packed pair table of `shape`'s quantizer on the stack, or
+/// returns null when it has none or it is too large.
+Value emitStackPairTable(OpBuilder &builder, Location loc,
+                         const KernelShape &shape, Value codebook) {
+  unsigned entries = shape.quantizer.getPackedPairEntries();
+  if (entries == 0 || entries > kMaxStackPairEntries)
+    return Value();
+  Value table = memref::AllocaOp::create(
+      builder, loc,
+      MemRefType::get({static_cast<int64_t>(entries)}, builder.getI32Type()));
+  auto loop = scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                                 constIndex(builder, loc, entries),
+                                 constIndex(builder, loc, 1));
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(loop.getBody());
+  Value entry = loop.getInductionVar();
+  memref::StoreOp::create(
+      builder, loc,
+      shape.quantizer.emitPackedPairEntry(builder, loc, codebook, entry), table,
+      entry);
+  return table;
+}
+
+/// The x operands of one supertile column for activation row `n`: for each
+/// column group g = 2*j1 + j/2, the even and odd column of every lane's
+/// pair (4-periodic over lanes).
+struct LaneActivations {
+  Value even[4], odd[4];
+};
+
+LaneActivations loadLaneActivations(OpBuilder &builder, Location loc, Value x,
+                                    Value n, Value colBase) {
+  LaneActivations result;
+  auto eight = VectorType::get({8}, builder.getF32Type());
+  for (unsigned group = 0; group < 4; ++group) {
+    Value col = arith::AddIOp::create(
+        builder, loc, colBase,
+        constIndex(builder, loc, 16 * (group >> 1) + 8 * (group & 1)));
+    Value loaded =
+        vector::LoadOp::create(builder, loc, eight, x, ValueRange{n, col});
+    SmallVector<int64_t> even, odd;
+    for (unsigned w = 0; w < kWarpLanes; ++w) {
+      even.push_back(2 * (w % 4));
+      odd.push_back(2 * (w % 4) + 1);
+    }
+    result.even[group] =
+        vector::ShuffleOp::create(builder, loc, loaded, loaded, even);
+    result.odd[group] =
+        vector::ShuffleOp::create(builder, loc, loaded, loaded, odd);
+  }
+  return result;
+}
+
+/// Adds the products of one pair (`first`, `second`) with the activations
+/// into the kRowSlots lane-vector sums of one activation row.
+void accumulatePair(OpBuilder &builder, Location loc, const DecodedPair &pair,
+                    Value first, Value second, const LaneActivations &x,
+                    MutableArrayRef<Value> slotSums) {
+  unsigned group = 2 * (pair.tile >> 1) + (pair.reg >> 1);
+  Value &sum = slotSums[pairRowSlot(pair)];
+  sum = vector::FMAOp::create(builder, loc, sum.getType(), second, x.odd[group],
+                              sum);
+  sum = vector::FMAOp::create(builder, loc, sum.getType(), first, x.even[group],
+                              sum);
+}
+
+/// Adds scale * (the sum over each lane quad of `sums`) to y[n][rowBase +
+/// 8*slot + w/4].
+void emitSlotEpilogue(OpBuilder &builder, Location loc, const KernelArgs &args,
+                      Value n, Value rowBase, unsigned slot, Value sums) {
+  auto eight = VectorType::get({8}, builder.getF32Type());
+  Value total;
+  for (unsigned k = 0; k < 4; ++k) {
+    SmallVector<int64_t> mask;
+    for (unsigned i = 0; i < 8; ++i)
+      mask.push_back(4 * i + k);
+    Value part = vector::ShuffleOp::create(builder, loc, sums, sums, mask);
+    total = total ? arith::AddFOp::create(builder, loc, total, part).getResult()
+                  : part;
+  }
+  Value row = arith::AddIOp::create(builder, loc, rowBase,
+                                    constIndex(builder, loc, 8 * slot));
+  Value scales =
+      vector::LoadOp::create(builder, loc, eight, args.scales, ValueRange{row});
+  Value old =
+      vector::LoadOp::create(builder, loc, eight, args.y, ValueRange{n, row});
+  Value updated =
+      vector::FMAOp::create(builder, loc, eight, total, scales, old);
+  vector::StoreOp::create(builder, loc, updated, args.y, ValueRange{n, row});
+}
+
+} // namespace
+
+/// Creates the decoders of every column part of `shape`; fails (at `loc`)
+/// when a part's segments cannot be read as words.
+static LogicalResult
+makeDecoders(Location loc, const KernelShape &shape, const KernelArgs &args,
+             Value packedTable, SmallVectorImpl<LaneVectorDecoder> &decoders) {
+  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
+       ++part) {
+    decoders.emplace_back(shape, args, part, packedTable);
+    if (!decoders.back().canDecode())
+      return emitError(loc) << shape.quantizer.getReferenceName()
+                            << ": the code segments of part " << part
+                            << " are not whole 16-bit words";
+  }
+  return success();
+}
+
+FailureOr<func::FuncOp>
+qpal::detail::buildCpuVectorKernel(OpBuilder &builder, Location loc,
+                                   const KernelShape &shape,
+                                   const CpuKernelOptions &options) {
+  KernelTypes types(builder, shape);
+  Type f32 = builder.getF32Type();
+  auto rangeType = MemRefType::get({2}, builder.getI64Type());
+  auto function = func::FuncOp::create(
+      builder, loc, getKernelName(shape, "cpu"),
+      builder.getFunctionType({types.x, types.codes, types.codebook,
+                               types.scales, types.y, rangeType},
+                              {}));
+  Block *entry = function.addEntryBlock();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(entry);
+  KernelArgs args = matmulKernelArgs(*entry);
+  emitCodeWordViews(builder, loc, args);
+  Value range = entry->getArgument(5);
+  Value table = options.packedPairs
+                    ? emitStackPairTable(builder, loc, shape, args.codebook)
+                    : Value();
+  SmallVector<LaneVectorDecoder> decoders;
+  if (failed(makeDecoders(loc, shape, args, table, decoders))) {
+    function.erase();
+    return failure();
+  }
+
+  int64_t batch = shape.batch;
+  bool carried = batch <= kCarriedBatch;
+  auto sumType = laneVector(f32);
+  Value zeros = arith::ConstantOp::create(builder, loc, sumType,
+                                          builder.getZeroAttr(sumType));
+  // Above kCarriedBatch rows the sums live in acc[n][slot][lane].
+  Value acc;
+  if (!carried)
+    acc = memref::AllocaOp::create(
+        builder, loc, MemRefType::get({batch, kRowSlots, kWarpLanes}, f32));
+  auto slotIndex = [&](unsigned slot) {
+    return constIndex(builder, loc, slot);
+  };
+  Value zero = constIndex(builder, loc, 0);
+  auto forEachRow = [&](function_ref<void(Value)> body) {
+    auto loop =
+        scf::ForOp::create(builder, loc, zero, constIndex(builder, loc, batch),
+                           constIndex(builder, loc, 1));
+    OpBuilder::InsertionGuard rowGuard(builder);
+    builder.setInsertionPointToStart(loop.getBody());
+    body(loop.getInductionVar());
+  };
+
+  auto [first, last] = emitRangeBounds(builder, loc, range);
+  auto supertileLoop = scf::ForOp::create(builder, loc, first, last,
+                                          constIndex(builder, loc, 1));
+  builder.setInsertionPointToStart(supertileLoop.getBody());
+  Value supertileRow = supertileLoop.getInductionVar();
+  SmallVector<Value> sums;
+  if (carried)
+    sums.assign(kRowSlots * batch, zeros);
+  else
+    forEachRow([&](Value n) {
+      for (unsigned slot = 0; slot < kRowSlots; ++slot)
+        vector::StoreOp::create(builder, loc, zeros, acc,
+                                ValueRange{n, slotIndex(slot), zero});
+    });
+
+  for (const LaneVectorDecoder &decoder : decoders) {
+    const PartGeometry &geometry = decoder.getGeometry();
+    auto columnLoop = scf::ForOp::create(
+        builder, loc, zero, constIndex(builder, loc, geometry.supertileCols),
+        constIndex(builder, loc, 1), sums);
+    OpBuilder::InsertionGuard columnGuard(builder);
+    builder.setInsertionPointToStart(columnLoop.getBody());
+    Value supertileCol = columnLoop.getInductionVar();
+    Value colBase = supertileColumnBase(builder, loc, geometry, supertileCol);
+    SmallVector<Value> carriedSums(columnLoop.getRegionIterArgs());
+    if (carried) {
+      // Each pair is multiplied right where it is decoded, so that its
+      // values die at once (16 decoded pairs are 64 AVX-512 registers).
+      SmallVector<LaneActivations> xs;
+      for (int64_t n = 0; n < batch; ++n)
+        xs.push_back(loadLaneActivations(builder, loc, args.x,
+                                         constIndex(builder, loc, n), colBase));
+      SmallVector<DecodedPair> pairs;
+      if (failed(decoder.decode(builder, loc, supertileRow, supertileCol,
+                                pairs))) {
+        function.erase();
+        return failure();
+      }
+      for (const DecodedPair &pair : pairs) {
+        OpBuilder::InsertionGuard pairGuard(builder);
+        builder.setInsertionPointAfter(getPairDefinition(pair));
+        auto [first, second] = unpackPair(builder, loc, pair);
+        for (int64_t n = 0; n < batch; ++n) {
+          Value slotSums[kRowSlots];
+          for (unsigned slot = 0; slot < kRowSlots; ++slot)
+            slotSums[slot] = carriedSums[slot * batch + n];
+          accumulatePair(builder, loc, pair, first, second, xs[n], slotSums);
+          for (unsigned slot = 0; slot < kRowSlots; ++slot)
+            carriedSums[slot * batch + n] = slotSums[slot];
+        }
+      }
+    } else {
+      SmallVector<DecodedPair> pairs;
+      if (failed(decoder.decode(builder, loc, supertileRow, supertileCol,
+                                pairs))) {
+        function.erase();
+        return failure();
+      }
+      SmallVector<std::pair<Value, Value>> values;
+      for (const DecodedPair &pair : pairs)
+        values.push_back(unpackPair(builder, loc, pair));
+      // The decoded pairs stay live across the batch loop: a decoded tile
+      // reused by every activation row.
+      forEachRow([&](Value n) {
+        LaneActivations x =
+            loadLaneActivations(builder, loc, args.x, n, colBase);
+        Value slotSums[kRowSlots];
+        for (unsigned slot = 0; slot < kRowSlots; ++slot)
+          slotSums[slot] = vector::LoadOp::create(
+              builder, loc, sumType, acc, ValueRange{n, slotIndex(slot), zero});
+        for (auto [pair, value] : llvm::zip_equal(pairs, values))
+          accumulatePair(builder, loc, pair, value.first, value.second, x,
+                         slotSums);
+        for (unsigned slot = 0; slot < kRowSlots; ++slot)
+          vector::StoreOp::create(builder, loc, slotSums[slot], acc,
+                                  ValueRange{n, slotIndex(slot), zero});
+      });
+    }
+    if (carried)
+      scf::YieldOp::create(builder, loc, carriedSums);
+    sums.assign(columnLoop.getResults().begin(), columnLoop.getResults().end());
+  }
+
+  Value rowBase = arith::MulIOp::create(
+      builder, loc, supertileRow, constIndex(builder, loc, kSupertileDim));
+  if (carried) {
+    for (int64_t n = 0; n < batch; ++n)
+      for (unsigned slot = 0; slot < kRowSlots; ++slot)
+        emitSlotEpilogue(builder, loc, args, constIndex(builder, loc, n),
+                         rowBase, slot, sums[slot * batch + n]);
+  } else {
+    forEachRow([&](Value n) {
+      for (unsigned slot = 0; slot < kRowSlots; ++slot)
+        emitSlotEpilogue(
+            builder, loc, args, n, rowBase, slot,
+            vector::LoadOp::create(builder, loc, sumType, acc,
+                                   ValueRange{n, slotIndex(slot), zero}));
+    });
+  }
+
+  builder.setInsertionPointToEnd(entry);
+  func::ReturnOp::create(builder, loc);
+  return function;
+}
+
+FailureOr<func::FuncOp> qpal::detail::buildCpuVectorDequantKernel(
+    OpBuilder &builder, Location loc, const KernelShape &shape,
+    const CpuKernelOptions &options, StringRef name) {
+  KernelTypes types(builder, shape);
+  auto weightType =
+      MemRefType::get({shape.rows, shape.cols}, builder.getF32Type());
+  auto rangeType = MemRefType::get({2}, builder.getI64Type());
+  auto function = func::FuncOp::create(
+      builder, loc, name,
+      builder.getFunctionType(
+          {types.codes, types.codebook, weightType, rangeType}, {}));
+  Block *entry = function.addEntryBlock();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(entry);
+  KernelArgs args = dequantKernelArgs(*entry);
+  emitCodeWordViews(builder, loc, args);
+  Value weights =
+      memref::CollapseShapeOp::create(builder, loc, entry->getArgument(2),
+                                      ArrayRef<ReassociationIndices>{{0, 1}});
+  Value range = entry->getArgument(3);
+  Value table = options.packedPairs
+                    ? emitStackPairTable(builder, loc, shape, args.codebook)
+                    : Value();
+  SmallVector<LaneVectorDecoder> decoders;
+  if (failed(makeDecoders(loc, shape, args, table, decoders))) {
+    function.erase();
+    return failure();
+  }
+  Type index = builder.getIndexType();
+  auto maskType = laneVector(builder.getI1Type());
+  Value mask = vector::ConstantMaskOp::create(builder, loc, maskType,
+                                              ArrayRef<int64_t>{kWarpLanes});
+  auto [first, last] = emitRangeBounds(builder, loc, range);
+  auto supertileLoop = scf::ForOp::create(builder, loc, first, last,
+                                          constIndex(builder, loc, 1));
+  builder.setInsertionPointToStart(supertileLoop.getBody());
+  Value supertileRow = supertileLoop.getInductionVar();
+  Value rowOffset = arith::MulIOp::create(
+      builder, loc, supertileRow,
+      constIndex(builder, loc, kSupertileDim * shape.cols));
+  for (const LaneVectorDecoder &decoder : decoders) {
+    const PartGeometry &geometry = decoder.getGeometry();
+    OpBuilder::InsertionGuard partGuard(builder);
+    auto columnLoop =
+        scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                           constIndex(builder, loc, geometry.supertileCols),
+                           constIndex(builder, loc, 1));
+    builder.setInsertionPointToStart(columnLoop.getBody());
+    Value supertileCol = columnLoop.getInductionVar();
+    SmallVector<DecodedPair> pairs;
+    if (failed(
+            decoder.decode(builder, loc, supertileRow, supertileCol, pairs))) {
+      function.erase();
+      return failure();
+    }
+    // W_hat[rowBase + row(w)][colBase + col(w) + {0, 1}], flattened.
+    Value base = vector::BroadcastOp::create(
+        builder, loc, laneVector(index),
+        arith::AddIOp::create(
+            builder, loc, rowOffset,
+            supertileColumnBase(builder, loc, geometry, supertileCol)));
+    for (const DecodedPair &pair : pairs) {
+      auto [first, second] = unpackPair(builder, loc, pair);
+      Value position = arith::AddIOp::create(
+          builder, loc, base,
+          laneConstant(builder, loc, index, [&](unsigned w) {
+            int64_t row = 16 * (pair.tile & 1) + 8 * (pair.reg & 1) + w / 4;
+            int64_t col =
+                16 * (pair.tile >> 1) + 8 * (pair.reg >> 1) + 2 * (w % 4);
+            return row * shape.cols + col;
+          }));
+      Value next = arith::AddIOp::create(
+          builder, loc, position,
+          laneConstant(builder, loc, index, [](unsigned) { return 1; }));
+      vector::ScatterOp::create(builder, loc, Type(), weights,
+                                ValueRange{constIndex(builder, loc, 0)},
+                                position, mask, first);
+      vector::ScatterOp::create(builder, loc, Type(), weights,
+                                ValueRange{constIndex(builder, loc, 0)}, next,
+                                mask, second);
+    }
+  }
+  builder.setInsertionPointToEnd(entry);
+  func::ReturnOp::create(builder, loc);
+  return function;
+}
