@@ -109,6 +109,12 @@ static cl::opt<bool> cpuPacked(
     cl::desc("cpu, with --cpu-vector: one gather per weight pair from the "
              "quantizer's fp16 pair table (false: two from the f32 "
              "codebook, for comparison)"));
+static cl::opt<std::string> cpuIsa(
+    "cpu-isa", cl::sub(kernelCommand), cl::init("host"),
+    cl::cat(driver::category()),
+    cl::desc("cpu: instruction-set extensions the kernel names itself: "
+             "host, avx512 (permute lookups of codebooks of <= 32 entries) "
+             "or generic"));
 static cl::opt<bool> rotation(
     "rotation", cl::sub(kernelCommand), cl::cat(driver::category()),
     cl::desc("Emit the activation rotation kernel y = RHT(s * x) of --cols "
@@ -645,6 +651,12 @@ int runKernel() {
     CpuKernelOptions options;
     options.vectorDecode = cpuVector;
     options.packedPairs = cpuPacked;
+    bool onlyMlir = StringRef(outputPath).ends_with(".mlir") && !run;
+    Expected<CpuIsa> isa = parseCpuIsa(cpuIsa, /*mustRunHere=*/!onlyMlir);
+    if (!isa)
+      return driver::reportError(kCommand, toString(isa.takeError()));
+    options.isa = *isa;
+    report.fields["cpu_isa"] = *isa == CpuIsa::Avx512 ? "avx512" : "generic";
     if (failed(buildCpuKernel(builder, loc, shape, options)) ||
         failed(buildCpuDequantKernel(builder, loc, shape, options)))
       return driver::reportError(kCommand, diagnostics);

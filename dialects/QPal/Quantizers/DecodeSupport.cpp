@@ -235,6 +235,17 @@ Value qpal::detail::emitCodebookLoad(OpBuilder &builder, Location loc,
                   emitTablePosition(builder, loc, index, stride, component));
 }
 
+Value qpal::detail::emitCodebookLoad(OpBuilder &builder, Location loc,
+                                     const LaneDecodeArgs &args, Value index,
+                                     unsigned stride, unsigned component) {
+  if (args.codebookLookup && isa<VectorType>(index.getType()))
+    if (Value value =
+            args.codebookLookup(builder, loc, index, stride, component))
+      return value;
+  return emitCodebookLoad(builder, loc, args.codebook, index, stride,
+                          component);
+}
+
 Value qpal::detail::emitPackHalves(OpBuilder &builder, Location loc,
                                    Value first, Value second) {
   Type i32 = builder.getI32Type();

@@ -48,6 +48,13 @@ mlir::Value emitCodebookLoad(mlir::OpBuilder &builder, mlir::Location loc,
                              mlir::Value codebook, mlir::Value index,
                              unsigned stride, unsigned component);
 
+/// Returns value `index * stride + component` of the decode's codebook:
+/// through `args.codebookLookup` when it takes the index, else as
+/// emitCodebookLoad from `args.codebook`.
+mlir::Value emitCodebookLoad(mlir::OpBuilder &builder, mlir::Location loc,
+                             const LaneDecodeArgs &args, mlir::Value index,
+                             unsigned stride, unsigned component);
+
 /// Returns the i32 holding f16(first) in its low and f16(second) in its
 /// high half (f32 inputs).
 mlir::Value emitPackHalves(mlir::OpBuilder &builder, mlir::Location loc,

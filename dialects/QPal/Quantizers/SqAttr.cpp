@@ -86,7 +86,7 @@ SqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
                                              tile * 8 * bits + code * bits,
                                              bits, args.codeWords);
         values[half] =
-            detail::emitCodebookLoad(builder, loc, args.codebook, index, 1, 0);
+            detail::emitCodebookLoad(builder, loc, args, index, 1, 0);
       }
       pairs.push_back({tile, reg, values[0], values[1]});
     }

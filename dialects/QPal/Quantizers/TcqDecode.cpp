@@ -114,8 +114,8 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
         pairs.push_back({tile, reg, Value(), Value(), packed});
         continue;
       }
-      Value first = emitCodebookLoad(builder, loc, args.codebook, index, 2, 0);
-      Value second = emitCodebookLoad(builder, loc, args.codebook, index, 2, 1);
+      Value first = emitCodebookLoad(builder, loc, args, index, 2, 0);
+      Value second = emitCodebookLoad(builder, loc, args, index, 2, 1);
       first = arith::SelectOp::create(
           builder, loc, negate, arith::NegFOp::create(builder, loc, first),
           first);

@@ -80,8 +80,8 @@ VqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
       }
       pairs.push_back(
           {tile, code,
-           detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 0),
-           detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 1)});
+           detail::emitCodebookLoad(builder, loc, args, index, 2, 0),
+           detail::emitCodebookLoad(builder, loc, args, index, 2, 1)});
     }
   return success();
 }

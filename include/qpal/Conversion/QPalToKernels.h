@@ -102,6 +102,20 @@ inline int64_t getKernelRowGroup(const KernelShape &shape) {
 mlir::LogicalResult verifyKernelShape(mlir::Location loc,
                                       const KernelShape &shape);
 
+/// Instruction-set extensions a CPU kernel's IR may name itself (LLVM's x86
+/// backend otherwise picks instructions for the host it compiles for).
+enum class CpuIsa {
+  Generic, // target-independent vector ops only
+  Avx512,  // + AVX-512F permutes (vpermps, vpermi2ps) for small codebooks
+};
+
+/// Returns the ISA of the host: Avx512 when it has AVX-512F.
+CpuIsa getHostCpuIsa();
+
+/// Parses `host`, `avx512` or `generic`; refuses avx512 on a host without
+/// it when `mustRunHere` (its kernels would not run).
+llvm::Expected<CpuIsa> parseCpuIsa(llvm::StringRef name, bool mustRunHere);
+
 /// How the CPU kernels of the tensor-core layouts decode.
 struct CpuKernelOptions {
   /// Decode the 32 lanes of a supertile at once with `vector` ops (gathers
@@ -113,6 +127,10 @@ struct CpuKernelOptions {
   /// has at most 4096 entries), one gather per pair; false: gather each
   /// value from the f32 codebook.
   bool packedPairs = true;
+  /// With vectorDecode and Avx512: codebooks of at most 32 values per
+  /// component are held in registers and looked up with permutes instead
+  /// of gathers (the packed pair table is then not used).
+  CpuIsa isa = CpuIsa::Generic;
 };
 
 /// Builds the CPU kernel for `shape` as a `func.func` at the builder's

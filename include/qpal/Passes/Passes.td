@@ -201,6 +201,10 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
     Option<"cpuVector", "cpu-vector", "bool", /*default=*/"true",
            "target=cpu: decode the 32 lanes of a supertile at once with "
            "vector ops (false: lane by lane)">,
+    Option<"cpuIsa", "cpu-isa", "std::string", /*default=*/"\"host\"",
+           "target=cpu: instruction-set extensions the kernels name "
+           "themselves: host, avx512 (permute lookups of codebooks of at "
+           "most 32 entries) or generic">,
   ];
 }
 

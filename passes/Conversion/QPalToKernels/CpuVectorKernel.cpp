@@ -31,6 +31,7 @@
 #include "KernelUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -78,13 +79,161 @@ Value dealLanes(OpBuilder &builder, Location loc, Value block, unsigned stride,
   return vector::ShuffleOp::create(builder, loc, block, block, mask);
 }
 
+/// A small codebook held in AVX-512 registers, 16 values of one component
+/// per register: one `vpermps` (16 entries) or `vpermi2ps` (32) per 16
+/// lanes replaces a gather (a gather of 16 values takes ~14 cycles on
+/// Zen 4, a permute one); larger codebooks select between 32-entry halves
+/// on the higher index bits.
+class RegisterCodebook {
+public:
+  /// The largest codebook (values over all components) kept in registers,
+  /// 16 registers: SQ up to 8 bits, VQ up to 7. On a Zen 4 core, VQ at 8
+  /// bits (512 values) ran at 3.6 GB/s this way and 4.9 GB/s with the pair
+  /// table's gathers; VQ 7 at 4.3 against 3.3, SQ 8 at 4.6 against 3.8.
+  static constexpr unsigned kMaxValues = 256;
+
+  /// Loads `shape`'s codebook into registers when `options` name AVX-512
+  /// and it is small enough; else returns an empty one.
+  static RegisterCodebook load(OpBuilder &builder, Location loc,
+                               const KernelShape &shape,
+                               const CpuKernelOptions &options, Value codebook);
+
+  explicit operator bool() const { return stride != 0; }
+
+  /// Returns value index * stride + component for 32 lanes, or null for
+  /// another codebook layout.
+  Value lookup(OpBuilder &builder, Location loc, Value index,
+               unsigned indexStride, unsigned component) const;
+
+private:
+  /// The lookup of 16 lanes' 32-bit indices.
+  Value lookupSixteen(OpBuilder &builder, Location loc, ArrayRef<Value> table,
+                      Value index) const;
+
+  unsigned stride = 0;
+  unsigned entries = 0;
+  // registers[c][r]: value c of entries 16r .. 16r + 15 (vector<16xf32>).
+  SmallVector<SmallVector<Value, 4>> registers;
+};
+
+RegisterCodebook RegisterCodebook::load(OpBuilder &builder, Location loc,
+                                        const KernelShape &shape,
+                                        const CpuKernelOptions &options,
+                                        Value codebook) {
+  RegisterCodebook result;
+  if (options.isa != CpuIsa::Avx512)
+    return result;
+  QuantizerSpec spec = shape.quantizer.getSpec();
+  unsigned stride = spec.vectorDim();
+  if (stride == 0)
+    return result;
+  unsigned entries = static_cast<unsigned>(spec.codebookBytes() / 2) / stride;
+  if (entries == 0 || entries * stride > kMaxValues)
+    return result;
+  result.stride = stride;
+  result.entries = entries;
+  auto sixteen = VectorType::get({16}, builder.getF32Type());
+  auto indexType = VectorType::get({16}, builder.getI32Type());
+  auto maskType = VectorType::get({16}, builder.getI1Type());
+  Value mask = vector::ConstantMaskOp::create(builder, loc, maskType,
+                                              ArrayRef<int64_t>{16});
+  Value zeros = arith::ConstantOp::create(builder, loc, sixteen,
+                                          builder.getZeroAttr(sixteen));
+  for (unsigned component = 0; component < stride; ++component) {
+    SmallVector<Value, 4> &table = result.registers.emplace_back();
+    for (unsigned first = 0; first < entries; first += 16) {
+      // Entries past the codebook repeat entry 0; codes never name them.
+      SmallVector<int32_t> positions;
+      for (unsigned entry = first; entry < first + 16; ++entry)
+        positions.push_back(static_cast<int32_t>(
+            (entry < entries ? entry : 0) * stride + component));
+      Value indices = arith::ConstantOp::create(
+          builder, loc, DenseElementsAttr::get(indexType, ArrayRef(positions)));
+      table.push_back(vector::GatherOp::create(
+          builder, loc, sixteen, codebook,
+          ValueRange{constIndex(builder, loc, 0)}, indices, mask, zeros));
+    }
+  }
+  return result;
+}
+
+Value RegisterCodebook::lookupSixteen(OpBuilder &builder, Location loc,
+                                      ArrayRef<Value> table,
+                                      Value index) const {
+  auto sixteen = VectorType::get({16}, builder.getF32Type());
+  if (table.size() == 1)
+    return LLVM::CallIntrinsicOp::create(
+               builder, loc, sixteen,
+               builder.getStringAttr("llvm.x86.avx512.permvar.sf.512"),
+               ValueRange{table[0], index})
+        .getResult(0);
+  // vpermi2ps reads the low 5 index bits: one lookup per 32 entries, then
+  // a select per higher bit.
+  SmallVector<Value> level;
+  for (unsigned r = 0; r < table.size(); r += 2)
+    level.push_back(
+        LLVM::CallIntrinsicOp::create(
+            builder, loc, sixteen,
+            builder.getStringAttr("llvm.x86.avx512.vpermi2var.ps.512"),
+            ValueRange{table[r], index,
+                       r + 1 < table.size() ? table[r + 1] : table[r]})
+            .getResult(0));
+  auto indexType = cast<VectorType>(index.getType());
+  Value zero = arith::ConstantOp::create(builder, loc, indexType,
+                                         builder.getZeroAttr(indexType));
+  for (unsigned bit = 5; level.size() > 1; ++bit) {
+    Value bitMask = arith::ConstantOp::create(
+        builder, loc,
+        DenseElementsAttr::get(indexType, builder.getI32IntegerAttr(1 << bit)));
+    Value high = arith::CmpIOp::create(
+        builder, loc, arith::CmpIPredicate::ne,
+        arith::AndIOp::create(builder, loc, index, bitMask), zero);
+    SmallVector<Value> next;
+    for (unsigned i = 0; i < level.size(); i += 2)
+      next.push_back(i + 1 < level.size()
+                         ? arith::SelectOp::create(builder, loc, high,
+                                                   level[i + 1], level[i])
+                               .getResult()
+                         : level[i]);
+    level = std::move(next);
+  }
+  return level.front();
+}
+
+Value RegisterCodebook::lookup(OpBuilder &builder, Location loc, Value index,
+                               unsigned indexStride, unsigned component) const {
+  auto indexType = dyn_cast<VectorType>(index.getType());
+  if (!indexType || indexType.getNumElements() != kWarpLanes ||
+      indexStride != stride || component >= registers.size())
+    return Value();
+  auto lanes32 = laneVector(builder.getI32Type());
+  Value lanes = index;
+  unsigned width = indexType.getElementType().getIntOrFloatBitWidth();
+  if (width > 32)
+    lanes = arith::TruncIOp::create(builder, loc, lanes32, index);
+  else if (width < 32)
+    lanes = arith::ExtUIOp::create(builder, loc, lanes32, index);
+  Value halves[2];
+  for (unsigned half = 0; half < 2; ++half) {
+    Value part = vector::ExtractStridedSliceOp::create(
+        builder, loc, lanes, ArrayRef<int64_t>{16 * half},
+        ArrayRef<int64_t>{16}, ArrayRef<int64_t>{1});
+    halves[half] = lookupSixteen(builder, loc, registers[component], part);
+  }
+  SmallVector<int64_t> concat;
+  for (unsigned w = 0; w < kWarpLanes; ++w)
+    concat.push_back(w);
+  return vector::ShuffleOp::create(builder, loc, halves[0], halves[1], concat);
+}
+
 /// The lane-vector decode of one part of a weight.
 class LaneVectorDecoder {
 public:
   LaneVectorDecoder(const KernelShape &shape, const KernelArgs &args,
-                    unsigned part, Value packedTable)
+                    unsigned part, Value packedTable,
+                    const RegisterCodebook *registers)
       : shape(shape), args(args), geometry(shape, part),
-        packedTable(packedTable) {
+        packedTable(packedTable), registers(registers) {
     // Segments are 2*b (VQ), 4*b (SQ) or 2*KV (TCQ) bytes: always a whole
     // number of 16-bit words, of 32-bit ones when the size allows.
     if (geometry.segmentBytes % 4 == 0 && geometry.byteOffset % 4 == 0 &&
@@ -115,6 +264,7 @@ private:
   const KernelArgs &args;
   PartGeometry geometry;
   Value packedTable;
+  const RegisterCodebook *registers;
   unsigned wordBytes = 0;
   Value words;
 };
@@ -169,6 +319,12 @@ LaneVectorDecoder::decode(OpBuilder &builder, Location loc, Value supertileRow,
   decodeArgs.codeWords.words = words;
   decodeArgs.codeWords.bytes = wordBytes;
   decodeArgs.packedPairs.table = packedTable;
+  auto lookup = [&](OpBuilder &b, Location l, Value index, unsigned stride,
+                    unsigned component) -> Value {
+    return registers->lookup(b, l, index, stride, component);
+  };
+  if (registers && *registers)
+    decodeArgs.codebookLookup = lookup;
   for (unsigned delta = 0; delta < kDealtNeighbours; ++delta) {
     CachedSegment &cached = decodeArgs.codeWords.cached.emplace_back();
     cached.offset = segmentOffset(builder, loc, delta);
@@ -328,10 +484,11 @@ void emitSlotEpilogue(OpBuilder &builder, Location loc, const KernelArgs &args,
 /// when a part's segments cannot be read as words.
 static LogicalResult
 makeDecoders(Location loc, const KernelShape &shape, const KernelArgs &args,
-             Value packedTable, SmallVectorImpl<LaneVectorDecoder> &decoders) {
+             Value packedTable, const RegisterCodebook &registers,
+             SmallVectorImpl<LaneVectorDecoder> &decoders) {
   for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
        ++part) {
-    decoders.emplace_back(shape, args, part, packedTable);
+    decoders.emplace_back(shape, args, part, packedTable, &registers);
     if (!decoders.back().canDecode())
       return emitError(loc) << shape.quantizer.getReferenceName()
                             << ": the code segments of part " << part
@@ -358,11 +515,13 @@ qpal::detail::buildCpuVectorKernel(OpBuilder &builder, Location loc,
   KernelArgs args = matmulKernelArgs(*entry);
   emitCodeWordViews(builder, loc, args);
   Value range = entry->getArgument(5);
-  Value table = options.packedPairs
+  RegisterCodebook registers =
+      RegisterCodebook::load(builder, loc, shape, options, args.codebook);
+  Value table = options.packedPairs && !registers
                     ? emitStackPairTable(builder, loc, shape, args.codebook)
                     : Value();
   SmallVector<LaneVectorDecoder> decoders;
-  if (failed(makeDecoders(loc, shape, args, table, decoders))) {
+  if (failed(makeDecoders(loc, shape, args, table, registers, decoders))) {
     function.erase();
     return failure();
   }
@@ -515,11 +674,13 @@ FailureOr<func::FuncOp> qpal::detail::buildCpuVectorDequantKernel(
       memref::CollapseShapeOp::create(builder, loc, entry->getArgument(2),
                                       ArrayRef<ReassociationIndices>{{0, 1}});
   Value range = entry->getArgument(3);
-  Value table = options.packedPairs
+  RegisterCodebook registers =
+      RegisterCodebook::load(builder, loc, shape, options, args.codebook);
+  Value table = options.packedPairs && !registers
                     ? emitStackPairTable(builder, loc, shape, args.codebook)
                     : Value();
   SmallVector<LaneVectorDecoder> decoders;
-  if (failed(makeDecoders(loc, shape, args, table, decoders))) {
+  if (failed(makeDecoders(loc, shape, args, table, registers, decoders))) {
     function.erase();
     return failure();
   }

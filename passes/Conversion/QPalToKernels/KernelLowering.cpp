@@ -55,6 +55,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 using namespace qpal;
@@ -155,6 +156,32 @@ llvm::Expected<std::string> qpal::extractPtx(ModuleOp module, StringRef name) {
   return llvm::createStringError(
       llvm::inconvertibleErrorCode(),
       llvm::formatv("gpu.binary '{0}' holds no PTX", name));
+}
+
+CpuIsa qpal::getHostCpuIsa() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  auto found = features.find("avx512f");
+  return found != features.end() && found->second ? CpuIsa::Avx512
+                                                  : CpuIsa::Generic;
+}
+
+llvm::Expected<CpuIsa> qpal::parseCpuIsa(StringRef name, bool mustRunHere) {
+  if (name == "host")
+    return getHostCpuIsa();
+  if (name == "generic")
+    return CpuIsa::Generic;
+  if (name == "avx512") {
+    if (mustRunHere && getHostCpuIsa() != CpuIsa::Avx512)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "this host has no AVX-512F: kernels for cpu ISA 'avx512' cannot "
+          "run here (use 'host' or 'generic')");
+    return CpuIsa::Avx512;
+  }
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      llvm::formatv("unknown cpu ISA '{0}', expected host, avx512 or generic",
+                    name));
 }
 
 /// Returns a target machine for the host CPU, with its features.

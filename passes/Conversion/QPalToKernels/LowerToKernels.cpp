@@ -34,6 +34,13 @@ struct LowerToKernelsPass final
                          << "', expected cpu or nvptx";
       return signalPassFailure();
     }
+    // The pass only writes IR: any ISA may be named on any host.
+    llvm::Expected<CpuIsa> cpuIsaChoice =
+        parseCpuIsa(cpuIsa, /*mustRunHere=*/false);
+    if (!cpuIsaChoice) {
+      module.emitError() << llvm::toString(cpuIsaChoice.takeError());
+      return signalPassFailure();
+    }
     GpuChip gpuChip;
     if (gpu) {
       llvm::Expected<GpuChip> found = lookupGpuChip(chip);
@@ -114,6 +121,7 @@ struct LowerToKernelsPass final
           builder.setInsertionPointToEnd(module.getBody());
           CpuKernelOptions options;
           options.vectorDecode = cpuVector;
+          options.isa = *cpuIsaChoice;
           if (failed(buildCpuKernel(builder, job.op->getLoc(), job.shape,
                                     options)))
             return signalPassFailure();

@@ -1,6 +1,9 @@
-// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3" | FileCheck %s
-// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3" | FileCheck %s --check-prefix=HASH
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-isa=generic" | FileCheck %s
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-isa=generic" | FileCheck %s --check-prefix=HASH
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-vector=false" | FileCheck %s --check-prefix=SCALAR
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-isa=avx512" | FileCheck %s --check-prefix=AVX512
+// RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu cpu-isa=sse9" 2>&1 | FileCheck %s --check-prefix=BADISA
+// BADISA: unknown cpu ISA 'sse9', expected host, avx512 or generic
 
 // One kernel per (quantizer, M, K, batch): the two 64 x 64 tcq_6 layers
 // share one, recorded on each layer. The code buffer holds 64*64*6/16 = 1536
@@ -83,6 +86,13 @@ func.func @scalar(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
 // CHECK-COUNT-16: vector.gather %{{.*}} : memref<256xi32>, vector<32xi32>
 // SCALAR: func.func @qpal_ldlq_1_4_none_1p0_m32_k32_n3_cpu
 // SCALAR-COUNT-32: memref.load %{{.*}}[%{{.*}}] : memref<16xf32>
+// With AVX-512 the 16-entry codebook is one register (gathered once), and
+// each code of the 32 lanes is two vpermps: 64 per lane vector.
+// AVX512: func.func @qpal_ldlq_1_4_none_1p0_m32_k32_n3_cpu
+// AVX512: vector.gather %{{.*}} : memref<16xf32>, vector<16xi32>, vector<16xi1>, vector<16xf32> into vector<16xf32>
+// AVX512-NOT: memref<256xi32>
+// AVX512-COUNT-64: llvm.call_intrinsic "llvm.x86.avx512.permvar.sf.512"
+// AVX512-NOT: vector.gather
 
 // -----
 

@@ -63,6 +63,15 @@ struct PackedPairTable {
   unsigned replicas = 1;
 };
 
+/// A lookup of codebook values the kernel provides instead of memory reads
+/// (the CPU kernels keep a small codebook in vector registers and permute
+/// it): returns value `index * stride + component` of the f32 codebook for
+/// a vector of lanes' `index`, or null to decline (the decode then reads
+/// `LaneDecodeArgs::codebook`).
+using CodebookLookup = llvm::function_ref<mlir::Value(
+    mlir::OpBuilder &, mlir::Location, mlir::Value index, unsigned stride,
+    unsigned component)>;
+
 /// What the decode of one lane's codes of one supertile reads.
 ///
 /// A decode is written once, for one lane, with arith and memref ops, and
@@ -90,6 +99,8 @@ struct LaneDecodeArgs {
   /// Optional packed pair table. When given, the decode returns packed
   /// pairs.
   PackedPairTable packedPairs;
+  /// Optional in-register codebook lookup (see CodebookLookup).
+  CodebookLookup codebookLookup;
 };
 
 /// One decoded weight pair of a lane: tile q, register j, and the values of
