@@ -32,9 +32,11 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -155,6 +157,51 @@ static constexpr StringLiteral kCommand = "kernel";
 
 namespace {
 
+/// Threads that run one task per call, each with its index; the caller
+/// runs index 0. Idle workers spin (yielding) on a generation counter, so a
+/// call starts in microseconds.
+class WorkerPool {
+public:
+  explicit WorkerPool(unsigned size) : size(size) {
+    for (unsigned t = 1; t < size; ++t)
+      threads.emplace_back([this, t] {
+        uint64_t seen = 0;
+        while (true) {
+          uint64_t now;
+          while ((now = generation.load(std::memory_order_acquire)) == seen)
+            std::this_thread::yield();
+          seen = now;
+          if (stopping.load(std::memory_order_acquire))
+            return;
+          (*task)(t);
+          pending.fetch_sub(1, std::memory_order_acq_rel);
+        }
+      });
+  }
+  ~WorkerPool() {
+    stopping.store(true, std::memory_order_release);
+    generation.fetch_add(1, std::memory_order_acq_rel);
+    for (std::thread &thread : threads)
+      thread.join();
+  }
+  void run(function_ref<void(unsigned)> work) {
+    task = &work;
+    pending.store(size - 1, std::memory_order_release);
+    generation.fetch_add(1, std::memory_order_acq_rel);
+    work(0);
+    while (pending.load(std::memory_order_acquire) != 0)
+      std::this_thread::yield();
+  }
+
+private:
+  unsigned size;
+  std::vector<std::thread> threads;
+  std::atomic<uint64_t> generation{0};
+  std::atomic<unsigned> pending{0};
+  std::atomic<bool> stopping{false};
+  function_ref<void(unsigned)> *task = nullptr;
+};
+
 /// The seeded case of the command line's kernel, with its reference.
 Expected<KernelCase> makeData(const QuantizerSpec &spec) {
   return makeKernelCase(spec, rows, cols, batch, seed, /*withReference=*/true,
@@ -264,16 +311,16 @@ Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
   unsigned workers = threads ? threads : std::thread::hardware_concurrency();
   int64_t supertiles = rows / getKernelRowGroup(shape);
   workers = std::max<unsigned>(1, std::min<int64_t>(workers, supertiles));
+  // Workers persist across calls, as in a runtime: starting threads per
+  // call cost ~60 us, more than a small layer's kernel.
+  std::optional<WorkerPool> pool;
+  pool.emplace(workers);
   auto parallelCall = [&](auto &&call) {
-    std::vector<std::thread> pool;
-    for (unsigned t = 0; t < workers; ++t)
-      pool.emplace_back([&, t] {
-        int64_t range[2] = {supertiles * t / workers,
-                            supertiles * (t + 1) / workers};
-        call(range);
-      });
-    for (std::thread &worker : pool)
-      worker.join();
+    pool->run([&](unsigned t) {
+      int64_t range[2] = {supertiles * t / workers,
+                          supertiles * (t + 1) / workers};
+      call(range);
+    });
   };
 
   std::vector<float> y = data.y0;
@@ -316,6 +363,7 @@ Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
     double seconds = timeCalls(calls) / calls;
     double bytes = spec.storageBytes(rows, cols);
     double gbps = bytes / seconds / 1e9;
+    pool.reset(); // its spinning workers would slow the copy
     double stream = measureCopyBandwidth(workers);
     report.fields["microseconds"] = seconds * 1e6;
     report.fields["gbps"] = gbps;
