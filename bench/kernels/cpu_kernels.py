@@ -6,8 +6,9 @@ with the machine's copy bandwidth measured in the same run (a STREAM-like
 2 x 256 MiB memcpy on all threads). The kernel qpal generates by default
 (lane-vector decode, the host's ISA) is compared with the two other decode
 paths of the same kernel, measured right after it: the lane-vector decode
-with gathers only (`--cpu-isa=generic`) and the lane-by-lane scalar decode
-(`--cpu-vector=false`).
+with gathers only (`--cpu-isa=generic --cpu-decode=vector`) and the
+lane-by-lane scalar decode (`--cpu-decode=lanes`). The default picks one of
+them per quantizer (the `decode` column).
 
   bench/kernels/cpu_kernels.py [--qpal build/bin/qpal] [--shapes 4096x4096,...]
                                [--batch 1] [--no-compare]
@@ -50,8 +51,8 @@ def main():
     except OSError:
         pass
     print("CPU kernels, batch %d, on %s\n" % (args.batch, cpu))
-    header = "| quantizer | M x K | ISA | us/call | GB/s | copy GB/s | fraction | max rel err |"
-    rule = "|---|---|---|---|---|---|---|---|"
+    header = "| quantizer | M x K | ISA | decode | us/call | GB/s | copy GB/s | fraction | max rel err |"
+    rule = "|---|---|---|---|---|---|---|---|---|"
     if not args.no_compare:
         header += " gathers only GB/s | lane by lane GB/s |"
         rule += "---|---|"
@@ -61,13 +62,16 @@ def main():
         rows, cols = shape.split("x")
         for name in QUANTIZERS:
             r = bench(args, name, rows, cols, [])
-            line = "| %s | %sx%s | %s | %.1f | %.2f | %.1f | %.1f%% | %.1e |" % (
-                name, rows, cols, r["cpu_isa"], r["microseconds"], r["gbps"],
+            line = "| %s | %sx%s | %s | %s | %.1f | %.2f | %.1f | %.1f%% | %.1e |" % (
+                name, rows, cols, r["cpu_isa"],
+                "vector" if r["vector_decode"] else "lanes",
+                r["microseconds"], r["gbps"],
                 r["stream_gbps"], 100 * r["fraction_of_bandwidth"],
                 r["max_rel_err"])
             if not args.no_compare:
-                generic = bench(args, name, rows, cols, ["--cpu-isa=generic"])
-                scalar = bench(args, name, rows, cols, ["--cpu-vector=false"])
+                generic = bench(args, name, rows, cols,
+                                ["--cpu-isa=generic", "--cpu-decode=vector"])
+                scalar = bench(args, name, rows, cols, ["--cpu-decode=lanes"])
                 line += " %.2f | %.2f |" % (generic["gbps"], scalar["gbps"])
             print(line, flush=True)
 

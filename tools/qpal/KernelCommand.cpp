@@ -99,16 +99,16 @@ static cl::opt<bool> gpuVectorSegments(
     cl::cat(driver::category()),
     cl::desc("nvptx: read each lane's codes with 8/16-byte vector loads "
              "(false: 4-byte word loads, for comparison)"));
-static cl::opt<bool> cpuVector(
-    "cpu-vector", cl::sub(kernelCommand), cl::init(true),
+static cl::opt<std::string> cpuDecode(
+    "cpu-decode", cl::sub(kernelCommand), cl::init("auto"),
     cl::cat(driver::category()),
-    cl::desc("cpu, tensor-core layouts: decode the 32 lanes of a supertile "
-             "at once with vector ops (false: lane by lane, for "
-             "comparison)"));
+    cl::desc("cpu, tensor-core layouts: vector (the 32 lanes of a supertile "
+             "at once), lanes (lane by lane) or auto (the faster for the "
+             "quantizer)"));
 static cl::opt<bool> cpuPacked(
     "cpu-packed", cl::sub(kernelCommand), cl::init(true),
     cl::cat(driver::category()),
-    cl::desc("cpu, with --cpu-vector: one gather per weight pair from the "
+    cl::desc("cpu, vector decode: one gather per weight pair from the "
              "quantizer's fp16 pair table (false: two from the f32 "
              "codebook, for comparison)"));
 static cl::opt<std::string> cpuIsa(
@@ -697,7 +697,10 @@ int runKernel() {
   } else {
     name = getKernelName(shape, "cpu");
     CpuKernelOptions options;
-    options.vectorDecode = cpuVector;
+    Expected<CpuDecode> decode = parseCpuDecode(cpuDecode);
+    if (!decode)
+      return driver::reportError(kCommand, toString(decode.takeError()));
+    options.decode = *decode;
     options.packedPairs = cpuPacked;
     bool onlyMlir = StringRef(outputPath).ends_with(".mlir") && !run;
     Expected<CpuIsa> isa = parseCpuIsa(cpuIsa, /*mustRunHere=*/!onlyMlir);
@@ -708,8 +711,7 @@ int runKernel() {
     if (failed(buildCpuKernel(builder, loc, shape, options)) ||
         failed(buildCpuDequantKernel(builder, loc, shape, options)))
       return driver::reportError(kCommand, diagnostics);
-    report.fields["vector_decode"] =
-        options.vectorDecode && !isSimtKernel(shape);
+    report.fields["vector_decode"] = usesCpuVectorDecode(shape, options);
   }
   report.fields["kernel"] = name;
 

@@ -116,22 +116,37 @@ CpuIsa getHostCpuIsa();
 /// it when `mustRunHere` (its kernels would not run).
 llvm::Expected<CpuIsa> parseCpuIsa(llvm::StringRef name, bool mustRunHere);
 
+/// How a CPU kernel of the tensor-core layouts decodes.
+enum class CpuDecode {
+  Auto,   // the faster of the two for the quantizer (usesCpuVectorDecode)
+  Vector, // the 32 lanes of a supertile at once, with `vector` ops
+  Lanes,  // lane by lane, with scalar code (as the GPU threads do)
+};
+
+/// Parses `auto`, `vector` or `lanes`.
+llvm::Expected<CpuDecode> parseCpuDecode(llvm::StringRef name);
+
 /// How the CPU kernels of the tensor-core layouts decode.
 struct CpuKernelOptions {
-  /// Decode the 32 lanes of a supertile at once with `vector` ops (gathers
-  /// from the codebook, shuffles of the codes); false: lane by lane with
-  /// scalar code, for comparison.
-  bool vectorDecode = true;
-  /// With vectorDecode: look weight pairs up in the quantizer's packed pair
-  /// table (two fp16 values per 32-bit entry, built on the stack when it
+  CpuDecode decode = CpuDecode::Auto;
+  /// With the vector decode: look weight pairs up in the quantizer's packed
+  /// pair table (two fp16 values per 32-bit entry, built on the stack when it
   /// has at most 4096 entries), one gather per pair; false: gather each
   /// value from the f32 codebook.
   bool packedPairs = true;
-  /// With vectorDecode and Avx512: codebooks of at most 32 values per
+  /// With the vector decode and Avx512: codebooks of at most 32 values per
   /// component are held in registers and looked up with permutes instead
   /// of gathers (the packed pair table is then not used).
   CpuIsa isa = CpuIsa::Generic;
 };
+
+/// Whether the CPU kernel of `shape` decodes 32 lanes at once under
+/// `options`. Auto picks the vector decode for TCQ and SQ, and for VQ when
+/// its codebook fits the registers (AVX-512): VQ's gathers from a large
+/// codebook ran ~1.2x slower than its lane-by-lane decode on a Zen 4 core
+/// (bench/results/cpu-kernels.md).
+bool usesCpuVectorDecode(const KernelShape &shape,
+                         const CpuKernelOptions &options);
 
 /// Builds the CPU kernel for `shape` as a `func.func` at the builder's
 /// insertion point (a module body).

@@ -169,7 +169,9 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
       `emitLaneDecode` and accumulates on the host; lower it with the LLVM
       conversions (`qpal kernel --target cpu` emits an object). The decode
       runs on `vector<32x...>` values, all 32 lanes of a supertile at once
-      (`vector.gather` lookups); `cpu-vector=false` decodes lane by lane.
+      (`vector.gather` lookups, or AVX-512 permutes of a codebook held in
+      registers), or lane by lane (`cpu-decode`; auto picks per
+      quantizer).
     - `target=nvptx`: a `gpu.func` in `gpu.module @qpal_kernels` targeting
       `chip` (`#nvvm.target`), whose grid is sized for the chip's SM count
       (`sm-count` overrides the known value); `gpu-module-to-binary` gives
@@ -198,9 +200,9 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
            "Activation rows per call the kernels are specialized for">,
     Option<"smCount", "sm-count", "unsigned", /*default=*/"0",
            "SM count of the target GPU (0: the chip's usual part)">,
-    Option<"cpuVector", "cpu-vector", "bool", /*default=*/"true",
-           "target=cpu: decode the 32 lanes of a supertile at once with "
-           "vector ops (false: lane by lane)">,
+    Option<"cpuDecode", "cpu-decode", "std::string", /*default=*/"\"auto\"",
+           "target=cpu: vector (the 32 lanes of a supertile at once), lanes "
+           "(lane by lane) or auto (the faster for the quantizer)">,
     Option<"cpuIsa", "cpu-isa", "std::string", /*default=*/"\"host\"",
            "target=cpu: instruction-set extensions the kernels name "
            "themselves: host, avx512 (permute lookups of codebooks of at "

@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The lane-by-lane CPU kernel (`CpuKernelOptions::vectorDecode` = false; the
-// default decodes all 32 lanes at once, CpuVectorKernel.cpp) walks a range
+// The lane-by-lane CPU kernel (`CpuDecode::Lanes`; the vector decode of all
+// 32 lanes at once is in CpuVectorKernel.cpp) walks a range
 // of 32-row supertiles; for each it decodes, supertile by supertile along K
 // and lane by lane, the 16 weight pairs of every lane (the quantizer
 // attribute emits the decode) and accumulates pair * x into a 32 x N stack
@@ -31,7 +31,7 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
     return failure();
   if (isSimtKernel(shape))
     return buildCpuSimtKernel(builder, loc, shape);
-  if (options.vectorDecode)
+  if (usesCpuVectorDecode(shape, options))
     return buildCpuVectorKernel(builder, loc, shape, options);
   KernelTypes types(builder, shape);
   auto rangeType = MemRefType::get({2}, builder.getI64Type());
@@ -135,7 +135,7 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
   name.replace(0, 4, "qpal_dequant");
   if (isSimtKernel(shape))
     return buildCpuSimtDequantKernel(builder, loc, shape, name);
-  if (options.vectorDecode)
+  if (usesCpuVectorDecode(shape, options))
     return buildCpuVectorDequantKernel(builder, loc, shape, options, name);
   auto function = func::FuncOp::create(
       builder, loc, name,

@@ -92,8 +92,11 @@ public:
   /// table's gathers; VQ 7 at 4.3 against 3.3, SQ 8 at 4.6 against 3.8.
   static constexpr unsigned kMaxValues = 256;
 
-  /// Loads `shape`'s codebook into registers when `options` name AVX-512
-  /// and it is small enough; else returns an empty one.
+  /// Whether `shape`'s codebook goes into registers under `options`.
+  static bool fits(const KernelShape &shape, const CpuKernelOptions &options);
+
+  /// Loads `shape`'s codebook into registers when it fits; else returns an
+  /// empty one.
   static RegisterCodebook load(OpBuilder &builder, Location loc,
                                const KernelShape &shape,
                                const CpuKernelOptions &options, Value codebook);
@@ -116,20 +119,24 @@ private:
   SmallVector<SmallVector<Value, 4>> registers;
 };
 
+bool RegisterCodebook::fits(const KernelShape &shape,
+                            const CpuKernelOptions &options) {
+  QuantizerSpec spec = shape.quantizer.getSpec();
+  uint64_t values = spec.codebookBytes() / 2;
+  return options.isa == CpuIsa::Avx512 && spec.vectorDim() != 0 &&
+         values != 0 && values <= kMaxValues;
+}
+
 RegisterCodebook RegisterCodebook::load(OpBuilder &builder, Location loc,
                                         const KernelShape &shape,
                                         const CpuKernelOptions &options,
                                         Value codebook) {
   RegisterCodebook result;
-  if (options.isa != CpuIsa::Avx512)
+  if (!fits(shape, options))
     return result;
   QuantizerSpec spec = shape.quantizer.getSpec();
   unsigned stride = spec.vectorDim();
-  if (stride == 0)
-    return result;
   unsigned entries = static_cast<unsigned>(spec.codebookBytes() / 2) / stride;
-  if (entries == 0 || entries * stride > kMaxValues)
-    return result;
   result.stride = stride;
   result.entries = entries;
   auto sixteen = VectorType::get({16}, builder.getF32Type());
@@ -479,6 +486,16 @@ void emitSlotEpilogue(OpBuilder &builder, Location loc, const KernelArgs &args,
 }
 
 } // namespace
+
+bool qpal::usesCpuVectorDecode(const KernelShape &shape,
+                               const CpuKernelOptions &options) {
+  if (isSimtKernel(shape) || options.decode == CpuDecode::Lanes)
+    return false;
+  if (options.decode == CpuDecode::Vector)
+    return true;
+  return shape.quantizer.getSpec().family != QuantizerFamily::Vq ||
+         RegisterCodebook::fits(shape, options);
+}
 
 /// Creates the decoders of every column part of `shape`; fails (at `loc`)
 /// when a part's segments cannot be read as words.

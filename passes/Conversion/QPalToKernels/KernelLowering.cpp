@@ -184,6 +184,19 @@ llvm::Expected<CpuIsa> qpal::parseCpuIsa(StringRef name, bool mustRunHere) {
                     name));
 }
 
+llvm::Expected<CpuDecode> qpal::parseCpuDecode(StringRef name) {
+  if (name == "auto")
+    return CpuDecode::Auto;
+  if (name == "vector")
+    return CpuDecode::Vector;
+  if (name == "lanes")
+    return CpuDecode::Lanes;
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      llvm::formatv("unknown cpu decode '{0}', expected auto, vector or lanes",
+                    name));
+}
+
 /// Returns a target machine for the host CPU, with its features.
 static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
   llvm::InitializeNativeTarget();

@@ -41,6 +41,11 @@ struct LowerToKernelsPass final
       module.emitError() << llvm::toString(cpuIsaChoice.takeError());
       return signalPassFailure();
     }
+    llvm::Expected<CpuDecode> cpuDecodeChoice = parseCpuDecode(cpuDecode);
+    if (!cpuDecodeChoice) {
+      module.emitError() << llvm::toString(cpuDecodeChoice.takeError());
+      return signalPassFailure();
+    }
     GpuChip gpuChip;
     if (gpu) {
       llvm::Expected<GpuChip> found = lookupGpuChip(chip);
@@ -120,7 +125,7 @@ struct LowerToKernelsPass final
         } else {
           builder.setInsertionPointToEnd(module.getBody());
           CpuKernelOptions options;
-          options.vectorDecode = cpuVector;
+          options.decode = *cpuDecodeChoice;
           options.isa = *cpuIsaChoice;
           if (failed(buildCpuKernel(builder, job.op->getLoc(), job.shape,
                                     options)))

@@ -1,6 +1,6 @@
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-isa=generic" | FileCheck %s
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-isa=generic" | FileCheck %s --check-prefix=HASH
-// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-vector=false" | FileCheck %s --check-prefix=SCALAR
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-decode=lanes" | FileCheck %s --check-prefix=SCALAR
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-isa=avx512" | FileCheck %s --check-prefix=AVX512
 // RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu cpu-isa=sse9" 2>&1 | FileCheck %s --check-prefix=BADISA
 // BADISA: unknown cpu ISA 'sse9', expected host, avx512 or generic
