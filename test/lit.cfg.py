@@ -44,6 +44,12 @@ if config.ptxas_executable and os.path.exists(config.ptxas_executable):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", config.ptxas_executable))
 
+# The C compiler of the build links kernel objects into shared objects for
+# the runtime.
+if config.host_cc and os.path.exists(config.host_cc):
+    config.available_features.add("host-cc")
+    config.substitutions.append(("%host_cc", config.host_cc))
+
 if os.path.exists(config.qpal_shared_dir):
     config.available_features.add("shared-data")
 

@@ -228,6 +228,18 @@ QPALRT_EXPORT qpalrtStatus qpalrtLaunch(qpalrtFunction *function,
                                         qpalrtBuffer *const *buffers,
                                         size_t numBuffers);
 
+/// Launches a CPU kernel over the iteration space [0, `count`) on `threads`
+/// of the runtime's worker threads (0: one per online core, never more than
+/// `count`): each calls `void fn(b0, ..., b(n-1), int64_t range[2])` with
+/// the buffers' addresses and a range [first, last) of its own; the ranges
+/// are contiguous and partition [0, count). Returns when every call has.
+/// qpal's CPU kernels take their 32-row supertiles (or SIMT rows) this way.
+/// CUDA kernels are launched with qpalrtLaunch: QPALRT_ERROR_UNSUPPORTED.
+QPALRT_EXPORT qpalrtStatus qpalrtLaunchRange(qpalrtFunction *function,
+                                             qpalrtBuffer *const *buffers,
+                                             size_t numBuffers, int64_t count,
+                                             int threads);
+
 /// Waits for every kernel launched on the context to finish.
 QPALRT_EXPORT qpalrtStatus qpalrtSynchronize(qpalrtContext *context);
 

@@ -75,6 +75,11 @@ public:
   timeLaunchSets(qpalrtFunction &function, const qpalrtLaunchConfig &config,
                  const Address *args, size_t numArgs, size_t numSets,
                  int iterations, double *microseconds, bool *usedGraph) = 0;
+  /// Calls `function` over [0, count) from `threads` (> 0) threads, each
+  /// with `args` and a range of its own appended (qpalrtLaunchRange).
+  virtual qpalrtStatus launchRange(qpalrtFunction &function,
+                                   const Address *args, size_t numArgs,
+                                   int64_t count, int threads) = 0;
   /// Waits for all launched work.
   virtual qpalrtStatus synchronize() = 0;
 };

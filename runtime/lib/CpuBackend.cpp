@@ -7,21 +7,30 @@
 //
 // A CPU module is a shared object opened with dlopen(RTLD_NOW | RTLD_LOCAL);
 // a kernel is an exported `void fn(void *, ...)` taking one host pointer per
-// buffer, called once per launch (the compiled kernel threads itself).
+// buffer, called once per launch (the compiled kernel threads itself), or,
+// for a ranged launch, once per worker thread with a range of its own
+// appended (qpal's kernels, which split their rows this way).
 //
 //===----------------------------------------------------------------------===//
 
 #include "Backend.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sys/mman.h>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace qpalrt;
 
@@ -109,6 +118,100 @@ void callKernel(void *fn, const Address *args, size_t numArgs) {
   }
   static_assert(QPALRT_MAX_KERNEL_ARGS == 8, "extend the switch above");
 }
+
+/// The worker threads of ranged launches, started as launches need them and
+/// kept: starting threads per launch costs tens of microseconds, as much as
+/// a small layer's kernel. Between launches a worker spins for up to
+/// kSpinMicroseconds (a model's layers come back to back), then sleeps on a
+/// condition variable.
+class WorkerPool {
+public:
+  static constexpr int kSpinMicroseconds = 50;
+
+  ~WorkerPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+      generation.fetch_add(1, std::memory_order_acq_rel);
+    }
+    wake.notify_all();
+    for (std::thread &worker : workers)
+      worker.join();
+  }
+
+  /// Runs task(t) for t in [0, threads): t = 0 on the calling thread, the
+  /// others on workers; returns when all have. One launch at a time.
+  void run(int threads, const std::function<void(int)> &task) {
+    std::lock_guard<std::mutex> launch(launchMutex);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      // A new worker starts from the current generation: it takes part in
+      // this launch.
+      while (int(workers.size()) < threads - 1)
+        workers.emplace_back([this, index = int(workers.size()) + 1,
+                              seen = generation.load()] { loop(index, seen); });
+      current = &task;
+      active = threads - 1;
+      pending.store(threads - 1, std::memory_order_release);
+      generation.fetch_add(1, std::memory_order_acq_rel);
+    }
+    wake.notify_all();
+    task(0);
+    if (spinUntil([&] { return pending.load(std::memory_order_acquire) == 0; }))
+      return;
+    std::unique_lock<std::mutex> lock(mutex);
+    done.wait(lock, [&] { return pending.load() == 0; });
+  }
+
+private:
+  /// Spins until `ready()` or kSpinMicroseconds pass; returns ready().
+  template <typename Ready> static bool spinUntil(Ready &&ready) {
+    auto start = std::chrono::steady_clock::now();
+    for (unsigned i = 1;; ++i) {
+      if (ready())
+        return true;
+      if (i % 64 == 0 && std::chrono::steady_clock::now() - start >
+                             std::chrono::microseconds(kSpinMicroseconds))
+        return ready();
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+  }
+
+  void loop(int index, uint64_t seen) {
+    while (true) {
+      spinUntil(
+          [&] { return generation.load(std::memory_order_acquire) != seen; });
+      std::unique_lock<std::mutex> lock(mutex);
+      wake.wait(lock, [&] { return generation.load() != seen; });
+      seen = generation.load();
+      if (stopping)
+        return;
+      if (index > active)
+        continue;
+      const std::function<void(int)> *task = current;
+      lock.unlock();
+      (*task)(index);
+      if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        // Take the lock so that the notification cannot fall between the
+        // launcher's check and its wait.
+        std::lock_guard<std::mutex> relock(mutex);
+        done.notify_one();
+      }
+    }
+  }
+
+  std::mutex launchMutex;
+  std::mutex mutex;
+  std::condition_variable wake, done;
+  std::vector<std::thread> workers;
+  const std::function<void(int)> *current = nullptr;
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int> pending{0};
+  int active = 0;
+  bool stopping = false;
+};
 
 class CpuBackend final : public Backend {
 public:
@@ -237,9 +340,31 @@ public:
     return QPALRT_SUCCESS;
   }
 
+  qpalrtStatus launchRange(qpalrtFunction &function, const Address *args,
+                           size_t numArgs, int64_t count,
+                           int threads) override {
+    if (threads == 0)
+      threads = std::max(1, int(sysconf(_SC_NPROCESSORS_ONLN)));
+    if (count < threads)
+      threads = int(count);
+    std::vector<int64_t> ranges(2 * size_t(threads));
+    pool.run(threads, [&](int t) {
+      int64_t *range = &ranges[2 * size_t(t)];
+      range[0] = count * t / threads;
+      range[1] = count * (t + 1) / threads;
+      Address withRange[QPALRT_MAX_KERNEL_ARGS];
+      std::copy(args, args + numArgs, withRange);
+      withRange[numArgs] = reinterpret_cast<uintptr_t>(range);
+      callKernel(function.handle, withRange, numArgs + 1);
+    });
+    return QPALRT_SUCCESS;
+  }
+
   qpalrtStatus synchronize() override { return QPALRT_SUCCESS; }
 
 private:
+  WorkerPool pool;
+
   /// dlopens `path`; `name` is what messages call the module.
   static qpalrtStatus open(const char *path, const char *name, void **module) {
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);

@@ -396,6 +396,14 @@ public:
     return QPALRT_SUCCESS;
   }
 
+  qpalrtStatus launchRange(qpalrtFunction &function, const Address *, size_t,
+                           int64_t, int) override {
+    return fail(QPALRT_ERROR_UNSUPPORTED,
+                "qpalrtLaunchRange: '%s' is a CUDA kernel; ranged launches "
+                "are for CPU kernels (use qpalrtLaunch)",
+                function.name.c_str());
+  }
+
   qpalrtStatus synchronize() override {
     if (qpalrtStatus s = bind())
       return s;

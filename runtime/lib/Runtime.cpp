@@ -378,6 +378,39 @@ qpalrtStatus qpalrtLaunch(qpalrtFunction *function,
                                                     numBuffers);
 }
 
+qpalrtStatus qpalrtLaunchRange(qpalrtFunction *function,
+                               qpalrtBuffer *const *buffers, size_t numBuffers,
+                               int64_t count, int threads) {
+  const char *entryPoint = "qpalrtLaunchRange";
+  if (qpalrtStatus s = checkNotNull(function, "function", entryPoint))
+    return s;
+  if (numBuffers + 1 > QPALRT_MAX_KERNEL_ARGS)
+    return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                "%s: '%s' launched with %zu buffers and a range, at most %d "
+                "parameters supported",
+                entryPoint, function->name.c_str(), numBuffers,
+                QPALRT_MAX_KERNEL_ARGS);
+  static const qpalrtLaunchConfig single = {{1, 1, 1}, {1, 1, 1}, 0};
+  Address args[QPALRT_MAX_KERNEL_ARGS];
+  if (qpalrtStatus s =
+          checkLaunch(function, &single, buffers, numBuffers, args, entryPoint))
+    return s;
+  if (count < 0)
+    return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                "%s: '%s' launched over %lld iterations; the count must not "
+                "be negative",
+                entryPoint, function->name.c_str(),
+                static_cast<long long>(count));
+  if (threads < 0)
+    return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                "%s: '%s' launched on %d threads; pass 0 for one per core",
+                entryPoint, function->name.c_str(), threads);
+  if (count == 0 && function->module->context->kind == QPALRT_DEVICE_CPU)
+    return QPALRT_SUCCESS;
+  return function->module->context->backend->launchRange(
+      *function, args, numBuffers, count, threads);
+}
+
 qpalrtStatus qpalrtSynchronize(qpalrtContext *context) {
   if (qpalrtStatus s = checkNotNull(context, "context", "qpalrtSynchronize"))
     return s;

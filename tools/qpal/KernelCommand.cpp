@@ -117,6 +117,12 @@ static cl::opt<std::string> cpuIsa(
     cl::desc("cpu: instruction-set extensions the kernel names itself: "
              "host, avx512 (permute lookups of codebooks of <= 32 entries) "
              "or generic"));
+static cl::opt<std::string> loadPath(
+    "load", cl::sub(kernelCommand), cl::cat(driver::category()),
+    cl::desc("cpu: instead of compiling, load the kernel from this shared "
+             "object (from `-o k.o`, linked with -shared) through the "
+             "runtime and run it (implies --run)"),
+    cl::value_desc("file.so"));
 static cl::opt<bool> rotation(
     "rotation", cl::sub(kernelCommand), cl::cat(driver::category()),
     cl::desc("Emit the activation rotation kernel y = RHT(s * x) of --cols "
@@ -282,7 +288,236 @@ struct Report {
   std::vector<std::string> lines;
 };
 
-/// Runs the CPU kernel of `module` (lowered already) over all supertiles.
+/// Calls a CPU kernel and its dequantization twin over all row groups:
+/// in-process (JitCaller) or through the runtime (RuntimeCaller).
+class CpuCaller {
+public:
+  virtual ~CpuCaller() = default;
+  /// Worker threads the calls use.
+  virtual unsigned getThreads() const = 0;
+  /// y += the kernel's product (y holds N x M values).
+  virtual Error matmul(const KernelCase &data, std::vector<float> &y) = 0;
+  /// Writes the decoded weights (M x K) to `weights`.
+  virtual Error dequant(const KernelCase &data,
+                        std::vector<float> &weights) = 0;
+  /// Runs the kernel `calls` times; returns the seconds they took.
+  virtual Expected<double> time(const KernelCase &data, unsigned calls) = 0;
+  /// Releases the workers (before the copy-bandwidth measurement).
+  virtual void release() {}
+};
+
+using KernelFn = void (*)(const float *, const uint8_t *, const float *,
+                          const float *, float *, int64_t *);
+using DequantFn = void (*)(const uint8_t *, const float *, float *, int64_t *);
+
+/// The kernels of a JIT-compiled module on this command's threads.
+class JitCaller final : public CpuCaller {
+public:
+  JitCaller(KernelFn kernel, DequantFn dequantKernel, int64_t groups,
+            unsigned workers)
+      : kernel(kernel), dequantKernel(dequantKernel), groups(groups),
+        workers(workers) {
+    // Workers persist across calls, as in a runtime: starting threads per
+    // call cost ~60 us, more than a small layer's kernel.
+    pool.emplace(workers);
+  }
+  unsigned getThreads() const override { return workers; }
+  Error matmul(const KernelCase &data, std::vector<float> &y) override {
+    parallelCall([&](int64_t *range) {
+      kernel(data.x.data(), data.codes.data(), data.codebook.data(),
+             data.scales.data(), y.data(), range);
+    });
+    return Error::success();
+  }
+  Error dequant(const KernelCase &data, std::vector<float> &weights) override {
+    parallelCall([&](int64_t *range) {
+      dequantKernel(data.codes.data(), data.codebook.data(), weights.data(),
+                    range);
+    });
+    return Error::success();
+  }
+  Expected<double> time(const KernelCase &data, unsigned calls) override {
+    std::vector<float> y = data.y0;
+    auto start = std::chrono::steady_clock::now();
+    for (unsigned i = 0; i < calls; ++i)
+      if (Error err = matmul(data, y))
+        return std::move(err);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  }
+  void release() override { pool.reset(); }
+
+private:
+  template <typename Call> void parallelCall(Call &&call) {
+    pool->run([&](unsigned t) {
+      int64_t range[2] = {groups * t / workers, groups * (t + 1) / workers};
+      call(range);
+    });
+  }
+
+  KernelFn kernel;
+  DequantFn dequantKernel;
+  int64_t groups;
+  unsigned workers;
+  std::optional<WorkerPool> pool;
+};
+
+/// The kernels of a compiled shared object, loaded and launched by the
+/// runtime (qpalrtLaunchRange).
+class RuntimeCaller final : public CpuCaller {
+public:
+  ~RuntimeCaller() override {
+    if (context)
+      qpalrtDestroyContext(context);
+  }
+  /// Loads `path` and looks up `name` and its twin `dequantName`.
+  Error load(StringRef path, StringRef name, StringRef dequantName,
+             const KernelCase &data, int64_t groups, unsigned workers) {
+    this->groups = groups;
+    this->workers = workers;
+    if (qpalrtCreateContext(QPALRT_DEVICE_CPU, 0, &context) != QPALRT_SUCCESS)
+      return fail("cannot create a CPU context");
+    if (qpalrtLoadModule(context, path.str().c_str(), &module) !=
+            QPALRT_SUCCESS ||
+        qpalrtGetFunction(module, name.str().c_str(), &kernel) !=
+            QPALRT_SUCCESS ||
+        qpalrtGetFunction(module, dequantName.str().c_str(), &dequantKernel) !=
+            QPALRT_SUCCESS)
+      return fail("cannot load the kernel");
+    auto upload = [&](const void *bytes, size_t size,
+                      qpalrtBuffer *&buffer) -> bool {
+      return qpalrtAlloc(context, size, &buffer) == QPALRT_SUCCESS &&
+             qpalrtUpload(buffer, bytes, size, 0) == QPALRT_SUCCESS;
+    };
+    if (!upload(data.x.data(), data.x.size() * 4, x) ||
+        !upload(data.codes.data(), data.codes.size(), codes) ||
+        !upload(data.codebook.data(), data.codebook.size() * 4, codebook) ||
+        !upload(data.scales.data(), data.scales.size() * 4, scales) ||
+        !upload(data.y0.data(), data.y0.size() * 4, y) ||
+        qpalrtAlloc(context, data.decoded.size() * 4, &weights) !=
+            QPALRT_SUCCESS)
+      return fail("cannot upload the data");
+    return Error::success();
+  }
+  unsigned getThreads() const override { return workers; }
+  Error matmul(const KernelCase &data, std::vector<float> &result) override {
+    if (qpalrtUpload(y, result.data(), result.size() * 4, 0) !=
+            QPALRT_SUCCESS ||
+        launch() != QPALRT_SUCCESS ||
+        qpalrtDownload(y, result.data(), result.size() * 4, 0) !=
+            QPALRT_SUCCESS)
+      return fail("the kernel failed");
+    return Error::success();
+  }
+  Error dequant(const KernelCase &data, std::vector<float> &result) override {
+    qpalrtBuffer *buffers[] = {codes, codebook, weights};
+    if (qpalrtLaunchRange(dequantKernel, buffers, 3, groups, int(workers)) !=
+            QPALRT_SUCCESS ||
+        qpalrtDownload(weights, result.data(), result.size() * 4, 0) !=
+            QPALRT_SUCCESS)
+      return fail("the dequantization kernel failed");
+    return Error::success();
+  }
+  Expected<double> time(const KernelCase &data, unsigned calls) override {
+    auto start = std::chrono::steady_clock::now();
+    for (unsigned i = 0; i < calls; ++i)
+      if (launch() != QPALRT_SUCCESS)
+        return fail("the kernel failed");
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  }
+
+private:
+  static Error fail(StringRef what) {
+    return createStringError(inconvertibleErrorCode(), "%s: %s",
+                             what.str().c_str(), qpalrtGetLastError());
+  }
+  qpalrtStatus launch() {
+    qpalrtBuffer *buffers[] = {x, codes, codebook, scales, y};
+    return qpalrtLaunchRange(kernel, buffers, 5, groups, int(workers));
+  }
+
+  int64_t groups = 0;
+  unsigned workers = 1;
+  qpalrtContext *context = nullptr;
+  qpalrtModule *module = nullptr;
+  qpalrtFunction *kernel = nullptr, *dequantKernel = nullptr;
+  qpalrtBuffer *x = nullptr, *codes = nullptr, *codebook = nullptr,
+               *scales = nullptr, *y = nullptr, *weights = nullptr;
+};
+
+/// Checks (and with --bench times) a CPU kernel through `caller` on `data`.
+Error checkAndTimeCpu(const KernelShape &shape, const KernelCase &data,
+                      CpuCaller &caller, Report &report) {
+  QuantizerSpec spec = shape.quantizer.getSpec();
+  std::vector<float> y = data.y0;
+  if (Error err = caller.matmul(data, y))
+    return err;
+  std::vector<float> weights(rows * cols, std::nanf(""));
+  if (Error err = caller.dequant(data, weights))
+    return err;
+  int64_t mismatches = 0;
+  for (size_t i = 0; i < weights.size(); ++i)
+    mismatches +=
+        std::memcmp(&weights[i], &data.decoded[i], sizeof(float)) != 0;
+  double error = maxRelativeError(data, y);
+  report.fields["max_rel_err"] = error;
+  report.fields["decode_mismatches"] = mismatches;
+  report.lines.push_back(formatv("max relative error {0:e2} against the "
+                                 "float64 reference; decode: {1} of {2} "
+                                 "weights differ from lib/Quant",
+                                 error, mismatches, weights.size()));
+  if (!bench)
+    return Error::success();
+  Expected<double> once = caller.time(data, 1);
+  if (!once)
+    return once.takeError();
+  unsigned calls = iterations;
+  if (calls == 0)
+    calls = std::clamp<unsigned>(static_cast<unsigned>(0.5 / *once), 3, 1000);
+  Expected<double> total = caller.time(data, calls);
+  if (!total)
+    return total.takeError();
+  double seconds = *total / calls;
+  double bytes = spec.storageBytes(rows, cols);
+  double gbps = bytes / seconds / 1e9;
+  unsigned workers = caller.getThreads();
+  caller.release(); // spinning workers would slow the copy
+  double stream = measureCopyBandwidth(workers);
+  report.fields["microseconds"] = seconds * 1e6;
+  report.fields["gbps"] = gbps;
+  report.fields["stream_gbps"] = stream;
+  report.fields["fraction_of_bandwidth"] = gbps / stream;
+  report.fields["threads"] = static_cast<int64_t>(workers);
+  report.lines.push_back(formatv(
+      "{0:f1} us per call on {1} threads: {2:f2} GB/s of weights, {3:p} of "
+      "the measured copy bandwidth ({4:f1} GB/s)",
+      seconds * 1e6, workers, gbps, gbps / stream, stream));
+  return Error::success();
+}
+
+/// The seeded data of `shape` and the thread count and row groups its CPU
+/// kernel is called with.
+struct CpuRun {
+  KernelCase data;
+  int64_t groups;
+  unsigned workers;
+};
+
+Expected<CpuRun> prepareCpuRun(const KernelShape &shape) {
+  Expected<KernelCase> made = makeData(shape.quantizer.getSpec());
+  if (!made)
+    return made.takeError();
+  unsigned workers = threads ? threads : std::thread::hardware_concurrency();
+  int64_t groups = rows / getKernelRowGroup(shape);
+  workers = std::max<unsigned>(1, std::min<int64_t>(workers, groups));
+  return CpuRun{std::move(*made), groups, workers};
+}
+
+/// Runs the CPU kernel of `module` (lowered already) over all row groups,
+/// JIT-compiled in this process.
 Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
   Expected<std::unique_ptr<mlir::ExecutionEngine>> engine =
       jitCpuKernels(module);
@@ -297,85 +532,30 @@ Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
   auto dequant = (*engine)->lookup(dequantName);
   if (!dequant)
     return dequant.takeError();
-  using KernelFn =
-      void (*)(float *, uint8_t *, float *, float *, float *, int64_t *);
-  using DequantFn = void (*)(uint8_t *, float *, float *, int64_t *);
-  auto kernelFn = reinterpret_cast<KernelFn>(*kernel);
-  auto dequantFn = reinterpret_cast<DequantFn>(*dequant);
+  Expected<CpuRun> run = prepareCpuRun(shape);
+  if (!run)
+    return run.takeError();
+  JitCaller caller(reinterpret_cast<KernelFn>(*kernel),
+                   reinterpret_cast<DequantFn>(*dequant), run->groups,
+                   run->workers);
+  return checkAndTimeCpu(shape, run->data, caller, report);
+}
 
-  QuantizerSpec spec = shape.quantizer.getSpec();
-  Expected<KernelCase> made = makeData(spec);
-  if (!made)
-    return made.takeError();
-  KernelCase &data = *made;
-  unsigned workers = threads ? threads : std::thread::hardware_concurrency();
-  int64_t supertiles = rows / getKernelRowGroup(shape);
-  workers = std::max<unsigned>(1, std::min<int64_t>(workers, supertiles));
-  // Workers persist across calls, as in a runtime: starting threads per
-  // call cost ~60 us, more than a small layer's kernel.
-  std::optional<WorkerPool> pool;
-  pool.emplace(workers);
-  auto parallelCall = [&](auto &&call) {
-    pool->run([&](unsigned t) {
-      int64_t range[2] = {supertiles * t / workers,
-                          supertiles * (t + 1) / workers};
-      call(range);
-    });
-  };
-
-  std::vector<float> y = data.y0;
-  parallelCall([&](int64_t *range) {
-    kernelFn(data.x.data(), data.codes.data(), data.codebook.data(),
-             data.scales.data(), y.data(), range);
-  });
-  std::vector<float> weights(rows * cols, std::nanf(""));
-  parallelCall([&](int64_t *range) {
-    dequantFn(data.codes.data(), data.codebook.data(), weights.data(), range);
-  });
-  int64_t mismatches = 0;
-  for (size_t i = 0; i < weights.size(); ++i)
-    mismatches +=
-        std::memcmp(&weights[i], &data.decoded[i], sizeof(float)) != 0;
-  double error = maxRelativeError(data, y);
-  report.fields["max_rel_err"] = error;
-  report.fields["decode_mismatches"] = mismatches;
-  report.lines.push_back(formatv("max relative error {0:e2} against the "
-                                 "float64 reference; decode: {1} of {2} "
-                                 "weights differ from lib/Quant",
-                                 error, mismatches, weights.size()));
-
-  if (bench) {
-    unsigned calls = iterations;
-    auto timeCalls = [&](unsigned count) {
-      auto start = std::chrono::steady_clock::now();
-      for (unsigned i = 0; i < count; ++i)
-        parallelCall([&](int64_t *range) {
-          kernelFn(data.x.data(), data.codes.data(), data.codebook.data(),
-                   data.scales.data(), y.data(), range);
-        });
-      return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                           start)
-          .count();
-    };
-    double once = timeCalls(1);
-    if (calls == 0)
-      calls = std::clamp<unsigned>(static_cast<unsigned>(0.5 / once), 3, 1000);
-    double seconds = timeCalls(calls) / calls;
-    double bytes = spec.storageBytes(rows, cols);
-    double gbps = bytes / seconds / 1e9;
-    pool.reset(); // its spinning workers would slow the copy
-    double stream = measureCopyBandwidth(workers);
-    report.fields["microseconds"] = seconds * 1e6;
-    report.fields["gbps"] = gbps;
-    report.fields["stream_gbps"] = stream;
-    report.fields["fraction_of_bandwidth"] = gbps / stream;
-    report.fields["threads"] = static_cast<int64_t>(workers);
-    report.lines.push_back(formatv(
-        "{0:f1} us per call on {1} threads: {2:f2} GB/s of weights, {3:p} of "
-        "the measured copy bandwidth ({4:f1} GB/s)",
-        seconds * 1e6, workers, gbps, gbps / stream, stream));
-  }
-  return Error::success();
+/// Runs the CPU kernel of `shape` from the shared object `path` (compiled by
+/// `qpal kernel -o FILE.o` and linked with `-shared`) through the runtime.
+Error runCpuObject(StringRef path, const KernelShape &shape, Report &report) {
+  std::string name = getKernelName(shape, "cpu");
+  std::string dequantName = name;
+  dequantName.replace(0, 4, "qpal_dequant");
+  Expected<CpuRun> run = prepareCpuRun(shape);
+  if (!run)
+    return run.takeError();
+  RuntimeCaller caller;
+  if (Error err = caller.load(path, name, dequantName, run->data, run->groups,
+                              run->workers))
+    return err;
+  report.fields["loaded"] = path.str();
+  return checkAndTimeCpu(shape, run->data, caller, report);
 }
 
 /// Runs the PTX kernel on a CUDA device through the runtime.
@@ -628,7 +808,7 @@ int runRotationKernel() {
 }
 
 int runKernel() {
-  if (check || bench)
+  if (check || bench || !loadPath.empty())
     run = true;
   if (rotation)
     return runRotationKernel();
@@ -652,6 +832,11 @@ int runKernel() {
     return driver::reportError(
         kCommand, formatv("unknown target '{0}', expected cpu or nvptx",
                           target.getValue()));
+
+  if (gpu && !loadPath.empty())
+    return driver::reportError(
+        kCommand, "--load runs CPU kernels; GPU kernels run through "
+                  "--run here or qpal-gpu-kernels on a GPU machine");
 
   Report report;
   report.fields["quantizer"] = quantizer->getReferenceName();
@@ -694,6 +879,16 @@ int runKernel() {
     report.fields["packed_replicas"] =
         static_cast<int64_t>(launch.packedReplicas);
     report.fields["blocks_per_sm"] = static_cast<int64_t>(launch.blocksPerSm);
+  } else if (!loadPath.empty()) {
+    if (!outputPath.empty() || emitMlir)
+      return driver::reportError(
+          kCommand, "--load runs a compiled kernel; it takes no -o or "
+                    "--emit-mlir");
+    if (failed(verifyKernelShape(loc, shape)))
+      return driver::reportError(kCommand, diagnostics);
+    name = getKernelName(shape, "cpu");
+    if (Error err = runCpuObject(loadPath, shape, report))
+      return driver::reportError(kCommand, toString(std::move(err)));
   } else {
     name = getKernelName(shape, "cpu");
     CpuKernelOptions options;
@@ -727,7 +922,9 @@ int runKernel() {
       return 0;
   }
 
-  if (gpu) {
+  if (!loadPath.empty()) {
+    // Ran above.
+  } else if (gpu) {
     Expected<std::string> ptx = build.emitPtx(!run && !emitJson);
     if (!ptx)
       return driver::reportError(kCommand, toString(ptx.takeError()));

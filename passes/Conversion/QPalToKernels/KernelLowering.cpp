@@ -205,6 +205,9 @@ static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
   if (!builder)
     return builder.takeError();
   builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  // Position-independent, so that objects link into shared objects, which
+  // is how the runtime loads CPU kernels.
+  builder->setRelocationModel(llvm::Reloc::PIC_);
   return builder->createTargetMachine();
 }
 

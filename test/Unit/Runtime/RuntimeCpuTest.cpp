@@ -195,6 +195,111 @@ TEST_F(RuntimeCpu, NoParametersAndTiming) {
   EXPECT_EQ(readCounter(), before + 3 + 6);
 }
 
+/// A ranged launch calls the kernel once per worker with a range of its
+/// own: together they cover [0, count) in contiguous, disjoint pieces, for
+/// every thread count, including more threads than iterations.
+TEST_F(RuntimeCpu, LaunchRangePartitions) {
+  qpalrtFunction *ranged = nullptr;
+  ASSERT_QPALRT_OK(qpalrtGetFunction(module, "qpal_test_ranged", &ranged));
+  const int64_t count = 1000;
+  std::vector<float> x = randomFloats(count, 7);
+  qpalrtBuffer *xBuffer = upload(x);
+  for (int threads : {0, 1, 2, 3, 7, 2000}) {
+    qpalrtBuffer *y = upload(std::vector<float>(count, -1.0f));
+    qpalrtBuffer *owner = nullptr;
+    ASSERT_QPALRT_OK(qpalrtAlloc(context, count * sizeof(int64_t), &owner));
+    std::vector<int64_t> unset(count, -1);
+    ASSERT_QPALRT_OK(
+        qpalrtUpload(owner, unset.data(), count * sizeof(int64_t), 0));
+    qpalrtBuffer *buffers[] = {xBuffer, y, owner};
+    ASSERT_QPALRT_OK(qpalrtLaunchRange(ranged, buffers, 3, count, threads));
+    std::vector<float> result = download(y, count);
+    std::vector<int64_t> owners(count);
+    ASSERT_QPALRT_OK(
+        qpalrtDownload(owner, owners.data(), count * sizeof(int64_t), 0));
+    int pieces = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      EXPECT_EQ(result[i], 2.0f * x[i] + 1.0f) << "element " << i;
+      // Each piece starts where its owner says, and pieces follow in order.
+      ASSERT_GE(owners[i], 0) << "element " << i << " was never visited";
+      ASSERT_LE(owners[i], i);
+      if (owners[i] == i)
+        ++pieces;
+      else
+        ASSERT_EQ(owners[i], owners[i - 1]) << "element " << i;
+    }
+    if (threads > 0)
+      EXPECT_EQ(pieces, std::min<int64_t>(threads, count)) << threads;
+    ASSERT_QPALRT_OK(qpalrtFree(y));
+    ASSERT_QPALRT_OK(qpalrtFree(owner));
+  }
+  ASSERT_QPALRT_OK(qpalrtFree(xBuffer));
+}
+
+/// Ranged launches from several host threads at once do not mix up their
+/// arguments (the workers serve one launch at a time).
+TEST_F(RuntimeCpu, LaunchRangeFromManyThreads) {
+  qpalrtFunction *ranged = nullptr;
+  ASSERT_QPALRT_OK(qpalrtGetFunction(module, "qpal_test_ranged", &ranged));
+  const int64_t count = 4096;
+  std::vector<std::thread> callers;
+  std::vector<int> failures(4, 0);
+  for (int c = 0; c < 4; ++c)
+    callers.emplace_back([&, c] {
+      std::vector<float> x = randomFloats(count, unsigned(100 + c));
+      qpalrtBuffer *xBuffer = uploadFloats(context, x);
+      qpalrtBuffer *y = uploadFloats(context, std::vector<float>(count, 0));
+      qpalrtBuffer *owner = nullptr;
+      if (qpalrtAlloc(context, count * sizeof(int64_t), &owner)) {
+        ++failures[c];
+        return;
+      }
+      qpalrtBuffer *buffers[] = {xBuffer, y, owner};
+      for (int round = 0; round < 20; ++round)
+        if (qpalrtLaunchRange(ranged, buffers, 3, count, 2) != QPALRT_SUCCESS)
+          ++failures[c];
+      std::vector<float> result(count);
+      qpalrtDownload(y, result.data(), count * sizeof(float), 0);
+      for (int64_t i = 0; i < count; ++i)
+        failures[c] += result[i] != 2.0f * x[i] + 1.0f;
+      qpalrtFree(xBuffer);
+      qpalrtFree(y);
+      qpalrtFree(owner);
+    });
+  for (std::thread &caller : callers)
+    caller.join();
+  for (int c = 0; c < 4; ++c)
+    EXPECT_EQ(failures[c], 0) << "caller " << c;
+}
+
+/// Bad ranged launches are refused by name.
+TEST_F(RuntimeCpu, LaunchRangeErrors) {
+  qpalrtFunction *ranged = nullptr;
+  ASSERT_QPALRT_OK(qpalrtGetFunction(module, "qpal_test_ranged", &ranged));
+  qpalrtBuffer *a = upload(std::vector<float>(4, 1.0f));
+  qpalrtBuffer *buffers[QPALRT_MAX_KERNEL_ARGS] = {a, a, a, a, a, a, a, a};
+  EXPECT_EQ(qpalrtLaunchRange(ranged, buffers, 3, -1, 0),
+            QPALRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(qpalrtGetLastError()).find("must not be negative"),
+            std::string::npos)
+      << qpalrtGetLastError();
+  EXPECT_EQ(qpalrtLaunchRange(ranged, buffers, 3, 4, -2),
+            QPALRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(qpalrtGetLastError()).find("on -2 threads"),
+            std::string::npos)
+      << qpalrtGetLastError();
+  EXPECT_EQ(qpalrtLaunchRange(ranged, buffers, QPALRT_MAX_KERNEL_ARGS, 4, 0),
+            QPALRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(qpalrtGetLastError()).find("and a range"),
+            std::string::npos)
+      << qpalrtGetLastError();
+  EXPECT_EQ(qpalrtLaunchRange(nullptr, buffers, 3, 4, 0),
+            QPALRT_ERROR_INVALID_ARGUMENT);
+  // An empty range calls nothing.
+  EXPECT_EQ(qpalrtLaunchRange(ranged, buffers, 3, 0, 0), QPALRT_SUCCESS);
+  ASSERT_QPALRT_OK(qpalrtFree(a));
+}
+
 /// Timing over argument sets warms every set up once, then runs
 /// `iterations` rounds of all sets; bad counts are rejected by name.
 TEST_F(RuntimeCpu, TimeLaunchSets) {

@@ -152,6 +152,22 @@ TEST_F(RuntimeCuda, LargeDynamicSharedMemory) {
     ASSERT_EQ(out[i], in[i / kBlock * kBlock + kBlock - 1 - i % kBlock]) << i;
 }
 
+/// Ranged launches are for CPU kernels: a CUDA kernel is refused by name.
+TEST_F(RuntimeCuda, LaunchRangeIsForCpuKernels) {
+  qpalrtBuffer *buffers[3];
+  for (qpalrtBuffer *&buffer : buffers)
+    buffer = upload(randomFloats(kVaddLength, 41));
+  qpalrtFunction *vadd = nullptr;
+  ASSERT_QPALRT_OK(qpalrtGetFunction(module, "qpal_test_vadd", &vadd));
+  EXPECT_EQ(qpalrtLaunchRange(vadd, buffers, 3, kVaddLength, 0),
+            QPALRT_ERROR_UNSUPPORTED);
+  EXPECT_NE(std::string(qpalrtGetLastError())
+                .find("'qpal_test_vadd' is a "
+                      "CUDA kernel"),
+            std::string::npos)
+      << qpalrtGetLastError();
+}
+
 /// Timing reports a positive time per launch.
 TEST_F(RuntimeCuda, TimeLaunch) {
   qpalrtBuffer *buffers[3];

@@ -76,3 +76,13 @@ void qpal_test_sum8(float *a, float *b, float *c, float *d, float *e, float *f,
   float *p[] = {a, b, c, d, e, f, g, h};
   weightedSum(p, 8);
 }
+
+/* A ranged kernel (qpalrtLaunchRange): y[i] = 2 * x[i] + 1 and owner[i] =
+ * the first index of the caller's range, for i in [range[0], range[1]). */
+void qpal_test_ranged(const float *x, float *y, long long *owner,
+                      const long long *range) {
+  for (long long i = range[0]; i < range[1]; ++i) {
+    y[i] = 2.0f * x[i] + 1.0f;
+    owner[i] = range[0];
+  }
+}
