@@ -141,10 +141,11 @@ struct CpuKernelOptions {
 };
 
 /// Whether the CPU kernel of `shape` decodes 32 lanes at once under
-/// `options`. Auto picks the vector decode for TCQ and SQ, and for VQ when
-/// its codebook fits the registers (AVX-512): VQ's gathers from a large
-/// codebook ran ~1.2x slower than its lane-by-lane decode on a Zen 4 core
-/// (bench/results/cpu-kernels.md).
+/// `options`. Auto picks the vector decode except for VQ at batch 1 with a
+/// codebook too large for the registers: there VQ's gathers ran ~1.2x
+/// slower than its lane-by-lane decode on a Zen 4 core, while from batch 3
+/// on the lane-by-lane products fall far behind (ldlq_2_9 at batch 8: 0.74
+/// against 2.3 GB/s; bench/results/cpu-kernels.md).
 bool usesCpuVectorDecode(const KernelShape &shape,
                          const CpuKernelOptions &options);
 

@@ -494,7 +494,7 @@ bool qpal::usesCpuVectorDecode(const KernelShape &shape,
   if (options.decode == CpuDecode::Vector)
     return true;
   return shape.quantizer.getSpec().family != QuantizerFamily::Vq ||
-         RegisterCodebook::fits(shape, options);
+         shape.batch > 1 || RegisterCodebook::fits(shape, options);
 }
 
 /// Creates the decoders of every column part of `shape`; fails (at `loc`)
