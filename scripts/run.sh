@@ -71,8 +71,12 @@ sens="$PWD/bench/results/smollm2-sensitivity.json"
 "$qpal" eval "$model" --plan "$out/smollm2-msq-3.25.json"
 "$qpal" eval "$model" --quantizer tcomb_6_7_0.5_none_0.9
 
-echo "== 6. One kernel of the plan, generated for the CPU (checked) and for sm_90 (PTX) =="
+echo "== 6. One kernel of the plan, generated for the CPU (checked, in-process and through the runtime) and for sm_90 (PTX) =="
 "$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --batch 1 --check --bench
+echo "The same kernel compiled to a shared object, loaded and run by the runtime:"
+"$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --batch 1 -o "$out/up_proj.o"
+"${CC:-clang-22}" -shared "$out/up_proj.o" -o "$out/up_proj.so"
+"$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --batch 1 --load "$out/up_proj.so" --check --bench
 "$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --target nvptx --chip sm_90 -o "$out/up_proj.ptx"
 echo "PTX: $(wc -l < "$out/up_proj.ptx") lines in $out/up_proj.ptx"
 echo "The activation rotation in front of it (signs + Hadamard, K = 36 x 16):"
