@@ -115,8 +115,8 @@ static cl::opt<std::string> cpuIsa(
     "cpu-isa", cl::sub(kernelCommand), cl::init("host"),
     cl::cat(driver::category()),
     cl::desc("cpu: instruction-set extensions the kernel names itself: "
-             "host, avx512 (permute lookups of codebooks of <= 32 entries) "
-             "or generic"));
+             "host, avx512 or avx2 (permute lookups of small codebooks) or "
+             "generic"));
 static cl::opt<std::string> loadPath(
     "load", cl::sub(kernelCommand), cl::cat(driver::category()),
     cl::desc("cpu: instead of compiling, load the kernel from this shared "
@@ -902,7 +902,7 @@ int runKernel() {
     if (!isa)
       return driver::reportError(kCommand, toString(isa.takeError()));
     options.isa = *isa;
-    report.fields["cpu_isa"] = *isa == CpuIsa::Avx512 ? "avx512" : "generic";
+    report.fields["cpu_isa"] = getCpuIsaName(*isa).str();
     if (failed(buildCpuKernel(builder, loc, shape, options)) ||
         failed(buildCpuDequantKernel(builder, loc, shape, options)))
       return driver::reportError(kCommand, diagnostics);

@@ -106,14 +106,19 @@ mlir::LogicalResult verifyKernelShape(mlir::Location loc,
 /// backend otherwise picks instructions for the host it compiles for).
 enum class CpuIsa {
   Generic, // target-independent vector ops only
-  Avx512,  // + AVX-512F permutes (vpermps, vpermi2ps) for small codebooks
+  Avx2,    // + AVX2 permutes (vpermps on 8 lanes) for small codebooks
+  Avx512,  // + AVX-512F permutes (vpermps, vpermi2ps on 16 lanes)
 };
 
-/// Returns the ISA of the host: Avx512 when it has AVX-512F.
+/// Returns the ISA of the host: Avx512 when it has AVX-512F, else Avx2 when
+/// it has AVX2, else Generic.
 CpuIsa getHostCpuIsa();
 
-/// Parses `host`, `avx512` or `generic`; refuses avx512 on a host without
-/// it when `mustRunHere` (its kernels would not run).
+/// The name of `isa`: generic, avx2 or avx512.
+llvm::StringRef getCpuIsaName(CpuIsa isa);
+
+/// Parses `host`, `avx512`, `avx2` or `generic`; refuses an ISA the host
+/// lacks when `mustRunHere` (its kernels would not run).
 llvm::Expected<CpuIsa> parseCpuIsa(llvm::StringRef name, bool mustRunHere);
 
 /// How a CPU kernel of the tensor-core layouts decodes.
@@ -134,9 +139,9 @@ struct CpuKernelOptions {
   /// has at most 4096 entries), one gather per pair; false: gather each
   /// value from the f32 codebook.
   bool packedPairs = true;
-  /// With the vector decode and Avx512: codebooks of at most 32 values per
-  /// component are held in registers and looked up with permutes instead
-  /// of gathers (the packed pair table is then not used).
+  /// With the vector decode and Avx512 or Avx2: small codebooks (up to 256
+  /// values, or 16 entries per component) are held in registers and looked up
+  /// with permutes instead of gathers (the packed pair table is then not used).
   CpuIsa isa = CpuIsa::Generic;
 };
 

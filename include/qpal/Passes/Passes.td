@@ -205,8 +205,8 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
            "(lane by lane) or auto (the faster for the quantizer)">,
     Option<"cpuIsa", "cpu-isa", "std::string", /*default=*/"\"host\"",
            "target=cpu: instruction-set extensions the kernels name "
-           "themselves: host, avx512 (permute lookups of codebooks of at "
-           "most 32 entries) or generic">,
+           "themselves: host, avx512 or avx2 (permute lookups of small "
+           "codebooks) or generic">,
   ];
 }
 

@@ -79,18 +79,23 @@ Value dealLanes(OpBuilder &builder, Location loc, Value block, unsigned stride,
   return vector::ShuffleOp::create(builder, loc, block, block, mask);
 }
 
-/// A small codebook held in AVX-512 registers, 16 values of one component
-/// per register: one `vpermps` (16 entries) or `vpermi2ps` (32) per 16
-/// lanes replaces a gather (a gather of 16 values takes ~14 cycles on
-/// Zen 4, a permute one); larger codebooks select between 32-entry halves
-/// on the higher index bits.
+/// A small codebook held in vector registers, `width` values of one
+/// component per register (16 with AVX-512, 8 with AVX2): a permute
+/// (`vpermps`, or `vpermi2ps` for 32 entries with AVX-512) per `width` lanes
+/// replaces a gather (a gather of 16 values takes ~14 cycles on Zen 4, a
+/// permute one); larger codebooks select between permutes on the higher
+/// index bits.
 class RegisterCodebook {
 public:
-  /// The largest codebook (values over all components) kept in registers,
-  /// 16 registers: SQ up to 8 bits, VQ up to 7. On a Zen 4 core, VQ at 8
-  /// bits (512 values) ran at 3.6 GB/s this way and 4.9 GB/s with the pair
-  /// table's gathers; VQ 7 at 4.3 against 3.3, SQ 8 at 4.6 against 3.8.
-  static constexpr unsigned kMaxValues = 256;
+  /// The largest codebooks (values over all components) kept in registers,
+  /// 16 registers with AVX-512: SQ up to 8 bits, VQ up to 7. On a Zen 4
+  /// core, VQ at 8 bits (512 values) ran at 3.6 GB/s this way and 4.9 GB/s
+  /// with the pair table's gathers; VQ 7 at 4.3 against 3.3, SQ 8 at 4.6
+  /// against 3.8. AVX2 at most 16 entries per component (two registers):
+  /// SQ 4 ran at 8.6 GB/s against 4.9 with gathers, VQ 4 at 5.5 against 2.5,
+  /// but SQ 5 (32 entries) at 5.1 against 5.9.
+  static constexpr unsigned kMaxValuesAvx512 = 256;
+  static constexpr unsigned kMaxEntriesAvx2 = 16;
 
   /// Whether `shape`'s codebook goes into registers under `options`.
   static bool fits(const KernelShape &shape, const CpuKernelOptions &options);
@@ -109,22 +114,29 @@ public:
                unsigned indexStride, unsigned component) const;
 
 private:
-  /// The lookup of 16 lanes' 32-bit indices.
-  Value lookupSixteen(OpBuilder &builder, Location loc, ArrayRef<Value> table,
-                      Value index) const;
+  /// The lookup of `width` lanes' 32-bit indices.
+  Value lookupPart(OpBuilder &builder, Location loc, ArrayRef<Value> table,
+                   Value index) const;
 
+  CpuIsa isa = CpuIsa::Generic;
+  unsigned width = 0;
   unsigned stride = 0;
   unsigned entries = 0;
-  // registers[c][r]: value c of entries 16r .. 16r + 15 (vector<16xf32>).
-  SmallVector<SmallVector<Value, 4>> registers;
+  // registers[c][r]: value c of entries width*r .. width*(r + 1) - 1.
+  SmallVector<SmallVector<Value, 8>> registers;
 };
 
 bool RegisterCodebook::fits(const KernelShape &shape,
                             const CpuKernelOptions &options) {
   QuantizerSpec spec = shape.quantizer.getSpec();
   uint64_t values = spec.codebookBytes() / 2;
-  return options.isa == CpuIsa::Avx512 && spec.vectorDim() != 0 &&
-         values != 0 && values <= kMaxValues;
+  if (spec.vectorDim() == 0 || values == 0)
+    return false;
+  if (options.isa == CpuIsa::Avx512)
+    return values <= kMaxValuesAvx512;
+  if (options.isa == CpuIsa::Avx2)
+    return values / spec.vectorDim() <= kMaxEntriesAvx2;
+  return false;
 }
 
 RegisterCodebook RegisterCodebook::load(OpBuilder &builder, Location loc,
@@ -137,58 +149,69 @@ RegisterCodebook RegisterCodebook::load(OpBuilder &builder, Location loc,
   QuantizerSpec spec = shape.quantizer.getSpec();
   unsigned stride = spec.vectorDim();
   unsigned entries = static_cast<unsigned>(spec.codebookBytes() / 2) / stride;
+  unsigned width = options.isa == CpuIsa::Avx512 ? 16 : 8;
+  result.isa = options.isa;
+  result.width = width;
   result.stride = stride;
   result.entries = entries;
-  auto sixteen = VectorType::get({16}, builder.getF32Type());
-  auto indexType = VectorType::get({16}, builder.getI32Type());
-  auto maskType = VectorType::get({16}, builder.getI1Type());
-  Value mask = vector::ConstantMaskOp::create(builder, loc, maskType,
-                                              ArrayRef<int64_t>{16});
-  Value zeros = arith::ConstantOp::create(builder, loc, sixteen,
-                                          builder.getZeroAttr(sixteen));
+  auto valueType = VectorType::get({width}, builder.getF32Type());
+  auto indexType = VectorType::get({width}, builder.getI32Type());
+  auto maskType = VectorType::get({width}, builder.getI1Type());
+  Value mask = vector::ConstantMaskOp::create(
+      builder, loc, maskType, ArrayRef<int64_t>{int64_t(width)});
+  Value zeros = arith::ConstantOp::create(builder, loc, valueType,
+                                          builder.getZeroAttr(valueType));
   for (unsigned component = 0; component < stride; ++component) {
-    SmallVector<Value, 4> &table = result.registers.emplace_back();
-    for (unsigned first = 0; first < entries; first += 16) {
+    SmallVector<Value, 8> &table = result.registers.emplace_back();
+    for (unsigned first = 0; first < entries; first += width) {
       // Entries past the codebook repeat entry 0; codes never name them.
       SmallVector<int32_t> positions;
-      for (unsigned entry = first; entry < first + 16; ++entry)
+      for (unsigned entry = first; entry < first + width; ++entry)
         positions.push_back(static_cast<int32_t>(
             (entry < entries ? entry : 0) * stride + component));
       Value indices = arith::ConstantOp::create(
           builder, loc, DenseElementsAttr::get(indexType, ArrayRef(positions)));
       table.push_back(vector::GatherOp::create(
-          builder, loc, sixteen, codebook,
+          builder, loc, valueType, codebook,
           ValueRange{constIndex(builder, loc, 0)}, indices, mask, zeros));
     }
   }
   return result;
 }
 
-Value RegisterCodebook::lookupSixteen(OpBuilder &builder, Location loc,
-                                      ArrayRef<Value> table,
-                                      Value index) const {
-  auto sixteen = VectorType::get({16}, builder.getF32Type());
-  if (table.size() == 1)
-    return LLVM::CallIntrinsicOp::create(
-               builder, loc, sixteen,
-               builder.getStringAttr("llvm.x86.avx512.permvar.sf.512"),
-               ValueRange{table[0], index})
+Value RegisterCodebook::lookupPart(OpBuilder &builder, Location loc,
+                                   ArrayRef<Value> table, Value index) const {
+  auto valueType = VectorType::get({width}, builder.getF32Type());
+  auto permute = [&](StringRef intrinsic, ValueRange operands) -> Value {
+    return LLVM::CallIntrinsicOp::create(builder, loc, valueType,
+                                         builder.getStringAttr(intrinsic),
+                                         operands)
         .getResult(0);
-  // vpermi2ps reads the low 5 index bits: one lookup per 32 entries, then
-  // a select per higher bit.
+  };
+  // The first level reads the low index bits: vpermps 3 (AVX2) or 4
+  // (AVX-512) of them, vpermi2ps 5 (two AVX-512 registers).
   SmallVector<Value> level;
-  for (unsigned r = 0; r < table.size(); r += 2)
+  unsigned bit;
+  if (isa == CpuIsa::Avx2) {
+    for (Value registerValues : table)
+      level.push_back(permute("llvm.x86.avx2.permps", {registerValues, index}));
+    bit = 3;
+  } else if (table.size() == 1) {
     level.push_back(
-        LLVM::CallIntrinsicOp::create(
-            builder, loc, sixteen,
-            builder.getStringAttr("llvm.x86.avx512.vpermi2var.ps.512"),
-            ValueRange{table[r], index,
-                       r + 1 < table.size() ? table[r + 1] : table[r]})
-            .getResult(0));
+        permute("llvm.x86.avx512.permvar.sf.512", {table[0], index}));
+    bit = 4;
+  } else {
+    for (unsigned r = 0; r < table.size(); r += 2)
+      level.push_back(permute(
+          "llvm.x86.avx512.vpermi2var.ps.512",
+          {table[r], index, r + 1 < table.size() ? table[r + 1] : table[r]}));
+    bit = 5;
+  }
+  // Then a select per higher bit.
   auto indexType = cast<VectorType>(index.getType());
   Value zero = arith::ConstantOp::create(builder, loc, indexType,
                                          builder.getZeroAttr(indexType));
-  for (unsigned bit = 5; level.size() > 1; ++bit) {
+  for (; level.size() > 1; ++bit) {
     Value bitMask = arith::ConstantOp::create(
         builder, loc,
         DenseElementsAttr::get(indexType, builder.getI32IntegerAttr(1 << bit)));
@@ -215,22 +238,32 @@ Value RegisterCodebook::lookup(OpBuilder &builder, Location loc, Value index,
     return Value();
   auto lanes32 = laneVector(builder.getI32Type());
   Value lanes = index;
-  unsigned width = indexType.getElementType().getIntOrFloatBitWidth();
-  if (width > 32)
+  unsigned bits = indexType.getElementType().getIntOrFloatBitWidth();
+  if (bits > 32)
     lanes = arith::TruncIOp::create(builder, loc, lanes32, index);
-  else if (width < 32)
+  else if (bits < 32)
     lanes = arith::ExtUIOp::create(builder, loc, lanes32, index);
-  Value halves[2];
-  for (unsigned half = 0; half < 2; ++half) {
+  SmallVector<Value> parts;
+  for (unsigned first = 0; first < kWarpLanes; first += width) {
     Value part = vector::ExtractStridedSliceOp::create(
-        builder, loc, lanes, ArrayRef<int64_t>{16 * half},
-        ArrayRef<int64_t>{16}, ArrayRef<int64_t>{1});
-    halves[half] = lookupSixteen(builder, loc, registers[component], part);
+        builder, loc, lanes, ArrayRef<int64_t>{first}, ArrayRef<int64_t>{width},
+        ArrayRef<int64_t>{1});
+    parts.push_back(lookupPart(builder, loc, registers[component], part));
   }
-  SmallVector<int64_t> concat;
-  for (unsigned w = 0; w < kWarpLanes; ++w)
-    concat.push_back(w);
-  return vector::ShuffleOp::create(builder, loc, halves[0], halves[1], concat);
+  // Concatenate the parts pairwise back to 32 lanes.
+  while (parts.size() > 1) {
+    SmallVector<Value> joined;
+    for (unsigned i = 0; i < parts.size(); i += 2) {
+      int64_t size = cast<VectorType>(parts[i].getType()).getNumElements();
+      SmallVector<int64_t> mask;
+      for (int64_t w = 0; w < 2 * size; ++w)
+        mask.push_back(w);
+      joined.push_back(vector::ShuffleOp::create(builder, loc, parts[i],
+                                                 parts[i + 1], mask));
+    }
+    parts = std::move(joined);
+  }
+  return parts.front();
 }
 
 /// The lane-vector decode of one part of a weight.

@@ -160,28 +160,50 @@ llvm::Expected<std::string> qpal::extractPtx(ModuleOp module, StringRef name) {
 
 CpuIsa qpal::getHostCpuIsa() {
   llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  auto found = features.find("avx512f");
-  return found != features.end() && found->second ? CpuIsa::Avx512
-                                                  : CpuIsa::Generic;
+  auto has = [&](StringRef feature) {
+    auto found = features.find(feature);
+    return found != features.end() && found->second;
+  };
+  if (has("avx512f"))
+    return CpuIsa::Avx512;
+  if (has("avx2"))
+    return CpuIsa::Avx2;
+  return CpuIsa::Generic;
+}
+
+StringRef qpal::getCpuIsaName(CpuIsa isa) {
+  switch (isa) {
+  case CpuIsa::Generic:
+    return "generic";
+  case CpuIsa::Avx2:
+    return "avx2";
+  case CpuIsa::Avx512:
+    return "avx512";
+  }
+  llvm_unreachable("unknown CPU ISA");
 }
 
 llvm::Expected<CpuIsa> qpal::parseCpuIsa(StringRef name, bool mustRunHere) {
   if (name == "host")
     return getHostCpuIsa();
-  if (name == "generic")
-    return CpuIsa::Generic;
-  if (name == "avx512") {
-    if (mustRunHere && getHostCpuIsa() != CpuIsa::Avx512)
-      return llvm::createStringError(
-          llvm::inconvertibleErrorCode(),
-          "this host has no AVX-512F: kernels for cpu ISA 'avx512' cannot "
-          "run here (use 'host' or 'generic')");
-    return CpuIsa::Avx512;
-  }
-  return llvm::createStringError(
-      llvm::inconvertibleErrorCode(),
-      llvm::formatv("unknown cpu ISA '{0}', expected host, avx512 or generic",
-                    name));
+  std::optional<CpuIsa> isa;
+  for (CpuIsa candidate : {CpuIsa::Generic, CpuIsa::Avx2, CpuIsa::Avx512})
+    if (name == getCpuIsaName(candidate))
+      isa = candidate;
+  if (!isa)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("unknown cpu ISA '{0}', expected host, avx512, avx2 or "
+                      "generic",
+                      name));
+  // The ISAs are ordered: each includes the one before.
+  if (mustRunHere && static_cast<int>(*isa) > static_cast<int>(getHostCpuIsa()))
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("this host has no {0}: kernels for cpu ISA '{1}' "
+                      "cannot run here (use 'host' or 'generic')",
+                      *isa == CpuIsa::Avx512 ? "AVX-512F" : "AVX2", name));
+  return *isa;
 }
 
 llvm::Expected<CpuDecode> qpal::parseCpuDecode(StringRef name) {

@@ -2,8 +2,9 @@
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-isa=generic" | FileCheck %s --check-prefix=HASH
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-decode=lanes" | FileCheck %s --check-prefix=SCALAR
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-isa=avx512" | FileCheck %s --check-prefix=AVX512
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-isa=avx2" | FileCheck %s --check-prefix=AVX2
 // RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu cpu-isa=sse9" 2>&1 | FileCheck %s --check-prefix=BADISA
-// BADISA: unknown cpu ISA 'sse9', expected host, avx512 or generic
+// BADISA: unknown cpu ISA 'sse9', expected host, avx512, avx2 or generic
 
 // One kernel per (quantizer, M, K, batch): the two 64 x 64 tcq_6 layers
 // share one, recorded on each layer. The code buffer holds 64*64*6/16 = 1536
@@ -93,6 +94,13 @@ func.func @scalar(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
 // AVX512-NOT: memref<256xi32>
 // AVX512-COUNT-64: llvm.call_intrinsic "llvm.x86.avx512.permvar.sf.512"
 // AVX512-NOT: vector.gather
+// AVX2 holds the 16 entries in two 8-lane registers: per code, each 8 of
+// the 32 lanes take two vpermps and a select on index bit 3.
+// AVX2: func.func @qpal_ldlq_1_4_none_1p0_m32_k32_n3_cpu
+// AVX2-COUNT-2: vector.gather %{{.*}} : memref<16xf32>, vector<8xi32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+// AVX2-NOT: memref<256xi32>
+// AVX2-COUNT-256: llvm.call_intrinsic "llvm.x86.avx2.permps"
+// AVX2-NOT: vector.gather
 
 // -----
 
