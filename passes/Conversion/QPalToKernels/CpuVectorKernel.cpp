@@ -452,45 +452,51 @@ Value emitStackPairTable(OpBuilder &builder, Location loc,
 
 /// The x operands of one supertile column for activation row `n`: for each
 /// column group g = 2*j1 + j/2, the even and odd column of every lane's
-/// pair (4-periodic over lanes).
-struct LaneActivations {
+/// pair (4-periodic over lanes). Each group is loaded where it is first
+/// used, so that the four groups are not all live across the decode.
+class LaneActivations {
+public:
+  LaneActivations(Value x, Value n, Value colBase)
+      : x(x), n(n), colBase(colBase) {}
+
+  /// The even and odd operands of `group`.
+  std::pair<Value, Value> get(OpBuilder &builder, Location loc,
+                              unsigned group) {
+    if (!even[group]) {
+      auto eight = VectorType::get({8}, builder.getF32Type());
+      Value col = arith::AddIOp::create(
+          builder, loc, colBase,
+          constIndex(builder, loc, 16 * (group >> 1) + 8 * (group & 1)));
+      Value loaded =
+          vector::LoadOp::create(builder, loc, eight, x, ValueRange{n, col});
+      SmallVector<int64_t> evenMask, oddMask;
+      for (unsigned w = 0; w < kWarpLanes; ++w) {
+        evenMask.push_back(2 * (w % 4));
+        oddMask.push_back(2 * (w % 4) + 1);
+      }
+      even[group] =
+          vector::ShuffleOp::create(builder, loc, loaded, loaded, evenMask);
+      odd[group] =
+          vector::ShuffleOp::create(builder, loc, loaded, loaded, oddMask);
+    }
+    return {even[group], odd[group]};
+  }
+
+private:
+  Value x, n, colBase;
   Value even[4], odd[4];
 };
-
-LaneActivations loadLaneActivations(OpBuilder &builder, Location loc, Value x,
-                                    Value n, Value colBase) {
-  LaneActivations result;
-  auto eight = VectorType::get({8}, builder.getF32Type());
-  for (unsigned group = 0; group < 4; ++group) {
-    Value col = arith::AddIOp::create(
-        builder, loc, colBase,
-        constIndex(builder, loc, 16 * (group >> 1) + 8 * (group & 1)));
-    Value loaded =
-        vector::LoadOp::create(builder, loc, eight, x, ValueRange{n, col});
-    SmallVector<int64_t> even, odd;
-    for (unsigned w = 0; w < kWarpLanes; ++w) {
-      even.push_back(2 * (w % 4));
-      odd.push_back(2 * (w % 4) + 1);
-    }
-    result.even[group] =
-        vector::ShuffleOp::create(builder, loc, loaded, loaded, even);
-    result.odd[group] =
-        vector::ShuffleOp::create(builder, loc, loaded, loaded, odd);
-  }
-  return result;
-}
 
 /// Adds the products of one pair (`first`, `second`) with the activations
 /// into the kRowSlots lane-vector sums of one activation row.
 void accumulatePair(OpBuilder &builder, Location loc, const DecodedPair &pair,
-                    Value first, Value second, const LaneActivations &x,
+                    Value first, Value second, LaneActivations &x,
                     MutableArrayRef<Value> slotSums) {
-  unsigned group = 2 * (pair.tile >> 1) + (pair.reg >> 1);
+  auto [even, odd] =
+      x.get(builder, loc, 2 * (pair.tile >> 1) + (pair.reg >> 1));
   Value &sum = slotSums[pairRowSlot(pair)];
-  sum = vector::FMAOp::create(builder, loc, sum.getType(), second, x.odd[group],
-                              sum);
-  sum = vector::FMAOp::create(builder, loc, sum.getType(), first, x.even[group],
-                              sum);
+  sum = vector::FMAOp::create(builder, loc, sum.getType(), second, odd, sum);
+  sum = vector::FMAOp::create(builder, loc, sum.getType(), first, even, sum);
 }
 
 /// Adds scale * (the sum over each lane quad of `sums`) to y[n][rowBase +
@@ -629,8 +635,7 @@ qpal::detail::buildCpuVectorKernel(OpBuilder &builder, Location loc,
       // values die at once (16 decoded pairs are 64 AVX-512 registers).
       SmallVector<LaneActivations> xs;
       for (int64_t n = 0; n < batch; ++n)
-        xs.push_back(loadLaneActivations(builder, loc, args.x,
-                                         constIndex(builder, loc, n), colBase));
+        xs.emplace_back(args.x, constIndex(builder, loc, n), colBase);
       SmallVector<DecodedPair> pairs;
       if (failed(decoder.decode(builder, loc, supertileRow, supertileCol,
                                 pairs))) {
@@ -663,8 +668,7 @@ qpal::detail::buildCpuVectorKernel(OpBuilder &builder, Location loc,
       // The decoded pairs stay live across the batch loop: a decoded tile
       // reused by every activation row.
       forEachRow([&](Value n) {
-        LaneActivations x =
-            loadLaneActivations(builder, loc, args.x, n, colBase);
+        LaneActivations x(args.x, n, colBase);
         Value slotSums[kRowSlots];
         for (unsigned slot = 0; slot < kRowSlots; ++slot)
           slotSums[slot] = vector::LoadOp::create(
