@@ -524,8 +524,7 @@ Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
   if (!engine)
     return engine.takeError();
   std::string name = getKernelName(shape, "cpu");
-  std::string dequantName = name;
-  dequantName.replace(0, 4, "qpal_dequant");
+  std::string dequantName = getCpuDequantKernelName(shape);
   auto kernel = (*engine)->lookup(name);
   if (!kernel)
     return kernel.takeError();
@@ -545,8 +544,7 @@ Error runCpu(mlir::ModuleOp module, const KernelShape &shape, Report &report) {
 /// `qpal kernel -o FILE.o` and linked with `-shared`) through the runtime.
 Error runCpuObject(StringRef path, const KernelShape &shape, Report &report) {
   std::string name = getKernelName(shape, "cpu");
-  std::string dequantName = name;
-  dequantName.replace(0, 4, "qpal_dequant");
+  std::string dequantName = getCpuDequantKernelName(shape);
   Expected<CpuRun> run = prepareCpuRun(shape);
   if (!run)
     return run.takeError();

@@ -89,6 +89,10 @@ struct GpuLaunch {
 /// e.g. `qpal_tcq_6_none_0p9_m576_k576_n1_cpu`.
 std::string getKernelName(const KernelShape &shape, llvm::StringRef target);
 
+/// Returns the symbol of the CPU dequantization kernel of `shape`, e.g.
+/// `qpal_dequant_tcq_6_none_0p9_m576_k576_n1_cpu`.
+std::string getCpuDequantKernelName(const KernelShape &shape);
+
 /// Whether `shape`'s quantizer stores its codes in a CUDA-core (SIMT) layout
 /// (one warp per row) rather than in 32 x 32 tensor-core supertiles.
 bool isSimtKernel(const KernelShape &shape);

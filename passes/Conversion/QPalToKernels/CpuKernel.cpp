@@ -33,25 +33,16 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
     return buildCpuSimtKernel(builder, loc, shape);
   if (usesCpuVectorDecode(shape, options))
     return buildCpuVectorKernel(builder, loc, shape, options);
-  KernelTypes types(builder, shape);
-  auto rangeType = MemRefType::get({2}, builder.getI64Type());
-  auto function = func::FuncOp::create(
-      builder, loc, getKernelName(shape, "cpu"),
-      builder.getFunctionType({types.x, types.codes, types.codebook,
-                               types.scales, types.y, rangeType},
-                              {}));
-  Block *entry = function.addEntryBlock();
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(entry);
-  KernelArgs args = matmulKernelArgs(*entry);
-  emitCodeWordViews(builder, loc, args);
-  Value range = entry->getArgument(5);
+  CpuKernelFunction kernel =
+      createCpuKernelFunction(builder, loc, shape, getKernelName(shape, "cpu"));
+  KernelArgs &args = kernel.args;
 
   int64_t batch = shape.batch;
   Value acc = memref::AllocaOp::create(
       builder, loc,
       MemRefType::get({batch, kSupertileDim}, builder.getF32Type()));
-  auto [first, last] = emitRangeBounds(builder, loc, range);
+  auto [first, last] = emitRangeBounds(builder, loc, kernel.range);
   Value zeroF = arith::ConstantFloatOp::create(
       builder, loc, builder.getF32Type(), llvm::APFloat(0.0f));
 
@@ -85,7 +76,7 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
         constIndex(builder, loc, 0), constIndex(builder, loc, 1),
         SmallVector<Value>(kRowSlots * batch, zeroF), unroll);
     if (failed(laneSums)) {
-      function.erase();
+      kernel.function.erase();
       return failure();
     }
     SmallVector<Value> &sums = *laneSums;
@@ -116,9 +107,9 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
     emitScaledAccumulate(builder, loc, args.y, n, row, partial, scale);
   });
 
-  builder.setInsertionPointToEnd(entry);
+  builder.setInsertionPointToEnd(kernel.entry);
   func::ReturnOp::create(builder, loc);
-  return function;
+  return kernel.function;
 }
 
 FailureOr<func::FuncOp>
@@ -127,27 +118,16 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
                             const CpuKernelOptions &options) {
   if (failed(verifyKernelShape(loc, shape)))
     return failure();
-  KernelTypes types(builder, shape);
-  auto weightType =
-      MemRefType::get({shape.rows, shape.cols}, builder.getF32Type());
-  auto rangeType = MemRefType::get({2}, builder.getI64Type());
-  std::string name = getKernelName(shape, "cpu");
-  name.replace(0, 4, "qpal_dequant");
+  std::string name = getCpuDequantKernelName(shape);
   if (isSimtKernel(shape))
     return buildCpuSimtDequantKernel(builder, loc, shape, name);
   if (usesCpuVectorDecode(shape, options))
     return buildCpuVectorDequantKernel(builder, loc, shape, options, name);
-  auto function = func::FuncOp::create(
-      builder, loc, name,
-      builder.getFunctionType(
-          {types.codes, types.codebook, weightType, rangeType}, {}));
-  Block *entry = function.addEntryBlock();
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(entry);
-  KernelArgs args = dequantKernelArgs(*entry);
-  emitCodeWordViews(builder, loc, args);
-  Value weights = entry->getArgument(2), range = entry->getArgument(3);
-  auto [first, last] = emitRangeBounds(builder, loc, range);
+  CpuKernelFunction kernel =
+      createCpuDequantFunction(builder, loc, shape, name);
+  KernelArgs &args = kernel.args;
+  auto [first, last] = emitRangeBounds(builder, loc, kernel.range);
   auto supertileLoop = scf::ForOp::create(builder, loc, first, last,
                                           constIndex(builder, loc, 1));
   builder.setInsertionPointToStart(supertileLoop.getBody());
@@ -173,7 +153,7 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
     if (failed(emitSupertileLaneDecode(builder, loc, shape, geometry, args,
                                        supertileRow, supertileCol, lane,
                                        pairs))) {
-      function.erase();
+      kernel.function.erase();
       return failure();
     }
     Value colBase = supertileColumnBase(builder, loc, geometry, supertileCol);
@@ -186,13 +166,13 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
           emitPairColumn(builder, loc, lane, pair.tile, pair.reg));
       Value next =
           arith::AddIOp::create(builder, loc, col, constIndex(builder, loc, 1));
-      memref::StoreOp::create(builder, loc, pair.first, weights,
+      memref::StoreOp::create(builder, loc, pair.first, kernel.weights,
                               ValueRange{row, col});
-      memref::StoreOp::create(builder, loc, pair.second, weights,
+      memref::StoreOp::create(builder, loc, pair.second, kernel.weights,
                               ValueRange{row, next});
     }
   }
-  builder.setInsertionPointToEnd(entry);
+  builder.setInsertionPointToEnd(kernel.entry);
   func::ReturnOp::create(builder, loc);
-  return function;
+  return kernel.function;
 }

@@ -372,12 +372,8 @@ LaneVectorDecoder::decode(OpBuilder &builder, Location loc, Value supertileRow,
       cached.words.push_back(
           dealLanes(builder, loc, block, perSegment, k, delta));
   }
-  if (failed(shape.quantizer.emitLaneDecode(builder, loc, decodeArgs, pairs)))
+  if (failed(emitLaneDecodeChecked(builder, loc, shape, decodeArgs, pairs)))
     return failure();
-  if (pairs.size() != kPairsPerLane)
-    return emitError(loc) << shape.quantizer.getReferenceName() << " decoded "
-                          << pairs.size() << " pairs per lane, expected "
-                          << kPairsPerLane;
   // Deal each word just before its first use: the decode reads them tile
   // by tile, and 32-lane words dealt up front would all be live at once.
   for (const CachedSegment &cached : decodeArgs.codeWords.cached)
@@ -536,12 +532,21 @@ bool qpal::usesCpuVectorDecode(const KernelShape &shape,
          shape.batch > 1 || RegisterCodebook::fits(shape, options);
 }
 
-/// Creates the decoders of every column part of `shape`; fails (at `loc`)
-/// when a part's segments cannot be read as words.
+/// Sets up, at the builder's insertion point (a kernel's entry), what the
+/// decoders read (the codebook in `registers` or the packed pair table) and
+/// the decoders of every column part of `shape`; fails (at `loc`) when a
+/// part's segments cannot be read as words.
 static LogicalResult
-makeDecoders(Location loc, const KernelShape &shape, const KernelArgs &args,
-             Value packedTable, const RegisterCodebook &registers,
-             SmallVectorImpl<LaneVectorDecoder> &decoders) {
+setUpDecoders(OpBuilder &builder, Location loc, const KernelShape &shape,
+              const CpuKernelOptions &options, const KernelArgs &args,
+              RegisterCodebook &registers,
+              SmallVectorImpl<LaneVectorDecoder> &decoders) {
+  registers =
+      RegisterCodebook::load(builder, loc, shape, options, args.codebook);
+  Value packedTable =
+      options.packedPairs && !registers
+          ? emitStackPairTable(builder, loc, shape, args.codebook)
+          : Value();
   for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
        ++part) {
     decoders.emplace_back(shape, args, part, packedTable, &registers);
@@ -557,28 +562,16 @@ FailureOr<func::FuncOp>
 qpal::detail::buildCpuVectorKernel(OpBuilder &builder, Location loc,
                                    const KernelShape &shape,
                                    const CpuKernelOptions &options) {
-  KernelTypes types(builder, shape);
   Type f32 = builder.getF32Type();
-  auto rangeType = MemRefType::get({2}, builder.getI64Type());
-  auto function = func::FuncOp::create(
-      builder, loc, getKernelName(shape, "cpu"),
-      builder.getFunctionType({types.x, types.codes, types.codebook,
-                               types.scales, types.y, rangeType},
-                              {}));
-  Block *entry = function.addEntryBlock();
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(entry);
-  KernelArgs args = matmulKernelArgs(*entry);
-  emitCodeWordViews(builder, loc, args);
-  Value range = entry->getArgument(5);
-  RegisterCodebook registers =
-      RegisterCodebook::load(builder, loc, shape, options, args.codebook);
-  Value table = options.packedPairs && !registers
-                    ? emitStackPairTable(builder, loc, shape, args.codebook)
-                    : Value();
+  CpuKernelFunction kernel =
+      createCpuKernelFunction(builder, loc, shape, getKernelName(shape, "cpu"));
+  KernelArgs &args = kernel.args;
+  RegisterCodebook registers;
   SmallVector<LaneVectorDecoder> decoders;
-  if (failed(makeDecoders(loc, shape, args, table, registers, decoders))) {
-    function.erase();
+  if (failed(setUpDecoders(builder, loc, shape, options, args, registers,
+                           decoders))) {
+    kernel.function.erase();
     return failure();
   }
 
@@ -605,7 +598,7 @@ qpal::detail::buildCpuVectorKernel(OpBuilder &builder, Location loc,
     body(loop.getInductionVar());
   };
 
-  auto [first, last] = emitRangeBounds(builder, loc, range);
+  auto [first, last] = emitRangeBounds(builder, loc, kernel.range);
   auto supertileLoop = scf::ForOp::create(builder, loc, first, last,
                                           constIndex(builder, loc, 1));
   builder.setInsertionPointToStart(supertileLoop.getBody());
@@ -639,7 +632,7 @@ qpal::detail::buildCpuVectorKernel(OpBuilder &builder, Location loc,
       SmallVector<DecodedPair> pairs;
       if (failed(decoder.decode(builder, loc, supertileRow, supertileCol,
                                 pairs))) {
-        function.erase();
+        kernel.function.erase();
         return failure();
       }
       for (const DecodedPair &pair : pairs) {
@@ -659,7 +652,7 @@ qpal::detail::buildCpuVectorKernel(OpBuilder &builder, Location loc,
       SmallVector<DecodedPair> pairs;
       if (failed(decoder.decode(builder, loc, supertileRow, supertileCol,
                                 pairs))) {
-        function.erase();
+        kernel.function.erase();
         return failure();
       }
       SmallVector<std::pair<Value, Value>> values;
@@ -703,46 +696,32 @@ qpal::detail::buildCpuVectorKernel(OpBuilder &builder, Location loc,
     });
   }
 
-  builder.setInsertionPointToEnd(entry);
+  builder.setInsertionPointToEnd(kernel.entry);
   func::ReturnOp::create(builder, loc);
-  return function;
+  return kernel.function;
 }
 
 FailureOr<func::FuncOp> qpal::detail::buildCpuVectorDequantKernel(
     OpBuilder &builder, Location loc, const KernelShape &shape,
     const CpuKernelOptions &options, StringRef name) {
-  KernelTypes types(builder, shape);
-  auto weightType =
-      MemRefType::get({shape.rows, shape.cols}, builder.getF32Type());
-  auto rangeType = MemRefType::get({2}, builder.getI64Type());
-  auto function = func::FuncOp::create(
-      builder, loc, name,
-      builder.getFunctionType(
-          {types.codes, types.codebook, weightType, rangeType}, {}));
-  Block *entry = function.addEntryBlock();
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(entry);
-  KernelArgs args = dequantKernelArgs(*entry);
-  emitCodeWordViews(builder, loc, args);
-  Value weights =
-      memref::CollapseShapeOp::create(builder, loc, entry->getArgument(2),
-                                      ArrayRef<ReassociationIndices>{{0, 1}});
-  Value range = entry->getArgument(3);
-  RegisterCodebook registers =
-      RegisterCodebook::load(builder, loc, shape, options, args.codebook);
-  Value table = options.packedPairs && !registers
-                    ? emitStackPairTable(builder, loc, shape, args.codebook)
-                    : Value();
+  CpuKernelFunction kernel =
+      createCpuDequantFunction(builder, loc, shape, name);
+  KernelArgs &args = kernel.args;
+  Value weights = memref::CollapseShapeOp::create(
+      builder, loc, kernel.weights, ArrayRef<ReassociationIndices>{{0, 1}});
+  RegisterCodebook registers;
   SmallVector<LaneVectorDecoder> decoders;
-  if (failed(makeDecoders(loc, shape, args, table, registers, decoders))) {
-    function.erase();
+  if (failed(setUpDecoders(builder, loc, shape, options, args, registers,
+                           decoders))) {
+    kernel.function.erase();
     return failure();
   }
   Type index = builder.getIndexType();
   auto maskType = laneVector(builder.getI1Type());
   Value mask = vector::ConstantMaskOp::create(builder, loc, maskType,
                                               ArrayRef<int64_t>{kWarpLanes});
-  auto [first, last] = emitRangeBounds(builder, loc, range);
+  auto [first, last] = emitRangeBounds(builder, loc, kernel.range);
   auto supertileLoop = scf::ForOp::create(builder, loc, first, last,
                                           constIndex(builder, loc, 1));
   builder.setInsertionPointToStart(supertileLoop.getBody());
@@ -762,7 +741,7 @@ FailureOr<func::FuncOp> qpal::detail::buildCpuVectorDequantKernel(
     SmallVector<DecodedPair> pairs;
     if (failed(
             decoder.decode(builder, loc, supertileRow, supertileCol, pairs))) {
-      function.erase();
+      kernel.function.erase();
       return failure();
     }
     // W_hat[rowBase + row(w)][colBase + col(w) + {0, 1}], flattened.
@@ -792,7 +771,7 @@ FailureOr<func::FuncOp> qpal::detail::buildCpuVectorDequantKernel(
                                 mask, second);
     }
   }
-  builder.setInsertionPointToEnd(entry);
+  builder.setInsertionPointToEnd(kernel.entry);
   func::ReturnOp::create(builder, loc);
-  return function;
+  return kernel.function;
 }

@@ -48,6 +48,11 @@ std::string qpal::getKernelName(const KernelShape &shape, StringRef target) {
       .str();
 }
 
+std::string qpal::getCpuDequantKernelName(const KernelShape &shape) {
+  std::string name = getKernelName(shape, "cpu");
+  return "qpal_dequant" + name.substr(4);
+}
+
 LogicalResult qpal::verifyKernelShape(Location loc, const KernelShape &shape) {
   if (!shape.quantizer)
     return emitError(loc) << "a kernel needs a quantizer";

@@ -8,6 +8,7 @@
 #include "KernelUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -220,6 +221,12 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
             vector::ExtractOp::create(builder, loc, loaded, k));
     }
   }
+  return emitLaneDecodeChecked(builder, loc, shape, decodeArgs, pairs);
+}
+
+LogicalResult qpal::detail::emitLaneDecodeChecked(
+    OpBuilder &builder, Location loc, const KernelShape &shape,
+    const LaneDecodeArgs &decodeArgs, SmallVectorImpl<DecodedPair> &pairs) {
   if (failed(shape.quantizer.emitLaneDecode(builder, loc, decodeArgs, pairs)))
     return failure();
   if (pairs.size() != kPairsPerLane)
@@ -227,6 +234,51 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
                           << pairs.size() << " pairs per lane, expected "
                           << kPairsPerLane;
   return success();
+}
+
+/// Creates `name` with `inputs` and moves the builder into its entry.
+static std::pair<func::FuncOp, Block *>
+createCpuFunction(OpBuilder &builder, Location loc, StringRef name,
+                  ArrayRef<Type> inputs) {
+  auto function = func::FuncOp::create(builder, loc, name,
+                                       builder.getFunctionType(inputs, {}));
+  Block *entry = function.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  return {function, entry};
+}
+
+CpuKernelFunction
+qpal::detail::createCpuKernelFunction(OpBuilder &builder, Location loc,
+                                      const KernelShape &shape,
+                                      StringRef name) {
+  KernelTypes types(builder, shape);
+  auto rangeType = MemRefType::get({2}, builder.getI64Type());
+  CpuKernelFunction kernel;
+  std::tie(kernel.function, kernel.entry) = createCpuFunction(
+      builder, loc, name,
+      {types.x, types.codes, types.codebook, types.scales, types.y, rangeType});
+  kernel.args = matmulKernelArgs(*kernel.entry);
+  emitCodeWordViews(builder, loc, kernel.args);
+  kernel.range = kernel.entry->getArgument(5);
+  return kernel;
+}
+
+CpuKernelFunction
+qpal::detail::createCpuDequantFunction(OpBuilder &builder, Location loc,
+                                       const KernelShape &shape,
+                                       StringRef name) {
+  KernelTypes types(builder, shape);
+  auto weightType =
+      MemRefType::get({shape.rows, shape.cols}, builder.getF32Type());
+  auto rangeType = MemRefType::get({2}, builder.getI64Type());
+  CpuKernelFunction kernel;
+  std::tie(kernel.function, kernel.entry) = createCpuFunction(
+      builder, loc, name, {types.codes, types.codebook, weightType, rangeType});
+  kernel.args = dequantKernelArgs(*kernel.entry);
+  emitCodeWordViews(builder, loc, kernel.args);
+  kernel.weights = kernel.entry->getArgument(2);
+  kernel.range = kernel.entry->getArgument(3);
+  return kernel;
 }
 
 Value qpal::detail::supertileColumnBase(OpBuilder &builder, Location loc,

@@ -10,6 +10,7 @@
 
 #include "qpal/Conversion/QPalToKernels.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
@@ -57,6 +58,30 @@ struct PartGeometry {
   unsigned segmentBytes; // bytes of one lane's segment of one supertile
 };
 
+/// A CPU kernel function being built, with its arguments; the builder is
+/// at the start of its entry block.
+struct CpuKernelFunction {
+  mlir::func::FuncOp function;
+  mlir::Block *entry;
+  KernelArgs args; // with the word views of the codes
+  mlir::Value range;
+  mlir::Value weights; // dequantization kernels: the decoded M x K weights
+};
+
+/// Creates the CPU matmul kernel `name`: `(x, codes, codebook, scales, y,
+/// range)`.
+CpuKernelFunction createCpuKernelFunction(mlir::OpBuilder &builder,
+                                          mlir::Location loc,
+                                          const KernelShape &shape,
+                                          llvm::StringRef name);
+
+/// Creates the CPU dequantization kernel `name`: `(codes, codebook,
+/// weights, range)`.
+CpuKernelFunction createCpuDequantFunction(mlir::OpBuilder &builder,
+                                           mlir::Location loc,
+                                           const KernelShape &shape,
+                                           llvm::StringRef name);
+
 /// Returns an index constant.
 mlir::Value constIndex(mlir::OpBuilder &builder, mlir::Location loc,
                        int64_t value);
@@ -93,6 +118,14 @@ mlir::LogicalResult emitSupertileLaneDecode(
     mlir::Value supertileRow, mlir::Value supertileCol, mlir::Value lane,
     llvm::SmallVectorImpl<DecodedPair> &pairs,
     const PackedPairTable &packedPairs = {}, bool vectorSegments = false);
+
+/// Calls the quantizer's `emitLaneDecode` with `decodeArgs` and checks that
+/// it decoded kPairsPerLane pairs.
+mlir::LogicalResult
+emitLaneDecodeChecked(mlir::OpBuilder &builder, mlir::Location loc,
+                      const KernelShape &shape,
+                      const LaneDecodeArgs &decodeArgs,
+                      llvm::SmallVectorImpl<DecodedPair> &pairs);
 
 /// The first weight column of supertile `supertileCol` of the part.
 mlir::Value supertileColumnBase(mlir::OpBuilder &builder, mlir::Location loc,

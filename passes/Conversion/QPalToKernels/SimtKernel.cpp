@@ -175,20 +175,11 @@ bool qpal::isSimtKernel(const KernelShape &shape) {
 FailureOr<func::FuncOp>
 qpal::detail::buildCpuSimtKernel(OpBuilder &builder, Location loc,
                                  const KernelShape &shape) {
-  KernelTypes types(builder, shape);
-  auto function = func::FuncOp::create(
-      builder, loc, getKernelName(shape, "cpu"),
-      builder.getFunctionType({types.x, types.codes, types.codebook,
-                               types.scales, types.y,
-                               MemRefType::get({2}, builder.getI64Type())},
-                              {}));
-  Block *entry = function.addEntryBlock();
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(entry);
-  KernelArgs args = matmulKernelArgs(*entry);
-  emitCodeWordViews(builder, loc, args);
-  Value range = entry->getArgument(5);
-  auto [first, last] = emitRangeBounds(builder, loc, range);
+  CpuKernelFunction kernel =
+      createCpuKernelFunction(builder, loc, shape, getKernelName(shape, "cpu"));
+  KernelArgs &args = kernel.args;
+  auto [first, last] = emitRangeBounds(builder, loc, kernel.range);
   SimtGeometry geometry(shape);
   auto rows = scf::ForOp::create(builder, loc, first, last,
                                  constIndex(builder, loc, 1));
@@ -201,37 +192,27 @@ qpal::detail::buildCpuSimtKernel(OpBuilder &builder, Location loc,
       builder, loc, shape, geometry, args, row, constIndex(builder, loc, 0),
       constIndex(builder, loc, 1), initial);
   if (failed(sums)) {
-    function.erase();
+    kernel.function.erase();
     return failure();
   }
   Value scale = memref::LoadOp::create(builder, loc, args.scales, row);
   for (int64_t n = 0; n < shape.batch; ++n)
     emitScaledAccumulate(builder, loc, args.y, constIndex(builder, loc, n), row,
                          (*sums)[n], scale);
-  builder.setInsertionPointToEnd(entry);
+  builder.setInsertionPointToEnd(kernel.entry);
   func::ReturnOp::create(builder, loc);
-  return function;
+  return kernel.function;
 }
 
 FailureOr<func::FuncOp>
 qpal::detail::buildCpuSimtDequantKernel(OpBuilder &builder, Location loc,
                                         const KernelShape &shape,
                                         StringRef name) {
-  KernelTypes types(builder, shape);
-  auto weightType =
-      MemRefType::get({shape.rows, shape.cols}, builder.getF32Type());
-  auto function = func::FuncOp::create(
-      builder, loc, name,
-      builder.getFunctionType({types.codes, types.codebook, weightType,
-                               MemRefType::get({2}, builder.getI64Type())},
-                              {}));
-  Block *entry = function.addEntryBlock();
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(entry);
-  KernelArgs args = dequantKernelArgs(*entry);
-  emitCodeWordViews(builder, loc, args);
-  Value weights = entry->getArgument(2), range = entry->getArgument(3);
-  auto [first, last] = emitRangeBounds(builder, loc, range);
+  CpuKernelFunction kernel =
+      createCpuDequantFunction(builder, loc, shape, name);
+  KernelArgs &args = kernel.args;
+  auto [first, last] = emitRangeBounds(builder, loc, kernel.range);
   SimtGeometry geometry(shape);
   auto rows = scf::ForOp::create(builder, loc, first, last,
                                  constIndex(builder, loc, 1));
@@ -247,11 +228,11 @@ qpal::detail::buildCpuSimtDequantKernel(OpBuilder &builder, Location loc,
         builder, loc, shape, geometry, args, row, chunk,
         laneLoop.getInductionVar(), lanes,
         [&](const DecodedSimtCode &code, Value column) {
-          memref::StoreOp::create(builder, loc, code.first, weights,
+          memref::StoreOp::create(builder, loc, code.first, kernel.weights,
                                   ValueRange{row, column});
           if (code.second)
             memref::StoreOp::create(
-                builder, loc, code.second, weights,
+                builder, loc, code.second, kernel.weights,
                 ValueRange{row,
                            arith::AddIOp::create(builder, loc, column,
                                                  constIndex(builder, loc, 1))});
@@ -265,19 +246,19 @@ qpal::detail::buildCpuSimtDequantKernel(OpBuilder &builder, Location loc,
     OpBuilder::InsertionGuard chunkGuard(builder);
     builder.setInsertionPointToStart(chunks.getBody());
     if (failed(storeChunk(chunks.getInductionVar(), kWarpLanes))) {
-      function.erase();
+      kernel.function.erase();
       return failure();
     }
   }
   if (geometry.partialLanes > 0 &&
       failed(storeChunk(constIndex(builder, loc, geometry.fullChunks),
                         geometry.partialLanes))) {
-    function.erase();
+    kernel.function.erase();
     return failure();
   }
-  builder.setInsertionPointToEnd(entry);
+  builder.setInsertionPointToEnd(kernel.entry);
   func::ReturnOp::create(builder, loc);
-  return function;
+  return kernel.function;
 }
 
 FailureOr<gpu::GPUFuncOp>
