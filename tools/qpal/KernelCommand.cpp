@@ -123,6 +123,11 @@ static cl::opt<std::string> loadPath(
              "object (from `-o k.o`, linked with -shared) through the "
              "runtime and run it (implies --run)"),
     cl::value_desc("file.so"));
+static cl::opt<unsigned> cpuDealtSegments(
+    "cpu-dealt-segments", cl::sub(kernelCommand), cl::init(3), cl::Hidden,
+    cl::cat(driver::category()),
+    cl::desc("cpu, vector decode: segments per lane dealt from the "
+             "supertile's load (fewer: the others are gathered; for tests)"));
 static cl::opt<bool> rotation(
     "rotation", cl::sub(kernelCommand), cl::cat(driver::category()),
     cl::desc("Emit the activation rotation kernel y = RHT(s * x) of --cols "
@@ -895,6 +900,7 @@ int runKernel() {
       return driver::reportError(kCommand, toString(decode.takeError()));
     options.decode = *decode;
     options.packedPairs = cpuPacked;
+    options.dealtSegments = cpuDealtSegments;
     bool onlyMlir = StringRef(outputPath).ends_with(".mlir") && !run;
     Expected<CpuIsa> isa = parseCpuIsa(cpuIsa, /*mustRunHere=*/!onlyMlir);
     if (!isa)

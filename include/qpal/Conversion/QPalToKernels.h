@@ -147,6 +147,11 @@ struct CpuKernelOptions {
   /// values, or 16 entries per component) are held in registers and looked up
   /// with permutes instead of gathers (the packed pair table is then not used).
   CpuIsa isa = CpuIsa::Generic;
+  /// With the vector decode: segments per lane dealt to the lanes from the
+  /// supertile's one load, its own and the next ones (TCQ windows read
+  /// three at most); the decode gathers any other words it reads. Fewer
+  /// only to check those gathers.
+  unsigned dealtSegments = 3;
 };
 
 /// Whether the CPU kernel of `shape` decodes 32 lanes at once under

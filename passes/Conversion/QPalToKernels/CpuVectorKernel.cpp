@@ -46,10 +46,6 @@ namespace {
 /// above, they live in a stack buffer and the batch is a loop.
 constexpr int64_t kCarriedBatch = 2;
 
-/// Segments a decode may read past its own: TCQ windows reach into lanes
-/// w + 1 and w + 2. Further ones are gathered.
-constexpr unsigned kDealtNeighbours = 3;
-
 /// The largest packed pair table built on the stack (16 KiB).
 constexpr unsigned kMaxStackPairEntries = 4096;
 
@@ -271,9 +267,10 @@ class LaneVectorDecoder {
 public:
   LaneVectorDecoder(const KernelShape &shape, const KernelArgs &args,
                     unsigned part, Value packedTable,
-                    const RegisterCodebook *registers)
+                    const RegisterCodebook *registers, unsigned dealtSegments)
       : shape(shape), args(args), geometry(shape, part),
-        packedTable(packedTable), registers(registers) {
+        packedTable(packedTable), registers(registers),
+        dealtSegments(dealtSegments) {
     // Segments are 2*b (VQ), 4*b (SQ) or 2*KV (TCQ) bytes: always a whole
     // number of 16-bit words, of 32-bit ones when the size allows.
     if (geometry.segmentBytes % 4 == 0 && geometry.byteOffset % 4 == 0 &&
@@ -305,6 +302,7 @@ private:
   PartGeometry geometry;
   Value packedTable;
   const RegisterCodebook *registers;
+  unsigned dealtSegments;
   unsigned wordBytes = 0;
   Value words;
 };
@@ -365,7 +363,7 @@ LaneVectorDecoder::decode(OpBuilder &builder, Location loc, Value supertileRow,
   };
   if (registers && *registers)
     decodeArgs.codebookLookup = lookup;
-  for (unsigned delta = 0; delta < kDealtNeighbours; ++delta) {
+  for (unsigned delta = 0; delta < dealtSegments; ++delta) {
     CachedSegment &cached = decodeArgs.codeWords.cached.emplace_back();
     cached.offset = segmentOffset(builder, loc, delta);
     for (unsigned k = 0; k < perSegment; ++k)
@@ -549,7 +547,8 @@ setUpDecoders(OpBuilder &builder, Location loc, const KernelShape &shape,
           : Value();
   for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
        ++part) {
-    decoders.emplace_back(shape, args, part, packedTable, &registers);
+    decoders.emplace_back(shape, args, part, packedTable, &registers,
+                          std::max(1u, options.dealtSegments));
     if (!decoders.back().canDecode())
       return emitError(loc) << shape.quantizer.getReferenceName()
                             << ": the code segments of part " << part
