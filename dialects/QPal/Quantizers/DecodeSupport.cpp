@@ -236,14 +236,13 @@ Value qpal::detail::emitCodebookLoad(OpBuilder &builder, Location loc,
 }
 
 Value qpal::detail::emitCodebookLoad(OpBuilder &builder, Location loc,
-                                     const LaneDecodeArgs &args, Value index,
-                                     unsigned stride, unsigned component) {
-  if (args.codebookLookup && isa<VectorType>(index.getType()))
-    if (Value value =
-            args.codebookLookup(builder, loc, index, stride, component))
+                                     Value codebook, CodebookLookup lookup,
+                                     Value index, unsigned stride,
+                                     unsigned component) {
+  if (lookup && isa<VectorType>(index.getType()))
+    if (Value value = lookup(builder, loc, index, stride, component))
       return value;
-  return emitCodebookLoad(builder, loc, args.codebook, index, stride,
-                          component);
+  return emitCodebookLoad(builder, loc, codebook, index, stride, component);
 }
 
 Value qpal::detail::emitPackHalves(OpBuilder &builder, Location loc,

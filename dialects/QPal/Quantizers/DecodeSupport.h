@@ -48,12 +48,31 @@ mlir::Value emitCodebookLoad(mlir::OpBuilder &builder, mlir::Location loc,
                              mlir::Value codebook, mlir::Value index,
                              unsigned stride, unsigned component);
 
-/// Returns value `index * stride + component` of the decode's codebook:
-/// through `args.codebookLookup` when it takes the index, else as
-/// emitCodebookLoad from `args.codebook`.
+/// Returns value `index * stride + component` of a decode's codebook:
+/// through `lookup` when given and it takes the index, else as
+/// emitCodebookLoad from `codebook`.
 mlir::Value emitCodebookLoad(mlir::OpBuilder &builder, mlir::Location loc,
-                             const LaneDecodeArgs &args, mlir::Value index,
-                             unsigned stride, unsigned component);
+                             mlir::Value codebook, CodebookLookup lookup,
+                             mlir::Value index, unsigned stride,
+                             unsigned component);
+
+/// emitCodebookLoad from the codebook (and lookup) of `args`.
+inline mlir::Value emitCodebookLoad(mlir::OpBuilder &builder,
+                                    mlir::Location loc,
+                                    const LaneDecodeArgs &args,
+                                    mlir::Value index, unsigned stride,
+                                    unsigned component) {
+  return emitCodebookLoad(builder, loc, args.codebook, args.codebookLookup,
+                          index, stride, component);
+}
+inline mlir::Value emitCodebookLoad(mlir::OpBuilder &builder,
+                                    mlir::Location loc,
+                                    const SimtDecodeArgs &args,
+                                    mlir::Value index, unsigned stride,
+                                    unsigned component) {
+  return emitCodebookLoad(builder, loc, args.codebook, args.codebookLookup,
+                          index, stride, component);
+}
 
 /// Returns the i32 holding f16(first) in its low and f16(second) in its
 /// high half (f32 inputs).

@@ -110,10 +110,9 @@ SqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
     Value index = detail::emitLoadWordStreamCode(builder, loc, args.codes,
                                                  args.wordOffset, code,
                                                  getBits(), args.codeWords);
-    codes.push_back(
-        {code / 8, code % 8,
-         detail::emitCodebookLoad(builder, loc, args.codebook, index, 1, 0),
-         Value()});
+    codes.push_back({code / 8, code % 8,
+                     detail::emitCodebookLoad(builder, loc, args, index, 1, 0),
+                     Value()});
   }
   return success();
 }

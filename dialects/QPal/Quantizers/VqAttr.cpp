@@ -105,8 +105,8 @@ VqAttr::emitSimtDecode(OpBuilder &builder, Location loc,
                                                  getBits(), args.codeWords);
     codes.push_back(
         {code / 4, 2 * (code % 4),
-         detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 0),
-         detail::emitCodebookLoad(builder, loc, args.codebook, index, 2, 1)});
+         detail::emitCodebookLoad(builder, loc, args, index, 2, 0),
+         detail::emitCodebookLoad(builder, loc, args, index, 2, 1)});
   }
   return success();
 }

@@ -30,7 +30,9 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
   if (failed(verifyKernelShape(loc, shape)))
     return failure();
   if (isSimtKernel(shape))
-    return buildCpuSimtKernel(builder, loc, shape);
+    return usesCpuVectorDecode(shape, options)
+               ? buildCpuVectorSimtKernel(builder, loc, shape, options)
+               : buildCpuSimtKernel(builder, loc, shape);
   if (usesCpuVectorDecode(shape, options))
     return buildCpuVectorKernel(builder, loc, shape, options);
   OpBuilder::InsertionGuard guard(builder);
@@ -120,7 +122,10 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
     return failure();
   std::string name = getCpuDequantKernelName(shape);
   if (isSimtKernel(shape))
-    return buildCpuSimtDequantKernel(builder, loc, shape, name);
+    return usesCpuVectorDecode(shape, options)
+               ? buildCpuVectorSimtDequantKernel(builder, loc, shape, options,
+                                                 name)
+               : buildCpuSimtDequantKernel(builder, loc, shape, name);
   if (usesCpuVectorDecode(shape, options))
     return buildCpuVectorDequantKernel(builder, loc, shape, options, name);
   OpBuilder::InsertionGuard guard(builder);

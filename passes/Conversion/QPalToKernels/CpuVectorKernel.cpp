@@ -35,6 +35,9 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <map>
 
 using namespace mlir;
 using namespace qpal;
@@ -91,6 +94,10 @@ public:
   /// SQ 4 ran at 8.6 GB/s against 4.9 with gathers, VQ 4 at 5.5 against 2.5,
   /// but SQ 5 (32 entries) at 5.1 against 5.9.
   static constexpr unsigned kMaxValuesAvx512 = 256;
+  /// The SIMT kernels also deal x to the lanes, and keep fewer registers for
+  /// the codebook: SQ 6 (64 entries) ran at 6.8 GB/s against 3.6 with
+  /// gathers, SQ 7 (128) at 3.5 against 4.2.
+  static constexpr unsigned kMaxEntriesSimtAvx512 = 64;
   static constexpr unsigned kMaxEntriesAvx2 = 16;
 
   /// Whether `shape`'s codebook goes into registers under `options`.
@@ -129,7 +136,9 @@ bool RegisterCodebook::fits(const KernelShape &shape,
   if (spec.vectorDim() == 0 || values == 0)
     return false;
   if (options.isa == CpuIsa::Avx512)
-    return values <= kMaxValuesAvx512;
+    return isSimtKernel(shape)
+               ? values / spec.vectorDim() <= kMaxEntriesSimtAvx512
+               : values <= kMaxValuesAvx512;
   if (options.isa == CpuIsa::Avx2)
     return values / spec.vectorDim() <= kMaxEntriesAvx2;
   return false;
@@ -522,7 +531,7 @@ void emitSlotEpilogue(OpBuilder &builder, Location loc, const KernelArgs &args,
 
 bool qpal::usesCpuVectorDecode(const KernelShape &shape,
                                const CpuKernelOptions &options) {
-  if (isSimtKernel(shape) || options.decode == CpuDecode::Lanes)
+  if (options.decode == CpuDecode::Lanes)
     return false;
   if (options.decode == CpuDecode::Vector)
     return true;
@@ -768,6 +777,281 @@ FailureOr<func::FuncOp> qpal::detail::buildCpuVectorDequantKernel(
       vector::ScatterOp::create(builder, loc, Type(), weights,
                                 ValueRange{constIndex(builder, loc, 0)}, next,
                                 mask, second);
+    }
+  }
+  builder.setInsertionPointToEnd(kernel.entry);
+  func::ReturnOp::create(builder, loc);
+  return kernel.function;
+}
+
+//===----------------------------------------------------------------------===//
+// SIMT layouts
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The lane-vector decode of the full chunks of one row in the SIMT layout:
+/// word omega of the 32 lanes is 32 consecutive words, one vector load.
+class SimtChunkDecoder {
+public:
+  SimtChunkDecoder(const KernelShape &shape, const KernelArgs &args,
+                   const SimtGeometry &geometry,
+                   const RegisterCodebook &registers)
+      : shape(shape), args(args), geometry(geometry), registers(registers) {}
+
+  /// Decodes the 32 codes of every lane of full chunk `chunk` of `row`
+  /// (values are `vector<32xf32>`).
+  LogicalResult decode(OpBuilder &builder, Location loc, Value row, Value chunk,
+                       SmallVectorImpl<DecodedSimtCode> &codes) const {
+    // Word omega of lane w: row*rowWords + 32*b*chunk + 32*omega + w.
+    Value base = arith::AddIOp::create(
+        builder, loc,
+        arith::MulIOp::create(builder, loc, row,
+                              constIndex(builder, loc, geometry.rowWords)),
+        arith::MulIOp::create(
+            builder, loc, chunk,
+            constIndex(builder, loc, kWarpLanes * geometry.bits)));
+    Value bases = vector::BroadcastOp::create(
+        builder, loc, laneVector(builder.getIndexType()), base);
+    SmallVector<Value> offsets;
+    auto wordOffset = [&](OpBuilder &b, Location l, unsigned omega) -> Value {
+      while (offsets.size() <= omega) {
+        unsigned o = offsets.size();
+        offsets.push_back(arith::MulIOp::create(
+            b, l,
+            arith::AddIOp::create(
+                b, l, bases,
+                laneConstant(b, l, b.getIndexType(),
+                             [&](unsigned w) { return kWarpLanes * o + w; })),
+            laneConstant(b, l, b.getIndexType(), [](unsigned) { return 4; })));
+      }
+      return offsets[omega];
+    };
+    SimtDecodeArgs decodeArgs{args.codes, args.codebook, wordOffset,
+                              CodeWords{args.codeWords, 4, {}}};
+    auto lookup = [&](OpBuilder &b, Location l, Value index, unsigned stride,
+                      unsigned component) -> Value {
+      return registers.lookup(b, l, index, stride, component);
+    };
+    if (registers)
+      decodeArgs.codebookLookup = lookup;
+    for (unsigned omega = 0; omega < geometry.bits; ++omega) {
+      CachedSegment &cached = decodeArgs.codeWords.cached.emplace_back();
+      cached.offset = wordOffset(builder, loc, omega);
+      cached.words.push_back(vector::LoadOp::create(
+          builder, loc, laneVector(builder.getI32Type()), args.codeWords,
+          ValueRange{arith::AddIOp::create(
+              builder, loc, base,
+              constIndex(builder, loc, kWarpLanes * omega))}));
+    }
+    if (failed(shape.quantizer.emitSimtDecode(builder, loc, decodeArgs, codes)))
+      return failure();
+    if (codes.size() != kSimtCodesPerLane)
+      return emitError(loc) << shape.quantizer.getReferenceName() << " decoded "
+                            << codes.size() << " codes per lane, expected "
+                            << kSimtCodesPerLane;
+    return success();
+  }
+
+private:
+  const KernelShape &shape;
+  const KernelArgs &args;
+  const SimtGeometry &geometry;
+  const RegisterCodebook &registers;
+};
+
+/// The x operands of one full chunk for activation row `n`: code (group g,
+/// offset o) of lane w multiplies column chunkBase + 256*g + 8*w + o, so a
+/// group's 256 columns are loaded once and dealt to the lanes.
+class SimtActivations {
+public:
+  SimtActivations(Value x, Value n, Value chunkBase)
+      : x(x), n(n), chunkBase(chunkBase) {}
+
+  Value get(OpBuilder &builder, Location loc, unsigned group, unsigned offset) {
+    Value &block = blocks[group];
+    if (!block) {
+      Value col = arith::AddIOp::create(
+          builder, loc, chunkBase,
+          constIndex(builder, loc, 8 * kWarpLanes * group));
+      block = vector::LoadOp::create(
+          builder, loc, VectorType::get({8 * kWarpLanes}, builder.getF32Type()),
+          x, ValueRange{n, col});
+    }
+    Value &dealt = dealts[{group, offset}];
+    if (!dealt) {
+      SmallVector<int64_t> mask;
+      for (unsigned w = 0; w < kWarpLanes; ++w)
+        mask.push_back(8 * w + offset);
+      dealt = vector::ShuffleOp::create(builder, loc, block, block, mask);
+    }
+    return dealt;
+  }
+
+private:
+  Value x, n, chunkBase;
+  llvm::DenseMap<unsigned, Value> blocks;
+  std::map<std::pair<unsigned, unsigned>, Value> dealts;
+};
+
+} // namespace
+
+FailureOr<func::FuncOp>
+qpal::detail::buildCpuVectorSimtKernel(OpBuilder &builder, Location loc,
+                                       const KernelShape &shape,
+                                       const CpuKernelOptions &options) {
+  OpBuilder::InsertionGuard guard(builder);
+  CpuKernelFunction kernel =
+      createCpuKernelFunction(builder, loc, shape, getKernelName(shape, "cpu"));
+  KernelArgs &args = kernel.args;
+  SimtGeometry geometry(shape);
+  RegisterCodebook registers =
+      RegisterCodebook::load(builder, loc, shape, options, args.codebook);
+  SimtChunkDecoder decoder(shape, args, geometry, registers);
+  Type f32 = builder.getF32Type();
+  auto sumType = laneVector(f32);
+  Value zeros = arith::ConstantOp::create(builder, loc, sumType,
+                                          builder.getZeroAttr(sumType));
+  Value zeroF = arith::ConstantFloatOp::create(
+      builder, loc, builder.getF32Type(), llvm::APFloat(0.0f));
+  int64_t batch = shape.batch;
+  auto [first, last] = emitRangeBounds(builder, loc, kernel.range);
+  auto rows = scf::ForOp::create(builder, loc, first, last,
+                                 constIndex(builder, loc, 1));
+  builder.setInsertionPointToStart(rows.getBody());
+  Value row = rows.getInductionVar();
+
+  // Full chunks: 32 lanes at once, one lane-vector sum per activation row.
+  SmallVector<Value> sums(batch, zeros);
+  if (geometry.fullChunks > 0) {
+    auto chunks =
+        scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                           constIndex(builder, loc, geometry.fullChunks),
+                           constIndex(builder, loc, 1), sums);
+    OpBuilder::InsertionGuard chunkGuard(builder);
+    builder.setInsertionPointToStart(chunks.getBody());
+    Value chunk = chunks.getInductionVar();
+    SmallVector<DecodedSimtCode> codes;
+    if (failed(decoder.decode(builder, loc, row, chunk, codes))) {
+      kernel.function.erase();
+      return failure();
+    }
+    Value chunkBase = arith::MulIOp::create(
+        builder, loc, chunk, constIndex(builder, loc, geometry.chunkCols));
+    SmallVector<Value> carried(chunks.getRegionIterArgs());
+    for (int64_t n = 0; n < batch; ++n) {
+      SimtActivations x(args.x, constIndex(builder, loc, n), chunkBase);
+      for (const DecodedSimtCode &code : codes) {
+        carried[n] = vector::FMAOp::create(
+            builder, loc, sumType, code.first,
+            x.get(builder, loc, code.group, code.offset), carried[n]);
+        if (code.second)
+          carried[n] = vector::FMAOp::create(
+              builder, loc, sumType, code.second,
+              x.get(builder, loc, code.group, code.offset + 1), carried[n]);
+      }
+    }
+    scf::YieldOp::create(builder, loc, carried);
+    sums.assign(chunks.getResults().begin(), chunks.getResults().end());
+  }
+  SmallVector<Value> totals;
+  for (Value sum : sums)
+    totals.push_back(vector::ReductionOp::create(
+        builder, loc, vector::CombiningKind::ADD, sum));
+  // The partial last chunk, lane by lane.
+  if (geometry.partialLanes > 0) {
+    FailureOr<SmallVector<Value>> tail =
+        emitSimtLaneLoop(builder, loc, shape, geometry, args, row,
+                         constIndex(builder, loc, geometry.fullChunks),
+                         constIndex(builder, loc, 0),
+                         constIndex(builder, loc, geometry.partialLanes),
+                         constIndex(builder, loc, 1), geometry.partialLanes,
+                         SmallVector<Value>(batch, zeroF));
+    if (failed(tail)) {
+      kernel.function.erase();
+      return failure();
+    }
+    for (auto [total, part] : llvm::zip_equal(totals, *tail))
+      total = arith::AddFOp::create(builder, loc, total, part);
+  }
+  Value scale = memref::LoadOp::create(builder, loc, args.scales, row);
+  for (int64_t n = 0; n < batch; ++n)
+    emitScaledAccumulate(builder, loc, args.y, constIndex(builder, loc, n), row,
+                         totals[n], scale);
+  builder.setInsertionPointToEnd(kernel.entry);
+  func::ReturnOp::create(builder, loc);
+  return kernel.function;
+}
+
+FailureOr<func::FuncOp> qpal::detail::buildCpuVectorSimtDequantKernel(
+    OpBuilder &builder, Location loc, const KernelShape &shape,
+    const CpuKernelOptions &options, StringRef name) {
+  OpBuilder::InsertionGuard guard(builder);
+  CpuKernelFunction kernel =
+      createCpuDequantFunction(builder, loc, shape, name);
+  KernelArgs &args = kernel.args;
+  SimtGeometry geometry(shape);
+  RegisterCodebook registers =
+      RegisterCodebook::load(builder, loc, shape, options, args.codebook);
+  SimtChunkDecoder decoder(shape, args, geometry, registers);
+  Value weights = memref::CollapseShapeOp::create(
+      builder, loc, kernel.weights, ArrayRef<ReassociationIndices>{{0, 1}});
+  Type index = builder.getIndexType();
+  Value mask = vector::ConstantMaskOp::create(builder, loc,
+                                              laneVector(builder.getI1Type()),
+                                              ArrayRef<int64_t>{kWarpLanes});
+  auto [first, last] = emitRangeBounds(builder, loc, kernel.range);
+  auto rows = scf::ForOp::create(builder, loc, first, last,
+                                 constIndex(builder, loc, 1));
+  builder.setInsertionPointToStart(rows.getBody());
+  Value row = rows.getInductionVar();
+  Value rowOffset = arith::MulIOp::create(builder, loc, row,
+                                          constIndex(builder, loc, shape.cols));
+  if (geometry.fullChunks > 0) {
+    auto chunks =
+        scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                           constIndex(builder, loc, geometry.fullChunks),
+                           constIndex(builder, loc, 1));
+    OpBuilder::InsertionGuard chunkGuard(builder);
+    builder.setInsertionPointToStart(chunks.getBody());
+    Value chunk = chunks.getInductionVar();
+    SmallVector<DecodedSimtCode> codes;
+    if (failed(decoder.decode(builder, loc, row, chunk, codes))) {
+      kernel.function.erase();
+      return failure();
+    }
+    // W_hat[row][chunk*chunkCols + 256*group + 8*w + offset (+ 1)].
+    Value base = vector::BroadcastOp::create(
+        builder, loc, laneVector(index),
+        arith::AddIOp::create(
+            builder, loc, rowOffset,
+            arith::MulIOp::create(
+                builder, loc, chunk,
+                constIndex(builder, loc, geometry.chunkCols))));
+    for (const DecodedSimtCode &code : codes) {
+      unsigned values = code.second ? 2 : 1;
+      for (unsigned v = 0; v < values; ++v) {
+        Value position = arith::AddIOp::create(
+            builder, loc, base,
+            laneConstant(builder, loc, index, [&](unsigned w) {
+              return 8 * kWarpLanes * code.group + 8 * w + code.offset + v;
+            }));
+        vector::ScatterOp::create(builder, loc, Type(), weights,
+                                  ValueRange{constIndex(builder, loc, 0)},
+                                  position, mask,
+                                  v == 0 ? code.first : code.second);
+      }
+    }
+  }
+  if (geometry.partialLanes > 0) {
+    // The partial last chunk, lane by lane, through the scalar kernel's
+    // decode.
+    if (failed(
+            emitSimtDequantChunk(builder, loc, shape, geometry, args, row,
+                                 constIndex(builder, loc, geometry.fullChunks),
+                                 geometry.partialLanes, kernel.weights))) {
+      kernel.function.erase();
+      return failure();
     }
   }
   builder.setInsertionPointToEnd(kernel.entry);

@@ -205,6 +205,53 @@ mlir::FailureOr<mlir::func::FuncOp> buildCpuVectorDequantKernel(
     mlir::OpBuilder &builder, mlir::Location loc, const KernelShape &shape,
     const CpuKernelOptions &options, llvm::StringRef name);
 
+/// Where the chunks of one row live.
+struct SimtGeometry {
+  explicit SimtGeometry(const KernelShape &shape) {
+    QuantizerSpec spec = shape.quantizer.getSpec();
+    bits = spec.indexBits;
+    chunkCols = shape.quantizer.getSimtChunkColumns();
+    unsigned dim = chunkCols / 1024;
+    fullChunks = shape.cols / chunkCols;
+    partialLanes = (shape.cols % chunkCols) / (kWarpLanes * dim);
+    rowWords = shape.cols * bits / (kWarpLanes * dim);
+  }
+  unsigned bits;
+  int64_t chunkCols;
+  int64_t fullChunks;
+  int64_t partialLanes; // lanes of the last, partial chunk (0: none)
+  int64_t rowWords;     // 32-bit words of one row
+};
+
+/// Emits a loop over the lanes [laneBegin, laneEnd) step laneStep of chunk
+/// `chunk` (of `lanes` lanes) of `row` in the SIMT layout, one lane at a
+/// time, that carries `sums` (one per batch row); returns the new sums.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+emitSimtLaneLoop(mlir::OpBuilder &builder, mlir::Location loc,
+                 const KernelShape &shape, const SimtGeometry &geometry,
+                 const KernelArgs &args, mlir::Value row, mlir::Value chunk,
+                 mlir::Value laneBegin, mlir::Value laneEnd,
+                 mlir::Value laneStep, int64_t lanes, mlir::ValueRange sums);
+
+/// Emits the lane-by-lane decode of the `lanes` lanes of chunk `chunk` of
+/// `row` in the SIMT layout into `weights` (M x K, f32).
+mlir::LogicalResult
+emitSimtDequantChunk(mlir::OpBuilder &builder, mlir::Location loc,
+                     const KernelShape &shape, const SimtGeometry &geometry,
+                     const KernelArgs &args, mlir::Value row, mlir::Value chunk,
+                     int64_t lanes, mlir::Value weights);
+
+/// The lane-vector CPU kernels of the SIMT layouts (CpuVectorKernel.cpp):
+/// the 32 lanes of each full row chunk at once, the partial last chunk
+/// lane by lane.
+mlir::FailureOr<mlir::func::FuncOp>
+buildCpuVectorSimtKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                         const KernelShape &shape,
+                         const CpuKernelOptions &options);
+mlir::FailureOr<mlir::func::FuncOp> buildCpuVectorSimtDequantKernel(
+    mlir::OpBuilder &builder, mlir::Location loc, const KernelShape &shape,
+    const CpuKernelOptions &options, llvm::StringRef name);
+
 /// The SIMT-layout kernels (SimtKernel.cpp); `buildCpuKernel`,
 /// `buildCpuDequantKernel` and `buildGpuKernel` dispatch to them.
 mlir::FailureOr<mlir::func::FuncOp>

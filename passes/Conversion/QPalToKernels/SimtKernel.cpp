@@ -28,24 +28,6 @@ using namespace qpal::detail;
 
 namespace {
 
-/// Where the chunks of one row live.
-struct SimtGeometry {
-  explicit SimtGeometry(const KernelShape &shape) {
-    QuantizerSpec spec = shape.quantizer.getSpec();
-    bits = spec.indexBits;
-    chunkCols = shape.quantizer.getSimtChunkColumns();
-    unsigned dim = chunkCols / 1024;
-    fullChunks = shape.cols / chunkCols;
-    partialLanes = (shape.cols % chunkCols) / (kWarpLanes * dim);
-    rowWords = shape.cols * bits / (kWarpLanes * dim);
-  }
-  unsigned bits;
-  int64_t chunkCols;
-  int64_t fullChunks;
-  int64_t partialLanes; // lanes of the last, partial chunk (0: none)
-  int64_t rowWords;     // 32-bit words of one row
-};
-
 /// Emits the decode of `lane`'s codes in chunk `chunk` (E lanes) of `row` and
 /// calls `consume(code, column)` for each.
 LogicalResult
@@ -106,13 +88,13 @@ Value emitCodeFma(OpBuilder &builder, Location loc, Value x, int64_t n,
       arith::MulFOp::create(builder, loc, code.first, xa, contract), contract);
 }
 
-/// Emits a loop over `lanes` lanes of chunk `chunk` of `row` that carries
-/// `sums` (one per batch row); returns the new sums.
-FailureOr<SmallVector<Value>>
-emitLaneLoop(OpBuilder &builder, Location loc, const KernelShape &shape,
-             const SimtGeometry &geometry, const KernelArgs &args, Value row,
-             Value chunk, Value laneBegin, Value laneEnd, Value laneStep,
-             int64_t lanes, ValueRange sums) {
+} // namespace
+
+FailureOr<SmallVector<Value>> qpal::detail::emitSimtLaneLoop(
+    OpBuilder &builder, Location loc, const KernelShape &shape,
+    const SimtGeometry &geometry, const KernelArgs &args, Value row,
+    Value chunk, Value laneBegin, Value laneEnd, Value laneStep, int64_t lanes,
+    ValueRange sums) {
   auto loop =
       scf::ForOp::create(builder, loc, laneBegin, laneEnd, laneStep, sums);
   OpBuilder::InsertionGuard guard(builder);
@@ -131,6 +113,8 @@ emitLaneLoop(OpBuilder &builder, Location loc, const KernelShape &shape,
   return SmallVector<Value>(loop.getResults());
 }
 
+namespace {
+
 /// Walks every chunk of `row` for the lanes [laneBegin, ...) step laneStep.
 FailureOr<SmallVector<Value>>
 emitRowSums(OpBuilder &builder, Location loc, const KernelShape &shape,
@@ -144,7 +128,7 @@ emitRowSums(OpBuilder &builder, Location loc, const KernelShape &shape,
                            constIndex(builder, loc, 1), sums);
     OpBuilder::InsertionGuard guard(builder);
     builder.setInsertionPointToStart(chunks.getBody());
-    FailureOr<SmallVector<Value>> inner = emitLaneLoop(
+    FailureOr<SmallVector<Value>> inner = emitSimtLaneLoop(
         builder, loc, shape, geometry, args, row, chunks.getInductionVar(),
         laneBegin, constIndex(builder, loc, kWarpLanes), laneStep, kWarpLanes,
         chunks.getRegionIterArgs());
@@ -154,11 +138,11 @@ emitRowSums(OpBuilder &builder, Location loc, const KernelShape &shape,
     sums.assign(chunks.getResults().begin(), chunks.getResults().end());
   }
   if (geometry.partialLanes > 0) {
-    FailureOr<SmallVector<Value>> tail =
-        emitLaneLoop(builder, loc, shape, geometry, args, row,
-                     constIndex(builder, loc, geometry.fullChunks), laneBegin,
-                     constIndex(builder, loc, geometry.partialLanes), laneStep,
-                     geometry.partialLanes, sums);
+    FailureOr<SmallVector<Value>> tail = emitSimtLaneLoop(
+        builder, loc, shape, geometry, args, row,
+        constIndex(builder, loc, geometry.fullChunks), laneBegin,
+        constIndex(builder, loc, geometry.partialLanes), laneStep,
+        geometry.partialLanes, sums);
     if (failed(tail))
       return failure();
     sums = *tail;
@@ -204,6 +188,30 @@ qpal::detail::buildCpuSimtKernel(OpBuilder &builder, Location loc,
   return kernel.function;
 }
 
+LogicalResult qpal::detail::emitSimtDequantChunk(
+    OpBuilder &builder, Location loc, const KernelShape &shape,
+    const SimtGeometry &geometry, const KernelArgs &args, Value row,
+    Value chunk, int64_t lanes, Value weights) {
+  auto laneLoop = scf::ForOp::create(builder, loc, constIndex(builder, loc, 0),
+                                     constIndex(builder, loc, lanes),
+                                     constIndex(builder, loc, 1));
+  OpBuilder::InsertionGuard laneGuard(builder);
+  builder.setInsertionPointToStart(laneLoop.getBody());
+  return emitSimtChunk(
+      builder, loc, shape, geometry, args, row, chunk,
+      laneLoop.getInductionVar(), lanes,
+      [&](const DecodedSimtCode &code, Value column) {
+        memref::StoreOp::create(builder, loc, code.first, weights,
+                                ValueRange{row, column});
+        if (code.second)
+          memref::StoreOp::create(
+              builder, loc, code.second, weights,
+              ValueRange{row,
+                         arith::AddIOp::create(builder, loc, column,
+                                               constIndex(builder, loc, 1))});
+      });
+}
+
 FailureOr<func::FuncOp>
 qpal::detail::buildCpuSimtDequantKernel(OpBuilder &builder, Location loc,
                                         const KernelShape &shape,
@@ -219,24 +227,8 @@ qpal::detail::buildCpuSimtDequantKernel(OpBuilder &builder, Location loc,
   builder.setInsertionPointToStart(rows.getBody());
   Value row = rows.getInductionVar();
   auto storeChunk = [&](Value chunk, int64_t lanes) -> LogicalResult {
-    auto laneLoop = scf::ForOp::create(
-        builder, loc, constIndex(builder, loc, 0),
-        constIndex(builder, loc, lanes), constIndex(builder, loc, 1));
-    OpBuilder::InsertionGuard laneGuard(builder);
-    builder.setInsertionPointToStart(laneLoop.getBody());
-    return emitSimtChunk(
-        builder, loc, shape, geometry, args, row, chunk,
-        laneLoop.getInductionVar(), lanes,
-        [&](const DecodedSimtCode &code, Value column) {
-          memref::StoreOp::create(builder, loc, code.first, kernel.weights,
-                                  ValueRange{row, column});
-          if (code.second)
-            memref::StoreOp::create(
-                builder, loc, code.second, kernel.weights,
-                ValueRange{row,
-                           arith::AddIOp::create(builder, loc, column,
-                                                 constIndex(builder, loc, 1))});
-        });
+    return emitSimtDequantChunk(builder, loc, shape, geometry, args, row, chunk,
+                                lanes, kernel.weights);
   };
   if (geometry.fullChunks > 0) {
     auto chunks =

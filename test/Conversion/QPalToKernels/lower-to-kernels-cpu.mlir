@@ -113,6 +113,26 @@ func.func @simt(%x: tensor<?x128xf32>) -> tensor<?x36xf32> {
 }
 // CHECK: func.func @qpal_ldlq_2_6_none_1p0_simt_m36_k128_n3_cpu(%{{.*}}: memref<3x128xf32>, %{{.*}}: memref<1728xi8>, %{{.*}}: memref<128xf32>
 // CHECK-COUNT-64: memref.load %{{.*}}[%{{.*}}] : memref<128xf32>
+// AVX512: func.func @qpal_ldlq_2_6_none_1p0_simt_m36_k128_n3_cpu
+// AVX2: func.func @qpal_ldlq_2_6_none_1p0_simt_m36_k128_n3_cpu
+
+// -----
+
+// Full SIMT chunks decode their 32 lanes at once: each of a lane's b = 4
+// words is one load of 32 consecutive words, and 32 codes of 32 lanes are 32
+// gathers from the 16-entry codebook (generic ISA), lane by lane 32 loads.
+qpal.weight @w : tensor<32x2048xf32>
+func.func @simt_chunks(%x: tensor<?x2048xf32>) -> tensor<?x32xf32> {
+  %0 = qpal.linear %x, @w {quantizer = #qpal.sq<bits = 4, kernel = simt>} : tensor<?x2048xf32> -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}
+// CHECK: func.func @qpal_ldlq_1_4_none_1p0_simt_m32_k2048_n3_cpu
+// CHECK-COUNT-4: vector.load %{{.*}}[%{{.*}}] : memref<{{[0-9]+}}xi32>, vector<32xi32>
+// CHECK-COUNT-32: vector.gather %{{.*}} : memref<16xf32>, vector<32xi32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
+// CHECK: vector.reduction <add>
+// SCALAR: func.func @qpal_ldlq_1_4_none_1p0_simt_m32_k2048_n3_cpu
+// SCALAR-COUNT-32: memref.load %{{.*}}[%{{.*}}] : memref<16xf32>
+// SCALAR-NOT: vector.gather
 
 // -----
 

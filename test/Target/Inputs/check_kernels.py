@@ -93,6 +93,14 @@ def main():
             runs += [(name, (576, 576, 2),
                       ["--cpu-decode=vector", "--cpu-packed=false"])
                      for name in chosen]
+        else:
+            # The lane-vector decode of full chunks (the partial one goes
+            # lane by lane) with gathers only, and the lane-by-lane kernel.
+            runs += [(name, (196, 2112, 2),
+                      ["--cpu-isa=generic", "--cpu-decode=vector"])
+                     for name in names]
+            runs += [(name, (196, 2112, 3), ["--cpu-decode=lanes"])
+                     for name in chosen]
         for name, (rows, cols, batch), options in runs:
             report = json.loads(run(
                 [qpal, "kernel", "--quantizer", name, "--rows", str(rows),

@@ -131,6 +131,8 @@ struct SimtDecodeArgs {
       wordOffset;
   /// Optional word view of `codes` (word offsets are multiples of 4).
   CodeWords codeWords = {};
+  /// Optional in-register codebook lookup (see CodebookLookup).
+  CodebookLookup codebookLookup = {};
 };
 
 /// One decoded code of a SIMT lane: it covers columns chunkBase +
