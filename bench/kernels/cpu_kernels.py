@@ -11,7 +11,7 @@ lane-by-lane scalar decode (`--cpu-decode=lanes`). The default picks one of
 them per quantizer (the `decode` column).
 
   bench/kernels/cpu_kernels.py [--qpal build/bin/qpal] [--shapes 4096x4096,...]
-                               [--batch 1] [--no-compare]
+                               [--batch 1] [--no-compare] [--quantizers a,b,...]
 """
 import argparse
 import json
@@ -41,6 +41,9 @@ def main():
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--no-compare", action="store_true",
                         help="time only the default kernel")
+    parser.add_argument("--quantizers", default=",".join(QUANTIZERS),
+                        help="comma-separated reference names (NAME:simt for "
+                             "the CUDA-core layouts)")
     args = parser.parse_args()
     cpu = platform.processor() or platform.machine()
     try:
@@ -60,7 +63,7 @@ def main():
     print(rule)
     for shape in args.shapes.split(","):
         rows, cols = shape.split("x")
-        for name in QUANTIZERS:
+        for name in args.quantizers.split(","):
             r = bench(args, name, rows, cols, [])
             line = "| %s | %sx%s | %s | %s | %.1f | %.2f | %.1f | %.1f%% | %.1e |" % (
                 name, rows, cols, r["cpu_isa"],
