@@ -5,6 +5,8 @@
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu batch=3 cpu-isa=avx2" | FileCheck %s --check-prefix=AVX2
 // RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu cpu-isa=sse9" 2>&1 | FileCheck %s --check-prefix=BADISA
 // BADISA: unknown cpu ISA 'sse9', expected host, avx512, avx2 or generic
+// RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu cpu-decode=fast" 2>&1 | FileCheck %s --check-prefix=BADDECODE
+// BADDECODE: unknown cpu decode 'fast', expected auto, vector or lanes
 
 // One kernel per (quantizer, M, K, batch): the two 64 x 64 tcq_6 layers
 // share one, recorded on each layer. The code buffer holds 64*64*6/16 = 1536
