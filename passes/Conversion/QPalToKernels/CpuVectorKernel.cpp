@@ -16,11 +16,17 @@
 //  - Lookups: codebook entries are `vector.gather`s; where the quantizer has
 //    a packed pair table (two fp16 values per entry, exact: the codebooks
 //    are fp16) the kernel builds it on its stack at entry, and one gather
-//    yields both values of 32 pairs.
+//    yields both values of 32 pairs. With AVX-512 or AVX2 a small codebook
+//    is held in registers instead and looked up with permutes
+//    (RegisterCodebook), through the decode's `codebookLookup`.
 //  - Products: pair (q, j) of lane w multiplies columns 16*j1 + 8*(j/2) +
 //    2*(w%4) + {0, 1}, a 4-periodic pattern over lanes, so x is read as 8
 //    floats per column group and shuffled; the sums of row 8*slot + w/4 are
 //    32-lane vectors reduced over lane quads once per supertile row.
+//
+// The SIMT layouts interleave the lanes' words, so word omega of a full row
+// chunk's 32 lanes is one load; x is dealt to the lanes from 256-column
+// blocks (lane w's codes of a group cover 8 consecutive columns).
 //
 // The vectors are wider than the host's registers (32 x f32 is two AVX-512
 // or four AVX2 registers); LLVM's x86 backend splits them for the features
