@@ -381,9 +381,18 @@ LaneVectorDecoder::decode(OpBuilder &builder, Location loc, Value supertileRow,
   for (unsigned delta = 0; delta < dealtSegments; ++delta) {
     CachedSegment &cached = decodeArgs.codeWords.cached.emplace_back();
     cached.offset = segmentOffset(builder, loc, delta);
-    for (unsigned k = 0; k < perSegment; ++k)
-      cached.words.push_back(
-          dealLanes(builder, loc, block, perSegment, k, delta));
+    for (unsigned k = 0; k < perSegment; ++k) {
+      // A neighbour's word is the lane's own, rotated: a shuffle of two
+      // registers rather than a deal from the whole supertile (tcq_8 gained
+      // about 10% in interleaved runs).
+      if (delta == 0) {
+        cached.words.push_back(
+            dealLanes(builder, loc, block, perSegment, k, 0));
+        continue;
+      }
+      Value own = decodeArgs.codeWords.cached.front().words[k];
+      cached.words.push_back(dealLanes(builder, loc, own, 1, 0, delta));
+    }
   }
   if (failed(emitLaneDecodeChecked(builder, loc, shape, decodeArgs, pairs)))
     return failure();
