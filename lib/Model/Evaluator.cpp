@@ -107,7 +107,13 @@ private:
   std::unique_ptr<llvm::DefaultThreadPool> pool;
 };
 
+/// The provided products of a block's linears (empty: the matmul).
+struct LayerFunctions {
+  LinearFunction q, k, v, output, gate, up, down;
+};
+
 struct Layer {
+  LayerFunctions functions;
   std::vector<float> attnNorm, ffnNorm;
   std::vector<float> qkv;    // [(heads + 2 kv heads) * headDim, hidden]
   std::vector<float> output; // [hidden, heads * headDim]
@@ -170,15 +176,28 @@ Error Evaluator::Impl::load(const ModelFile &model,
     out.resize(tensor->numElements);
     return model.readInto(name, out);
   };
-  // Reads a block linear weight and passes it through the hook.
+  // Reads a block linear weight and offers it to the provider, else passes
+  // it through the transform.
   auto readLinear = [&](int64_t layer, StringRef proj, int64_t rows,
-                        int64_t cols, std::vector<float> &out) -> Error {
+                        int64_t cols, std::vector<float> &out,
+                        LinearFunction *provided = nullptr) -> Error {
     std::string name = getLinearWeightName(layer, proj);
     if (Error err = readShaped(name, {rows, cols}, out))
       return err;
+    std::string key = *getLinearLayerKey(name);
+    if (options.linearProvider && provided) {
+      Expected<LinearFunction> function =
+          options.linearProvider(key, rows, cols, out);
+      if (!function)
+        return llvm::createStringError(
+            "linear provider of '" + key +
+            "' failed: " + llvm::toString(function.takeError()));
+      *provided = std::move(*function);
+      if (*provided)
+        return Error::success();
+    }
     if (!options.weightTransform)
       return Error::success();
-    std::string key = *getLinearLayerKey(name);
     if (Error err = options.weightTransform(key, rows, cols, out))
       return llvm::createStringError(
           "weight transform of '" + key +
@@ -218,20 +237,27 @@ Error Evaluator::Impl::load(const ModelFile &model,
     if (Error err = readShaped(prefix + "post_attention_layernorm.weight",
                                {hidden}, layer.ffnNorm))
       return err;
-    if (Error err = readLinear(l, "self_attn.q_proj", qDim(), hidden, q))
-      return err;
-    if (Error err = readLinear(l, "self_attn.k_proj", kvDim(), hidden, k))
-      return err;
-    if (Error err = readLinear(l, "self_attn.v_proj", kvDim(), hidden, v))
+    LayerFunctions &functions = layer.functions;
+    if (Error err =
+            readLinear(l, "self_attn.q_proj", qDim(), hidden, q, &functions.q))
       return err;
     if (Error err =
-            readLinear(l, "self_attn.o_proj", hidden, qDim(), layer.output))
+            readLinear(l, "self_attn.k_proj", kvDim(), hidden, k, &functions.k))
       return err;
-    if (Error err = readLinear(l, "mlp.gate_proj", inter, hidden, gate))
+    if (Error err =
+            readLinear(l, "self_attn.v_proj", kvDim(), hidden, v, &functions.v))
       return err;
-    if (Error err = readLinear(l, "mlp.up_proj", inter, hidden, up))
+    if (Error err = readLinear(l, "self_attn.o_proj", hidden, qDim(),
+                               layer.output, &functions.output))
       return err;
-    if (Error err = readLinear(l, "mlp.down_proj", hidden, inter, layer.down))
+    if (Error err = readLinear(l, "mlp.gate_proj", inter, hidden, gate,
+                               &functions.gate))
+      return err;
+    if (Error err =
+            readLinear(l, "mlp.up_proj", inter, hidden, up, &functions.up))
+      return err;
+    if (Error err = readLinear(l, "mlp.down_proj", hidden, inter, layer.down,
+                               &functions.down))
       return err;
     layer.qkv.reserve(q.size() + k.size() + v.size());
     llvm::append_range(layer.qkv, q);
@@ -384,11 +410,34 @@ Error Evaluator::Impl::forward(ArrayRef<int32_t> tokens,
     }
   };
 
+  // Y[:, first .. first + outRows) = X W_part^T, through the layer's
+  // provided function when it has one, else over the thread pool from the
+  // (fused) weight `w` whose rows [first, first + outRows) are the part.
+  auto linear = [&](const LinearFunction &function, const float *in,
+                    int64_t ldIn, const std::vector<float> &w, int64_t first,
+                    int64_t outRows, float *out, int64_t ldOut, int64_t depth) {
+    if (function)
+      function(in, ldIn, out + first, ldOut, rows);
+    else
+      matmul(in, ldIn, w.data() + first * depth, depth, out + first, ldOut,
+             rows, outRows, depth);
+  };
+
   for (int64_t l = 0; l < config.numLayers; ++l) {
     const Layer &layer = layers[l];
+    const LayerFunctions &functions = layer.functions;
     rmsNorm(x.data(), layer.attnNorm.data(), normed.data(), rows);
-    matmul(normed.data(), hidden, layer.qkv.data(), hidden, qkv.data(),
-           qkvStride, rows, qkvStride, hidden);
+    if (functions.q || functions.k || functions.v) {
+      linear(functions.q, normed.data(), hidden, layer.qkv, 0, qDim(),
+             qkv.data(), qkvStride, hidden);
+      linear(functions.k, normed.data(), hidden, layer.qkv, qDim(), kvDim(),
+             qkv.data(), qkvStride, hidden);
+      linear(functions.v, normed.data(), hidden, layer.qkv, qDim() + kvDim(),
+             kvDim(), qkv.data(), qkvStride, hidden);
+    } else {
+      matmul(normed.data(), hidden, layer.qkv.data(), hidden, qkv.data(),
+             qkvStride, rows, qkvStride, hidden);
+    }
     float *keys = keyCache[l].data();
     float *values = valueCache[l].data();
     for (int64_t t = 0; t < rows; ++t) {
@@ -404,14 +453,21 @@ Error Evaluator::Impl::forward(ArrayRef<int32_t> tokens,
         values[d * maxContext + start + t] = v[d];
     }
     attention(l, qkv.data(), attnOut.data(), rows, start);
-    matmul(attnOut.data(), qDim(), layer.output.data(), qDim(), delta.data(),
-           hidden, rows, hidden, qDim());
+    linear(functions.output, attnOut.data(), qDim(), layer.output, 0, hidden,
+           delta.data(), hidden, qDim());
     for (int64_t i = 0, e = rows * hidden; i < e; ++i)
       x[i] += delta[i];
 
     rmsNorm(x.data(), layer.ffnNorm.data(), normed.data(), rows);
-    matmul(normed.data(), hidden, layer.gateUp.data(), hidden, gateUp.data(),
-           2 * inter, rows, 2 * inter, hidden);
+    if (functions.gate || functions.up) {
+      linear(functions.gate, normed.data(), hidden, layer.gateUp, 0, inter,
+             gateUp.data(), 2 * inter, hidden);
+      linear(functions.up, normed.data(), hidden, layer.gateUp, inter, inter,
+             gateUp.data(), 2 * inter, hidden);
+    } else {
+      matmul(normed.data(), hidden, layer.gateUp.data(), hidden, gateUp.data(),
+             2 * inter, rows, 2 * inter, hidden);
+    }
     for (int64_t t = 0; t < rows; ++t) {
       const float *gate = gateUp.data() + t * 2 * inter;
       const float *up = gate + inter;
@@ -419,8 +475,8 @@ Error Evaluator::Impl::forward(ArrayRef<int32_t> tokens,
       for (int64_t i = 0; i < inter; ++i)
         a[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
     }
-    matmul(act.data(), inter, layer.down.data(), inter, delta.data(), hidden,
-           rows, hidden, inter);
+    linear(functions.down, act.data(), inter, layer.down, 0, hidden,
+           delta.data(), hidden, inter);
     for (int64_t i = 0, e = rows * hidden; i < e; ++i)
       x[i] += delta[i];
   }

@@ -76,23 +76,29 @@ static unsigned rotationDomain(StringRef module) {
   return 2;
 }
 
+Expected<QuantizedLayer> qpal::model::quantizeBlockLinear(
+    const QuantPlan &plan, uint64_t seed, unsigned threads, StringRef layerKey,
+    const float *weights, int64_t rows, int64_t cols) {
+  Expected<QuantizerSpec> spec = plan.lookup(layerKey);
+  if (!spec)
+    return spec.takeError();
+  auto [blockText, module] = layerKey.split('_');
+  uint64_t block = 0;
+  blockText.getAsInteger(10, block);
+  QuantizeOptions options;
+  options.threads = threads;
+  options.seed = deriveSeed(deriveSeed(seed, block), rotationDomain(module));
+  return quantizeLayer(*spec, weights, rows, cols, options);
+}
+
 WeightTransform qpal::model::makeFakeQuantTransform(QuantPlan plan,
                                                     uint64_t seed,
                                                     unsigned threads) {
   return [plan = std::move(plan), seed,
           threads](StringRef layerKey, int64_t rows, int64_t cols,
                    std::vector<float> &weights) -> Error {
-    Expected<QuantizerSpec> spec = plan.lookup(layerKey);
-    if (!spec)
-      return spec.takeError();
-    auto [blockText, module] = layerKey.split('_');
-    uint64_t block = 0;
-    blockText.getAsInteger(10, block);
-    QuantizeOptions options;
-    options.threads = threads;
-    options.seed = deriveSeed(deriveSeed(seed, block), rotationDomain(module));
-    Expected<QuantizedLayer> layer =
-        quantizeLayer(*spec, weights.data(), rows, cols, options);
+    Expected<QuantizedLayer> layer = quantizeBlockLinear(
+        plan, seed, threads, layerKey, weights.data(), rows, cols);
     if (!layer)
       return layer.takeError();
     Expected<std::vector<float>> decoded = dequantizeLayer(*layer);

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+#include "KernelLinears.h"
 #include "ModelOptions.h"
 
 #include "qpal/Model/Generate.h"
@@ -25,6 +26,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <optional>
 
 using namespace llvm;
 using namespace qpal;
@@ -60,6 +62,11 @@ static cl::opt<unsigned> threads("threads", cl::sub(evalCommand), cl::init(0),
 static cl::opt<uint64_t> seed("seed", cl::sub(evalCommand), cl::init(0),
                               cl::cat(driver::category()),
                               cl::desc("Seed of the rotations' sign vectors"));
+static cl::opt<bool> kernels(
+    "kernels", cl::sub(evalCommand), cl::cat(driver::category()),
+    cl::desc("Run the quantized linears through qpal's generated CPU kernels "
+             "(rotated activations, JIT-compiled dequant-matmul) instead of "
+             "fake-quantized weights; needs --quantizer or --plan"));
 static cl::opt<bool> emitJson("json", cl::sub(evalCommand),
                               cl::cat(driver::category()),
                               cl::desc("Print a JSON object"));
@@ -80,6 +87,15 @@ static int runEval() {
   model::EvaluatorOptions options;
   options.numThreads = threads;
   options.maxContext = context;
+  std::optional<driver::KernelLinears> linears;
+  if (kernels) {
+    if (!*plan)
+      return driver::reportError(
+          kCommand, "--kernels runs quantized linears: give --quantizer or "
+                    "--plan");
+    linears.emplace(**plan, seed, threads);
+    options.linearProvider = linears->getProvider();
+  }
   if (*plan)
     options.weightTransform =
         model::makeFakeQuantTransform(std::move(**plan), seed, threads);
@@ -129,30 +145,47 @@ static int runEval() {
     return driver::reportError(kCommand, toString(result.takeError()));
 
   std::string weights = driver::describeWeights(quantizer, planPath);
+  std::string through = "fake-quantized weights";
+  json::Object kernelFields;
+  if (linears) {
+    driver::KernelLinearsStats stats = linears->getStats();
+    through = formatv("{0} of {1} linears through generated CPU kernels ({2} "
+                      "kernels, compiled in {3:f1} s)",
+                      stats.kernelLayers, stats.layers, stats.kernelsCompiled,
+                      stats.compileSeconds);
+    kernelFields = json::Object{{"kernel_layers", stats.kernelLayers},
+                                {"layers", stats.layers},
+                                {"kernels_compiled", stats.kernelsCompiled},
+                                {"compile_seconds", stats.compileSeconds}};
+  } else if (!*plan) {
+    through = "float32 weights";
+  }
   double tokensPerSecond = result->tokensScored / result->seconds;
   if (emitJson) {
-    outs() << formatv("{0:2}", json::Value(json::Object{
-                                   {"model", modelPath.getValue()},
-                                   {"weights", weights},
-                                   {"text", textName},
-                                   {"perplexity", result->perplexity},
-                                   {"tokens", result->tokensScored},
-                                   {"windows", static_cast<int64_t>(
-                                                   result->windowNll.size())},
-                                   {"context", context.getValue()},
-                                   {"seconds", result->seconds},
-                                   {"tokens_per_second", tokensPerSecond},
-                                   {"load_seconds", loadSeconds}}))
-           << "\n";
+    json::Object fields{
+        {"model", modelPath.getValue()},
+        {"weights", weights},
+        {"linears", through},
+        {"text", textName},
+        {"perplexity", result->perplexity},
+        {"tokens", result->tokensScored},
+        {"windows", static_cast<int64_t>(result->windowNll.size())},
+        {"context", context.getValue()},
+        {"seconds", result->seconds},
+        {"tokens_per_second", tokensPerSecond},
+        {"load_seconds", loadSeconds}};
+    for (auto &[key, value] : kernelFields)
+      fields[key] = value;
+    outs() << formatv("{0:2}", json::Value(std::move(fields))) << "\n";
     return 0;
   }
-  outs() << formatv("{0}\n  weights: {1}\n  text: {2}\n  perplexity {3:f4} "
-                    "over {4} tokens ({5} windows of {6}) in {7:f1} s "
+  outs() << formatv("{0}\n  weights: {1} ({10})\n  text: {2}\n  perplexity "
+                    "{3:f4} over {4} tokens ({5} windows of {6}) in {7:f1} s "
                     "({8:f0} tokens/s); loading and quantizing took {9:f1} s\n",
                     modelPath.getValue(), weights, textName, result->perplexity,
                     result->tokensScored, result->windowNll.size(),
                     context.getValue(), result->seconds, tokensPerSecond,
-                    loadSeconds);
+                    loadSeconds, through);
   return 0;
 }
 

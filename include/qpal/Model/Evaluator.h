@@ -41,6 +41,21 @@ using WeightTransform =
     std::function<llvm::Error(llvm::StringRef layerKey, int64_t rows,
                               int64_t cols, std::vector<float> &weight)>;
 
+/// Computes y = x W^T for one block linear W [rows x cols]: x is n rows of
+/// `cols` values (row stride ldx), y receives n rows of `rows` values (row
+/// stride ldy).
+using LinearFunction = std::function<void(const float *x, int64_t ldx, float *y,
+                                          int64_t ldy, int64_t n)>;
+
+/// Offers to compute a block linear's products itself (compiled kernels):
+/// called once per block linear at load time with its key, shape and
+/// weight as stored in the model (before any weightTransform). An empty
+/// function declines: the layer then goes through weightTransform and the
+/// evaluator's float32 matmul.
+using LinearProvider = std::function<llvm::Expected<LinearFunction>(
+    llvm::StringRef layerKey, int64_t rows, int64_t cols,
+    llvm::ArrayRef<float> weight)>;
+
 /// How an `Evaluator` is built.
 struct EvaluatorOptions {
   /// Worker threads for matrix products; 0 uses every hardware thread.
@@ -49,6 +64,8 @@ struct EvaluatorOptions {
   int64_t maxContext = 0;
   /// Optional fake-quantization hook applied to every block linear weight.
   WeightTransform weightTransform;
+  /// Optional provider of block linears' products (see LinearProvider).
+  LinearProvider linearProvider;
 };
 
 /// Returns the RoPE inverse frequencies (`ropeDim / 2` of them) of `config`,

@@ -16,6 +16,7 @@
 #define QPAL_MODEL_FAKEQUANT_H
 
 #include "qpal/Model/Evaluator.h"
+#include "qpal/Quant/Quantize.h"
 #include "qpal/Quant/QuantizerSpec.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -39,6 +40,14 @@ struct QuantPlan {
 /// names, or an object whose `plan` member is one (as `qpal allocate --json`
 /// writes). Errors name the file and the offending entry.
 llvm::Expected<QuantPlan> loadQuantPlan(llvm::StringRef path);
+
+/// Quantizes block linear `layerKey` (row-major [rows x cols]) by `plan` as
+/// a compiled model does: its input sign vector is seeded by (`seed`,
+/// block, rotation domain), shared by q/k/v and by gate/up.
+llvm::Expected<QuantizedLayer>
+quantizeBlockLinear(const QuantPlan &plan, uint64_t seed, unsigned threads,
+                    llvm::StringRef layerKey, const float *weights,
+                    int64_t rows, int64_t cols);
 
 /// Returns the evaluator hook that fake-quantizes every weight by `plan`.
 /// Layers that share an input rotation in a compiled model (q/k/v; gate/up)
