@@ -21,6 +21,8 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <utility>
+
 namespace qpal::detail {
 
 /// Returns an i64 holding the `numBits` (<= 57) bits that start `bitOffset`
@@ -56,20 +58,13 @@ mlir::Value emitCodebookLoad(mlir::OpBuilder &builder, mlir::Location loc,
                              mlir::Value index, unsigned stride,
                              unsigned component);
 
-/// emitCodebookLoad from the codebook (and lookup) of `args`.
-inline mlir::Value emitCodebookLoad(mlir::OpBuilder &builder,
-                                    mlir::Location loc,
-                                    const LaneDecodeArgs &args,
-                                    mlir::Value index, unsigned stride,
-                                    unsigned component) {
-  return emitCodebookLoad(builder, loc, args.codebook, args.codebookLookup,
-                          index, stride, component);
-}
-inline mlir::Value emitCodebookLoad(mlir::OpBuilder &builder,
-                                    mlir::Location loc,
-                                    const SimtDecodeArgs &args,
-                                    mlir::Value index, unsigned stride,
-                                    unsigned component) {
+/// emitCodebookLoad from the codebook (and lookup) of a decode's `args`
+/// (LaneDecodeArgs or SimtDecodeArgs).
+template <typename DecodeArgs,
+          typename = decltype(std::declval<DecodeArgs>().codebookLookup)>
+mlir::Value emitCodebookLoad(mlir::OpBuilder &builder, mlir::Location loc,
+                             const DecodeArgs &args, mlir::Value index,
+                             unsigned stride, unsigned component) {
   return emitCodebookLoad(builder, loc, args.codebook, args.codebookLookup,
                           index, stride, component);
 }

@@ -109,9 +109,7 @@ FailureOr<func::FuncOp> qpal::buildCpuKernel(OpBuilder &builder, Location loc,
     emitScaledAccumulate(builder, loc, args.y, n, row, partial, scale);
   });
 
-  builder.setInsertionPointToEnd(kernel.entry);
-  func::ReturnOp::create(builder, loc);
-  return kernel.function;
+  return kernel.finish(builder, loc);
 }
 
 FailureOr<func::FuncOp>
@@ -177,7 +175,5 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
                               ValueRange{row, next});
     }
   }
-  builder.setInsertionPointToEnd(kernel.entry);
-  func::ReturnOp::create(builder, loc);
-  return kernel.function;
+  return kernel.finish(builder, loc);
 }

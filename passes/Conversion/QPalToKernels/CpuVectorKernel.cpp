@@ -719,9 +719,7 @@ qpal::detail::buildCpuVectorKernel(OpBuilder &builder, Location loc,
     });
   }
 
-  builder.setInsertionPointToEnd(kernel.entry);
-  func::ReturnOp::create(builder, loc);
-  return kernel.function;
+  return kernel.finish(builder, loc);
 }
 
 FailureOr<func::FuncOp> qpal::detail::buildCpuVectorDequantKernel(
@@ -794,9 +792,7 @@ FailureOr<func::FuncOp> qpal::detail::buildCpuVectorDequantKernel(
                                 mask, second);
     }
   }
-  builder.setInsertionPointToEnd(kernel.entry);
-  func::ReturnOp::create(builder, loc);
-  return kernel.function;
+  return kernel.finish(builder, loc);
 }
 
 //===----------------------------------------------------------------------===//
@@ -993,9 +989,7 @@ qpal::detail::buildCpuVectorSimtKernel(OpBuilder &builder, Location loc,
   for (int64_t n = 0; n < batch; ++n)
     emitScaledAccumulate(builder, loc, args.y, constIndex(builder, loc, n), row,
                          totals[n], scale);
-  builder.setInsertionPointToEnd(kernel.entry);
-  func::ReturnOp::create(builder, loc);
-  return kernel.function;
+  return kernel.finish(builder, loc);
 }
 
 FailureOr<func::FuncOp> qpal::detail::buildCpuVectorSimtDequantKernel(
@@ -1069,7 +1063,5 @@ FailureOr<func::FuncOp> qpal::detail::buildCpuVectorSimtDequantKernel(
       return failure();
     }
   }
-  builder.setInsertionPointToEnd(kernel.entry);
-  func::ReturnOp::create(builder, loc);
-  return kernel.function;
+  return kernel.finish(builder, loc);
 }

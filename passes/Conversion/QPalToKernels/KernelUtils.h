@@ -66,6 +66,13 @@ struct CpuKernelFunction {
   KernelArgs args; // with the word views of the codes
   mlir::Value range;
   mlir::Value weights; // dequantization kernels: the decoded M x K weights
+
+  /// Ends the entry block with a return; returns the function.
+  mlir::func::FuncOp finish(mlir::OpBuilder &builder, mlir::Location loc) {
+    builder.setInsertionPointToEnd(entry);
+    mlir::func::ReturnOp::create(builder, loc);
+    return function;
+  }
 };
 
 /// Creates the CPU matmul kernel `name`: `(x, codes, codebook, scales, y,

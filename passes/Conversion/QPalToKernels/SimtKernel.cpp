@@ -183,9 +183,7 @@ qpal::detail::buildCpuSimtKernel(OpBuilder &builder, Location loc,
   for (int64_t n = 0; n < shape.batch; ++n)
     emitScaledAccumulate(builder, loc, args.y, constIndex(builder, loc, n), row,
                          (*sums)[n], scale);
-  builder.setInsertionPointToEnd(kernel.entry);
-  func::ReturnOp::create(builder, loc);
-  return kernel.function;
+  return kernel.finish(builder, loc);
 }
 
 LogicalResult qpal::detail::emitSimtDequantChunk(
@@ -248,9 +246,7 @@ qpal::detail::buildCpuSimtDequantKernel(OpBuilder &builder, Location loc,
     kernel.function.erase();
     return failure();
   }
-  builder.setInsertionPointToEnd(kernel.entry);
-  func::ReturnOp::create(builder, loc);
-  return kernel.function;
+  return kernel.finish(builder, loc);
 }
 
 FailureOr<gpu::GPUFuncOp>
