@@ -47,6 +47,7 @@ struct LayerData {
   std::vector<float> codebook; // fp16 values widened
   std::vector<float> scales;
   HadamardTransform transform;
+  CompiledKernel fullBatch; // the kernel of kMaxKernelBatch rows
 };
 
 } // namespace
@@ -145,9 +146,13 @@ void KernelLinears::Impl::run(const LayerData &data, const float *x,
   std::vector<float> tile;
   for (int64_t first = 0; first < n; first += kMaxKernelBatch) {
     int64_t batch = std::min(kMaxKernelBatch, n - first);
-    Expected<CompiledKernel> kernel = getKernel(layer.spec, rows, cols, batch);
-    // The layer's shape compiled at batch 64 when it was provided; another
-    // batch of the same kernel failing is a code generation bug.
+    // Full batches use the layer's own kernel; only a last, shorter batch
+    // looks one up (compiled the first time). The layer's shape compiled at
+    // batch 64 when it was provided; another batch failing is a code
+    // generation bug.
+    Expected<CompiledKernel> kernel =
+        batch == kMaxKernelBatch ? Expected<CompiledKernel>(data.fullBatch)
+                                 : getKernel(layer.spec, rows, cols, batch);
     if (!kernel)
       report_fatal_error(Twine("qpal: ") + toString(kernel.takeError()));
     tile.assign(batch * rows, 0.0f);
@@ -204,7 +209,7 @@ model::LinearProvider KernelLinears::getProvider() {
     if (!codebook)
       return codebook.takeError();
     auto data = std::make_shared<LayerData>(
-        LayerData{std::move(*layer), {}, {}, *transform});
+        LayerData{std::move(*layer), {}, {}, *transform, {}});
     ArrayRef<float> values = (*codebook)->values(CodebookPrecision::Fp16);
     data->codebook.assign(values.begin(), values.end());
     for (int64_t row = 0; row < rows; ++row)
@@ -215,6 +220,7 @@ model::LinearProvider KernelLinears::getProvider() {
         state->getKernel(*spec, rows, cols, kMaxKernelBatch);
     if (!kernel)
       return kernel.takeError();
+    data->fullBatch = *kernel;
     {
       std::lock_guard<std::mutex> lock(state->mutex);
       ++state->stats.kernelLayers;
