@@ -15,6 +15,7 @@ using namespace qpal;
 
 void QPalDialect::initialize() {
   registerAttributes();
+  registerTypes();
   addOperations<
 #define GET_OP_LIST
 #include "qpal/Dialect/QPal/QPalOps.cpp.inc"
@@ -37,17 +38,6 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
     if (!isa<ModuleOp>(op) || !isa<StringAttr>(attr.getValue()))
       return op->emitError()
              << "'" << kModelFileAttrName << "' must be a string on a module";
-    return success();
-  }
-  if (attr.getName() == kKernelAttrName) {
-    if (!isa<LinearOp, FusionGroupOp>(op))
-      return op->emitError() << "'" << kKernelAttrName
-                             << "' may only be attached to 'qpal.linear' or "
-                                "'qpal.fusion_group'";
-    if (!isa<SymbolRefAttr>(attr.getValue()))
-      return op->emitError()
-             << "'" << kKernelAttrName << "' must be a symbol reference, got "
-             << attr.getValue();
     return success();
   }
   return op->emitError() << "unknown qpal attribute '"

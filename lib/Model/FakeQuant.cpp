@@ -82,13 +82,17 @@ Expected<QuantizedLayer> qpal::model::quantizeBlockLinear(
   Expected<QuantizerSpec> spec = plan.lookup(layerKey);
   if (!spec)
     return spec.takeError();
+  QuantizeOptions options;
+  options.threads = threads;
+  options.seed = getBlockLinearSeed(seed, layerKey);
+  return quantizeLayer(*spec, weights, rows, cols, options);
+}
+
+uint64_t qpal::model::getBlockLinearSeed(uint64_t seed, StringRef layerKey) {
   auto [blockText, module] = layerKey.split('_');
   uint64_t block = 0;
   blockText.getAsInteger(10, block);
-  QuantizeOptions options;
-  options.threads = threads;
-  options.seed = deriveSeed(deriveSeed(seed, block), rotationDomain(module));
-  return quantizeLayer(*spec, weights, rows, cols, options);
+  return deriveSeed(deriveSeed(seed, block), rotationDomain(module));
 }
 
 WeightTransform qpal::model::makeFakeQuantTransform(QuantPlan plan,

@@ -19,19 +19,50 @@ using namespace qpal;
 
 namespace {
 
-/// Sets `quantizer` on `linear` after checking that its weight fits.
-LogicalResult assign(LinearOp linear, QuantizerAttrInterface quantizer,
-                     SymbolTableCollection &symbolTable) {
+/// Whether `quantizer` can pack `linear`'s weight; reports why not through
+/// `emitError` when given.
+LogicalResult fits(LinearOp linear, QuantizerAttrInterface quantizer,
+                   SymbolTableCollection &symbolTable, bool report) {
   FailureOr<std::pair<int64_t, int64_t>> shape =
       linear.getWeightShape(symbolTable);
   if (failed(shape))
     return failure();
-  if (failed(quantizer.verifyShape(shape->first, shape->second, [&] {
-        return linear.emitOpError()
-               << "cannot take " << quantizer.getReferenceName() << ": ";
-      })))
-    return failure();
-  linear.setQuantizerAttr(quantizer);
+  if (!report) {
+    auto message = quantizer.getSpec().checkShape(shape->first, shape->second);
+    return failure(message.has_value());
+  }
+  return quantizer.verifyShape(shape->first, shape->second, [&] {
+    return linear.emitOpError()
+           << "cannot take " << quantizer.getReferenceName() << ": ";
+  });
+}
+
+/// Sets `quantizer` on `members` (one linear, or a fusion group's members,
+/// which change together), or `fallback` when `quantizer` cannot pack one of
+/// them; without a fallback that is an error naming the layer and the rule.
+LogicalResult assign(ArrayRef<LinearOp> members,
+                     QuantizerAttrInterface quantizer,
+                     QuantizerAttrInterface fallback,
+                     SymbolTableCollection &symbolTable) {
+  QuantizerAttrInterface chosen = quantizer;
+  for (LinearOp member : members) {
+    if (succeeded(fits(member, quantizer, symbolTable, /*report=*/!fallback)))
+      continue;
+    if (!fallback)
+      return failure();
+    chosen = fallback;
+    member.emitRemark() << "takes the fallback "
+                        << fallback.getReferenceName() << ": "
+                        << quantizer.getReferenceName()
+                        << " cannot pack its weight";
+    break;
+  }
+  for (LinearOp member : members) {
+    if (chosen == fallback &&
+        failed(fits(member, fallback, symbolTable, /*report=*/true)))
+      return failure();
+    member.setQuantizerAttr(chosen);
+  }
   return success();
 }
 
@@ -53,6 +84,18 @@ struct AssignQuantizerPass final
       return signalPassFailure();
     }
 
+    QuantizerAttrInterface fallbackAttr;
+    if (!fallback.empty()) {
+      llvm::Expected<QuantizerAttrInterface> parsed =
+          parseQuantizerName(&getContext(), fallback);
+      if (!parsed) {
+        module.emitError() << "bad fallback: "
+                           << llvm::toString(parsed.takeError());
+        return signalPassFailure();
+      }
+      fallbackAttr = *parsed;
+    }
+
     SymbolTableCollection symbolTable;
     bool failedAny = false;
     // Members of a fusion group change together, so that they keep sharing
@@ -61,15 +104,14 @@ struct AssignQuantizerPass final
       SmallVector<LinearOp, 4> members = group.getMembers();
       if (!overwrite && group.getQuantizer())
         return;
-      for (LinearOp member : members)
-        failedAny |= failed(assign(member, *attr, symbolTable));
+      failedAny |= failed(assign(members, *attr, fallbackAttr, symbolTable));
     });
     module.walk([&](LinearOp linear) {
       if (isa<FusionGroupOp>(linear->getParentOp()))
         return;
       if (!overwrite && linear.getQuantizerAttr())
         return;
-      failedAny |= failed(assign(linear, *attr, symbolTable));
+      failedAny |= failed(assign({linear}, *attr, fallbackAttr, symbolTable));
     });
     if (failedAny)
       signalPassFailure();

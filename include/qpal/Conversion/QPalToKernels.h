@@ -28,12 +28,15 @@
 #ifndef QPAL_CONVERSION_QPALTOKERNELS_H
 #define QPAL_CONVERSION_QPALTOKERNELS_H
 
+#include "qpal/Conversion/KernelTarget.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -222,6 +225,47 @@ mlir::FailureOr<mlir::gpu::GPUFuncOp>
 buildGpuRotationKernel(mlir::OpBuilder &builder, mlir::Location loc,
                        int64_t cols, int64_t batch, int64_t threads,
                        llvm::StringRef name);
+
+/// What `populateQPalToKernelsPatterns` generates.
+struct KernelLoweringOptions {
+  KernelTarget target = KernelTarget::Cpu;
+  /// The chip of KernelTarget::Nvptx.
+  GpuChip chip;
+  /// Activation rows that a dynamic token dimension is specialized to.
+  int64_t batch = 1;
+  /// The CPU kernels' decode.
+  CpuKernelOptions cpu;
+  /// Threads of one activation row's GPU rotation block.
+  int64_t gpuRotationThreads = 256;
+};
+
+/// Checks that `op` can be lowered under `options` (a kernel layout for its
+/// quantizer and shape, a Hadamard transform of its K, identity-layout
+/// buffers); reports why not on `op`.
+mlir::LogicalResult verifyKernelLowering(DequantMatmulOp op,
+                                         const KernelLoweringOptions &options);
+
+/// Adds the pattern that replaces `qpal.dequant_matmul` by the kernels of
+/// `options.target`: for the host, `func.func` rotation and dequant-matmul
+/// kernels and `func.call`s of them over their whole range; for NVPTX,
+/// `gpu.func`s in `gpu.module @qpal_kernels` and `gpu.launch_func`s. Kernels
+/// and the Hadamard matrix globals are created once per module.
+void populateQPalToKernelsPatterns(mlir::RewritePatternSet &patterns,
+                                   const KernelLoweringOptions &options);
+
+/// Adds the passes that lower a module's CPU kernels to the LLVM dialect
+/// with bare-pointer arguments (the pipeline `qpal-cpu-kernels-to-llvm`).
+void buildCpuKernelsToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// Adds the passes that lower a module's `gpu.module`s to NVVM and
+/// serialize them to PTX (the pipeline `qpal-gpu-kernels-to-ptx`); 32-bit
+/// indices when `indexBitwidth` is 32.
+void buildGpuKernelsToPtxPipeline(mlir::OpPassManager &pm,
+                                  unsigned indexBitwidth = 64);
+
+/// Registers qpal's named pipelines with `qpal-opt`: `qpal-lower-linears`
+/// (quantize, convert to buffers, lower to kernels), and the two above.
+void registerQPalPipelines();
 
 /// Lowers a module of CPU kernels to the LLVM dialect.
 mlir::LogicalResult lowerCpuKernelsToLLVM(mlir::ModuleOp module);

@@ -49,6 +49,11 @@ quantizeBlockLinear(const QuantPlan &plan, uint64_t seed, unsigned threads,
                     llvm::StringRef layerKey, const float *weights,
                     int64_t rows, int64_t cols);
 
+/// Returns the seed of block linear `layerKey`'s input sign vector: derived
+/// from `seed`, its block and its rotation domain (q/k/v, o, gate/up, down),
+/// so the layers that share an input share it.
+uint64_t getBlockLinearSeed(uint64_t seed, llvm::StringRef layerKey);
+
 /// Returns the evaluator hook that fake-quantizes every weight by `plan`.
 /// Layers that share an input rotation in a compiled model (q/k/v; gate/up)
 /// share one sign vector, seeded by (`seed`, block, domain).

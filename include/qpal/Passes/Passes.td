@@ -18,7 +18,8 @@ def AssignQuantizerPass : Pass<"qpal-assign-quantizer", "::mlir::ModuleOp"> {
     compared against. The quantizer is named as in the Q-Palette reference
     (`tcq_6_none_0.9`, `tcomb_6_7_0.5_none_0.9`, `ldlq_1_4_none_1.0`, `f16`).
     A layer whose shape the quantizer cannot pack is an error that names the
-    layer and the rule.
+    layer and the rule, unless `fallback` names a quantizer for such layers
+    (a fusion group falls back as a whole, so its members keep sharing one).
 
     ```mlir
     // qpal-opt -qpal-assign-quantizer="quantizer=tcq_6_none_0.9"
@@ -34,6 +35,9 @@ def AssignQuantizerPass : Pass<"qpal-assign-quantizer", "::mlir::ModuleOp"> {
            "The quantizer to assign, by reference name">,
     Option<"overwrite", "overwrite", "bool", /*default=*/"false",
            "Also replace quantizers that layers already carry">,
+    Option<"fallback", "fallback", "std::string", /*default=*/"\"\"",
+           "The quantizer of layers that `quantizer` cannot pack (e.g. f16), "
+           "with a remark; default: such a layer is an error">,
   ];
 }
 
@@ -157,33 +161,117 @@ def AllocateBitsPass : Pass<"qpal-allocate-bits", "::mlir::ModuleOp"> {
   ];
 }
 
-def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
-  let summary = "Generates one dequant-matmul kernel per quantized layer shape";
+def QuantizeWeightsPass : Pass<"qpal-quantize-weights", "::mlir::ModuleOp"> {
+  let summary = "Quantizes and packs the weights of quantized linear layers";
   let description = [{
-    For every quantized `qpal.linear` and every `qpal.fusion_group` (one
-    kernel over the members' concatenated rows), builds the kernel
-    specialized on (quantizer, M, K, batch, target) unless an identical one
-    exists, and records it on the op as `qpal.kernel`.
+    Reads the weight of every `qpal.linear` that carries a coded quantizer
+    (f16 and unquantized layers are left alone) from the model file, and
+    quantizes it as lib/Quant defines it: the input rotation (random signs,
+    then the randomized Hadamard transform), per-row scales, the codec and
+    its packed layout. The weight becomes a `qpal.packed_weight` whose
+    `!qpal.packed` type carries its shape and quantizer; the layer becomes a
+    `qpal.quantized_linear` of a `qpal.get_weight`. A fusion group is one
+    packed weight (the members' rows stacked in order, one shared rotation)
+    and one `qpal.quantized_linear` with a result per member. Dense weights
+    nothing uses any more are erased.
 
-    - `target=cpu`: a `func.func` that decodes with the quantizer's
-      `emitLaneDecode` and accumulates on the host; lower it with the LLVM
-      conversions (`qpal kernel --target cpu` emits an object). The decode
-      runs on `vector<32x...>` values, all 32 lanes of a supertile at once
-      (`vector.gather` lookups, or AVX-512 permutes of a codebook held in
-      registers), or lane by lane (`cpu-decode`; auto picks per
-      quantizer).
-    - `target=nvptx`: a `gpu.func` in `gpu.module @qpal_kernels` targeting
-      `chip` (`#nvvm.target`), whose grid is sized for the chip's SM count
-      (`sm-count` overrides the known value); `gpu-module-to-binary` gives
-      PTX.
-
-    Kernels accumulate: `y += scale * (W_hat x)` on rotated activations (see
-    include/qpal/Conversion/QPalToKernels.h for the argument contract).
+    The model file is `model`, else the module's `qpal.model_file`. The sign
+    vector of a layer with `block` and `role` is seeded as `qpal eval`'s fake
+    quantization seeds it (`seed`, the block, the rotation domain: q/k/v, o,
+    gate/up, down), so the compiled layers compute what it measures. The
+    packed bytes are `dense_resource` blobs: they print in the module's
+    resource section (`--mlir-elide-resource-strings-if-larger` hides them).
 
     ```mlir
-    // qpal-opt -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=1"
-    %y = qpal.linear %x, @w {quantizer = #qpal.tcq<kv = 6>} ...
-    // gets {qpal.kernel = @qpal_kernels::@qpal_tcq_6_none_0p9_m576_k576_n1_sm_90}
+    // qpal-opt -qpal-quantize-weights
+    %y = qpal.linear %x, @blk0_o {block = 0 : i64, role = #qpal.role<o>,
+                                  quantizer = #qpal.tcq<kv = 6>} ...
+    // becomes
+    qpal.packed_weight @blk0.o : !qpal.packed<576x576, #qpal.tcq<kv = 6>>
+        codes(dense_resource<blk0.o.codes> : tensor<124416xi8>) ...
+    %w = qpal.get_weight @blk0.o : !qpal.packed<576x576, #qpal.tcq<kv = 6>>
+    %y = qpal.quantized_linear %x, %w {block = 0 : i64, roles = [#qpal.role<o>]}
+        : tensor<?x576xf32>, !qpal.packed<576x576, #qpal.tcq<kv = 6>>
+        -> tensor<?x576xf32>
+    ```
+  }];
+  let dependentDialects = ["::qpal::QPalDialect"];
+  let options = [
+    Option<"model", "model", "std::string", /*default=*/"\"\"",
+           "The model file (GGUF or safetensors); default: the module's "
+           "qpal.model_file">,
+    Option<"seed", "seed", "uint64_t", /*default=*/"0",
+           "Seed of the input rotations' sign vectors">,
+    Option<"threads", "threads", "unsigned", /*default=*/"0",
+           "Worker threads of the encoders (0: every hardware thread)">,
+  ];
+}
+
+def ConvertToBuffersPass : Pass<"qpal-convert-to-buffers", "::mlir::ModuleOp"> {
+  let summary = "Lowers packed weights to buffers and quantized linears to qpal.dequant_matmul";
+  let description = [{
+    Runs `populateQPalToBuffersPatterns` under a `ConversionTarget` in which
+    `qpal.packed_weight`, `qpal.get_weight` and `qpal.quantized_linear` are
+    illegal. Its `TypeConverter` maps `!qpal.packed<M x K, Q>` to four
+    memrefs (1:N): codes `memref<Bxi8>`, scales `memref<Mxf32>`, signs
+    `memref<Kxf32>` and the quantizer's codebook `memref<Cxf32>`.
+
+    - a packed weight becomes three constant `memref.global`s
+      (`@W.codes`, `@W.scales`, `@W.signs`), and each quantizer used gets one
+      codebook global (`@qpal.codebook.<name>`, from lib/Quant);
+    - `qpal.get_weight` becomes their `memref.get_global`s;
+    - `qpal.quantized_linear` becomes a zero-filled output buffer, one
+      `qpal.dequant_matmul` into it, and a tensor slice per member.
+
+    ```mlir
+    %y = qpal.quantized_linear %x, %w : tensor<?x576xf32>,
+        !qpal.packed<576x576, #qpal.tcq<kv = 6>> -> tensor<?x576xf32>
+    // becomes
+    %xb = bufferization.to_buffer %x : tensor<?x576xf32> to memref<?x576xf32>
+    %out = memref.alloc(%n) : memref<?x576xf32>
+    linalg.fill ins(%zero : f32) outs(%out : memref<?x576xf32>)
+    qpal.dequant_matmul %xb, %codes, %scales, %signs, %codebook, %out
+        {quantizer = #qpal.tcq<kv = 6>} : ...
+    %y = bufferization.to_tensor %out restrict : ...
+    ```
+  }];
+  let dependentDialects = [
+    "::qpal::QPalDialect", "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::tensor::TensorDialect"];
+}
+
+def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
+  let summary = "Replaces each qpal.dequant_matmul by calls of specialized kernels";
+  let description = [{
+    Runs `populateQPalToKernelsPatterns` under a `ConversionTarget` in which
+    `qpal.dequant_matmul` is illegal. Each one becomes the activation
+    rotation kernel and the dequant-matmul kernel specialized on (quantizer,
+    M, K, batch, target), built once per module and called (or launched) in
+    its place. A dynamic token dimension is specialized to `batch`.
+
+    - `target=cpu`: `func.func` kernels that decode with the quantizer's
+      lane decode (`vector<32x...>` values, all 32 lanes of a supertile at
+      once, or lane by lane: `cpu-decode`) and `func.call`s of them over the
+      whole range of row groups; `qpal-cpu-kernels-to-llvm` lowers them.
+    - `target=nvptx`: `gpu.func` kernels in `gpu.module @qpal_kernels`
+      targeting `chip` (`#nvvm.target`), grids sized for the chip's SM
+      count (`sm-count` overrides it), and `gpu.launch_func`s;
+      `qpal-gpu-kernels-to-ptx` serializes them.
+
+    Kernels accumulate: `y += scale * (W_hat x_rot)` (see
+    include/qpal/Conversion/QPalToKernels.h for the argument contract). An
+    unsupported quantizer, shape or rotation width is an error on the op.
+
+    ```mlir
+    // qpal-opt -qpal-lower-to-kernels="target=cpu batch=1"
+    qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y
+        {quantizer = #qpal.tcq<kv = 6>} : ...
+    // becomes
+    func.call @qpal_rotate_k576_n1_cpu(%x1, %signs, %hk, %t, %xr, %rows) : ...
+    func.call @qpal_tcq_6_none_0p9_m576_k576_n1_cpu(%xr, %codes, %codebook,
+        %scales, %y1, %groups) : ...
     ```
   }];
   let dependentDialects = [
@@ -192,12 +280,17 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
     "::mlir::memref::MemRefDialect", "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
   let options = [
-    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
-           "Kernel target: cpu or nvptx">,
+    Option<"target", "target", "::qpal::KernelTarget",
+           /*default=*/"::qpal::KernelTarget::Cpu", "Kernel target",
+           [{::llvm::cl::values(
+               clEnumValN(::qpal::KernelTarget::Cpu, "cpu", "the host CPU"),
+               clEnumValN(::qpal::KernelTarget::Nvptx, "nvptx",
+                          "NVIDIA GPUs through LLVM's NVPTX backend"))}]>,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
            "NVIDIA chip for target=nvptx: sm_80, sm_86, sm_89 or sm_90">,
     Option<"batch", "batch", "int64_t", /*default=*/"1",
-           "Activation rows per call the kernels are specialized for">,
+           "Activation rows per call that dynamic token dimensions are "
+           "specialized to">,
     Option<"smCount", "sm-count", "unsigned", /*default=*/"0",
            "SM count of the target GPU (0: the chip's usual part)">,
     Option<"cpuDecode", "cpu-decode", "std::string", /*default=*/"\"auto\"",
@@ -207,6 +300,9 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
            "target=cpu: instruction-set extensions the kernels name "
            "themselves: host, avx512 or avx2 (permute lookups of small "
            "codebooks) or generic">,
+    Option<"gpuRotationThreads", "gpu-rotation-threads", "int64_t",
+           /*default=*/"256",
+           "target=nvptx: threads of one activation row's rotation block">,
   ];
 }
 

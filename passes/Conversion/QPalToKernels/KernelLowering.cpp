@@ -81,8 +81,7 @@ void qpal::registerKernelLoweringDependencies(DialectRegistry &registry) {
   vector::registerConvertVectorToLLVMInterface(registry);
 }
 
-LogicalResult qpal::lowerCpuKernelsToLLVM(ModuleOp module) {
-  PassManager pm(module.getContext());
+void qpal::buildCpuKernelsToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -93,6 +92,11 @@ LogicalResult qpal::lowerCpuKernelsToLLVM(ModuleOp module) {
   pm.addPass(createConvertFuncToLLVMPass(funcOptions));
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+LogicalResult qpal::lowerCpuKernelsToLLVM(ModuleOp module) {
+  PassManager pm(module.getContext());
+  buildCpuKernelsToLLVMPipeline(pm);
   return pm.run(module);
 }
 
@@ -126,20 +130,25 @@ static void useShortSharedPointers() {
   (void)done;
 }
 
-LogicalResult qpal::lowerGpuKernelsToPtx(ModuleOp module) {
-  useShortSharedPointers();
-  PassManager pm(module.getContext());
+void qpal::buildGpuKernelsToPtxPipeline(OpPassManager &pm,
+                                        unsigned indexBitwidth) {
   pm.addPass(createSCFToControlFlowPass());
   ConvertGpuOpsToNVVMOpsOptions nvvmOptions;
   nvvmOptions.useBarePtrCallConv = true;
-  // 64-bit integer arithmetic costs several instructions on NVIDIA GPUs:
-  // index math is 32-bit wherever no buffer can reach 2^31 elements.
-  nvvmOptions.indexBitwidth = gpuIndicesFit32Bits(module) ? 32 : 64;
+  nvvmOptions.indexBitwidth = indexBitwidth;
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(nvvmOptions));
   pm.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions binaryOptions;
   binaryOptions.compilationTarget = "isa";
   pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
+}
+
+LogicalResult qpal::lowerGpuKernelsToPtx(ModuleOp module) {
+  useShortSharedPointers();
+  PassManager pm(module.getContext());
+  // 64-bit integer arithmetic costs several instructions on NVIDIA GPUs:
+  // index math is 32-bit wherever no buffer can reach 2^31 elements.
+  buildGpuKernelsToPtxPipeline(pm, gpuIndicesFit32Bits(module) ? 32 : 64);
   return pm.run(module);
 }
 

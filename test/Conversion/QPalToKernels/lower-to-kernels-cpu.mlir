@@ -8,23 +8,35 @@
 // RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu cpu-decode=fast" 2>&1 | FileCheck %s --check-prefix=BADDECODE
 // BADDECODE: unknown cpu decode 'fast', expected auto, vector or lanes
 
-// One kernel per (quantizer, M, K, batch): the two 64 x 64 tcq_6 layers
-// share one, recorded on each layer. The code buffer holds 64*64*6/16 = 1536
-// bytes and the codebook 512 pairs; the last argument is the supertile range.
-qpal.weight @a : tensor<64x64xf32>
-qpal.weight @b : tensor<64x64xf32>
-qpal.weight @c : tensor<64x64xf32>
+// One kernel per (quantizer, M, K, batch): the two 64 x 64 tcq_6 products
+// share one, and one rotation kernel. Each product rotates its rows (signs,
+// the Hadamard matrix of order 1, a scratch and the rotated rows, rows
+// [0, 3)), then runs the kernel over its 2 row supertiles. The code buffer
+// holds 64*64*6/16 = 1536 bytes and the codebook 512 pairs; the last
+// argument is the range.
+// CHECK: memref.global "private" constant @qpal.hadamard.1 : memref<1xf32> = dense<1.000000e+00> {alignment = 64 : i64}
 // CHECK-LABEL: func.func @two_layers
-func.func @two_layers(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
-  // CHECK: qpal.linear %{{.*}}, @a {qpal.kernel = @qpal_tcq_6_none_0p9_m64_k64_n3_cpu
-  %0 = qpal.linear %x, @a {quantizer = #qpal.tcq<kv = 6>} : tensor<?x64xf32> -> tensor<?x64xf32>
-  // CHECK: qpal.linear %{{.*}}, @b {qpal.kernel = @qpal_tcq_6_none_0p9_m64_k64_n3_cpu
-  %1 = qpal.linear %x, @b {quantizer = #qpal.tcq<kv = 6>} : tensor<?x64xf32> -> tensor<?x64xf32>
-  // Layers without a quantizer get no kernel.
-  // CHECK: qpal.linear %{{.*}}, @c : tensor
-  %2 = qpal.linear %x, @c : tensor<?x64xf32> -> tensor<?x64xf32>
-  return %0, %1, %2 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
+func.func @two_layers(%x: memref<?x64xf32>, %codes: memref<1536xi8>, %scales: memref<64xf32>, %signs: memref<64xf32>, %codebook: memref<1024xf32>, %y: memref<?x64xf32>, %z: memref<?x64xf32>) {
+  // CHECK: %[[X:.*]] = memref.cast %{{.*}} : memref<?x64xf32> to memref<3x64xf32>
+  // CHECK: %[[Y:.*]] = memref.cast %{{.*}} : memref<?x64xf32> to memref<3x64xf32>
+  // CHECK: %[[HK:.*]] = memref.get_global @qpal.hadamard.1 : memref<1xf32>
+  // CHECK: %[[T:.*]] = memref.alloc() : memref<3x64xf32>
+  // CHECK: %[[XR:.*]] = memref.alloc() : memref<3x64xf32>
+  // CHECK: %[[RANGE:.*]] = memref.alloca() : memref<2xi64>
+  // CHECK: arith.constant 3 : i64
+  // CHECK: call @qpal_rotate_k64_n3_cpu(%[[X]], %{{.*}}, %[[HK]], %[[T]], %[[XR]], %[[RANGE]])
+  // CHECK: arith.constant 2 : i64
+  // CHECK: call @qpal_tcq_6_none_0p9_m64_k64_n3_cpu(%[[XR]], %{{.*}}, %{{.*}}, %{{.*}}, %[[Y]], %[[RANGE]])
+  // CHECK: memref.dealloc %[[T]]
+  // CHECK: memref.dealloc %[[XR]]
+  qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y {quantizer = #qpal.tcq<kv = 6>} : memref<?x64xf32>, memref<1536xi8>, memref<64xf32>, memref<64xf32>, memref<1024xf32>, memref<?x64xf32>
+  // CHECK: call @qpal_rotate_k64_n3_cpu
+  // CHECK: call @qpal_tcq_6_none_0p9_m64_k64_n3_cpu
+  // CHECK-NOT: qpal.dequant_matmul
+  qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %z {quantizer = #qpal.tcq<kv = 6>} : memref<?x64xf32>, memref<1536xi8>, memref<64xf32>, memref<64xf32>, memref<1024xf32>, memref<?x64xf32>
+  return
 }
+// CHECK: func.func @qpal_rotate_k64_n3_cpu(%{{.*}}: memref<3x64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<3x64xf32>, %{{.*}}: memref<3x64xf32>, %{{.*}}: memref<2xi64>)
 // CHECK: func.func @qpal_tcq_6_none_0p9_m64_k64_n3_cpu(%{{.*}}: memref<3x64xf32>, %{{.*}}: memref<1536xi8>, %{{.*}}: memref<1024xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<3x64xf32>, %{{.*}}: memref<2xi64>)
 // Segments of 12 bytes are read as 32-bit words.
 // CHECK: memref.view %{{.*}}[%{{.*}}][] : memref<1536xi8> to memref<384xi32>
@@ -47,19 +59,10 @@ func.func @two_layers(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf3
 
 // -----
 
-// A fusion group is one kernel over its members' rows (64 + 32).
-qpal.weight @q : tensor<64x128xf32>
-qpal.weight @k : tensor<32x128xf32>
-// CHECK-LABEL: func.func @fused
-func.func @fused(%x: tensor<?x128xf32>) -> (tensor<?x64xf32>, tensor<?x32xf32>) {
-  // CHECK: qpal.fusion_group
-  // CHECK-SAME: qpal.kernel = @qpal_ldlq_2_9_none_1p0_m96_k128_n3_cpu
-  %0:2 = qpal.fusion_group -> (tensor<?x64xf32>, tensor<?x32xf32>) {
-    %a = qpal.linear %x, @q {quantizer = #qpal.vq<bits = 9>} : tensor<?x128xf32> -> tensor<?x64xf32>
-    %b = qpal.linear %x, @k {quantizer = #qpal.vq<bits = 9>} : tensor<?x128xf32> -> tensor<?x32xf32>
-    qpal.yield %a, %b : tensor<?x64xf32>, tensor<?x32xf32>
-  }
-  return %0#0, %0#1 : tensor<?x64xf32>, tensor<?x32xf32>
+// A fused group's packed weight is one matrix (64 + 32 rows): one kernel.
+func.func @fused(%x: memref<?x128xf32>, %codes: memref<6912xi8>, %scales: memref<96xf32>, %signs: memref<128xf32>, %codebook: memref<1024xf32>, %y: memref<?x96xf32>) {
+  qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y {quantizer = #qpal.vq<bits = 9>} : memref<?x128xf32>, memref<6912xi8>, memref<96xf32>, memref<128xf32>, memref<1024xf32>, memref<?x96xf32>
+  return
 }
 // 96 * 128 weights at 4.5 bits: 6912 bytes; 512 two-dimensional codewords.
 // CHECK: func.func @qpal_ldlq_2_9_none_1p0_m96_k128_n3_cpu(%{{.*}}: memref<3x128xf32>, %{{.*}}: memref<6912xi8>, %{{.*}}: memref<1024xf32>, %{{.*}}: memref<96xf32>, %{{.*}}: memref<3x96xf32>, %{{.*}}: memref<2xi64>)
@@ -68,10 +71,9 @@ func.func @fused(%x: tensor<?x128xf32>) -> (tensor<?x64xf32>, tensor<?x32xf32>) 
 
 // A column split decodes its two halves at their own rates: the second
 // part's codes start after the first's 64 * 64 * 6 / 16 = 1536 bytes.
-qpal.weight @w : tensor<64x128xf32>
-func.func @split(%x: tensor<?x128xf32>) -> tensor<?x64xf32> {
-  %0 = qpal.linear %x, @w {quantizer = #qpal.tcq_split<kv1 = 6, kv2 = 7>} : tensor<?x128xf32> -> tensor<?x64xf32>
-  return %0 : tensor<?x64xf32>
+func.func @split(%x: memref<?x128xf32>, %codes: memref<3328xi8>, %scales: memref<64xf32>, %signs: memref<128xf32>, %codebook: memref<1024xf32>, %y: memref<?x64xf32>) {
+  qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y {quantizer = #qpal.tcq_split<kv1 = 6, kv2 = 7>} : memref<?x128xf32>, memref<3328xi8>, memref<64xf32>, memref<128xf32>, memref<1024xf32>, memref<?x64xf32>
+  return
 }
 // CHECK: func.func @qpal_tcomb_6_7_0p5_none_0p9_m64_k128_n3_cpu(%{{.*}}: memref<3x128xf32>, %{{.*}}: memref<3328xi8>
 // CHECK: arith.constant 1536 : index
@@ -80,10 +82,9 @@ func.func @split(%x: tensor<?x128xf32>) -> tensor<?x64xf32> {
 
 // SQ decodes 8 scalar codes per tile: one 2^8-entry pair table lookup per
 // pair of codes (16 per lane), or 32 codebook loads per lane, lane by lane.
-qpal.weight @w : tensor<32x32xf32>
-func.func @scalar(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
-  %0 = qpal.linear %x, @w {quantizer = #qpal.sq<bits = 4>} : tensor<?x32xf32> -> tensor<?x32xf32>
-  return %0 : tensor<?x32xf32>
+func.func @scalar(%x: memref<?x32xf32>, %codes: memref<512xi8>, %scales: memref<32xf32>, %signs: memref<32xf32>, %codebook: memref<16xf32>, %y: memref<?x32xf32>) {
+  qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y {quantizer = #qpal.sq<bits = 4>} : memref<?x32xf32>, memref<512xi8>, memref<32xf32>, memref<32xf32>, memref<16xf32>, memref<?x32xf32>
+  return
 }
 // CHECK: func.func @qpal_ldlq_1_4_none_1p0_m32_k32_n3_cpu(%{{.*}}: memref<3x32xf32>, %{{.*}}: memref<512xi8>, %{{.*}}: memref<16xf32>
 // CHECK-COUNT-16: vector.gather %{{.*}} : memref<256xi32>, vector<32xi32>
@@ -108,10 +109,9 @@ func.func @scalar(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
 
 // The CUDA-core (SIMT) layout of VQ: one row at a time, 32 vectors per lane
 // and 2048-column chunk; 128 columns leave one partial chunk of 2 lanes.
-qpal.weight @w : tensor<36x128xf32>
-func.func @simt(%x: tensor<?x128xf32>) -> tensor<?x36xf32> {
-  %0 = qpal.linear %x, @w {quantizer = #qpal.vq<bits = 6, kernel = simt>} : tensor<?x128xf32> -> tensor<?x36xf32>
-  return %0 : tensor<?x36xf32>
+func.func @simt(%x: memref<?x128xf32>, %codes: memref<1728xi8>, %scales: memref<36xf32>, %signs: memref<128xf32>, %codebook: memref<128xf32>, %y: memref<?x36xf32>) {
+  qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y {quantizer = #qpal.vq<bits = 6, kernel = simt>} : memref<?x128xf32>, memref<1728xi8>, memref<36xf32>, memref<128xf32>, memref<128xf32>, memref<?x36xf32>
+  return
 }
 // CHECK: func.func @qpal_ldlq_2_6_none_1p0_simt_m36_k128_n3_cpu(%{{.*}}: memref<3x128xf32>, %{{.*}}: memref<1728xi8>, %{{.*}}: memref<128xf32>
 // CHECK-COUNT-64: memref.load %{{.*}}[%{{.*}}] : memref<128xf32>
@@ -123,10 +123,9 @@ func.func @simt(%x: tensor<?x128xf32>) -> tensor<?x36xf32> {
 // Full SIMT chunks decode their 32 lanes at once: each of a lane's b = 4
 // words is one load of 32 consecutive words, and 32 codes of 32 lanes are 32
 // gathers from the 16-entry codebook (generic ISA), lane by lane 32 loads.
-qpal.weight @w : tensor<32x2048xf32>
-func.func @simt_chunks(%x: tensor<?x2048xf32>) -> tensor<?x32xf32> {
-  %0 = qpal.linear %x, @w {quantizer = #qpal.sq<bits = 4, kernel = simt>} : tensor<?x2048xf32> -> tensor<?x32xf32>
-  return %0 : tensor<?x32xf32>
+func.func @simt_chunks(%x: memref<?x2048xf32>, %codes: memref<32768xi8>, %scales: memref<32xf32>, %signs: memref<2048xf32>, %codebook: memref<16xf32>, %y: memref<?x32xf32>) {
+  qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y {quantizer = #qpal.sq<bits = 4, kernel = simt>} : memref<?x2048xf32>, memref<32768xi8>, memref<32xf32>, memref<2048xf32>, memref<16xf32>, memref<?x32xf32>
+  return
 }
 // CHECK: func.func @qpal_ldlq_1_4_none_1p0_simt_m32_k2048_n3_cpu
 // CHECK-COUNT-4: vector.load %{{.*}}[%{{.*}}] : memref<{{[0-9]+}}xi32>, vector<32xi32>
@@ -136,14 +135,3 @@ func.func @simt_chunks(%x: tensor<?x2048xf32>) -> tensor<?x32xf32> {
 // SCALAR-COUNT-32: memref.load %{{.*}}[%{{.*}}] : memref<16xf32>
 // SCALAR-NOT: vector.gather
 
-// -----
-
-// f16 layers run a dense library GEMV: no kernel is generated.
-qpal.weight @w : tensor<32x32xf32>
-// CHECK-LABEL: func.func @dense
-func.func @dense(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
-  // CHECK: qpal.linear %{{.*}}, @w {quantizer = #qpal.f16}
-  %0 = qpal.linear %x, @w {quantizer = #qpal.f16} : tensor<?x32xf32> -> tensor<?x32xf32>
-  return %0 : tensor<?x32xf32>
-}
-// CHECK-NOT: func.func @qpal_

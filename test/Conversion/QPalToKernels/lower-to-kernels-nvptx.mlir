@@ -6,12 +6,23 @@
 // sm_80's 108 SMs want ~216 blocks, so K is split in 2 (the most 18 columns
 // allow at 8 warps) and blocks add atomically. With 8 SMs, 48 blocks are
 // enough and each block owns its rows.
-qpal.weight @up : tensor<1536x576xf32>
 // CHECK: module attributes {gpu.container_module}
-func.func @up_proj(%x: tensor<?x576xf32>) -> tensor<?x1536xf32> {
-  // CHECK: qpal.kernel = @qpal_kernels::@qpal_tcq_4_none_0p9_m1536_k576_n1_sm_80
-  %0 = qpal.linear %x, @up {quantizer = #qpal.tcq<kv = 4>} : tensor<?x576xf32> -> tensor<?x1536xf32>
-  return %0 : tensor<?x1536xf32>
+// The activation rows are rotated by one block of 256 threads per row, then
+// the kernel's grid runs over the row supertiles and K splits; both launch
+// on device scratch buffers.
+// CHECK-LABEL: func.func @up_proj
+func.func @up_proj(%x: memref<?x576xf32>, %codes: memref<221184xi8>, %scales: memref<1536xf32>, %signs: memref<576xf32>, %codebook: memref<1024xf32>, %y: memref<?x1536xf32>) {
+  // CHECK: %[[X:.*]] = memref.cast %{{.*}} : memref<?x576xf32> to memref<1x576xf32>
+  // CHECK: %[[Y:.*]] = memref.cast %{{.*}} : memref<?x1536xf32> to memref<1x1536xf32>
+  // CHECK: %[[HK:.*]] = memref.get_global @qpal.hadamard.36 : memref<1296xf32>
+  // CHECK: %[[T:.*]] = gpu.alloc () : memref<1x576xf32>
+  // CHECK: %[[XR:.*]] = gpu.alloc () : memref<1x576xf32>
+  // CHECK: gpu.launch_func @qpal_kernels::@qpal_rotate_k576_n1_sm_80 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%[[X]] : memref<1x576xf32>, %{{.*}} : memref<576xf32>, %[[HK]] : memref<1296xf32>, %[[T]] : memref<1x576xf32>, %[[XR]] : memref<1x576xf32>)
+  // CHECK: gpu.launch_func @qpal_kernels::@qpal_tcq_4_none_0p9_m1536_k576_n1_sm_80 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%[[XR]] : memref<1x576xf32>, %{{.*}} : memref<221184xi8>, %{{.*}} : memref<1024xf32>, %{{.*}} : memref<1536xf32>, %[[Y]] : memref<1x1536xf32>)
+  // CHECK: gpu.dealloc %[[T]]
+  // CHECK: gpu.dealloc %[[XR]]
+  qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y {quantizer = #qpal.tcq<kv = 4>} : memref<?x576xf32>, memref<221184xi8>, memref<1536xf32>, memref<576xf32>, memref<1024xf32>, memref<?x1536xf32>
+  return
 }
 // CHECK: gpu.module @qpal_kernels [#nvvm.target<O = 3, chip = "sm_80", features = "+ptx78">]
 // CHECK: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n1_sm_80(%{{.*}}: memref<1x576xf32>, %{{.*}}: memref<221184xi8>, %{{.*}}: memref<1024xf32>, %{{.*}}: memref<1536xf32>, %{{.*}}: memref<1x1536xf32>)
@@ -47,18 +58,10 @@ func.func @up_proj(%x: tensor<?x576xf32>) -> tensor<?x1536xf32> {
 
 // -----
 
-// The kernel of a fused q/k/v group spans 576 + 192 + 192 rows.
-qpal.weight @q : tensor<576x576xf32>
-qpal.weight @k : tensor<192x576xf32>
-qpal.weight @v : tensor<192x576xf32>
-func.func @qkv(%x: tensor<?x576xf32>) -> (tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>) {
-  // CHECK: qpal.kernel = @qpal_kernels::@qpal_ldlq_1_4_none_1p0_m960_k576_n1_sm_80
-  %0:3 = qpal.fusion_group -> (tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>) {
-    %a = qpal.linear %x, @q {quantizer = #qpal.sq<bits = 4>} : tensor<?x576xf32> -> tensor<?x576xf32>
-    %b = qpal.linear %x, @k {quantizer = #qpal.sq<bits = 4>} : tensor<?x576xf32> -> tensor<?x192xf32>
-    %c = qpal.linear %x, @v {quantizer = #qpal.sq<bits = 4>} : tensor<?x576xf32> -> tensor<?x192xf32>
-    qpal.yield %a, %b, %c : tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>
-  }
-  return %0#0, %0#1, %0#2 : tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>
+// A fused group's packed weight has their rows (576 + 192 + 192): one kernel.
+// CHECK: gpu.launch_func @qpal_kernels::@qpal_ldlq_1_4_none_1p0_m960_k576_n1_sm_80
+func.func @qkv(%x: memref<?x576xf32>, %codes: memref<276480xi8>, %scales: memref<960xf32>, %signs: memref<576xf32>, %codebook: memref<16xf32>, %y: memref<?x960xf32>) {
+  qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y {quantizer = #qpal.sq<bits = 4>} : memref<?x576xf32>, memref<276480xi8>, memref<960xf32>, memref<576xf32>, memref<16xf32>, memref<?x960xf32>
+  return
 }
 // CHECK: gpu.func @qpal_ldlq_1_4_none_1p0_m960_k576_n1_sm_80(%{{.*}}: memref<1x576xf32>, %{{.*}}: memref<276480xi8>

@@ -37,6 +37,9 @@
 #define GET_ATTRDEF_CLASSES
 #include "qpal/Dialect/QPal/QPalAttrs.h.inc"
 
+#define GET_TYPEDEF_CLASSES
+#include "qpal/Dialect/QPal/QPalTypes.h.inc"
+
 #define GET_OP_CLASSES
 #include "qpal/Dialect/QPal/QPalOps.h.inc"
 

@@ -44,19 +44,18 @@ def QPal_Dialect : Dialect {
     its `QuantizerSpec`.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let useDefaultTypePrinterParser = 1;
   let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     /// The module attribute that holds the palette MSQ chooses from.
     static constexpr ::llvm::StringLiteral kPaletteAttrName = "qpal.palette";
-    /// The attribute `qpal-lower-to-kernels` sets on a quantized layer or
-    /// fusion group: a symbol reference to its kernel.
-    static constexpr ::llvm::StringLiteral kKernelAttrName = "qpal.kernel";
     /// The module attribute naming the model file the weights come from.
     static constexpr ::llvm::StringLiteral kModelFileAttrName =
         "qpal.model_file";
 
   private:
     void registerAttributes();
+    void registerTypes();
   public:
   }];
 }

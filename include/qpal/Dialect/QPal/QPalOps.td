@@ -9,6 +9,7 @@
 #define QPAL_DIALECT_QPAL_QPALOPS_TD
 
 include "qpal/Dialect/QPal/QPalAttrs.td"
+include "qpal/Dialect/QPal/QPalTypes.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/RegionKindInterface.td"
@@ -145,6 +146,135 @@ def QPal_YieldOp : QPal_Op<"yield", [
   let summary = "Returns the member results of a fusion group";
   let arguments = (ins Variadic<QPal_Activation>:$values);
   let assemblyFormat = "$values attr-dict `:` type($values)";
+}
+
+//===----------------------------------------------------------------------===//
+// Packed (quantized) weights
+//===----------------------------------------------------------------------===//
+
+def QPal_PackedWeightOp : QPal_Op<"packed_weight", [Symbol]> {
+  let summary = "Declares a quantized weight and holds its packed buffers";
+  let description = [{
+    A weight after quantization (`qpal-quantize-weights`): its type states
+    the shape and the quantizer, and three elements attributes hold the
+    buffers of the type's storage (see `!qpal.packed`): `codes` (i8, the
+    packed codes), `scales` (f32, one per row) and `signs` (f32 +-1, one per
+    column). The quantization pass stores them as `dense_resource` blobs, so
+    the bytes stay out of the IR's body; `sources` names the model file's
+    tensors they were quantized from, in row order, and `seed` the sign
+    vector's seed.
+
+    ```mlir
+    qpal.packed_weight @blk0_o : !qpal.packed<576x576, #qpal.tcq<kv = 6>>
+        codes(dense_resource<blk0_o_codes> : tensor<124416xi8>)
+        scales(dense_resource<blk0_o_scales> : tensor<576xf32>)
+        signs(dense_resource<blk0_o_signs> : tensor<576xf32>)
+        {seed = 2702307325150756021 : ui64, sources = ["blk.0.attn_output.weight"]}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<QPal_PackedWeightType>:$type,
+                       ElementsAttr:$codes, ElementsAttr:$scales,
+                       ElementsAttr:$signs,
+                       OptionalAttr<StrArrayAttr>:$sources,
+                       OptionalAttr<UI64Attr>:$seed);
+  let assemblyFormat = [{
+    $sym_name `:` $type `codes` `(` $codes `)` `scales` `(` $scales `)`
+    `signs` `(` $signs `)` attr-dict
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The weight's packed type.
+    PackedWeightType getPackedType() {
+      return ::llvm::cast<PackedWeightType>(getType());
+    }
+  }];
+}
+
+def QPal_GetWeightOp : QPal_Op<"get_weight", [
+    Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "The value of a packed weight";
+  let description = [{
+    Gives the packed weight declared by `qpal.packed_weight @weight` as an SSA
+    value, as `memref.get_global` does for a global.
+
+    ```mlir
+    %w = qpal.get_weight @blk0_o : !qpal.packed<576x576, #qpal.tcq<kv = 6>>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$weight);
+  let results = (outs QPal_PackedWeightType:$result);
+  let assemblyFormat = "$weight attr-dict `:` qualified(type($result))";
+}
+
+def QPal_QuantizedLinearOp : QPal_Op<"quantized_linear", [Pure]> {
+  let summary = "Linear layers computed from one packed weight";
+  let description = [{
+    `y = x W_hat^T` for the packed M x K weight `%weight`: the activations
+    (tokens x K, f32) are rotated as the weight was (`signs`, then the
+    randomized Hadamard transform), multiplied by the decoded weight and
+    scaled per row. A fused group (q/k/v, gate/up) is one op with one result
+    per member: the results split the M rows in order, so their feature
+    dimensions add up to M. `block` and `roles` record which layers of the
+    model the results are.
+
+    ```mlir
+    %q, %k, %v = qpal.quantized_linear %x, %w
+        {block = 0 : i64, roles = [#qpal.role<q>, #qpal.role<k>, #qpal.role<v>]}
+        : tensor<?x576xf32>, !qpal.packed<960x576, #qpal.tcq<kv = 6>>
+        -> tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[F32]>:$input,
+                       QPal_PackedWeightType:$weight,
+                       OptionalAttr<I64Attr>:$block,
+                       OptionalAttr<TypedArrayAttrBase<QPal_LinearRoleAttr,
+                                                       "roles">>:$roles);
+  let results = (outs Variadic<2DTensorOf<[F32]>>:$results);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` qualified(type($weight))
+    `->` type($results)
+  }];
+  let hasVerifier = 1;
+}
+
+def QPal_DequantMatmulOp : QPal_Op<"dequant_matmul"> {
+  let summary = "The buffer-level product of rotated activations and a packed weight";
+  let description = [{
+    The storage of a `!qpal.packed<M x K, quantizer>` weight as buffers, and
+    the product every kernel target implements:
+
+    `y[n][m] += scales[m] * sum_k W_hat[m][k] * RHT(signs * x[n])[k]`
+
+    with `W_hat` the weight decoded from `codes` through `codebook` (lib/Quant
+    defines both). The op *accumulates* into `y` (N x M). N, the number of
+    tokens, may be dynamic; `qpal-lower-to-kernels` specializes it.
+
+    ```mlir
+    qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y
+        {quantizer = #qpal.tcq<kv = 6>}
+        : memref<?x576xf32>, memref<124416xi8>, memref<576xf32>,
+          memref<576xf32>, memref<1024xf32>, memref<?x576xf32>
+    ```
+  }];
+  let arguments = (ins Arg<MemRefRankOf<[F32], [2]>, "", [MemRead]>:$input,
+                       Arg<MemRefRankOf<[I8], [1]>, "", [MemRead]>:$codes,
+                       Arg<MemRefRankOf<[F32], [1]>, "", [MemRead]>:$scales,
+                       Arg<MemRefRankOf<[F32], [1]>, "", [MemRead]>:$signs,
+                       Arg<MemRefRankOf<[F32], [1]>, "", [MemRead]>:$codebook,
+                       Arg<MemRefRankOf<[F32], [2]>, "",
+                           [MemRead, MemWrite]>:$output,
+                       QPal_QuantizerAttrInterface:$quantizer);
+  let assemblyFormat = [{
+    $input `,` $codes `,` $scales `,` $signs `,` $codebook `,` $output
+    attr-dict `:` type($input) `,` type($codes) `,` type($scales) `,`
+    type($signs) `,` type($codebook) `,` type($output)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The packed type whose storage the buffers are.
+    PackedWeightType getPackedType();
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,95 @@
+//===- Pipelines.cpp - qpal's named pipelines -----------------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// The pipelines `qpal-opt` (and the `qpal` driver) run by name:
+//
+//   qpal-lower-linears        quantize the weights, convert them to buffers,
+//                             lower each product to its target's kernels
+//   qpal-cpu-kernels-to-llvm  the CPU kernels down to the LLVM dialect
+//   qpal-gpu-kernels-to-ptx   the gpu.modules down to PTX
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Conversion/QPalToKernels.h"
+#include "qpal/Passes/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+using namespace qpal;
+
+namespace {
+
+/// The options of `qpal-lower-linears`: those of its passes.
+struct LowerLinearsOptions : PassPipelineOptions<LowerLinearsOptions> {
+  PassOptions::Option<std::string> model{
+      *this, "model",
+      llvm::cl::desc("The model file (default: the module's "
+                     "qpal.model_file)")};
+  PassOptions::Option<uint64_t> seed{
+      *this, "seed", llvm::cl::desc("Seed of the input rotations"),
+      llvm::cl::init(0)};
+  PassOptions::Option<KernelTarget> target{
+      *this, "target", llvm::cl::desc("Kernel target"),
+      llvm::cl::init(KernelTarget::Cpu),
+      llvm::cl::values(
+          clEnumValN(KernelTarget::Cpu, "cpu", "the host CPU"),
+          clEnumValN(KernelTarget::Nvptx, "nvptx",
+                     "NVIDIA GPUs through LLVM's NVPTX backend"))};
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA chip for target=nvptx"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<int64_t> batch{
+      *this, "batch",
+      llvm::cl::desc("Activation rows the kernels are specialized for"),
+      llvm::cl::init(1)};
+  PassOptions::Option<std::string> cpuIsa{
+      *this, "cpu-isa",
+      llvm::cl::desc("target=cpu: host, avx512, avx2 or generic"),
+      llvm::cl::init("host")};
+  PassOptions::Option<std::string> cpuDecode{
+      *this, "cpu-decode", llvm::cl::desc("target=cpu: auto, vector or lanes"),
+      llvm::cl::init("auto")};
+};
+
+void buildLowerLinearsPipeline(OpPassManager &pm,
+                               const LowerLinearsOptions &options) {
+  QuantizeWeightsPassOptions quantize;
+  quantize.model = options.model;
+  quantize.seed = options.seed;
+  pm.addPass(createQuantizeWeightsPass(quantize));
+  pm.addPass(createConvertToBuffersPass());
+  LowerToKernelsPassOptions lower;
+  lower.target = options.target;
+  lower.chip = options.chip;
+  lower.batch = options.batch;
+  lower.cpuIsa = options.cpuIsa;
+  lower.cpuDecode = options.cpuDecode;
+  pm.addPass(createLowerToKernelsPass(lower));
+}
+
+} // namespace
+
+void qpal::registerQPalPipelines() {
+  PassPipelineRegistration<LowerLinearsOptions>(
+      "qpal-lower-linears",
+      "Quantizes the weights of the quantized linear layers and lowers "
+      "their products to the target's kernels",
+      buildLowerLinearsPipeline);
+  PassPipelineRegistration<>(
+      "qpal-cpu-kernels-to-llvm",
+      "Lowers the CPU kernels (scf, vector, memref, arith, func) to the LLVM "
+      "dialect with bare-pointer arguments",
+      [](OpPassManager &pm) { buildCpuKernelsToLLVMPipeline(pm); });
+  PassPipelineRegistration<>(
+      "qpal-gpu-kernels-to-ptx",
+      "Lowers the gpu.modules to NVVM and serializes them to PTX "
+      "(gpu-module-to-binary)",
+      [](OpPassManager &pm) { buildGpuKernelsToPtxPipeline(pm); });
+}

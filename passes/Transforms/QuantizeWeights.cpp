@@ -1,0 +1,248 @@
+//===- QuantizeWeights.cpp - Weights to packed weights --------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// Quantizes the weight of every quantized linear layer (and of every fusion
+// group, its members' rows stacked) with lib/Quant, and replaces the layer
+// by a qpal.quantized_linear of the packed weight.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Model/FakeQuant.h"
+#include "qpal/Model/ModelFile.h"
+#include "qpal/Passes/Passes.h"
+#include "qpal/Quant/Quantize.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace qpal {
+#define GEN_PASS_DEF_QUANTIZEWEIGHTSPASS
+#include "qpal/Passes/Passes.h.inc"
+} // namespace qpal
+
+using namespace mlir;
+using namespace qpal;
+
+namespace {
+
+/// The layers one packed weight serves: a lone linear, or a fusion group's
+/// members in order.
+struct PackJob {
+  Operation *op; // the linear or the fusion group it replaces
+  SmallVector<LinearOp, 4> members;
+  QuantizerAttrInterface quantizer;
+};
+
+/// Returns the rows x cols weight of `linear`, read from `model`.
+FailureOr<std::vector<float>> readWeight(LinearOp linear,
+                                         const model::ModelFile &model,
+                                         SymbolTableCollection &symbolTable) {
+  auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(
+      linear, linear.getWeightAttr().getAttr());
+  if (!weight)
+    return linear.emitOpError() << "'" << linear.getWeightAttr()
+                                << "' does not reference a 'qpal.weight'";
+  StringRef name = weight.getSource() ? *weight.getSource()
+                                      : weight.getSymName();
+  llvm::Expected<std::vector<float>> values = model.read(name);
+  if (!values)
+    return linear.emitOpError() << "cannot read weight '" << name << "' from '"
+                                << model.getPath()
+                                << "': " << llvm::toString(values.takeError());
+  int64_t expected = weight.getTensorType().getNumElements();
+  if (static_cast<int64_t>(values->size()) != expected)
+    return linear.emitOpError()
+           << "weight '" << name << "' in '" << model.getPath() << "' has "
+           << values->size() << " values, the IR declares "
+           << weight.getTensorType();
+  return std::move(*values);
+}
+
+/// The symbol of a packed weight: `blk<block>.<roles>` when every member
+/// knows its place in the model, else the first weight's name + `.packed`.
+std::string packedWeightName(MutableArrayRef<LinearOp> members) {
+  std::optional<uint64_t> block = members.front().getBlock();
+  bool placed = llvm::all_of(members, [&](LinearOp member) {
+    return member.getBlock() == block && member.getRole().has_value();
+  });
+  if (!block || !placed)
+    return (members.front().getWeight() + ".packed").str();
+  std::string name = llvm::formatv("blk{0}.", *block).str();
+  llvm::interleave(
+      members,
+      [&](LinearOp member) { name += stringifyLinearRole(*member.getRole()); },
+      [&] { name += "_"; });
+  return name;
+}
+
+/// A `dense_resource` attribute of `type` holding a copy of `values`.
+template <typename T>
+ElementsAttr makeResource(RankedTensorType type, StringRef name,
+                          ArrayRef<T> values) {
+  return DenseResourceElementsAttr::get(
+      type, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
+}
+
+struct QuantizeWeightsPass final
+    : qpal::impl::QuantizeWeightsPassBase<QuantizeWeightsPass> {
+  using QuantizeWeightsPassBase::QuantizeWeightsPassBase;
+
+  void runOnOperation() override;
+
+  /// Quantizes `job`'s weight and replaces its layers.
+  LogicalResult pack(PackJob &job, const model::ModelFile &model,
+                     SymbolTable &moduleSymbols,
+                     SymbolTableCollection &symbolTable);
+};
+
+LogicalResult QuantizeWeightsPass::pack(PackJob &job,
+                                        const model::ModelFile &model,
+                                        SymbolTable &moduleSymbols,
+                                        SymbolTableCollection &symbolTable) {
+  // The members' rows, stacked.
+  int64_t rows = 0, cols = 0;
+  std::vector<float> stacked;
+  for (LinearOp member : job.members) {
+    FailureOr<std::pair<int64_t, int64_t>> shape =
+        member.getWeightShape(symbolTable);
+    if (failed(shape))
+      return failure();
+    FailureOr<std::vector<float>> values =
+        readWeight(member, model, symbolTable);
+    if (failed(values))
+      return failure();
+    rows += shape->first;
+    cols = shape->second;
+    stacked.insert(stacked.end(), values->begin(), values->end());
+  }
+  Operation *op = job.op;
+  auto packedType = PackedWeightType::getChecked(
+      [&] { return op->emitOpError(); }, &getContext(), rows, cols,
+      job.quantizer);
+  if (!packedType)
+    return failure();
+
+  // Layers that know their place get the sign vector fake quantization
+  // gives them (shared by the members of a rotation domain).
+  std::string layerKey = job.members.front().getLayerKey();
+  QuantizeOptions options;
+  options.threads = threads;
+  options.seed =
+      layerKey.empty() ? seed : model::getBlockLinearSeed(seed, layerKey);
+  llvm::Expected<QuantizedLayer> layer = quantizeLayer(
+      job.quantizer.getSpec(), stacked.data(), rows, cols, options);
+  if (!layer)
+    return op->emitOpError() << "cannot quantize with "
+                             << job.quantizer.getReferenceName() << ": "
+                             << llvm::toString(layer.takeError());
+
+  // The packed weight, declared before the function that uses it.
+  OpBuilder builder(&getContext());
+  builder.setInsertionPoint(op->getParentOfType<FunctionOpInterface>());
+  std::string name = packedWeightName(job.members);
+  Type i8 = builder.getI8Type(), f32 = builder.getF32Type();
+  std::vector<float> scales(rows);
+  for (int64_t row = 0; row < rows; ++row)
+    scales[row] = layer->scale(row);
+  ArrayRef<int8_t> codes(reinterpret_cast<const int8_t *>(layer->codes.data()),
+                         layer->codes.size());
+  SmallVector<StringRef, 4> sources;
+  for (LinearOp member : job.members) {
+    auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(
+        member, member.getWeightAttr().getAttr());
+    sources.push_back(weight.getSource() ? *weight.getSource()
+                                         : weight.getSymName());
+  }
+  auto packed = PackedWeightOp::create(
+      builder, op->getLoc(), name, packedType,
+      makeResource(RankedTensorType::get({packedType.getCodeBytes()}, i8),
+                   name + ".codes", codes),
+      makeResource(RankedTensorType::get({rows}, f32), name + ".scales",
+                   ArrayRef<float>(scales)),
+      makeResource(RankedTensorType::get({cols}, f32), name + ".signs",
+                   ArrayRef<float>(layer->signs)),
+      builder.getStrArrayAttr(sources),
+      builder.getIntegerAttr(builder.getIntegerType(64, /*isSigned=*/false),
+                             llvm::APInt(64, options.seed)));
+  moduleSymbols.insert(packed); // renamed if the name is taken
+
+  // The layers: one quantized linear with a result per member.
+  builder.setInsertionPoint(op);
+  auto weight = GetWeightOp::create(builder, op->getLoc(), packedType,
+                                    packed.getSymName());
+  SmallVector<Type, 4> resultTypes;
+  SmallVector<Attribute, 4> roles;
+  for (LinearOp member : job.members) {
+    resultTypes.push_back(member.getType());
+    if (member.getRoleAttr())
+      roles.push_back(member.getRoleAttr());
+  }
+  auto linear = QuantizedLinearOp::create(
+      builder, op->getLoc(), resultTypes, job.members.front().getInput(),
+      weight, job.members.front().getBlockAttr(),
+      roles.size() == job.members.size() ? builder.getArrayAttr(roles)
+                                         : ArrayAttr());
+  op->replaceAllUsesWith(linear.getResults());
+  op->erase();
+  return success();
+}
+
+void QuantizeWeightsPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  std::string path = model;
+  if (path.empty())
+    if (auto file = module->getAttrOfType<StringAttr>(
+            QPalDialect::kModelFileAttrName))
+      path = file.getValue().str();
+
+  // The layers to pack: fusion groups, then the lone linears.
+  SmallVector<PackJob> jobs;
+  module.walk([&](Operation *op) {
+    PackJob job{op, {}, {}};
+    if (auto group = dyn_cast<FusionGroupOp>(op))
+      job.members = group.getMembers();
+    else if (auto linear = dyn_cast<LinearOp>(op);
+             linear && !isa<FusionGroupOp>(op->getParentOp()))
+      job.members.push_back(linear);
+    if (job.members.empty())
+      return;
+    job.quantizer = job.members.front().getQuantizerAttr();
+    if (job.quantizer && !isa<F16Attr>(job.quantizer))
+      jobs.push_back(job);
+  });
+  if (jobs.empty())
+    return;
+  if (path.empty()) {
+    module.emitError() << "qpal-quantize-weights needs the model file: set "
+                          "'model' or the module's '"
+                       << QPalDialect::kModelFileAttrName << "'";
+    return signalPassFailure();
+  }
+  llvm::Expected<std::unique_ptr<model::ModelFile>> file =
+      model::openModel(path);
+  if (!file) {
+    module.emitError() << llvm::toString(file.takeError());
+    return signalPassFailure();
+  }
+
+  SymbolTable moduleSymbols(module);
+  SymbolTableCollection symbolTable;
+  for (PackJob &job : jobs)
+    if (failed(pack(job, **file, moduleSymbols, symbolTable)))
+      return signalPassFailure();
+
+  // Dense weights that no layer reads any more are not part of the program.
+  for (WeightOp weight :
+       llvm::make_early_inc_range(module.getOps<WeightOp>()))
+    if (SymbolTable::symbolKnownUseEmpty(weight, module))
+      weight.erase();
+}
+
+} // namespace
