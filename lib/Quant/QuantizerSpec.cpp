@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Quant/QuantizerSpec.h"
+#include "qpal/Quant/SimtLayout.h"
+#include "qpal/Quant/TcqSplit.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
@@ -459,6 +461,68 @@ std::optional<std::string> QuantizerSpec::checkShape(int64_t rows,
                          multiple, referenceName(), cols)
         .str();
   return std::nullopt;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel layout geometry
+//===----------------------------------------------------------------------===//
+
+unsigned QuantizerSpec::numColumnParts() const {
+  return family == QuantizerFamily::TcqSplit ? 2 : 1;
+}
+
+unsigned QuantizerSpec::laneSegmentBytes(unsigned part) const {
+  // A lane's segment holds its 16 pairs (4 tiles x 4 mma registers).
+  switch (family) {
+  case QuantizerFamily::F16:
+    return 0;
+  case QuantizerFamily::Tcq:
+    // 16 trellis steps of KV bits.
+    return 2 * kv1;
+  case QuantizerFamily::TcqSplit:
+    return 2 * (part == 0 ? kv1 : kv2);
+  case QuantizerFamily::Vq:
+    // 16 two-dimensional codes of b bits.
+    return kernel == KernelKind::TensorCore ? 2 * indexBits : 0;
+  case QuantizerFamily::Sq:
+    // 32 scalar codes of b bits.
+    return kernel == KernelKind::TensorCore ? 4 * indexBits : 0;
+  }
+  llvm_unreachable("unknown quantizer family");
+}
+
+uint64_t QuantizerSpec::partByteOffset(int64_t rows, int64_t cols,
+                                       unsigned part) const {
+  if (family != QuantizerFamily::TcqSplit || part == 0)
+    return 0;
+  return tcqSplitSecondPartOffset(rows, cols, kv1);
+}
+
+unsigned QuantizerSpec::simtChunkColumns() const {
+  bool simt = (family == QuantizerFamily::Vq ||
+               family == QuantizerFamily::Sq) &&
+              kernel == KernelKind::Simt;
+  return simt ? static_cast<unsigned>(kSimtChunkVectors) * vectorDim() : 0;
+}
+
+unsigned QuantizerSpec::packedPairEntries() const {
+  switch (family) {
+  case QuantizerFamily::F16:
+    return 0;
+  case QuantizerFamily::Tcq:
+  case QuantizerFamily::TcqSplit:
+    return static_cast<unsigned>(codebookBytes() / 4);
+  case QuantizerFamily::Vq:
+    return kernel == KernelKind::TensorCore
+               ? static_cast<unsigned>(codebookBytes() / 4)
+               : 0;
+  case QuantizerFamily::Sq:
+    // 2^(2b) entries: up to 16 KiB (b = 6).
+    return kernel == KernelKind::TensorCore && indexBits <= 6
+               ? 1u << (2 * indexBits)
+               : 0;
+  }
+  llvm_unreachable("unknown quantizer family");
 }
 
 //===----------------------------------------------------------------------===//

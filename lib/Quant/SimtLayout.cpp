@@ -19,8 +19,8 @@ using namespace qpal;
 using detail::makeError;
 
 namespace {
-/// Vectors per chunk, and per lane within a chunk.
-constexpr int64_t kChunkVectors = 1024, kLaneVectors = 32;
+constexpr int64_t kChunkVectors = kSimtChunkVectors,
+                  kLaneVectors = kSimtLaneCodes;
 
 /// Visits every code of the SIMT layout: `visit(codeIndex, bitOffset)` with
 /// the row-major code index and the absolute bit offset (LSB-first within

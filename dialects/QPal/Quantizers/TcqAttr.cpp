@@ -5,9 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "DecodeSupport.h"
 #include "QuantizerSyntax.h"
-#include "TcqDecode.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
 using namespace mlir;
@@ -51,35 +49,4 @@ LogicalResult TcqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 QuantizerSpec TcqAttr::getSpec() const {
   return QuantizerSpec::tcq(getKv(), getTlutBits(),
                             getScale().convertToDouble());
-}
-
-//===----------------------------------------------------------------------===//
-// Code generation
-//===----------------------------------------------------------------------===//
-
-unsigned TcqAttr::getLaneSegmentBytes(unsigned part) const {
-  // 4 tiles x 4 steps x KV bits.
-  return 2 * getKv();
-}
-
-uint64_t TcqAttr::getPartByteOffset(int64_t rows, int64_t cols,
-                                    unsigned part) const {
-  return 0;
-}
-
-LogicalResult
-TcqAttr::emitLaneDecode(OpBuilder &builder, Location loc,
-                        const LaneDecodeArgs &args,
-                        SmallVectorImpl<DecodedPair> &pairs) const {
-  emitTcqLaneDecode(builder, loc, args, getKv(), getTlutBits(), pairs);
-  return success();
-}
-
-unsigned TcqAttr::getPackedPairEntries() const {
-  return static_cast<unsigned>(getSpec().codebookBytes() / 4);
-}
-
-Value TcqAttr::emitPackedPairEntry(OpBuilder &builder, Location loc,
-                                   Value codebook, Value entry) const {
-  return detail::emitCodebookPairEntry(builder, loc, codebook, entry);
 }

@@ -5,9 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "DecodeSupport.h"
 #include "QuantizerSyntax.h"
-#include "TcqDecode.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
 #include <algorithm>
@@ -56,42 +54,4 @@ LogicalResult TcqSplitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 QuantizerSpec TcqSplitAttr::getSpec() const {
   return QuantizerSpec::tcqSplit(getKv1(), getKv2(), getTlutBits(),
                                  getScale().convertToDouble());
-}
-
-//===----------------------------------------------------------------------===//
-// Code generation
-//===----------------------------------------------------------------------===//
-
-unsigned TcqSplitAttr::getNumColumnParts() const { return 2; }
-
-unsigned TcqSplitAttr::getLaneSegmentBytes(unsigned part) const {
-  return 2 * (part == 0 ? getKv1() : getKv2());
-}
-
-uint64_t TcqSplitAttr::getPartByteOffset(int64_t rows, int64_t cols,
-                                         unsigned part) const {
-  // Each half is an independent M x K/2 TCQ matrix; the second follows the
-  // first in the code buffer.
-  if (part == 0)
-    return 0;
-  return static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols / 2) *
-         getKv1() / 16;
-}
-
-LogicalResult
-TcqSplitAttr::emitLaneDecode(OpBuilder &builder, Location loc,
-                             const LaneDecodeArgs &args,
-                             SmallVectorImpl<DecodedPair> &pairs) const {
-  unsigned kv = args.columnPart == 0 ? getKv1() : getKv2();
-  emitTcqLaneDecode(builder, loc, args, kv, getTlutBits(), pairs);
-  return success();
-}
-
-unsigned TcqSplitAttr::getPackedPairEntries() const {
-  return static_cast<unsigned>(getSpec().codebookBytes() / 4);
-}
-
-Value TcqSplitAttr::emitPackedPairEntry(OpBuilder &builder, Location loc,
-                                        Value codebook, Value entry) const {
-  return detail::emitCodebookPairEntry(builder, loc, codebook, entry);
 }

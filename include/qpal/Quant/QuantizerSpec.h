@@ -115,6 +115,28 @@ struct QuantizerSpec {
   /// cannot pack, or std::nullopt.
   std::optional<std::string> checkShape(int64_t rows, int64_t cols) const;
 
+  // Kernel layout geometry: the one definition the packers, the reference
+  // decoders and the kernel emitters share (TileLayout.h, TcqSplit.h,
+  // SimtLayout.h).
+
+  /// Column parts the weight is packed in: 2 for a column split (each half
+  /// its own matrix), else 1.
+  unsigned numColumnParts() const;
+  /// Bytes one lane's segment of one 32 x 32 supertile occupies in column
+  /// part `part` of a tensor-core layout (16 pairs of codes), or 0 when the
+  /// codes are not in a tensor-core layout.
+  unsigned laneSegmentBytes(unsigned part) const;
+  /// Byte offset of column part `part`'s packed matrix in the codes of an
+  /// M x K weight.
+  uint64_t partByteOffset(int64_t rows, int64_t cols, unsigned part) const;
+  /// Columns of one row chunk of the CUDA-core (SIMT) layout (1024 vectors),
+  /// or 0 when the codes are not in a SIMT layout.
+  unsigned simtChunkColumns() const;
+  /// Entries of the packed pair table (two fp16 weights per 32-bit entry):
+  /// every 2-D codeword (TCQ, VQ) or every pair of scalar codes (SQ up to 6
+  /// bits, 2^(2b) entries); 0 when the kernels have none.
+  unsigned packedPairEntries() const;
+
   /// The normalized MSE expected on an i.i.d. Gaussian source: the
   /// reference's measurement (data/quantizer_distortion.json) for palette
   /// members, and for other parameters the value of the reference quantizer

@@ -137,7 +137,7 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
   Value supertileRow = supertileLoop.getInductionVar();
   Value rowBase = arith::MulIOp::create(
       builder, loc, supertileRow, constIndex(builder, loc, kSupertileDim));
-  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
+  for (unsigned part = 0, e = shape.quantizer.getSpec().numColumnParts(); part < e;
        ++part) {
     PartGeometry geometry(shape, part);
     OpBuilder::InsertionGuard partGuard(builder);

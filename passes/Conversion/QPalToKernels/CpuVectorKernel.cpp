@@ -449,7 +449,7 @@ std::pair<Value, Value> unpackPair(OpBuilder &builder, Location loc,
 /// returns null when it has none or it is too large.
 Value emitStackPairTable(OpBuilder &builder, Location loc,
                          const KernelShape &shape, Value codebook) {
-  unsigned entries = shape.quantizer.getPackedPairEntries();
+  unsigned entries = shape.quantizer.getSpec().packedPairEntries();
   if (entries == 0 || entries > kMaxStackPairEntries)
     return Value();
   Value table = memref::AllocaOp::create(
@@ -463,8 +463,9 @@ Value emitStackPairTable(OpBuilder &builder, Location loc,
   Value entry = loop.getInductionVar();
   memref::StoreOp::create(
       builder, loc,
-      shape.quantizer.emitPackedPairEntry(builder, loc, codebook, entry), table,
-      entry);
+      cast<PackedPairTableAttrInterface>(shape.quantizer)
+          .emitPackedPairEntry(builder, loc, codebook, entry),
+      table, entry);
   return table;
 }
 
@@ -569,7 +570,7 @@ setUpDecoders(OpBuilder &builder, Location loc, const KernelShape &shape,
       options.packedPairs && !registers
           ? emitStackPairTable(builder, loc, shape, args.codebook)
           : Value();
-  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
+  for (unsigned part = 0, e = shape.quantizer.getSpec().numColumnParts(); part < e;
        ++part) {
     decoders.emplace_back(shape, args, part, packedTable, &registers,
                           std::max(1u, options.dealtSegments));
@@ -855,7 +856,8 @@ public:
               builder, loc, base,
               constIndex(builder, loc, kWarpLanes * omega))}));
     }
-    if (failed(shape.quantizer.emitSimtDecode(builder, loc, decodeArgs, codes)))
+    if (failed(cast<SimtDecodeAttrInterface>(shape.quantizer)
+                   .emitSimtDecode(builder, loc, decodeArgs, codes)))
       return failure();
     if (codes.size() != kSimtCodesPerLane)
       return emitError(loc) << shape.quantizer.getReferenceName() << " decoded "

@@ -63,7 +63,7 @@ GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip,
     launch.blocksPerSm = options.blocksPerSm;
   int64_t supertileRows = shape.rows / kSupertileDim;
   int64_t supertileCols =
-      shape.cols / kSupertileDim / shape.quantizer.getNumColumnParts();
+      shape.cols / kSupertileDim / shape.quantizer.getSpec().numColumnParts();
   // The warps' partial sums (warps x batch x 32 f32) share the block's
   // static shared memory with the tables: large batches get fewer warps.
   int64_t partialsPerWarp = shape.batch * kSupertileDim * 4;
@@ -73,7 +73,7 @@ GpuLaunch qpal::chooseGpuLaunch(const KernelShape &shape, const GpuChip &chip,
   uint64_t tableBudget =
       kStaticSharedBytes -
       std::min<uint64_t>(kStaticSharedBytes, launch.warps * partialsPerWarp);
-  uint64_t tableBytes = shape.quantizer.getPackedPairEntries() * 4;
+  uint64_t tableBytes = shape.quantizer.getSpec().packedPairEntries() * 4;
   launch.packedPairs =
       launch.mma && options.packedPairs && tableBytes > 0 &&
       tableBytes <= std::min(kSharedCodebookBytes, tableBudget);
@@ -152,7 +152,7 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
                                       MemRefLayoutAttrInterface(), workgroup);
   SmallVector<Type> workgroupTypes{partialsType};
   int64_t codebookValues = KernelTypes(builder, shape).codebook.getDimSize(0);
-  int64_t packedEntries = shape.quantizer.getPackedPairEntries();
+  int64_t packedEntries = shape.quantizer.getSpec().packedPairEntries();
   if (launch.packedPairs && (!mma || packedEntries == 0))
     return emitError(loc) << shape.quantizer.getReferenceName()
                           << " has no packed pair table for mma.sync";
@@ -196,8 +196,9 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
     packedPairs.replicas = replicas;
     emitBlockStridedLoop(
         builder, loc, thread, packedEntries, launch.blockX, [&](Value entry) {
-          Value packed = shape.quantizer.emitPackedPairEntry(
-              builder, loc, args.codebook, entry);
+          Value packed = cast<PackedPairTableAttrInterface>(shape.quantizer)
+                             .emitPackedPairEntry(builder, loc, args.codebook,
+                                                  entry);
           Value first = arith::MulIOp::create(
               builder, loc, entry, constIndex(builder, loc, replicas));
           for (unsigned copy = 0; copy < replicas; ++copy)

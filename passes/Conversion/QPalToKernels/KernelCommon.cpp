@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Conversion/QPalToKernels.h"
+#include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -64,12 +65,25 @@ LogicalResult qpal::verifyKernelShape(Location loc, const KernelShape &shape) {
     return emitError(loc) << "expects a batch of at most 64 activation rows "
                              "for a fused dequant-matmul kernel, got "
                           << shape.batch;
+  QuantizerSpec spec = shape.quantizer.getSpec();
   if (!isSimtKernel(shape))
-    for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
-         ++part)
-      if (shape.quantizer.getLaneSegmentBytes(part) == 0)
+    for (unsigned part = 0, e = spec.numColumnParts(); part < e; ++part)
+      if (spec.laneSegmentBytes(part) == 0)
         return emitError(loc) << shape.quantizer.getReferenceName()
                               << " has no packed code layout to lower";
+  // The decode is an external model of the quantizer's attribute: without
+  // it (a quantizer of a plug-in that registered none) there is nothing to
+  // emit.
+  bool decodes =
+      isSimtKernel(shape)
+          ? isa<SimtDecodeAttrInterface>(shape.quantizer)
+          : isa<LaneDecodeAttrInterface>(shape.quantizer) &&
+                (spec.packedPairEntries() == 0 ||
+                 isa<PackedPairTableAttrInterface>(shape.quantizer));
+  if (!decodes)
+    return emitError(loc) << "no decode of " << shape.quantizer
+                          << " is registered (the conversion library's "
+                             "registerDecodeInterfaceModels attaches qpal's)";
   return shape.quantizer.verifyShape(shape.rows, shape.cols, [&] {
     return emitError(loc) << "cannot lower a " << shape.rows << "x"
                           << shape.cols << " weight: ";

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Conversion/QPalToKernels.h"
+#include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -61,6 +62,7 @@ using namespace mlir;
 using namespace qpal;
 
 void qpal::registerKernelLoweringDependencies(DialectRegistry &registry) {
+  registerDecodeInterfaceModels(registry);
   registry.insert<QPalDialect, arith::ArithDialect, cf::ControlFlowDialect,
                   func::FuncDialect, gpu::GPUDialect, LLVM::LLVMDialect,
                   memref::MemRefDialect, NVVM::NVVMDialect, scf::SCFDialect,

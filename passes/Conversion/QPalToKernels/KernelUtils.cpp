@@ -86,12 +86,12 @@ void qpal::detail::emitCodeWordViews(OpBuilder &builder, Location loc,
 
 PartGeometry::PartGeometry(const KernelShape &shape, unsigned part)
     : part(part) {
-  unsigned parts = shape.quantizer.getNumColumnParts();
+  unsigned parts = shape.quantizer.getSpec().numColumnParts();
   int64_t partCols = shape.cols / parts;
   supertileCols = partCols / kSupertileDim;
   colOffset = part * partCols;
-  byteOffset = shape.quantizer.getPartByteOffset(shape.rows, shape.cols, part);
-  segmentBytes = shape.quantizer.getLaneSegmentBytes(part);
+  byteOffset = shape.quantizer.getSpec().partByteOffset(shape.rows, shape.cols, part);
+  segmentBytes = shape.quantizer.getSpec().laneSegmentBytes(part);
 }
 
 Value qpal::detail::constIndex(OpBuilder &builder, Location loc,
@@ -227,7 +227,8 @@ LogicalResult qpal::detail::emitSupertileLaneDecode(
 LogicalResult qpal::detail::emitLaneDecodeChecked(
     OpBuilder &builder, Location loc, const KernelShape &shape,
     const LaneDecodeArgs &decodeArgs, SmallVectorImpl<DecodedPair> &pairs) {
-  if (failed(shape.quantizer.emitLaneDecode(builder, loc, decodeArgs, pairs)))
+  if (failed(cast<LaneDecodeAttrInterface>(shape.quantizer)
+                 .emitLaneDecode(builder, loc, decodeArgs, pairs)))
     return failure();
   if (pairs.size() != kPairsPerLane)
     return emitError(loc) << shape.quantizer.getReferenceName() << " decoded "
@@ -432,7 +433,7 @@ FailureOr<SmallVector<Value>> qpal::detail::emitLaneColumnLoops(
     bool vectorSegments) {
   SmallVector<Value> sums(initial);
   unroll = std::max(1u, unroll);
-  for (unsigned part = 0, e = shape.quantizer.getNumColumnParts(); part < e;
+  for (unsigned part = 0, e = shape.quantizer.getSpec().numColumnParts(); part < e;
        ++part) {
     PartGeometry geometry(shape, part);
     Value bound = constIndex(builder, loc, geometry.supertileCols);

@@ -9,6 +9,7 @@
 #define QPAL_PASSES_CONVERSION_QPALTOKERNELS_KERNELUTILS_H
 
 #include "qpal/Conversion/QPalToKernels.h"
+#include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -217,7 +218,7 @@ struct SimtGeometry {
   explicit SimtGeometry(const KernelShape &shape) {
     QuantizerSpec spec = shape.quantizer.getSpec();
     bits = spec.indexBits;
-    chunkCols = shape.quantizer.getSimtChunkColumns();
+    chunkCols = shape.quantizer.getSpec().simtChunkColumns();
     unsigned dim = chunkCols / 1024;
     fullChunks = shape.cols / chunkCols;
     partialLanes = (shape.cols % chunkCols) / (kWarpLanes * dim);

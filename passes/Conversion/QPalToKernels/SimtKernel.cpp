@@ -57,7 +57,8 @@ emitSimtChunk(OpBuilder &builder, Location loc, const KernelShape &shape,
   SimtDecodeArgs decodeArgs{args.codes, args.codebook, wordOffset,
                             CodeWords{args.codeWords, 4, {}}};
   SmallVector<DecodedSimtCode> codes;
-  if (failed(shape.quantizer.emitSimtDecode(builder, loc, decodeArgs, codes)))
+  if (failed(cast<SimtDecodeAttrInterface>(shape.quantizer)
+                 .emitSimtDecode(builder, loc, decodeArgs, codes)))
     return failure();
   Value chunkBase = arith::AddIOp::create(
       builder, loc,
@@ -153,7 +154,7 @@ emitRowSums(OpBuilder &builder, Location loc, const KernelShape &shape,
 } // namespace
 
 bool qpal::isSimtKernel(const KernelShape &shape) {
-  return shape.quantizer.getSimtChunkColumns() != 0;
+  return shape.quantizer.getSpec().simtChunkColumns() != 0;
 }
 
 FailureOr<func::FuncOp>

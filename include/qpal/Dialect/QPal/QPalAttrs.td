@@ -21,10 +21,7 @@ class QPal_Attr<string name, string attrMnemonic, list<Trait> traits = []>
 /// A quantizer attribute: custom `key = value` syntax, verified parameters,
 /// and the quantizer interface implemented from `getSpec`.
 class QPal_QuantizerAttr<string name, string attrMnemonic,
-                         list<string> overrides = [
-                           "getLaneSegmentBytes", "getPartByteOffset",
-                           "emitLaneDecode", "getPackedPairEntries",
-                           "emitPackedPairEntry"]>
+                         list<string> overrides = []>
     : QPal_Attr<name, attrMnemonic,
                 [DeclareAttrInterfaceMethods<QPal_QuantizerAttrInterface,
                                              overrides>]> {
@@ -61,9 +58,7 @@ def QPal_TcqAttr : QPal_QuantizerAttr<"Tcq", "tcq"> {
                         APFloatParameter<"input scale">:$scale);
 }
 
-def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split", [
-    "getNumColumnParts", "getLaneSegmentBytes", "getPartByteOffset",
-    "emitLaneDecode", "getPackedPairEntries", "emitPackedPairEntry"]> {
+def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split"> {
   let summary = "Fractional TCQ: two trellis rates split over the input columns";
   let description = [{
     Columns `[0, K/2)` are coded with `kv1` bits per step and `[K/2, K)` with
@@ -82,10 +77,7 @@ def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split", [
                         APFloatParameter<"input scale">:$scale);
 }
 
-def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq", [
-    "getLaneSegmentBytes", "getPartByteOffset", "emitLaneDecode",
-    "getPackedPairEntries", "emitPackedPairEntry", "getSimtChunkColumns",
-    "emitSimtDecode"]> {
+def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq"> {
   let summary = "2-D vector quantizer with a fixed Gaussian codebook";
   let description = [{
     Each pair of horizontally adjacent weights is replaced by the nearest of
@@ -106,10 +98,7 @@ def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq", [
                         "::qpal::KernelKind":$kernel);
 }
 
-def QPal_SqAttr : QPal_QuantizerAttr<"Sq", "sq", [
-    "getLaneSegmentBytes", "getPartByteOffset", "emitLaneDecode",
-    "getPackedPairEntries", "emitPackedPairEntry", "getSimtChunkColumns",
-    "emitSimtDecode"]> {
+def QPal_SqAttr : QPal_QuantizerAttr<"Sq", "sq"> {
   let summary = "Non-uniform scalar quantizer with a fixed Gaussian codebook";
   let description = [{
     Each weight is replaced by the nearest of `2^bits` levels (bits 2..8) of
@@ -126,7 +115,7 @@ def QPal_SqAttr : QPal_QuantizerAttr<"Sq", "sq", [
                         "::qpal::KernelKind":$kernel);
 }
 
-def QPal_F16Attr : QPal_QuantizerAttr<"F16", "f16", []> {
+def QPal_F16Attr : QPal_QuantizerAttr<"F16", "f16"> {
   let summary = "Not quantized: the weight is kept in fp16";
   let description = [{
     The neutral member of the palette, for layers a budget can afford to

@@ -13,7 +13,6 @@
 #ifndef QPAL_DIALECT_QPAL_QPALDIALECT_H
 #define QPAL_DIALECT_QPAL_QPALDIALECT_H
 
-#include "qpal/Dialect/QPal/KernelDecode.h"
 #include "qpal/Quant/QuantizerSpec.h"
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"

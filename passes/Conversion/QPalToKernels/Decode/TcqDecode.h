@@ -5,10 +5,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QPAL_DIALECTS_QPAL_QUANTIZERS_TCQDECODE_H
-#define QPAL_DIALECTS_QPAL_QUANTIZERS_TCQDECODE_H
+#ifndef QPAL_CONVERSION_QPALTOKERNELS_DECODE_TCQDECODE_H
+#define QPAL_CONVERSION_QPALTOKERNELS_DECODE_TCQDECODE_H
 
-#include "qpal/Dialect/QPal/KernelDecode.h"
+#include "qpal/Conversion/QPalToKernels/KernelDecode.h"
 
 #include "llvm/ADT/SmallVector.h"
 
@@ -24,4 +24,4 @@ void emitTcqLaneDecode(mlir::OpBuilder &builder, mlir::Location loc,
 
 } // namespace qpal::detail
 
-#endif // QPAL_DIALECTS_QPAL_QUANTIZERS_TCQDECODE_H
+#endif // QPAL_CONVERSION_QPALTOKERNELS_DECODE_TCQDECODE_H

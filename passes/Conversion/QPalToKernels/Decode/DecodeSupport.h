@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Arith/memref building blocks the quantizer attributes compose into their
+// Arith/memref building blocks the decode models compose into their
 // `emitLaneDecode`: reading bit fields of packed codes and looking up
 // codebook entries. Offsets known at compile time stay constants, so a
 // decode unrolls into straight-line integer code. Every block takes scalar
@@ -14,10 +14,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QPAL_DIALECTS_QPAL_QUANTIZERS_DECODESUPPORT_H
-#define QPAL_DIALECTS_QPAL_QUANTIZERS_DECODESUPPORT_H
+#ifndef QPAL_CONVERSION_QPALTOKERNELS_DECODE_DECODESUPPORT_H
+#define QPAL_CONVERSION_QPALTOKERNELS_DECODE_DECODESUPPORT_H
 
-#include "qpal/Dialect/QPal/KernelDecode.h"
+#include "qpal/Conversion/QPalToKernels/KernelDecode.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -104,4 +104,4 @@ mlir::Value emitGather(mlir::OpBuilder &builder, mlir::Location loc,
 
 } // namespace qpal::detail
 
-#endif // QPAL_DIALECTS_QPAL_QUANTIZERS_DECODESUPPORT_H
+#endif // QPAL_CONVERSION_QPALTOKERNELS_DECODE_DECODESUPPORT_H

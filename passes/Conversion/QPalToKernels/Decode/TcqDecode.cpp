@@ -1,4 +1,4 @@
-//===- TcqDecode.cpp - Trellis window decode shared by tcq/tcq_split ------===//
+//===- TcqDecode.cpp - The decode of #qpal.tcq and #qpal.tcq_split --------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -18,7 +18,9 @@
 
 #include "TcqDecode.h"
 
+#include "DecodeModels.h"
 #include "DecodeSupport.h"
+#include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -122,4 +124,46 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
       pairs.push_back({tile, reg, first, second});
     }
   }
+}
+
+//===----------------------------------------------------------------------===//
+// External models
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The lane decode of #qpal.tcq: one trellis of KV bits per step.
+struct TcqLaneDecode
+    : LaneDecodeAttrInterface::ExternalModel<TcqLaneDecode, TcqAttr> {
+  LogicalResult emitLaneDecode(Attribute attr, OpBuilder &builder,
+                               Location loc, const LaneDecodeArgs &args,
+                               SmallVectorImpl<DecodedPair> &pairs) const {
+    auto tcq = cast<TcqAttr>(attr);
+    emitTcqLaneDecode(builder, loc, args, tcq.getKv(), tcq.getTlutBits(),
+                      pairs);
+    return success();
+  }
+};
+
+/// The lane decode of #qpal.tcq_split: each column half its own trellis.
+struct TcqSplitLaneDecode
+    : LaneDecodeAttrInterface::ExternalModel<TcqSplitLaneDecode,
+                                             TcqSplitAttr> {
+  LogicalResult emitLaneDecode(Attribute attr, OpBuilder &builder,
+                               Location loc, const LaneDecodeArgs &args,
+                               SmallVectorImpl<DecodedPair> &pairs) const {
+    auto split = cast<TcqSplitAttr>(attr);
+    unsigned kv = args.columnPart == 0 ? split.getKv1() : split.getKv2();
+    emitTcqLaneDecode(builder, loc, args, kv, split.getTlutBits(), pairs);
+    return success();
+  }
+};
+
+} // namespace
+
+void qpal::detail::attachTcqDecodeModels(MLIRContext *context) {
+  TcqAttr::attachInterface<TcqLaneDecode, CodewordPairTable<TcqAttr>>(
+      *context);
+  TcqSplitAttr::attachInterface<TcqSplitLaneDecode,
+                                CodewordPairTable<TcqSplitAttr>>(*context);
 }

@@ -7,7 +7,7 @@
 
 #include "DecodeSupport.h"
 
-#include "qpal/Dialect/QPal/KernelDecode.h"
+#include "qpal/Conversion/QPalToKernels/KernelDecode.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"

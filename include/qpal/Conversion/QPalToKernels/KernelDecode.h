@@ -1,12 +1,12 @@
-//===- KernelDecode.h - The decode hook of quantizer attributes -*- C++ -*-===//
+//===- KernelDecode.h - What a quantizer's decode reads and gives -*- C++ -*-===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 //
-// Types of `QuantizerAttrInterface::emitLaneDecode`, the one place that emits
-// the decode of packed codes into a kernel body. Every tensor-core layout of
+// Types of the decode interfaces (DecodeInterfaces.td), the one place that
+// emits the decode of packed codes into a kernel body. Every tensor-core layout of
 // the palette stores, per 32 x 32 supertile and per lane w of a warp, the
 // codes of 16 horizontal weight pairs: 4 tiles q (16 x 16, q = 2*j1 + i1)
 // times 4 `mma.m16n8k16` A-fragment registers j. Pair (q, j) of lane w sits
@@ -16,8 +16,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QPAL_DIALECT_QPAL_KERNELDECODE_H
-#define QPAL_DIALECT_QPAL_KERNELDECODE_H
+#ifndef QPAL_CONVERSION_QPALTOKERNELS_KERNELDECODE_H
+#define QPAL_CONVERSION_QPALTOKERNELS_KERNELDECODE_H
+
+#include "qpal/Quant/SimtLayout.h"
+#include "qpal/Quant/TileLayout.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Location.h"
@@ -27,9 +30,9 @@
 
 namespace qpal {
 
-/// Lanes of a warp, tiles of a supertile and pairs a lane decodes per
-/// supertile in the tensor-core layouts.
-constexpr unsigned kWarpLanes = 32, kSupertileDim = 32, kTileDim = 16;
+/// Pairs a lane decodes per supertile in the tensor-core layouts (lanes,
+/// supertiles and tiles are lib/Quant's kWarpLanes, kSupertileDim and
+/// kTileDim).
 constexpr unsigned kPairsPerLane = 16;
 
 /// Words of one segment a kernel has already loaded into registers:
@@ -53,7 +56,7 @@ struct CodeWords {
   llvm::SmallVector<CachedSegment, 3> cached;
 };
 
-/// A packed pair table (`getPackedPairEntries` i32 entries, any memory
+/// A packed pair table (`QuantizerSpec::packedPairEntries` i32 entries, any memory
 /// space), possibly replicated so that the lanes of a warp read different
 /// shared-memory banks: copy c of entry e is at e * replicas + c, and this
 /// lane reads copy `replica` (an index; null when replicas is 1).
@@ -145,7 +148,7 @@ struct DecodedSimtCode {
 };
 
 /// Codes one SIMT lane decodes per row chunk.
-constexpr unsigned kSimtCodesPerLane = 32;
+constexpr unsigned kSimtCodesPerLane = kSimtLaneCodes;
 
 /// The supertile-relative row of pair (q, j) of lane `lane` (an index value).
 mlir::Value emitPairRow(mlir::OpBuilder &builder, mlir::Location loc,
@@ -156,4 +159,4 @@ mlir::Value emitPairColumn(mlir::OpBuilder &builder, mlir::Location loc,
 
 } // namespace qpal
 
-#endif // QPAL_DIALECT_QPAL_KERNELDECODE_H
+#endif // QPAL_CONVERSION_QPALTOKERNELS_KERNELDECODE_H

@@ -1,0 +1,23 @@
+//===- DecodeInterfaces.cpp - The decode interfaces and their models ------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
+
+#include "DecodeModels.h"
+
+using namespace mlir;
+using namespace qpal;
+
+#include "qpal/Conversion/QPalToKernels/DecodeInterfaces.cpp.inc"
+
+void qpal::registerDecodeInterfaceModels(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *context, QPalDialect *) {
+    detail::attachTcqDecodeModels(context);
+    detail::attachVqDecodeModels(context);
+    detail::attachSqDecodeModels(context);
+  });
+}
