@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Passes/Passes.h"
+#include "qpal/Alloc/ProblemBuilder.h"
 
 #include "qpal/Alloc/Msq.h"
 
@@ -47,18 +48,6 @@ static_assert(static_cast<unsigned>(LinearRole::q) ==
               "LinearRole and alloc::Projection must share their order");
 
 namespace {
-
-/// What to allocate for, as the pass options give it.
-struct AllocationOptions {
-  std::optional<double> budgetBits;
-  std::optional<double> tokensPerSecond;
-  std::string latencyTable;
-  std::string roofline;
-  std::string palette;
-  std::string memoryModel;
-  std::string distortion;
-  bool fusion = true;
-};
 
 /// The module's linear layers, one per block and role, and the model shape
 /// they imply.
@@ -208,10 +197,11 @@ LogicalResult emitLibraryError(ModuleOp module, llvm::Error err) {
   return emitModuleError(module) << llvm::toString(std::move(err));
 }
 
-/// Builds the MSQ instance of `layers` under `options`.
+/// Builds the MSQ instance of `layers` for `request` (the module's palette
+/// when the request names none).
 FailureOr<alloc::MsqProblem> buildProblem(ModuleOp module,
                                           const ModelLayers &layers,
-                                          const AllocationOptions &options) {
+                                          alloc::MsqRequest request) {
   alloc::MsqProblem problem;
   problem.model = layers.model;
   problem.sensitivities.coefficients.resize(layers.linears.size());
@@ -220,72 +210,12 @@ FailureOr<alloc::MsqProblem> buildProblem(ModuleOp module,
       problem.sensitivities
           .coefficients[block][static_cast<unsigned>(projection)] =
           layers.at(block, projection).getSensitivity()->convertToDouble();
-
-  if (!options.budgetBits && !options.tokensPerSecond)
-    return emitModuleError(module)
-           << "qpal-allocate-bits expects a budget: 'budget-bits' (average "
-              "bits per weight), 'target-tokens-per-second', or both";
-  problem.maxBitsPerWeight = options.budgetBits;
-  problem.minTokensPerSecond = options.tokensPerSecond;
-
-  if (!options.latencyTable.empty() && !options.roofline.empty())
-    return emitModuleError(module) << "qpal-allocate-bits expects one latency "
-                                      "model, got both 'latency-table' and "
-                                      "'roofline'";
-  if (!options.latencyTable.empty()) {
-    auto table = alloc::loadLatencyTable(options.latencyTable);
-    if (!table)
-      return emitLibraryError(module, table.takeError());
-    problem.latency = std::move(*table);
-  } else if (!options.roofline.empty()) {
-    alloc::RooflineParams params;
-    if (options.roofline == "rtx4090")
-      params = alloc::RooflineParams::rtx4090();
-    else if (options.roofline == "h100")
-      params = alloc::RooflineParams::h100();
-    else
-      return emitModuleError(module)
-             << "unknown roofline target '" << options.roofline
-             << "', expected rtx4090 or h100";
-    problem.latency =
-        std::make_shared<alloc::RooflineModel>(problem.model, params);
-  } else if (options.tokensPerSecond) {
-    return emitModuleError(module)
-           << "target-tokens-per-second needs a latency "
-              "model: 'latency-table' or 'roofline'";
-  }
-
-  if (!options.palette.empty()) {
-    auto palette = alloc::parsePalette(options.palette);
-    if (!palette)
-      return emitLibraryError(module, palette.takeError());
-    problem.palette = std::move(*palette);
-  } else if (PaletteAttr attached = getModulePalette(module)) {
+  if (PaletteAttr attached = getModulePalette(module))
     for (QuantizerAttrInterface quantizer : attached.getQuantizers())
-      problem.palette.push_back(quantizer.getSpec());
-  } else {
-    auto defaults =
-        alloc::parsePalette(options.tokensPerSecond ? "reference-latency-simt"
-                                                    : "reference-memory");
-    if (!defaults)
-      return emitLibraryError(module, defaults.takeError());
-    problem.palette = std::move(*defaults);
-  }
-
-  if (!options.distortion.empty()) {
-    auto table = alloc::loadDistortionTable(options.distortion);
-    if (!table)
-      return emitLibraryError(module, table.takeError());
-    problem.distortion = std::move(*table);
-  }
-  auto memoryModel = alloc::parseMemoryModel(options.memoryModel);
-  if (!memoryModel)
-    return emitLibraryError(module, memoryModel.takeError());
-  problem.memoryModel = *memoryModel;
-  // Fusion only changes latency: without a latency model the planner would
-  // merely restrict itself.
-  if (options.fusion && problem.latency)
-    problem.allowAllFusion();
+      request.fallbackPalette.push_back(quantizer.getSpec());
+  if (llvm::Error err = alloc::configureMsqProblem(problem, request))
+    return emitModuleError(module)
+           << "qpal-allocate-bits: " << llvm::toString(std::move(err));
   return problem;
 }
 
@@ -393,23 +323,23 @@ struct AllocateBitsPass final
           name, formatNumber(value));
       return signalPassFailure();
     }
-    AllocationOptions options;
+    alloc::MsqRequest request;
     if (budgetBits > 0)
-      options.budgetBits = budgetBits;
+      request.budgetBits = budgetBits;
     if (targetTokensPerSecond > 0)
-      options.tokensPerSecond = targetTokensPerSecond;
-    options.latencyTable = latencyTable;
-    options.roofline = roofline;
-    options.palette = palette;
-    options.memoryModel = memoryModel;
-    options.distortion = distortion;
-    options.fusion = fusion;
+      request.tokensPerSecond = targetTokensPerSecond;
+    request.latencyTable = latencyTable;
+    request.roofline = roofline;
+    request.palette = palette;
+    request.memoryModel = memoryModel;
+    request.distortion = distortion;
+    request.fusion = fusion;
 
     FailureOr<ModelLayers> layers = collectLayers(module);
     if (failed(layers))
       return signalPassFailure();
     FailureOr<alloc::MsqProblem> problem =
-        buildProblem(module, *layers, options);
+        buildProblem(module, *layers, std::move(request));
     if (failed(problem))
       return signalPassFailure();
     llvm::Expected<alloc::Plan> plan = alloc::solveMsq(*problem);

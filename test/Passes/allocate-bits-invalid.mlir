@@ -11,15 +11,15 @@
 // RUN: not qpal-opt %s -split-input-file -qpal-allocate-bits="target-tokens-per-second=200 latency-table=%S/Inputs/allocate-bits-latency.json" 2>&1 | FileCheck %s --check-prefix=UNPRICED
 
 // The option errors below are reported on the first (well-formed) module.
-// NOBUDGET: error: qpal-allocate-bits expects a budget: 'budget-bits' (average bits per weight), 'target-tokens-per-second', or both
+// NOBUDGET: error: qpal-allocate-bits: a budget is required: 'budget-bits' (average bits per weight), 'target-tokens-per-second', or both
 // NEGATIVE: error: qpal-allocate-bits expects a finite, non-negative 'budget-bits' (0: no budget), got -1
-// NOMODEL: error: target-tokens-per-second needs a latency model: 'latency-table' or 'roofline'
-// ROOFLINE: error: unknown roofline target 'a100', expected rtx4090 or h100
-// TWOMODELS: error: qpal-allocate-bits expects one latency model, got both 'latency-table' and 'roofline'
+// NOMODEL: error: qpal-allocate-bits: 'target-tokens-per-second' needs a latency model: 'latency-table' or 'roofline'
+// ROOFLINE: error: qpal-allocate-bits: unknown 'roofline' 'a100': expected rtx4090 or h100
+// TWOMODELS: error: qpal-allocate-bits: 'latency-table' and 'roofline' are two latency models; give one
 // FAST: error: latency budget of 1e+04 tokens/s (0.1 ms/token) is above the palette's maximum of
-// NOTABLE: error: cannot read '{{.*}}no-such-table.json'
-// PALETTE: error: palette: quantizer 'tcq_11_none_0.9': KV must be in [2, 10], got 11
-// MEMMODEL: error: unknown memory model 'exact': expected 'reference'
+// NOTABLE: error: qpal-allocate-bits: cannot read '{{.*}}no-such-table.json'
+// PALETTE: error: qpal-allocate-bits: palette: quantizer 'tcq_11_none_0.9': KV must be in [2, 10], got 11
+// MEMMODEL: error: qpal-allocate-bits: unknown memory model 'exact': expected 'reference'
 // The default latency palette (reference-latency-simt) has quantizers the
 // table does not price.
 // UNPRICED: error: latency table '{{.*}}allocate-bits-latency.json' has no entry for group 'q', quantizer 'tcq_3_none_0.9', kernel TC

@@ -27,6 +27,7 @@
 #include "qpal/Model/ModelFile.h"
 
 #include "qpal/Alloc/Msq.h"
+#include "qpal/Alloc/ProblemBuilder.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -142,15 +143,6 @@ static Expected<MsqProblem> buildProblem() {
                  "such as llama31_8b_sensitivity.json");
   bool hasBits = budgetBits.getNumOccurrences() > 0;
   bool hasTokens = targetTokensPerSecond.getNumOccurrences() > 0;
-  if (!hasBits && !hasTokens)
-    return error("a budget is required: --budget-bits (average bits per "
-                 "weight), --target-tokens-per-second, or both");
-  if (!latencyTablePath.empty() && !roofline.empty())
-    return error("--latency-table and --roofline are two latency models; "
-                 "give one");
-  if (hasTokens && latencyTablePath.empty() && roofline.empty())
-    return error("--target-tokens-per-second needs a latency model: "
-                 "--latency-table or --roofline");
 
   MsqProblem problem;
   if (!modelFile.empty()) {
@@ -183,49 +175,20 @@ static Expected<MsqProblem> buildProblem() {
                          sensitivityPath.getValue(), sensitivities->numBlocks(),
                          problem.model.name, problem.model.numBlocks));
   problem.sensitivities = std::move(*sensitivities);
+  MsqRequest request;
+  request.spelling = OptionSpelling::CommandLine;
   if (hasBits)
-    problem.maxBitsPerWeight = budgetBits;
+    request.budgetBits = budgetBits;
   if (hasTokens)
-    problem.minTokensPerSecond = targetTokensPerSecond;
-
-  if (!latencyTablePath.empty()) {
-    auto table = loadLatencyTable(latencyTablePath);
-    if (!table)
-      return table.takeError();
-    problem.latency = std::move(*table);
-  } else if (!roofline.empty()) {
-    RooflineParams params;
-    if (roofline == "rtx4090")
-      params = RooflineParams::rtx4090();
-    else if (roofline == "h100")
-      params = RooflineParams::h100();
-    else
-      return error(formatv("unknown --roofline '{0}': expected rtx4090 or "
-                           "h100",
-                           roofline.getValue()));
-    problem.latency = std::make_shared<RooflineModel>(problem.model, params);
-  }
-
-  std::string palette = paletteName;
-  if (palette.empty())
-    palette = hasTokens ? "reference-latency-simt" : "reference-memory";
-  auto quantizers = parsePalette(palette);
-  if (!quantizers)
-    return quantizers.takeError();
-  problem.palette = std::move(*quantizers);
-
-  if (!distortionPath.empty()) {
-    auto table = loadDistortionTable(distortionPath);
-    if (!table)
-      return table.takeError();
-    problem.distortion = std::move(*table);
-  }
-  auto memoryModel = parseMemoryModel(memoryModelName);
-  if (!memoryModel)
-    return memoryModel.takeError();
-  problem.memoryModel = *memoryModel;
-  if (!noFusion && problem.latency)
-    problem.allowAllFusion();
+    request.tokensPerSecond = targetTokensPerSecond;
+  request.latencyTable = latencyTablePath;
+  request.roofline = roofline;
+  request.palette = paletteName;
+  request.distortion = distortionPath;
+  request.memoryModel = memoryModelName;
+  request.fusion = !noFusion;
+  if (Error err = configureMsqProblem(problem, request))
+    return std::move(err);
   return problem;
 }
 
