@@ -8,6 +8,7 @@
 #include "KernelLinears.h"
 
 #include "qpal/Conversion/QPalToKernels.h"
+#include "qpal/Passes/Passes.h"
 #include "qpal/Quant/Codebooks.h"
 #include "qpal/Quant/Hadamard.h"
 
@@ -34,10 +35,16 @@ constexpr int64_t kMaxKernelBatch = 64;
 
 using KernelFn = void (*)(const float *, const uint8_t *, const float *,
                           const float *, float *, int64_t *);
+using RotateFn = void (*)(const float *, const float *, const float *,
+                          float *, float *, int64_t *);
 
-/// A JIT-compiled kernel and the number of row groups of its range.
+/// The JIT-compiled kernels of one (quantizer, M, K, batch): the activation
+/// rotation and the dequant-matmul, and the number of row groups of the
+/// latter's range.
 struct CompiledKernel {
+  RotateFn rotate = nullptr;
   KernelFn function = nullptr;
+  int64_t batch = 0;
   int64_t groups = 0;
 };
 
@@ -46,8 +53,8 @@ struct LayerData {
   QuantizedLayer layer;
   std::vector<float> codebook; // fp16 values widened
   std::vector<float> scales;
-  HadamardTransform transform;
-  CompiledKernel fullBatch; // the kernel of kMaxKernelBatch rows
+  std::vector<float> hadamard; // the K x K matrix of the rotation
+  CompiledKernel fullBatch;    // the kernels of kMaxKernelBatch rows
 };
 
 } // namespace
@@ -100,14 +107,45 @@ KernelLinears::Impl::getKernel(const QuantizerSpec &spec, int64_t rows,
     diagnostics += diag.str();
     return mlir::success();
   });
+  // The layer's product as the compiler sees it after qpal-convert-to-buffers
+  // (one qpal.dequant_matmul on the packed weight's buffers), lowered by
+  // qpal-lower-to-kernels and qpal-cpu-kernels-to-llvm like any other.
   mlir::Location loc = mlir::UnknownLoc::get(&context);
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(loc);
   mlir::OpBuilder builder(&context);
   builder.setInsertionPointToEnd(module->getBody());
-  CpuKernelOptions options;
-  options.isa = getHostCpuIsa();
-  if (failed(buildCpuKernel(builder, loc, shape, options)) ||
-      failed(lowerCpuKernelsToLLVM(*module)))
+  auto packed = PackedWeightType::getChecked(
+      [&] { return mlir::emitError(loc); }, &context, rows, cols,
+      shape.quantizer);
+  if (!packed)
+    return createStringError(
+        formatv("cannot generate the kernel {0}: {1}", name, diagnostics));
+  mlir::Type f32 = builder.getF32Type();
+  auto function = mlir::func::FuncOp::create(
+      builder, loc, "qpal_linear",
+      builder.getFunctionType(
+          {mlir::MemRefType::get({batch, cols}, f32),
+           mlir::MemRefType::get({packed.getCodeBytes()}, builder.getI8Type()),
+           mlir::MemRefType::get({rows}, f32),
+           mlir::MemRefType::get({cols}, f32),
+           mlir::MemRefType::get({packed.getCodebookValues()}, f32),
+           mlir::MemRefType::get({batch, rows}, f32)},
+          {}));
+  mlir::Block *entry = function.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  DequantMatmulOp::create(builder, loc, entry->getArgument(0),
+                          entry->getArgument(1), entry->getArgument(2),
+                          entry->getArgument(3), entry->getArgument(4),
+                          entry->getArgument(5), shape.quantizer);
+  mlir::func::ReturnOp::create(builder, loc);
+  mlir::PassManager pm(&context);
+  LowerToKernelsPassOptions lowering;
+  lowering.target = KernelTarget::Cpu;
+  lowering.batch = batch;
+  lowering.cpuIsa = "host";
+  pm.addPass(createLowerToKernelsPass(lowering));
+  buildCpuKernelsToLLVMPipeline(pm);
+  if (failed(pm.run(*module)))
     return createStringError(
         formatv("cannot generate the kernel {0}: {1}", name, diagnostics));
   Expected<std::unique_ptr<mlir::ExecutionEngine>> engine =
@@ -117,7 +155,12 @@ KernelLinears::Impl::getKernel(const QuantizerSpec &spec, int64_t rows,
   Expected<void *> symbol = (*engine)->lookup(name);
   if (!symbol)
     return symbol.takeError();
-  CompiledKernel kernel{reinterpret_cast<KernelFn>(*symbol),
+  Expected<void *> rotation =
+      (*engine)->lookup(getRotationKernelName(cols, batch, "cpu"));
+  if (!rotation)
+    return rotation.takeError();
+  CompiledKernel kernel{reinterpret_cast<RotateFn>(*rotation),
+                        reinterpret_cast<KernelFn>(*symbol), batch,
                         rows / getKernelRowGroup(shape)};
   engines[name] = std::move(*engine);
   kernels[name] = kernel;
@@ -132,22 +175,12 @@ void KernelLinears::Impl::run(const LayerData &data, const float *x,
                               int64_t ldx, float *y, int64_t ldy, int64_t n) {
   const QuantizedLayer &layer = data.layer;
   const int64_t rows = layer.rows, cols = layer.cols;
-  // The kernels take rotated activations: RHT(signs * x), per token.
-  std::vector<float> rotated(n * cols);
-  parallelFor(0, n, [&](size_t t) {
-    std::vector<double> buffer(2 * cols);
-    for (int64_t c = 0; c < cols; ++c)
-      buffer[c] = double(layer.signs[c]) * x[t * ldx + c];
-    data.transform.apply(buffer.data(), buffer.data() + cols);
-    for (int64_t c = 0; c < cols; ++c)
-      rotated[t * cols + c] = static_cast<float>(buffer[c]);
-  });
   unsigned workers = threads ? threads : std::thread::hardware_concurrency();
-  std::vector<float> tile;
+  std::vector<float> input, scratch, rotated, tile;
   for (int64_t first = 0; first < n; first += kMaxKernelBatch) {
     int64_t batch = std::min(kMaxKernelBatch, n - first);
-    // Full batches use the layer's own kernel; only a last, shorter batch
-    // looks one up (compiled the first time). The layer's shape compiled at
+    // Full batches use the layer's own kernels; only a last, shorter batch
+    // looks them up (compiled the first time). The layer's shape compiled at
     // batch 64 when it was provided; another batch failing is a code
     // generation bug.
     Expected<CompiledKernel> kernel =
@@ -155,13 +188,28 @@ void KernelLinears::Impl::run(const LayerData &data, const float *x,
                                  : getKernel(layer.spec, rows, cols, batch);
     if (!kernel)
       report_fatal_error(Twine("qpal: ") + toString(kernel.takeError()));
+    // The kernels take rotated activations: the generated rotation kernel
+    // computes RHT(signs * x) for the batch's rows, split over the workers.
+    input.resize(batch * cols);
+    for (int64_t t = 0; t < batch; ++t)
+      std::copy_n(x + (first + t) * ldx, cols, input.data() + t * cols);
+    scratch.assign(batch * cols, 0.0f);
+    rotated.assign(batch * cols, 0.0f);
+    unsigned rowParts =
+        std::max<unsigned>(1, std::min<int64_t>(workers, batch));
+    parallelFor(0, rowParts, [&](size_t part) {
+      int64_t range[2] = {batch * int64_t(part) / rowParts,
+                          batch * (int64_t(part) + 1) / rowParts};
+      kernel->rotate(input.data(), layer.signs.data(), data.hadamard.data(),
+                     scratch.data(), rotated.data(), range);
+    });
     tile.assign(batch * rows, 0.0f);
     int64_t groups = kernel->groups;
     unsigned parts = std::max<unsigned>(1, std::min<int64_t>(workers, groups));
     parallelFor(0, parts, [&](size_t part) {
       int64_t range[2] = {groups * int64_t(part) / parts,
                           groups * (int64_t(part) + 1) / parts};
-      kernel->function(rotated.data() + first * cols, layer.codes.data(),
+      kernel->function(rotated.data(), layer.codes.data(),
                        data.codebook.data(), data.scales.data(), tile.data(),
                        range);
     });
@@ -202,14 +250,21 @@ model::LinearProvider KernelLinears::getProvider() {
     if (!layer->rotated)
       return createStringError(formatv(
           "layer '{0}' was quantized without its input rotation", layerKey));
-    Expected<HadamardTransform> transform = HadamardTransform::create(cols);
-    if (!transform)
-      return transform.takeError();
+    Expected<HadamardFactors> factors = factorHadamardSize(cols);
+    if (!factors)
+      return factors.takeError();
+    Expected<ArrayRef<int8_t>> hadamard = hadamardMatrix(factors->smallOrder);
+    if (!hadamard)
+      return hadamard.takeError();
     Expected<const Codebook *> codebook = shippedCodebook(*spec);
     if (!codebook)
       return codebook.takeError();
-    auto data = std::make_shared<LayerData>(
-        LayerData{std::move(*layer), {}, {}, *transform, {}});
+    auto data = std::make_shared<LayerData>(LayerData{
+        std::move(*layer),
+        {},
+        {},
+        std::vector<float>(hadamard->begin(), hadamard->end()),
+        {}});
     ArrayRef<float> values = (*codebook)->values(CodebookPrecision::Fp16);
     data->codebook.assign(values.begin(), values.end());
     for (int64_t row = 0; row < rows; ++row)
