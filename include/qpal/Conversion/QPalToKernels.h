@@ -288,6 +288,15 @@ jitCpuKernels(mlir::ModuleOp module);
 /// a host object file, optimized for the host CPU.
 llvm::Error emitHostObject(mlir::ModuleOp module, llvm::StringRef path);
 
+/// Writes `text` to `path` through a temporary file, renamed into place, so
+/// that no half-written file is left behind.
+llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef text);
+
+/// Assembles `ptx` for `chipName` into a cubin at `path` with ptxas (on
+/// PATH or in /usr/local/cuda/bin); nothing is left at `path` on failure.
+llvm::Error assembleCubin(llvm::StringRef ptx, llvm::StringRef chipName,
+                          llvm::StringRef path);
+
 /// Registers what kernel lowering needs in `registry`: dialects, the LLVM IR
 /// translations and the NVVM target.
 void registerKernelLoweringDependencies(mlir::DialectRegistry &registry);

@@ -52,7 +52,9 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
@@ -286,5 +288,51 @@ llvm::Error qpal::emitHostObject(ModuleOp module, StringRef path) {
                                    "the host target cannot emit objects");
   passes.run(*llvmModule);
   output->keep();
+  return llvm::Error::success();
+}
+
+/// Writes `text` to `path` through a temporary file.
+llvm::Error qpal::writeFileAtomically(StringRef path, StringRef text) {
+  std::error_code error;
+  llvm::ToolOutputFile output(path, error, llvm::sys::fs::OF_None);
+  if (error)
+    return llvm::createStringError(error, "cannot open '%s': %s", path.str().c_str(),
+                             error.message().c_str());
+  output.os() << text;
+  output.keep();
+  return llvm::Error::success();
+}
+
+/// Assembles PTX into a cubin at `path` with ptxas.
+llvm::Error qpal::assembleCubin(StringRef ptx, StringRef chipName,
+                                StringRef path) {
+  llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas");
+  if (!ptxas)
+    ptxas = llvm::sys::findProgramByName("ptxas", {"/usr/local/cuda/bin"});
+  if (!ptxas)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                             "ptxas was not found on PATH or in "
+                             "/usr/local/cuda/bin; write .ptx instead");
+  llvm::SmallString<128> ptxFile;
+  if (std::error_code error =
+          llvm::sys::fs::createTemporaryFile("qpal-kernel", "ptx", ptxFile))
+    return llvm::createStringError(error, "cannot create a temporary file");
+  llvm::scope_exit removeTemp([&] { llvm::sys::fs::remove(ptxFile); });
+  if (llvm::Error err = writeFileAtomically(ptxFile, ptx))
+    return err;
+  std::string arch = ("-arch=" + chipName).str();
+  std::string output = (path + ".part").str();
+  std::string message;
+  int code =
+      llvm::sys::ExecuteAndWait(*ptxas, {*ptxas, arch, ptxFile.str(), "-o", output},
+                          std::nullopt, {}, 0, 0, &message);
+  if (code != 0) {
+    llvm::sys::fs::remove(output);
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                             "ptxas rejected the kernel (exit %d) %s", code,
+                             message.c_str());
+  }
+  if (std::error_code error = llvm::sys::fs::rename(output, path))
+    return llvm::createStringError(error, "cannot write '%s'", path.str().c_str());
   return llvm::Error::success();
 }
