@@ -75,10 +75,9 @@ LogicalResult GetWeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) 
 LogicalResult QuantizedLinearOp::verify() {
   auto weight = cast<PackedWeightType>(getWeight().getType());
   auto input = cast<RankedTensorType>(getInput().getType());
-  if (!input.isDynamicDim(1) && input.getDimSize(1) != weight.getCols())
+  if (input.isDynamicDim(1) || input.getDimSize(1) != weight.getCols())
     return emitOpError() << "expects an input of " << weight.getCols()
-                         << " features (the weight's K), got "
-                         << input.getDimSize(1);
+                         << " features (the weight's K), got " << input;
   if (getResults().empty())
     return emitOpError() << "expects at least one result";
   if (std::optional<ArrayAttr> roles = getRoles();

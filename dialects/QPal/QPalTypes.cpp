@@ -41,7 +41,7 @@ Type PackedWeightType::parse(AsmParser &parser) {
     return {};
   if (shape.size() != 2) {
     parser.emitError(loc) << "expects an M x K shape, got " << shape.size()
-                          << " dimensions";
+                          << (shape.size() == 1 ? " dimension" : " dimensions");
     return {};
   }
   auto quantizer = dyn_cast<QuantizerAttrInterface>(attr);

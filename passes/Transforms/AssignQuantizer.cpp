@@ -39,30 +39,36 @@ LogicalResult fits(LinearOp linear, QuantizerAttrInterface quantizer,
 
 /// Sets `quantizer` on `members` (one linear, or a fusion group's members,
 /// which change together), or `fallback` when `quantizer` cannot pack one of
-/// them; without a fallback that is an error naming the layer and the rule.
+/// them (a remark names the layer and the rule); without a fallback, or
+/// when the fallback cannot pack them either, that is an error.
 LogicalResult assign(ArrayRef<LinearOp> members,
                      QuantizerAttrInterface quantizer,
                      QuantizerAttrInterface fallback,
                      SymbolTableCollection &symbolTable) {
-  QuantizerAttrInterface chosen = quantizer;
   for (LinearOp member : members) {
     if (succeeded(fits(member, quantizer, symbolTable, /*report=*/!fallback)))
       continue;
     if (!fallback)
       return failure();
-    chosen = fallback;
+    for (LinearOp other : members)
+      if (failed(fits(other, fallback, symbolTable, /*report=*/true)))
+        return failure();
+    FailureOr<std::pair<int64_t, int64_t>> shape =
+        member.getWeightShape(symbolTable);
+    std::optional<std::string> rule =
+        quantizer.getSpec().checkShape(shape->first, shape->second);
     member.emitRemark() << "takes the fallback "
                         << fallback.getReferenceName() << ": "
                         << quantizer.getReferenceName()
-                        << " cannot pack its weight";
-    break;
+                        << " cannot pack its " << shape->first << "x"
+                        << shape->second << " weight (" << rule.value_or("")
+                        << ")";
+    for (LinearOp other : members)
+      other.setQuantizerAttr(fallback);
+    return success();
   }
-  for (LinearOp member : members) {
-    if (chosen == fallback &&
-        failed(fits(member, fallback, symbolTable, /*report=*/true)))
-      return failure();
-    member.setQuantizerAttr(chosen);
-  }
+  for (LinearOp member : members)
+    member.setQuantizerAttr(quantizer);
   return success();
 }
 

@@ -20,6 +20,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace qpal {
@@ -98,13 +99,11 @@ struct QuantizeWeightsPass final
 
   /// Quantizes `job`'s weight and replaces its layers.
   LogicalResult pack(PackJob &job, const model::ModelFile &model,
-                     SymbolTable &moduleSymbols,
                      SymbolTableCollection &symbolTable);
 };
 
 LogicalResult QuantizeWeightsPass::pack(PackJob &job,
                                         const model::ModelFile &model,
-                                        SymbolTable &moduleSymbols,
                                         SymbolTableCollection &symbolTable) {
   // The members' rows, stacked.
   int64_t rows = 0, cols = 0;
@@ -145,7 +144,8 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
 
   // The packed weight, declared before the function that uses it.
   OpBuilder builder(&getContext());
-  builder.setInsertionPoint(op->getParentOfType<FunctionOpInterface>());
+  Operation *function = op->getParentOfType<FunctionOpInterface>();
+  builder.setInsertionPoint(function);
   std::string name = packedWeightName(job.members);
   Type i8 = builder.getI8Type(), f32 = builder.getF32Type();
   std::vector<float> scales(rows);
@@ -171,7 +171,8 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
       builder.getStrArrayAttr(sources),
       builder.getIntegerAttr(builder.getIntegerType(64, /*isSigned=*/false),
                              llvm::APInt(64, options.seed)));
-  moduleSymbols.insert(packed); // renamed if the name is taken
+  // Renamed if the name is taken in the symbol table it joins.
+  symbolTable.getSymbolTable(function->getParentOp()).insert(packed);
 
   // The layers: one quantized linear with a result per member.
   builder.setInsertionPoint(op);
@@ -232,17 +233,38 @@ void QuantizeWeightsPass::runOnOperation() {
     return signalPassFailure();
   }
 
-  SymbolTable moduleSymbols(module);
   SymbolTableCollection symbolTable;
+  // Every layer is checked before any is rewritten, so that a bad one leaves
+  // the module as it was.
+  llvm::SetVector<Operation *> readWeights;
   for (PackJob &job : jobs)
-    if (failed(pack(job, **file, moduleSymbols, symbolTable)))
+    for (LinearOp member : job.members) {
+      auto input = cast<RankedTensorType>(member.getInput().getType());
+      if (input.getRank() != 2 || !input.getElementType().isF32() ||
+          input.isDynamicDim(1)) {
+        member.emitOpError()
+            << "cannot be quantized: its kernels take tokens x features f32 "
+               "activations with a static feature dimension, got "
+            << input;
+        return signalPassFailure();
+      }
+      if (!member->getParentOfType<FunctionOpInterface>()) {
+        member.emitOpError() << "cannot be quantized outside a function";
+        return signalPassFailure();
+      }
+      if (auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(
+              member, member.getWeightAttr().getAttr()))
+        readWeights.insert(weight);
+    }
+  for (PackJob &job : jobs)
+    if (failed(pack(job, **file, symbolTable)))
       return signalPassFailure();
 
-  // Dense weights that no layer reads any more are not part of the program.
-  for (WeightOp weight :
-       llvm::make_early_inc_range(module.getOps<WeightOp>()))
-    if (SymbolTable::symbolKnownUseEmpty(weight, module))
-      weight.erase();
+  // Dense weights whose every reader was packed are no longer part of the
+  // program.
+  for (Operation *weight : readWeights)
+    if (SymbolTable::symbolKnownUseEmpty(weight, weight->getParentOp()))
+      weight->erase();
 }
 
 } // namespace

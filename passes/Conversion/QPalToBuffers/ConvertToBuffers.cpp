@@ -241,6 +241,63 @@ struct ConvertToBuffersPass final
         failedAny = true;
       }
     });
+    // Packed weights reach their users only through qpal.get_weight: any
+    // other value of packed type (a block argument, a call result) has no
+    // buffers to become.
+    module.walk([&](Operation *op) {
+      for (Region &region : op->getRegions())
+        for (Block &block : region)
+          for (BlockArgument argument : block.getArguments())
+            if (isa<PackedWeightType>(argument.getType())) {
+              op->emitOpError()
+                  << "cannot lower a packed weight passed as block argument #"
+                  << argument.getArgNumber()
+                  << ": packed weights are read with 'qpal.get_weight'";
+              failedAny = true;
+            }
+      if (!isa<GetWeightOp>(op))
+        for (Value result : op->getResults())
+          if (isa<PackedWeightType>(result.getType())) {
+            op->emitOpError()
+                << "cannot lower a packed weight it produces: packed "
+                   "weights are read with 'qpal.get_weight'";
+            failedAny = true;
+          }
+    });
+    // The globals' names must be free, or be the codebook global itself.
+    SymbolTableCollection symbolTable;
+    module.walk([&](PackedWeightOp weight) {
+      Operation *scope = weight->getParentOp();
+      for (StringRef buffer : {"codes", "scales", "signs"}) {
+        std::string name = bufferGlobalName(weight.getSymName(), buffer);
+        if (Operation *taken = symbolTable.lookupSymbolIn(
+                scope, StringAttr::get(&getContext(), name))) {
+          InFlightDiagnostic diag =
+              weight.emitOpError()
+              << "cannot lower to the global '@" << name
+              << "': the name is taken";
+          diag.attachNote(taken->getLoc()) << "by this op";
+          failedAny = true;
+        }
+      }
+      PackedWeightType type = weight.getPackedType();
+      std::string codebook = getCodebookGlobalName(type.getQuantizer());
+      if (Operation *taken = symbolTable.lookupSymbolIn(
+              scope, StringAttr::get(&getContext(), codebook))) {
+        auto global = dyn_cast<memref::GlobalOp>(taken);
+        auto expected = MemRefType::get({type.getCodebookValues()},
+                                        Float32Type::get(&getContext()));
+        if (!global || global.getType() != expected || !global.getConstant()) {
+          InFlightDiagnostic diag =
+              weight.emitOpError()
+              << "cannot lower to the codebook global '@" << codebook
+              << "': the name is taken by another op than a constant "
+              << expected << " global";
+          diag.attachNote(taken->getLoc()) << "by this op";
+          failedAny = true;
+        }
+      }
+    });
     if (failedAny)
       return signalPassFailure();
 
