@@ -81,3 +81,18 @@ echo "The same kernel compiled to a shared object, loaded and run by the runtime
 echo "PTX: $(wc -l < "$out/up_proj.ptx") lines in $out/up_proj.ptx"
 echo "The activation rotation in front of it (signs + Hadamard, K = 36 x 16):"
 "$qpal" kernel --rotation --cols 576 --batch 1 --check
+
+echo "== 7. SmolLM2 through the compiler path: allocate on the IR, quantize, lower to CPU kernels and to sm_90 PTX =="
+opt="$build/bin/qpal-opt"
+"$opt" "$out/smollm2.mlir" -qpal-legalize-fusion \
+  -qpal-attach-sensitivity="file=$sens" -qpal-allocate-bits="budget-bits=3.25" \
+  -qpal-quantize-weights -o "$out/smollm2-quantized.mlir" 2>&1 | grep -o "remark: allocated.*"
+echo "packed weights: $(grep -c '^  qpal.packed_weight' "$out/smollm2-quantized.mlir"), quantized linears: $(grep -c 'qpal.quantized_linear' "$out/smollm2-quantized.mlir"), IR with its weight blobs: $(du -h "$out/smollm2-quantized.mlir" | cut -f1)"
+"$opt" "$out/smollm2-quantized.mlir" -qpal-convert-to-buffers \
+  -qpal-lower-to-kernels="target=cpu batch=1" --mlir-elide-resource-strings-if-larger=64 \
+  -o "$out/smollm2-cpu.mlir"
+echo "CPU: $(grep -c 'call @qpal_rotate' "$out/smollm2-cpu.mlir") rotation and $(grep -c 'call @qpal_\(tcq\|tcomb\|ldlq\)' "$out/smollm2-cpu.mlir") dequant-matmul calls of $(grep -c '^  func.func @qpal_' "$out/smollm2-cpu.mlir") generated kernels"
+"$opt" "$out/smollm2-quantized.mlir" -qpal-convert-to-buffers \
+  -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=1" -qpal-gpu-kernels-to-ptx \
+  --mlir-elide-resource-strings-if-larger=64 -o "$out/smollm2-sm90.mlir"
+echo "sm_90: $(grep -c 'gpu.launch_func' "$out/smollm2-sm90.mlir") kernel launches, $(grep -c '^  gpu.binary' "$out/smollm2-sm90.mlir") gpu.binary of $(grep -o '\.entry [a-z0-9_]*' "$out/smollm2-sm90.mlir" | sort -u | wc -l) PTX kernels"

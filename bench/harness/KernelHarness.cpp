@@ -329,8 +329,8 @@ Expected<CpuRun> prepareCpuRun(const KernelShape &shape,
   Expected<KernelCase> made = makeData(shape, options);
   if (!made)
     return made.takeError();
-  unsigned workers = options.threads ? options.threads
-                                     : std::thread::hardware_concurrency();
+  unsigned workers =
+      options.threads ? options.threads : std::thread::hardware_concurrency();
   int64_t groups = shape.rows / getKernelRowGroup(shape);
   workers = std::max<unsigned>(1, std::min<int64_t>(workers, groups));
   return CpuRun{std::move(*made), groups, workers};
@@ -344,8 +344,10 @@ double qpal::harness::measureCopyBandwidth(unsigned workers) {
 
 /// Runs the CPU kernel of `module` (lowered already) over all row groups,
 /// JIT-compiled in this process.
-Error qpal::harness::runCpuKernel(mlir::ModuleOp module, const KernelShape &shape,
-                               const HarnessOptions &options, Report &report) {
+Error qpal::harness::runCpuKernel(mlir::ModuleOp module,
+                                  const KernelShape &shape,
+                                  const HarnessOptions &options,
+                                  Report &report) {
   Expected<std::unique_ptr<mlir::ExecutionEngine>> engine =
       jitCpuKernels(module);
   if (!engine)
@@ -370,7 +372,8 @@ Error qpal::harness::runCpuKernel(mlir::ModuleOp module, const KernelShape &shap
 /// Runs the CPU kernel of `shape` from the shared object `path` (compiled by
 /// `qpal kernel -o FILE.o` and linked with `-shared`) through the runtime.
 Error qpal::harness::runCpuObject(StringRef path, const KernelShape &shape,
-                               const HarnessOptions &options, Report &report) {
+                                  const HarnessOptions &options,
+                                  Report &report) {
   std::string name = getKernelName(shape, "cpu");
   std::string dequantName = getCpuDequantKernelName(shape);
   Expected<CpuRun> run = prepareCpuRun(shape, options);
@@ -386,8 +389,9 @@ Error qpal::harness::runCpuObject(StringRef path, const KernelShape &shape,
 
 /// Runs the PTX kernel on a CUDA device through the runtime.
 Error qpal::harness::runGpuKernel(StringRef ptx, const KernelShape &shape,
-                               const GpuLaunch &launch, StringRef name,
-                               const HarnessOptions &options, Report &report) {
+                                  const GpuLaunch &launch, StringRef name,
+                                  const HarnessOptions &options,
+                                  Report &report) {
   auto fail = [](StringRef what) {
     return createStringError(inconvertibleErrorCode(), "%s: %s",
                              what.str().c_str(), qpalrtGetLastError());
@@ -445,7 +449,8 @@ Error qpal::harness::runGpuKernel(StringRef ptx, const KernelShape &shape,
                          options.iterations ? options.iterations : 200,
                          &microseconds) != QPALRT_SUCCESS)
       return fail("cannot time the kernel");
-    double gbps = spec.storageBytes(shape.rows, shape.cols) / (microseconds * 1e-6) / 1e9;
+    double gbps =
+        spec.storageBytes(shape.rows, shape.cols) / (microseconds * 1e-6) / 1e9;
     report.fields["microseconds"] = microseconds;
     report.fields["gbps"] = gbps;
     report.lines.push_back(formatv("{0:f2} us per call: {1:f1} GB/s of weights",
@@ -457,9 +462,9 @@ Error qpal::harness::runGpuKernel(StringRef ptx, const KernelShape &shape,
 /// Runs the CPU rotation kernel on seeded data and compares it with
 /// lib/Quant's HadamardTransform in float64.
 Error qpal::harness::runCpuRotationKernel(mlir::ModuleOp module, int64_t cols,
-                                       int64_t batch,
-                                       const HarnessOptions &options,
-                                       Report &report) {
+                                          int64_t batch,
+                                          const HarnessOptions &options,
+                                          Report &report) {
   Expected<std::unique_ptr<mlir::ExecutionEngine>> engine =
       jitCpuKernels(module);
   if (!engine)

@@ -23,10 +23,9 @@ static LogicalResult checkBuffer(Operation *op, StringRef name,
   auto type = dyn_cast<RankedTensorType>(attr.getType());
   if (!type || type.getRank() != 1 || type.getElementType() != elementType ||
       type.getNumElements() != size)
-    return op->emitOpError()
-           << "expects " << name << " of type "
-           << RankedTensorType::get({size}, elementType) << ", got "
-           << attr.getType();
+    return op->emitOpError() << "expects " << name << " of type "
+                             << RankedTensorType::get({size}, elementType)
+                             << ", got " << attr.getType();
   return success();
 }
 
@@ -51,17 +50,17 @@ LogicalResult PackedWeightOp::verify() {
 // GetWeightOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult GetWeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+LogicalResult
+GetWeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   auto weight = symbolTable.lookupNearestSymbolFrom<PackedWeightOp>(
       *this, getWeightAttr().getAttr());
   if (!weight)
     return emitOpError() << "'" << getWeightAttr()
                          << "' does not reference a 'qpal.packed_weight'";
   if (weight.getPackedType() != getType()) {
-    InFlightDiagnostic diag = emitOpError()
-                              << "expects the type of '" << getWeightAttr()
-                              << "', " << weight.getPackedType() << ", got "
-                              << getType();
+    InFlightDiagnostic diag =
+        emitOpError() << "expects the type of '" << getWeightAttr() << "', "
+                      << weight.getPackedType() << ", got " << getType();
     diag.attachNote(weight.getLoc()) << "weight declared here";
     return diag;
   }
@@ -122,8 +121,8 @@ LogicalResult DequantMatmulOp::verify() {
     return emitOpError() << "expects static scales and signs (M and K), got "
                          << scales << " and " << signs;
   int64_t rows = scales.getDimSize(0), cols = signs.getDimSize(0);
-  if (failed(PackedWeightType::verifyInvariants(
-          [&] { return emitOpError(); }, rows, cols, getQuantizer())))
+  if (failed(PackedWeightType::verifyInvariants([&] { return emitOpError(); },
+                                                rows, cols, getQuantizer())))
     return failure();
   PackedWeightType packed = getPackedType();
   auto checkDim = [&](Value value, StringRef name, unsigned dim,

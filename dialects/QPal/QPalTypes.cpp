@@ -49,8 +49,8 @@ Type PackedWeightType::parse(AsmParser &parser) {
     parser.emitError(loc) << "expects a quantizer attribute, got " << attr;
     return {};
   }
-  return getChecked([&] { return parser.emitError(loc); },
-                    parser.getContext(), shape[0], shape[1], quantizer);
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    shape[0], shape[1], quantizer);
 }
 
 void PackedWeightType::print(AsmPrinter &printer) const {

@@ -499,9 +499,9 @@ uint64_t QuantizerSpec::partByteOffset(int64_t rows, int64_t cols,
 }
 
 unsigned QuantizerSpec::simtChunkColumns() const {
-  bool simt = (family == QuantizerFamily::Vq ||
-               family == QuantizerFamily::Sq) &&
-              kernel == KernelKind::Simt;
+  bool simt =
+      (family == QuantizerFamily::Vq || family == QuantizerFamily::Sq) &&
+      kernel == KernelKind::Simt;
   return simt ? static_cast<unsigned>(kSimtChunkVectors) * vectorDim() : 0;
 }
 

@@ -38,10 +38,9 @@ struct LowerLinearsOptions : PassPipelineOptions<LowerLinearsOptions> {
   PassOptions::Option<KernelTarget> target{
       *this, "target", llvm::cl::desc("Kernel target"),
       llvm::cl::init(KernelTarget::Cpu),
-      llvm::cl::values(
-          clEnumValN(KernelTarget::Cpu, "cpu", "the host CPU"),
-          clEnumValN(KernelTarget::Nvptx, "nvptx",
-                     "NVIDIA GPUs through LLVM's NVPTX backend"))};
+      llvm::cl::values(clEnumValN(KernelTarget::Cpu, "cpu", "the host CPU"),
+                       clEnumValN(KernelTarget::Nvptx, "nvptx",
+                                  "NVIDIA GPUs through LLVM's NVPTX backend"))};
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("NVIDIA chip for target=nvptx"),
       llvm::cl::init("sm_90")};

@@ -11,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qpal/Passes/Passes.h"
 #include "qpal/Alloc/ProblemBuilder.h"
+#include "qpal/Passes/Passes.h"
 
 #include "qpal/Alloc/Msq.h"
 

@@ -57,9 +57,8 @@ LogicalResult assign(ArrayRef<LinearOp> members,
         member.getWeightShape(symbolTable);
     std::optional<std::string> rule =
         quantizer.getSpec().checkShape(shape->first, shape->second);
-    member.emitRemark() << "takes the fallback "
-                        << fallback.getReferenceName() << ": "
-                        << quantizer.getReferenceName()
+    member.emitRemark() << "takes the fallback " << fallback.getReferenceName()
+                        << ": " << quantizer.getReferenceName()
                         << " cannot pack its " << shape->first << "x"
                         << shape->second << " weight (" << rule.value_or("")
                         << ")";

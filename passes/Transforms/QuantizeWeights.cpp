@@ -50,13 +50,13 @@ FailureOr<std::vector<float>> readWeight(LinearOp linear,
   if (!weight)
     return linear.emitOpError() << "'" << linear.getWeightAttr()
                                 << "' does not reference a 'qpal.weight'";
-  StringRef name = weight.getSource() ? *weight.getSource()
-                                      : weight.getSymName();
+  StringRef name =
+      weight.getSource() ? *weight.getSource() : weight.getSymName();
   llvm::Expected<std::vector<float>> values = model.read(name);
   if (!values)
-    return linear.emitOpError() << "cannot read weight '" << name << "' from '"
-                                << model.getPath()
-                                << "': " << llvm::toString(values.takeError());
+    return linear.emitOpError()
+           << "cannot read weight '" << name << "' from '" << model.getPath()
+           << "': " << llvm::toString(values.takeError());
   int64_t expected = weight.getTensorType().getNumElements();
   if (static_cast<int64_t>(values->size()) != expected)
     return linear.emitOpError()
@@ -122,9 +122,9 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
     stacked.insert(stacked.end(), values->begin(), values->end());
   }
   Operation *op = job.op;
-  auto packedType = PackedWeightType::getChecked(
-      [&] { return op->emitOpError(); }, &getContext(), rows, cols,
-      job.quantizer);
+  auto packedType =
+      PackedWeightType::getChecked([&] { return op->emitOpError(); },
+                                   &getContext(), rows, cols, job.quantizer);
   if (!packedType)
     return failure();
 
@@ -138,9 +138,9 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
   llvm::Expected<QuantizedLayer> layer = quantizeLayer(
       job.quantizer.getSpec(), stacked.data(), rows, cols, options);
   if (!layer)
-    return op->emitOpError() << "cannot quantize with "
-                             << job.quantizer.getReferenceName() << ": "
-                             << llvm::toString(layer.takeError());
+    return op->emitOpError()
+           << "cannot quantize with " << job.quantizer.getReferenceName()
+           << ": " << llvm::toString(layer.takeError());
 
   // The packed weight, declared before the function that uses it.
   OpBuilder builder(&getContext());
@@ -199,8 +199,8 @@ void QuantizeWeightsPass::runOnOperation() {
   ModuleOp module = getOperation();
   std::string path = model;
   if (path.empty())
-    if (auto file = module->getAttrOfType<StringAttr>(
-            QPalDialect::kModelFileAttrName))
+    if (auto file =
+            module->getAttrOfType<StringAttr>(QPalDialect::kModelFileAttrName))
       path = file.getValue().str();
 
   // The layers to pack: fusion groups, then the lone linears.

@@ -19,12 +19,12 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -36,14 +36,13 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<qpal::QPalDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::math::MathDialect,
-                  mlir::scf::SCFDialect, mlir::memref::MemRefDialect,
-                  mlir::tensor::TensorDialect, mlir::vector::VectorDialect,
-                  mlir::gpu::GPUDialect, mlir::NVVM::NVVMDialect,
-                  mlir::LLVM::LLVMDialect,
-                  mlir::bufferization::BufferizationDialect,
-                  mlir::linalg::LinalgDialect>();
+  registry.insert<
+      qpal::QPalDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
+      mlir::math::MathDialect, mlir::scf::SCFDialect,
+      mlir::memref::MemRefDialect, mlir::tensor::TensorDialect,
+      mlir::vector::VectorDialect, mlir::gpu::GPUDialect,
+      mlir::NVVM::NVVMDialect, mlir::LLVM::LLVMDialect,
+      mlir::bufferization::BufferizationDialect, mlir::linalg::LinalgDialect>();
   qpal::registerKernelLoweringDependencies(registry);
   qpal::registerQPalPasses();
   qpal::registerQPalPipelines();

@@ -169,9 +169,6 @@ static constexpr StringLiteral kCommand = "kernel";
 
 namespace {
 
-
-
-
 /// The harness options of the command line.
 harness::HarnessOptions harnessOptions() {
   harness::HarnessOptions options;
@@ -181,13 +178,6 @@ harness::HarnessOptions harnessOptions() {
   options.bench = bench;
   return options;
 }
-
-
-
-
-
-
-
 
 /// The MLIR context, the diagnostics and the module a kernel is built in.
 /// Diagnostics from kernel construction name the rule that failed; they are
@@ -255,7 +245,6 @@ private:
   }
 };
 
-
 /// `qpal kernel --rotation`: the activation rotation kernel.
 int runRotationKernel() {
   if (!quantizerName.empty() || rows != 0)
@@ -308,7 +297,7 @@ int runRotationKernel() {
         return driver::reportError(kCommand, toString(std::move(err)));
     if (run)
       if (Error err = harness::runCpuRotationKernel(*build.module, cols, batch,
-                                                  harnessOptions(), report))
+                                                    harnessOptions(), report))
         return driver::reportError(kCommand, toString(std::move(err)));
   }
   if (emitJson)
@@ -399,8 +388,8 @@ int runKernel() {
     if (failed(verifyKernelShape(loc, shape)))
       return driver::reportError(kCommand, diagnostics);
     name = getKernelName(shape, "cpu");
-    if (Error err = harness::runCpuObject(loadPath, shape, harnessOptions(),
-                                        report))
+    if (Error err =
+            harness::runCpuObject(loadPath, shape, harnessOptions(), report))
       return driver::reportError(kCommand, toString(std::move(err)));
   } else {
     name = getKernelName(shape, "cpu");
@@ -444,7 +433,7 @@ int runKernel() {
       return driver::reportError(kCommand, toString(ptx.takeError()));
     if (run)
       if (Error err = harness::runGpuKernel(*ptx, shape, launch, name,
-                                          harnessOptions(), report))
+                                            harnessOptions(), report))
         return driver::reportError(kCommand, toString(std::move(err)));
   } else {
     if (failed(lowerCpuKernelsToLLVM(*module)))

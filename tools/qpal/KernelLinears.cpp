@@ -35,8 +35,8 @@ constexpr int64_t kMaxKernelBatch = 64;
 
 using KernelFn = void (*)(const float *, const uint8_t *, const float *,
                           const float *, float *, int64_t *);
-using RotateFn = void (*)(const float *, const float *, const float *,
-                          float *, float *, int64_t *);
+using RotateFn = void (*)(const float *, const float *, const float *, float *,
+                          float *, int64_t *);
 
 /// The JIT-compiled kernels of one (quantizer, M, K, batch): the activation
 /// rotation and the dequant-matmul, and the number of row groups of the
@@ -114,9 +114,9 @@ KernelLinears::Impl::getKernel(const QuantizerSpec &spec, int64_t rows,
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(loc);
   mlir::OpBuilder builder(&context);
   builder.setInsertionPointToEnd(module->getBody());
-  auto packed = PackedWeightType::getChecked(
-      [&] { return mlir::emitError(loc); }, &context, rows, cols,
-      shape.quantizer);
+  auto packed =
+      PackedWeightType::getChecked([&] { return mlir::emitError(loc); },
+                                   &context, rows, cols, shape.quantizer);
   if (!packed)
     return createStringError(
         formatv("cannot generate the kernel {0}: {1}", name, diagnostics));
@@ -209,9 +209,8 @@ void KernelLinears::Impl::run(const LayerData &data, const float *x,
     parallelFor(0, parts, [&](size_t part) {
       int64_t range[2] = {groups * int64_t(part) / parts,
                           groups * (int64_t(part) + 1) / parts};
-      kernel->function(rotated.data(), layer.codes.data(),
-                       data.codebook.data(), data.scales.data(), tile.data(),
-                       range);
+      kernel->function(rotated.data(), layer.codes.data(), data.codebook.data(),
+                       data.scales.data(), tile.data(), range);
     });
     for (int64_t t = 0; t < batch; ++t)
       std::copy_n(tile.data() + t * rows, rows, y + (first + t) * ldy);
@@ -259,12 +258,12 @@ model::LinearProvider KernelLinears::getProvider() {
     Expected<const Codebook *> codebook = shippedCodebook(*spec);
     if (!codebook)
       return codebook.takeError();
-    auto data = std::make_shared<LayerData>(LayerData{
-        std::move(*layer),
-        {},
-        {},
-        std::vector<float>(hadamard->begin(), hadamard->end()),
-        {}});
+    auto data = std::make_shared<LayerData>(
+        LayerData{std::move(*layer),
+                  {},
+                  {},
+                  std::vector<float>(hadamard->begin(), hadamard->end()),
+                  {}});
     ArrayRef<float> values = (*codebook)->values(CodebookPrecision::Fp16);
     data->codebook.assign(values.begin(), values.end());
     for (int64_t row = 0; row < rows; ++row)

@@ -1,4 +1,4 @@
-//===- SqAttr.cpp - #qpal.sq: syntax, verifier, interface ------ ===//
+//===- SqAttr.cpp - #qpal.sq: syntax and verifier -------------------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -7,7 +7,6 @@
 
 #include "QuantizerSyntax.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
-
 
 using namespace mlir;
 using namespace qpal;

@@ -1,4 +1,4 @@
-//===- TcqAttr.cpp - #qpal.tcq: syntax, verifier, interface ------ ===//
+//===- TcqAttr.cpp - #qpal.tcq: syntax and verifier -----------------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.

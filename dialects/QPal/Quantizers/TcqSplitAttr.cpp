@@ -1,4 +1,4 @@
-//===- TcqSplitAttr.cpp - #qpal.tcq_split: syntax, verifier, interface ===//
+//===- TcqSplitAttr.cpp - #qpal.tcq_split: syntax and verifier ------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.

@@ -61,8 +61,7 @@ struct MsqRequest {
 /// `request`. Errors name the option and the value: no budget, a throughput
 /// target without a latency model, two latency models, an unknown roofline,
 /// an unreadable table, a bad palette or memory model.
-llvm::Error configureMsqProblem(MsqProblem &problem,
-                                const MsqRequest &request);
+llvm::Error configureMsqProblem(MsqProblem &problem, const MsqRequest &request);
 
 } // namespace qpal::alloc
 

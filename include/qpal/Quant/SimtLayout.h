@@ -32,7 +32,6 @@ namespace qpal {
 /// per chunk.
 constexpr int64_t kSimtChunkVectors = 1024, kSimtLaneCodes = 32;
 
-
 /// Packs row-major codes (one per `dim` columns) into the SIMT layout. cols
 /// must be a multiple of 32 dim (32 for SQ, 64 for VQ).
 llvm::Expected<std::vector<uint8_t>> packLutSimt(llvm::ArrayRef<uint16_t> codes,

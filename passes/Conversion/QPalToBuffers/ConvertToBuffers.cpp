@@ -40,8 +40,8 @@ PackedWeightTypeConverter::PackedWeightTypeConverter() {
   addConversion([](PackedWeightType type, SmallVectorImpl<Type> &results) {
     MLIRContext *context = type.getContext();
     auto f32 = Float32Type::get(context);
-    results.push_back(MemRefType::get({type.getCodeBytes()},
-                                      IntegerType::get(context, 8)));
+    results.push_back(
+        MemRefType::get({type.getCodeBytes()}, IntegerType::get(context, 8)));
     results.push_back(MemRefType::get({type.getRows()}, f32));
     results.push_back(MemRefType::get({type.getCols()}, f32));
     results.push_back(MemRefType::get({type.getCodebookValues()}, f32));
@@ -181,9 +181,9 @@ struct QuantizedLinearLowering : OpConversionPattern<QuantizedLinearOp> {
                                                    /*index=*/0));
     auto outputType =
         MemRefType::get({tokens, packed.getRows()}, rewriter.getF32Type());
-    Value output = memref::AllocOp::create(rewriter, loc, outputType,
-                                           dynamicSizes,
-                                           rewriter.getI64IntegerAttr(64));
+    Value output =
+        memref::AllocOp::create(rewriter, loc, outputType, dynamicSizes,
+                                rewriter.getI64IntegerAttr(64));
     Value zero = arith::ConstantOp::create(rewriter, loc,
                                            rewriter.getF32FloatAttr(0.0f));
     linalg::FillOp::create(rewriter, loc, zero, output);
@@ -272,10 +272,9 @@ struct ConvertToBuffersPass final
         std::string name = bufferGlobalName(weight.getSymName(), buffer);
         if (Operation *taken = symbolTable.lookupSymbolIn(
                 scope, StringAttr::get(&getContext(), name))) {
-          InFlightDiagnostic diag =
-              weight.emitOpError()
-              << "cannot lower to the global '@" << name
-              << "': the name is taken";
+          InFlightDiagnostic diag = weight.emitOpError()
+                                    << "cannot lower to the global '@" << name
+                                    << "': the name is taken";
           diag.attachNote(taken->getLoc()) << "by this op";
           failedAny = true;
         }
@@ -316,6 +315,7 @@ struct ConvertToBuffersPass final
 
 void qpal::populateQPalToBuffersPatterns(const TypeConverter &converter,
                                          RewritePatternSet &patterns) {
-  patterns.add<PackedWeightLowering, GetWeightLowering,
-               QuantizedLinearLowering>(converter, patterns.getContext());
+  patterns
+      .add<PackedWeightLowering, GetWeightLowering, QuantizedLinearLowering>(
+          converter, patterns.getContext());
 }

@@ -137,8 +137,8 @@ qpal::buildCpuDequantKernel(OpBuilder &builder, Location loc,
   Value supertileRow = supertileLoop.getInductionVar();
   Value rowBase = arith::MulIOp::create(
       builder, loc, supertileRow, constIndex(builder, loc, kSupertileDim));
-  for (unsigned part = 0, e = shape.quantizer.getSpec().numColumnParts(); part < e;
-       ++part) {
+  for (unsigned part = 0, e = shape.quantizer.getSpec().numColumnParts();
+       part < e; ++part) {
     PartGeometry geometry(shape, part);
     OpBuilder::InsertionGuard partGuard(builder);
     auto columnLoop =

@@ -570,8 +570,8 @@ setUpDecoders(OpBuilder &builder, Location loc, const KernelShape &shape,
       options.packedPairs && !registers
           ? emitStackPairTable(builder, loc, shape, args.codebook)
           : Value();
-  for (unsigned part = 0, e = shape.quantizer.getSpec().numColumnParts(); part < e;
-       ++part) {
+  for (unsigned part = 0, e = shape.quantizer.getSpec().numColumnParts();
+       part < e; ++part) {
     decoders.emplace_back(shape, args, part, packedTable, &registers,
                           std::max(1u, options.dealtSegments));
     if (!decoders.back().canDecode())

@@ -196,9 +196,9 @@ FailureOr<gpu::GPUFuncOp> qpal::buildGpuKernel(OpBuilder &builder, Location loc,
     packedPairs.replicas = replicas;
     emitBlockStridedLoop(
         builder, loc, thread, packedEntries, launch.blockX, [&](Value entry) {
-          Value packed = cast<PackedPairTableAttrInterface>(shape.quantizer)
-                             .emitPackedPairEntry(builder, loc, args.codebook,
-                                                  entry);
+          Value packed =
+              cast<PackedPairTableAttrInterface>(shape.quantizer)
+                  .emitPackedPairEntry(builder, loc, args.codebook, entry);
           Value first = arith::MulIOp::create(
               builder, loc, entry, constIndex(builder, loc, replicas));
           for (unsigned copy = 0; copy < replicas; ++copy)

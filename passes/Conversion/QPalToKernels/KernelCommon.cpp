@@ -74,12 +74,11 @@ LogicalResult qpal::verifyKernelShape(Location loc, const KernelShape &shape) {
   // The decode is an external model of the quantizer's attribute: without
   // it (a quantizer of a plug-in that registered none) there is nothing to
   // emit.
-  bool decodes =
-      isSimtKernel(shape)
-          ? isa<SimtDecodeAttrInterface>(shape.quantizer)
-          : isa<LaneDecodeAttrInterface>(shape.quantizer) &&
-                (spec.packedPairEntries() == 0 ||
-                 isa<PackedPairTableAttrInterface>(shape.quantizer));
+  bool decodes = isSimtKernel(shape)
+                     ? isa<SimtDecodeAttrInterface>(shape.quantizer)
+                     : isa<LaneDecodeAttrInterface>(shape.quantizer) &&
+                           (spec.packedPairEntries() == 0 ||
+                            isa<PackedPairTableAttrInterface>(shape.quantizer));
   if (!decodes)
     return emitError(loc) << "no decode of " << shape.quantizer
                           << " is registered (the conversion library's "

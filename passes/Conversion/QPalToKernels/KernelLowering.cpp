@@ -46,13 +46,13 @@
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -296,8 +296,8 @@ llvm::Error qpal::writeFileAtomically(StringRef path, StringRef text) {
   std::error_code error;
   llvm::ToolOutputFile output(path, error, llvm::sys::fs::OF_None);
   if (error)
-    return llvm::createStringError(error, "cannot open '%s': %s", path.str().c_str(),
-                             error.message().c_str());
+    return llvm::createStringError(error, "cannot open '%s': %s",
+                                   path.str().c_str(), error.message().c_str());
   output.os() << text;
   output.keep();
   return llvm::Error::success();
@@ -311,8 +311,8 @@ llvm::Error qpal::assembleCubin(StringRef ptx, StringRef chipName,
     ptxas = llvm::sys::findProgramByName("ptxas", {"/usr/local/cuda/bin"});
   if (!ptxas)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                             "ptxas was not found on PATH or in "
-                             "/usr/local/cuda/bin; write .ptx instead");
+                                   "ptxas was not found on PATH or in "
+                                   "/usr/local/cuda/bin; write .ptx instead");
   llvm::SmallString<128> ptxFile;
   if (std::error_code error =
           llvm::sys::fs::createTemporaryFile("qpal-kernel", "ptx", ptxFile))
@@ -323,16 +323,17 @@ llvm::Error qpal::assembleCubin(StringRef ptx, StringRef chipName,
   std::string arch = ("-arch=" + chipName).str();
   std::string output = (path + ".part").str();
   std::string message;
-  int code =
-      llvm::sys::ExecuteAndWait(*ptxas, {*ptxas, arch, ptxFile.str(), "-o", output},
-                          std::nullopt, {}, 0, 0, &message);
+  int code = llvm::sys::ExecuteAndWait(
+      *ptxas, {*ptxas, arch, ptxFile.str(), "-o", output}, std::nullopt, {}, 0,
+      0, &message);
   if (code != 0) {
     llvm::sys::fs::remove(output);
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                             "ptxas rejected the kernel (exit %d) %s", code,
-                             message.c_str());
+                                   "ptxas rejected the kernel (exit %d) %s",
+                                   code, message.c_str());
   }
   if (std::error_code error = llvm::sys::fs::rename(output, path))
-    return llvm::createStringError(error, "cannot write '%s'", path.str().c_str());
+    return llvm::createStringError(error, "cannot write '%s'",
+                                   path.str().c_str());
   return llvm::Error::success();
 }

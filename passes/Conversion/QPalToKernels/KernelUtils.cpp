@@ -90,7 +90,8 @@ PartGeometry::PartGeometry(const KernelShape &shape, unsigned part)
   int64_t partCols = shape.cols / parts;
   supertileCols = partCols / kSupertileDim;
   colOffset = part * partCols;
-  byteOffset = shape.quantizer.getSpec().partByteOffset(shape.rows, shape.cols, part);
+  byteOffset =
+      shape.quantizer.getSpec().partByteOffset(shape.rows, shape.cols, part);
   segmentBytes = shape.quantizer.getSpec().laneSegmentBytes(part);
 }
 
@@ -433,8 +434,8 @@ FailureOr<SmallVector<Value>> qpal::detail::emitLaneColumnLoops(
     bool vectorSegments) {
   SmallVector<Value> sums(initial);
   unroll = std::max(1u, unroll);
-  for (unsigned part = 0, e = shape.quantizer.getSpec().numColumnParts(); part < e;
-       ++part) {
+  for (unsigned part = 0, e = shape.quantizer.getSpec().numColumnParts();
+       part < e; ++part) {
     PartGeometry geometry(shape, part);
     Value bound = constIndex(builder, loc, geometry.supertileCols);
     Value loopStep = step;

@@ -52,9 +52,9 @@ LogicalResult qpal::verifyKernelLowering(DequantMatmulOp op,
     return failure();
   llvm::Expected<HadamardFactors> factors = factorHadamardSize(shape.cols);
   if (!factors)
-    return op.emitOpError() << "cannot rotate " << shape.cols
-                            << " input features: "
-                            << llvm::toString(factors.takeError());
+    return op.emitOpError()
+           << "cannot rotate " << shape.cols
+           << " input features: " << llvm::toString(factors.takeError());
   for (Value buffer : op->getOperands()) {
     auto type = cast<MemRefType>(buffer.getType());
     if (!type.getLayout().isIdentity())
@@ -82,8 +82,7 @@ FailureOr<memref::GlobalOp> getHadamardGlobal(OpBuilder &builder,
     llvm::consumeError(factors.takeError());
     return failure();
   }
-  llvm::Expected<ArrayRef<int8_t>> matrix =
-      hadamardMatrix(factors->smallOrder);
+  llvm::Expected<ArrayRef<int8_t>> matrix = hadamardMatrix(factors->smallOrder);
   if (!matrix) {
     llvm::consumeError(matrix.takeError());
     return failure();
@@ -91,10 +90,9 @@ FailureOr<memref::GlobalOp> getHadamardGlobal(OpBuilder &builder,
   SmallVector<float> values(matrix->begin(), matrix->end());
   auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},
                                     builder.getF32Type());
-  return getOrCreateConstantGlobal(builder, module,
-                                   hadamardGlobalName(factors->smallOrder),
-                                   DenseElementsAttr::get(type,
-                                                          ArrayRef(values)));
+  return getOrCreateConstantGlobal(
+      builder, module, hadamardGlobalName(factors->smallOrder),
+      DenseElementsAttr::get(type, ArrayRef(values)));
 }
 
 /// A builder at the end of `block` for a kernel's body. Kernels are built
@@ -129,9 +127,8 @@ FailureOr<LoweringBuffers> prepare(DequantMatmulOp op, ModuleOp module,
   auto f32 = rewriter.getF32Type();
   buffers.rowsType = MemRefType::get({shape.batch, shape.cols}, f32);
   buffers.input = castTo(rewriter, loc, op.getInput(), buffers.rowsType);
-  buffers.output =
-      castTo(rewriter, loc, op.getOutput(),
-             MemRefType::get({shape.batch, shape.rows}, f32));
+  buffers.output = castTo(rewriter, loc, op.getOutput(),
+                          MemRefType::get({shape.batch, shape.rows}, f32));
   buffers.hadamard = memref::GetGlobalOp::create(
       rewriter, loc, hadamard->getType(), hadamard->getSymName());
   return buffers;
@@ -148,8 +145,7 @@ struct DequantMatmulToCpuCalls : OpConversionPattern<DequantMatmulOp> {
   matchAndRewrite(DequantMatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto module = op->getParentOfType<ModuleOp>();
-    FailureOr<LoweringBuffers> buffers =
-        prepare(op, module, options, rewriter);
+    FailureOr<LoweringBuffers> buffers = prepare(op, module, options, rewriter);
     if (failed(buffers))
       return rewriter.notifyMatchFailure(op, "no rotation of this width");
     const KernelShape &shape = buffers->shape;
@@ -162,8 +158,7 @@ struct DequantMatmulToCpuCalls : OpConversionPattern<DequantMatmulOp> {
     {
       OpBuilder builder = getKernelBuilder(module.getBody());
       if (!module.lookupSymbol(rotationName) &&
-          failed(buildCpuRotationKernel(builder, loc, shape.cols,
-                                        shape.batch)))
+          failed(buildCpuRotationKernel(builder, loc, shape.cols, shape.batch)))
         return failure();
       if (!module.lookupSymbol(kernelName) &&
           failed(buildCpuKernel(builder, loc, shape, options.cpu)))
@@ -215,8 +210,7 @@ struct DequantMatmulToGpuLaunches : OpConversionPattern<DequantMatmulOp> {
   matchAndRewrite(DequantMatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto module = op->getParentOfType<ModuleOp>();
-    FailureOr<LoweringBuffers> buffers =
-        prepare(op, module, options, rewriter);
+    FailureOr<LoweringBuffers> buffers = prepare(op, module, options, rewriter);
     if (failed(buffers))
       return rewriter.notifyMatchFailure(op, "no rotation of this width");
     const KernelShape &shape = buffers->shape;
@@ -243,9 +237,9 @@ struct DequantMatmulToGpuLaunches : OpConversionPattern<DequantMatmulOp> {
       OpBuilder builder = getKernelBuilder(kernels.getBody());
       rotation = kernels.lookupSymbol<gpu::GPUFuncOp>(rotationName);
       if (!rotation) {
-        FailureOr<gpu::GPUFuncOp> built = buildGpuRotationKernel(
-            builder, loc, shape.cols, shape.batch, options.gpuRotationThreads,
-            rotationName);
+        FailureOr<gpu::GPUFuncOp> built =
+            buildGpuRotationKernel(builder, loc, shape.cols, shape.batch,
+                                   options.gpuRotationThreads, rotationName);
         if (failed(built))
           return failure();
         rotation = *built;
@@ -274,8 +268,7 @@ struct DequantMatmulToGpuLaunches : OpConversionPattern<DequantMatmulOp> {
     Value rotated = deviceBuffer();
     Value one = index(1);
     gpu::LaunchFuncOp::create(
-        rewriter, loc, rotation,
-        gpu::KernelDim3{index(shape.batch), one, one},
+        rewriter, loc, rotation, gpu::KernelDim3{index(shape.batch), one, one},
         gpu::KernelDim3{index(options.gpuRotationThreads), one, one},
         /*dynamicSharedMemorySize=*/Value(),
         ValueRange{buffers->input, adaptor.getSigns(), buffers->hadamard,

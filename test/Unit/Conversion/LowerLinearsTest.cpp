@@ -53,16 +53,15 @@ std::string tinyModelPath() {
 
 /// One layer (or fused group) of block 0 of the tiny Llama.
 struct LayerCase {
-  const char *quantizer;              // reference name
-  std::vector<const char *> roles;    // members, in row order
-  std::vector<int64_t> rows;          // their M
+  const char *quantizer;           // reference name
+  std::vector<const char *> roles; // members, in row order
+  std::vector<int64_t> rows;       // their M
 };
 
 std::string tensorName(llvm::StringRef role) {
-  llvm::StringRef module = role == "q" || role == "k" || role == "v" ||
-                                   role == "o"
-                               ? "self_attn"
-                               : "mlp";
+  llvm::StringRef module =
+      role == "q" || role == "k" || role == "v" || role == "o" ? "self_attn"
+                                                               : "mlp";
   return llvm::formatv("model.layers.0.{0}.{1}_proj.weight", module, role)
       .str();
 }
@@ -196,7 +195,7 @@ TEST_P(LowerLinearsTest, ProductsEqualTheReferenceDecode) {
   for (size_t i = 0; i < y.size(); ++i)
     out[i] = y[i].data();
   using LayerFn = void (*)(float *, float *, float *, float *);
-  reinterpret_cast<LayerFn>(*symbol)(x.data(), out[0], out[1], out[2]);
+  reinterpret_cast<LayerFn> (*symbol)(x.data(), out[0], out[1], out[2]);
 
   // The reference: the stacked weight quantized as fake quantization does,
   // decoded by lib/Quant, times x in float64.

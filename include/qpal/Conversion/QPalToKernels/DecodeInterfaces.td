@@ -1,4 +1,4 @@
-//===- DecodeInterfaces.td - How kernels decode packed codes -*- tablegen -*-===//
+//===- DecodeInterfaces.td - How kernels decode codes ---- -*- tablegen -*-===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.

@@ -1,4 +1,5 @@
-//===- KernelDecode.h - What a quantizer's decode reads and gives -*- C++ -*-===//
+//===- KernelDecode.h - What a decode reads and gives --------- -*- C++ -*-===//
+//-*-===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -6,8 +7,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Types of the decode interfaces (DecodeInterfaces.td), the one place that
-// emits the decode of packed codes into a kernel body. Every tensor-core layout of
-// the palette stores, per 32 x 32 supertile and per lane w of a warp, the
+// emits the decode of packed codes into a kernel body. Every tensor-core layout
+// of the palette stores, per 32 x 32 supertile and per lane w of a warp, the
 // codes of 16 horizontal weight pairs: 4 tiles q (16 x 16, q = 2*j1 + i1)
 // times 4 `mma.m16n8k16` A-fragment registers j. Pair (q, j) of lane w sits
 // at supertile row 16*i1 + 8*(j&1) + w/4 and columns 16*j1 + 8*(j/2) +
@@ -56,10 +57,10 @@ struct CodeWords {
   llvm::SmallVector<CachedSegment, 3> cached;
 };
 
-/// A packed pair table (`QuantizerSpec::packedPairEntries` i32 entries, any memory
-/// space), possibly replicated so that the lanes of a warp read different
-/// shared-memory banks: copy c of entry e is at e * replicas + c, and this
-/// lane reads copy `replica` (an index; null when replicas is 1).
+/// A packed pair table (`QuantizerSpec::packedPairEntries` i32 entries, any
+/// memory space), possibly replicated so that the lanes of a warp read
+/// different shared-memory banks: copy c of entry e is at e * replicas + c, and
+/// this lane reads copy `replica` (an index; null when replicas is 1).
 struct PackedPairTable {
   mlir::Value table;
   mlir::Value replica;

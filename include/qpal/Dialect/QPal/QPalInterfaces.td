@@ -22,8 +22,9 @@ def QPal_QuantizerAttrInterface : AttrInterface<"QuantizerAttrInterface"> {
     The interface describes; it emits no code. The conversion library
     attaches the decode capabilities (lane decode, packed pair table, SIMT
     decode) as external models, and the layout geometry is lib/Quant's.
-    A new quantizer is one new attribute implementing `getSpec` plus its codec
-    in `lib/Quant` (see docs/NewQuantizer.md).
+    A new quantizer family is an attribute implementing `getSpec`, its codec
+    and geometry in `lib/Quant` and its decode models in the conversion
+    library; docs/NewQuantizer.md lists every file it touches.
   }];
   let methods = [
     InterfaceMethod<

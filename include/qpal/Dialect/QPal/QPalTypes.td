@@ -32,8 +32,9 @@ def QPal_PackedWeightType : TypeDef<QPal_Dialect, "PackedWeight"> {
     these four memrefs with a 1:N `TypeConverter`.
 
     A fusion group's members are packed as one weight whose rows are theirs,
-    stacked in member order (`[q; k; v]`, `[up; gate]`), so its M is the sum
-    of theirs. `#qpal.f16` is no packed format: f16 layers stay `qpal.linear`
+    stacked in the group's member order (`[q; k; v]`; `[gate; up]` from
+    `qpal import --fuse`, `[up; gate]` from `qpal-allocate-bits`), so its M
+    is the sum of theirs. `#qpal.f16` is no packed format: f16 layers stay `qpal.linear`
     on their dense weight.
 
     ```mlir

@@ -24,8 +24,8 @@ namespace {
 
 struct SqLaneDecode
     : LaneDecodeAttrInterface::ExternalModel<SqLaneDecode, SqAttr> {
-  LogicalResult emitLaneDecode(Attribute attr, OpBuilder &builder,
-                               Location loc, const LaneDecodeArgs &args,
+  LogicalResult emitLaneDecode(Attribute attr, OpBuilder &builder, Location loc,
+                               const LaneDecodeArgs &args,
                                SmallVectorImpl<DecodedPair> &pairs) const {
     auto sq = cast<SqAttr>(attr);
     if (sq.getKernel() != KernelKind::TensorCore)
@@ -82,8 +82,8 @@ struct SqPairTable
 
 struct SqSimtDecode
     : SimtDecodeAttrInterface::ExternalModel<SqSimtDecode, SqAttr> {
-  LogicalResult emitSimtDecode(Attribute attr, OpBuilder &builder,
-                               Location loc, const SimtDecodeArgs &args,
+  LogicalResult emitSimtDecode(Attribute attr, OpBuilder &builder, Location loc,
+                               const SimtDecodeArgs &args,
                                SmallVectorImpl<DecodedSimtCode> &codes) const {
     auto sq = cast<SqAttr>(attr);
     if (sq.getKernel() != KernelKind::Simt)

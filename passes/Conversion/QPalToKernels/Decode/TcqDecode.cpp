@@ -135,8 +135,8 @@ namespace {
 /// The lane decode of #qpal.tcq: one trellis of KV bits per step.
 struct TcqLaneDecode
     : LaneDecodeAttrInterface::ExternalModel<TcqLaneDecode, TcqAttr> {
-  LogicalResult emitLaneDecode(Attribute attr, OpBuilder &builder,
-                               Location loc, const LaneDecodeArgs &args,
+  LogicalResult emitLaneDecode(Attribute attr, OpBuilder &builder, Location loc,
+                               const LaneDecodeArgs &args,
                                SmallVectorImpl<DecodedPair> &pairs) const {
     auto tcq = cast<TcqAttr>(attr);
     emitTcqLaneDecode(builder, loc, args, tcq.getKv(), tcq.getTlutBits(),
@@ -147,10 +147,9 @@ struct TcqLaneDecode
 
 /// The lane decode of #qpal.tcq_split: each column half its own trellis.
 struct TcqSplitLaneDecode
-    : LaneDecodeAttrInterface::ExternalModel<TcqSplitLaneDecode,
-                                             TcqSplitAttr> {
-  LogicalResult emitLaneDecode(Attribute attr, OpBuilder &builder,
-                               Location loc, const LaneDecodeArgs &args,
+    : LaneDecodeAttrInterface::ExternalModel<TcqSplitLaneDecode, TcqSplitAttr> {
+  LogicalResult emitLaneDecode(Attribute attr, OpBuilder &builder, Location loc,
+                               const LaneDecodeArgs &args,
                                SmallVectorImpl<DecodedPair> &pairs) const {
     auto split = cast<TcqSplitAttr>(attr);
     unsigned kv = args.columnPart == 0 ? split.getKv1() : split.getKv2();
@@ -162,8 +161,7 @@ struct TcqSplitLaneDecode
 } // namespace
 
 void qpal::detail::attachTcqDecodeModels(MLIRContext *context) {
-  TcqAttr::attachInterface<TcqLaneDecode, CodewordPairTable<TcqAttr>>(
-      *context);
+  TcqAttr::attachInterface<TcqLaneDecode, CodewordPairTable<TcqAttr>>(*context);
   TcqSplitAttr::attachInterface<TcqSplitLaneDecode,
                                 CodewordPairTable<TcqSplitAttr>>(*context);
 }

@@ -21,8 +21,8 @@ namespace {
 
 struct VqLaneDecode
     : LaneDecodeAttrInterface::ExternalModel<VqLaneDecode, VqAttr> {
-  LogicalResult emitLaneDecode(Attribute attr, OpBuilder &builder,
-                               Location loc, const LaneDecodeArgs &args,
+  LogicalResult emitLaneDecode(Attribute attr, OpBuilder &builder, Location loc,
+                               const LaneDecodeArgs &args,
                                SmallVectorImpl<DecodedPair> &pairs) const {
     auto vq = cast<VqAttr>(attr);
     if (vq.getKernel() != KernelKind::TensorCore)
@@ -54,8 +54,8 @@ struct VqLaneDecode
 
 struct VqSimtDecode
     : SimtDecodeAttrInterface::ExternalModel<VqSimtDecode, VqAttr> {
-  LogicalResult emitSimtDecode(Attribute attr, OpBuilder &builder,
-                               Location loc, const SimtDecodeArgs &args,
+  LogicalResult emitSimtDecode(Attribute attr, OpBuilder &builder, Location loc,
+                               const SimtDecodeArgs &args,
                                SmallVectorImpl<DecodedSimtCode> &codes) const {
     auto vq = cast<VqAttr>(attr);
     if (vq.getKernel() != KernelKind::Simt)
