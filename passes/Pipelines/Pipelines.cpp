@@ -52,9 +52,15 @@ struct LowerLinearsOptions : PassPipelineOptions<LowerLinearsOptions> {
       *this, "cpu-isa",
       llvm::cl::desc("target=cpu: host, avx512, avx2 or generic"),
       llvm::cl::init("host")};
-  PassOptions::Option<std::string> cpuDecode{
-      *this, "cpu-decode", llvm::cl::desc("target=cpu: auto, vector or lanes"),
-      llvm::cl::init("auto")};
+  PassOptions::Option<CpuDecode> cpuDecode{
+      *this, "cpu-decode",
+      llvm::cl::desc("target=cpu: how the tensor-core layouts decode"),
+      llvm::cl::init(CpuDecode::Auto),
+      llvm::cl::values(clEnumValN(CpuDecode::Auto, "auto",
+                                  "the faster of the two for the quantizer"),
+                       clEnumValN(CpuDecode::Vector, "vector",
+                                  "the 32 lanes of a supertile at once"),
+                       clEnumValN(CpuDecode::Lanes, "lanes", "lane by lane"))};
 };
 
 void buildLowerLinearsPipeline(OpPassManager &pm,

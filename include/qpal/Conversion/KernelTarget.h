@@ -1,4 +1,5 @@
-//===- KernelTarget.h - What qpal generates kernels for ---------*- C++ -*-===//
+//===- KernelTarget.h - What qpal generates kernels for, and how -*- C++
+//-*-===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -14,6 +15,13 @@ namespace qpal {
 enum class KernelTarget {
   Cpu,   // the host, through LLVM's host backend
   Nvptx, // NVIDIA GPUs, through LLVM's NVPTX backend
+};
+
+/// How a CPU kernel of the tensor-core layouts decodes.
+enum class CpuDecode {
+  Auto,   // the faster of the two for the quantizer (usesCpuVectorDecode)
+  Vector, // the 32 lanes of a supertile at once, with `vector` ops
+  Lanes,  // lane by lane, with scalar code (as the GPU threads do)
 };
 
 } // namespace qpal

@@ -128,13 +128,6 @@ llvm::StringRef getCpuIsaName(CpuIsa isa);
 /// lacks when `mustRunHere` (its kernels would not run).
 llvm::Expected<CpuIsa> parseCpuIsa(llvm::StringRef name, bool mustRunHere);
 
-/// How a CPU kernel of the tensor-core layouts decodes.
-enum class CpuDecode {
-  Auto,   // the faster of the two for the quantizer (usesCpuVectorDecode)
-  Vector, // the 32 lanes of a supertile at once, with `vector` ops
-  Lanes,  // lane by lane, with scalar code (as the GPU threads do)
-};
-
 /// Parses `auto`, `vector` or `lanes`.
 llvm::Expected<CpuDecode> parseCpuDecode(llvm::StringRef name);
 

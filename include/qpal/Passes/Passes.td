@@ -293,9 +293,15 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
            "specialized to">,
     Option<"smCount", "sm-count", "unsigned", /*default=*/"0",
            "SM count of the target GPU (0: the chip's usual part)">,
-    Option<"cpuDecode", "cpu-decode", "std::string", /*default=*/"\"auto\"",
-           "target=cpu: vector (the 32 lanes of a supertile at once), lanes "
-           "(lane by lane) or auto (the faster for the quantizer)">,
+    Option<"cpuDecode", "cpu-decode", "::qpal::CpuDecode",
+           /*default=*/"::qpal::CpuDecode::Auto",
+           "target=cpu: how the tensor-core layouts decode",
+           [{::llvm::cl::values(
+               clEnumValN(::qpal::CpuDecode::Auto, "auto",
+                          "the faster of the two for the quantizer"),
+               clEnumValN(::qpal::CpuDecode::Vector, "vector",
+                          "the 32 lanes of a supertile at once"),
+               clEnumValN(::qpal::CpuDecode::Lanes, "lanes", "lane by lane"))}]>,
     Option<"cpuIsa", "cpu-isa", "std::string", /*default=*/"\"host\"",
            "target=cpu: instruction-set extensions the kernels name "
            "themselves: host, avx512 or avx2 (permute lookups of small "

@@ -317,12 +317,7 @@ struct LowerToKernelsPass final
       return signalPassFailure();
     }
     options.cpu.isa = *cpuIsaChoice;
-    llvm::Expected<CpuDecode> cpuDecodeChoice = parseCpuDecode(cpuDecode);
-    if (!cpuDecodeChoice) {
-      module.emitError() << llvm::toString(cpuDecodeChoice.takeError());
-      return signalPassFailure();
-    }
-    options.cpu.decode = *cpuDecodeChoice;
+    options.cpu.decode = cpuDecode;
     if (target == KernelTarget::Nvptx) {
       llvm::Expected<GpuChip> found = lookupGpuChip(chip);
       if (!found) {

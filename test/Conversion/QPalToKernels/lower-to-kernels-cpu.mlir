@@ -6,7 +6,7 @@
 // RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu cpu-isa=sse9" 2>&1 | FileCheck %s --check-prefix=BADISA
 // BADISA: unknown cpu ISA 'sse9', expected host, avx512, avx2 or generic
 // RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu cpu-decode=fast" 2>&1 | FileCheck %s --check-prefix=BADDECODE
-// BADDECODE: unknown cpu decode 'fast', expected auto, vector or lanes
+// BADDECODE: for the --cpu-decode option: Cannot find option named 'fast'
 
 // One kernel per (quantizer, M, K, batch): the two 64 x 64 tcq_6 products
 // share one, and one rotation kernel. Each product rotates its rows (signs,

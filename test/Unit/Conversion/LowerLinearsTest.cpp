@@ -265,3 +265,37 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 } // namespace
+
+namespace {
+
+/// A quantizer whose decode models were not registered (a plug-in's, or a
+/// context set up without the conversion library) is refused by name before
+/// any kernel is built, not dereferenced.
+TEST(KernelLowering, UnregisteredDecodeIsADiagnostic) {
+  mlir::MLIRContext context;
+  context.loadDialect<QPalDialect>();
+  std::string message;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    message += diag.str();
+    return mlir::success();
+  });
+  auto quantizer = parseQuantizerName(&context, "tcq_6_none_0.9");
+  ASSERT_TRUE(static_cast<bool>(quantizer));
+  KernelShape shape{*quantizer, 64, 64, 1};
+  EXPECT_TRUE(
+      mlir::failed(verifyKernelShape(mlir::UnknownLoc::get(&context), shape)));
+  EXPECT_EQ(message, "no decode of #qpal.tcq<kv = 6> is registered (the "
+                     "conversion library's registerDecodeInterfaceModels "
+                     "attaches qpal's)");
+
+  // With the models attached, the same shape is accepted.
+  mlir::MLIRContext registered(makeRegistry());
+  registered.loadDialect<QPalDialect>();
+  auto attached = parseQuantizerName(&registered, "tcq_6_none_0.9");
+  ASSERT_TRUE(static_cast<bool>(attached));
+  KernelShape good{*attached, 64, 64, 1};
+  EXPECT_TRUE(mlir::succeeded(
+      verifyKernelShape(mlir::UnknownLoc::get(&registered), good)));
+}
+
+} // namespace
