@@ -134,11 +134,13 @@ FailureOr<LoweringBuffers> prepare(DequantMatmulOp op, ModuleOp module,
   return buffers;
 }
 
-/// `qpal.dequant_matmul` on the host: calls of the CPU rotation and
-/// dequant-matmul kernels over all their rows.
-struct DequantMatmulToCpuCalls : OpConversionPattern<DequantMatmulOp> {
-  DequantMatmulToCpuCalls(MLIRContext *context,
-                          const KernelLoweringOptions &options)
+/// The lowering of `qpal.dequant_matmul` for one target: the common set-up
+/// (`prepare`), then `Target::lower` emits the target's kernels and their
+/// calls or launches in place of the op.
+template <typename Target>
+struct DequantMatmulLowering : OpConversionPattern<DequantMatmulOp> {
+  DequantMatmulLowering(MLIRContext *context,
+                        const KernelLoweringOptions &options)
       : OpConversionPattern(context), options(options) {}
 
   LogicalResult
@@ -148,7 +150,26 @@ struct DequantMatmulToCpuCalls : OpConversionPattern<DequantMatmulOp> {
     FailureOr<LoweringBuffers> buffers = prepare(op, module, options, rewriter);
     if (failed(buffers))
       return rewriter.notifyMatchFailure(op, "no rotation of this width");
-    const KernelShape &shape = buffers->shape;
+    if (failed(static_cast<const Target *>(this)->lower(op, adaptor, *buffers,
+                                                        module, rewriter)))
+      return failure();
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  KernelLoweringOptions options;
+};
+
+/// `qpal.dequant_matmul` on the host: calls of the CPU rotation and
+/// dequant-matmul kernels over all their rows.
+struct DequantMatmulToCpuCalls
+    : DequantMatmulLowering<DequantMatmulToCpuCalls> {
+  using DequantMatmulLowering::DequantMatmulLowering;
+
+  LogicalResult lower(DequantMatmulOp op, OpAdaptor adaptor,
+                      const LoweringBuffers &buffers, ModuleOp module,
+                      ConversionPatternRewriter &rewriter) const {
+    const KernelShape &shape = buffers.shape;
     Location loc = op.getLoc();
 
     // The kernels, once per module.
@@ -167,8 +188,8 @@ struct DequantMatmulToCpuCalls : OpConversionPattern<DequantMatmulOp> {
 
     // x_rot = RHT(signs * x) for rows [0, batch), then y += the product
     // over row groups [0, M / group).
-    Value scratch = memref::AllocOp::create(rewriter, loc, buffers->rowsType);
-    Value rotated = memref::AllocOp::create(rewriter, loc, buffers->rowsType);
+    Value scratch = memref::AllocOp::create(rewriter, loc, buffers.rowsType);
+    Value rotated = memref::AllocOp::create(rewriter, loc, buffers.rowsType);
     auto rangeType = MemRefType::get({2}, rewriter.getI64Type());
     Value range = memref::AllocaOp::create(rewriter, loc, rangeType);
     auto setRange = [&](int64_t last) {
@@ -182,38 +203,29 @@ struct DequantMatmulToCpuCalls : OpConversionPattern<DequantMatmulOp> {
     };
     setRange(shape.batch);
     func::CallOp::create(rewriter, loc, rotationName, TypeRange(),
-                         ValueRange{buffers->input, adaptor.getSigns(),
-                                    buffers->hadamard, scratch, rotated,
-                                    range});
+                         ValueRange{buffers.input, adaptor.getSigns(),
+                                    buffers.hadamard, scratch, rotated, range});
     setRange(shape.rows / getKernelRowGroup(shape));
     func::CallOp::create(rewriter, loc, kernelName, TypeRange(),
                          ValueRange{rotated, adaptor.getCodes(),
                                     adaptor.getCodebook(), adaptor.getScales(),
-                                    buffers->output, range});
+                                    buffers.output, range});
     memref::DeallocOp::create(rewriter, loc, scratch);
     memref::DeallocOp::create(rewriter, loc, rotated);
-    rewriter.eraseOp(op);
     return success();
   }
-
-  KernelLoweringOptions options;
 };
 
 /// `qpal.dequant_matmul` on an NVIDIA GPU: launches of the rotation and
 /// dequant-matmul kernels of `gpu.module @qpal_kernels`.
-struct DequantMatmulToGpuLaunches : OpConversionPattern<DequantMatmulOp> {
-  DequantMatmulToGpuLaunches(MLIRContext *context,
-                             const KernelLoweringOptions &options)
-      : OpConversionPattern(context), options(options) {}
+struct DequantMatmulToGpuLaunches
+    : DequantMatmulLowering<DequantMatmulToGpuLaunches> {
+  using DequantMatmulLowering::DequantMatmulLowering;
 
-  LogicalResult
-  matchAndRewrite(DequantMatmulOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto module = op->getParentOfType<ModuleOp>();
-    FailureOr<LoweringBuffers> buffers = prepare(op, module, options, rewriter);
-    if (failed(buffers))
-      return rewriter.notifyMatchFailure(op, "no rotation of this width");
-    const KernelShape &shape = buffers->shape;
+  LogicalResult lower(DequantMatmulOp op, OpAdaptor adaptor,
+                      const LoweringBuffers &buffers, ModuleOp module,
+                      ConversionPatternRewriter &rewriter) const {
+    const KernelShape &shape = buffers.shape;
     Location loc = op.getLoc();
     GpuLaunch launch = chooseGpuLaunch(shape, options.chip);
 
@@ -258,7 +270,7 @@ struct DequantMatmulToGpuLaunches : OpConversionPattern<DequantMatmulOp> {
       return arith::ConstantIndexOp::create(rewriter, loc, value);
     };
     auto deviceBuffer = [&]() -> Value {
-      return gpu::AllocOp::create(rewriter, loc, buffers->rowsType,
+      return gpu::AllocOp::create(rewriter, loc, buffers.rowsType,
                                   /*asyncToken=*/Type(), ValueRange(),
                                   ValueRange(), ValueRange(),
                                   /*hostShared=*/false)
@@ -271,23 +283,20 @@ struct DequantMatmulToGpuLaunches : OpConversionPattern<DequantMatmulOp> {
         rewriter, loc, rotation, gpu::KernelDim3{index(shape.batch), one, one},
         gpu::KernelDim3{index(options.gpuRotationThreads), one, one},
         /*dynamicSharedMemorySize=*/Value(),
-        ValueRange{buffers->input, adaptor.getSigns(), buffers->hadamard,
-                   scratch, rotated});
+        ValueRange{buffers.input, adaptor.getSigns(), buffers.hadamard, scratch,
+                   rotated});
     gpu::LaunchFuncOp::create(
         rewriter, loc, kernel, gpu::KernelDim3{index(launch.gridX), one, one},
         gpu::KernelDim3{index(launch.blockX), one, one},
         /*dynamicSharedMemorySize=*/Value(),
         ValueRange{rotated, adaptor.getCodes(), adaptor.getCodebook(),
-                   adaptor.getScales(), buffers->output});
+                   adaptor.getScales(), buffers.output});
     gpu::DeallocOp::create(rewriter, loc, /*asyncToken=*/Type(), ValueRange(),
                            scratch);
     gpu::DeallocOp::create(rewriter, loc, /*asyncToken=*/Type(), ValueRange(),
                            rotated);
-    rewriter.eraseOp(op);
     return success();
   }
-
-  KernelLoweringOptions options;
 };
 
 //===----------------------------------------------------------------------===//

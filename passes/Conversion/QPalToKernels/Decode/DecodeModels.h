@@ -20,6 +20,20 @@ void attachTcqDecodeModels(mlir::MLIRContext *context);
 void attachVqDecodeModels(mlir::MLIRContext *context);
 void attachSqDecodeModels(mlir::MLIRContext *context);
 
+/// Fails, with a diagnostic at `loc`, unless `quantizer` (VQ or SQ) stores
+/// its codes in the layout of `kind`.
+inline llvm::LogicalResult checkLayout(QuantizerAttrInterface quantizer,
+                                       mlir::Location loc, KernelKind kind) {
+  if (quantizer.getSpec().kernel == kind)
+    return llvm::success();
+  return mlir::emitError(loc)
+         << quantizer.getReferenceName()
+         << (kind == KernelKind::TensorCore
+                 ? " stores its codes in the SIMT layout, not the "
+                   "tensor-core one"
+                 : " stores its codes in the tensor-core layout");
+}
+
 /// The pair table of a 2-D codebook (TCQ, VQ): entry e is codeword e.
 template <typename Attr>
 struct CodewordPairTable

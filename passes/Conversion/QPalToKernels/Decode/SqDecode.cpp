@@ -28,10 +28,8 @@ struct SqLaneDecode
                                const LaneDecodeArgs &args,
                                SmallVectorImpl<DecodedPair> &pairs) const {
     auto sq = cast<SqAttr>(attr);
-    if (sq.getKernel() != KernelKind::TensorCore)
-      return emitError(loc) << sq.getReferenceName()
-                            << " stores its codes in the SIMT layout, not the "
-                               "tensor-core one";
+    if (failed(checkLayout(sq, loc, KernelKind::TensorCore)))
+      return failure();
     // Tile q's chunk holds the lane's 8 codes in fragment order, LSB-first:
     // codes 2j and 2j + 1 are the pair of register j.
     unsigned bits = sq.getBits();
@@ -86,9 +84,8 @@ struct SqSimtDecode
                                const SimtDecodeArgs &args,
                                SmallVectorImpl<DecodedSimtCode> &codes) const {
     auto sq = cast<SqAttr>(attr);
-    if (sq.getKernel() != KernelKind::Simt)
-      return emitError(loc) << sq.getReferenceName()
-                            << " stores its codes in the tensor-core layout";
+    if (failed(checkLayout(sq, loc, KernelKind::Simt)))
+      return failure();
     // Code 8j + i of the lane sits at column 8*E*j + 8*w + i, j = 0..3,
     // i = 0..7 (quantizers.md section 6.6).
     for (unsigned code = 0; code < kSimtCodesPerLane; ++code) {

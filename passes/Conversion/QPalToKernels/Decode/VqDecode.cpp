@@ -25,10 +25,8 @@ struct VqLaneDecode
                                const LaneDecodeArgs &args,
                                SmallVectorImpl<DecodedPair> &pairs) const {
     auto vq = cast<VqAttr>(attr);
-    if (vq.getKernel() != KernelKind::TensorCore)
-      return emitError(loc) << vq.getReferenceName()
-                            << " stores its codes in the SIMT layout, not the "
-                               "tensor-core one";
+    if (failed(checkLayout(vq, loc, KernelKind::TensorCore)))
+      return failure();
     // Tile q's chunk holds the lane's 4 codes (register j = code i),
     // LSB-first: code i at bits [q*4b + i*b, +b) of the lane's segment.
     unsigned bits = vq.getBits();
@@ -58,9 +56,8 @@ struct VqSimtDecode
                                const SimtDecodeArgs &args,
                                SmallVectorImpl<DecodedSimtCode> &codes) const {
     auto vq = cast<VqAttr>(attr);
-    if (vq.getKernel() != KernelKind::Simt)
-      return emitError(loc) << vq.getReferenceName()
-                            << " stores its codes in the tensor-core layout";
+    if (failed(checkLayout(vq, loc, KernelKind::Simt)))
+      return failure();
     // Vector 4g + i0/2 of the lane covers columns 8*E*g + 8*w + i0 (+1),
     // g = 0..7, i0 = 0, 2, 4, 6 (quantizers.md section 6.6).
     for (unsigned code = 0; code < kSimtCodesPerLane; ++code) {
