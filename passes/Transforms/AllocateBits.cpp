@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Alloc/ProblemBuilder.h"
+#include "qpal/Passes/Allocation.h"
 #include "qpal/Passes/Passes.h"
 
 #include "qpal/Alloc/Msq.h"
@@ -108,6 +109,19 @@ LogicalResult deriveModel(ModuleOp module, ModelLayers &layers) {
   model.numHeads = q->rows / k->rows;
   model.numKvHeads = 1;
   model.numBlocks = layers.linears.size();
+  // An attention op states the real head split (only the products fix the
+  // layer shapes, but plans report the model).
+  module.walk([&](AttentionOp attention) {
+    int64_t heads = attention.getNumHeads(),
+            kvHeads = attention.getNumKvHeads();
+    int64_t dim = attention.getHeadDim();
+    if (heads * dim == q->rows && kvHeads * dim == k->rows) {
+      model.headDim = dim;
+      model.numHeads = heads;
+      model.numKvHeads = kvHeads;
+    }
+    return WalkResult::interrupt();
+  });
   // The fp16 LM head is outside the plan; the roofline model prices it.
   module.walk([&](LmHeadOp head) {
     if (auto weight = symbols.lookupNearestSymbolFrom<WeightOp>(
@@ -335,21 +349,38 @@ struct AllocateBitsPass final
     request.distortion = distortion;
     request.fusion = fusion;
 
-    FailureOr<ModelLayers> layers = collectLayers(module);
-    if (failed(layers))
+    FailureOr<ModuleAllocation> allocation =
+        solveModuleAllocation(module, std::move(request));
+    if (failed(allocation) ||
+        failed(applyModuleAllocation(module, allocation->plan)))
       return signalPassFailure();
-    FailureOr<alloc::MsqProblem> problem =
-        buildProblem(module, *layers, std::move(request));
-    if (failed(problem))
-      return signalPassFailure();
-    llvm::Expected<alloc::Plan> plan = alloc::solveMsq(*problem);
-    if (!plan) {
-      (void)emitLibraryError(module, plan.takeError());
-      return signalPassFailure();
-    }
-    applyPlan(module, *layers, *plan);
-    remarkPlan(module, *plan);
+    remarkPlan(module, allocation->plan);
   }
 };
 
 } // namespace
+
+FailureOr<ModuleAllocation>
+qpal::solveModuleAllocation(ModuleOp module, alloc::MsqRequest request,
+                            const alloc::SolveOptions &solveOptions) {
+  FailureOr<ModelLayers> layers = collectLayers(module);
+  if (failed(layers))
+    return failure();
+  FailureOr<alloc::MsqProblem> problem =
+      buildProblem(module, *layers, std::move(request));
+  if (failed(problem))
+    return failure();
+  llvm::Expected<alloc::Plan> plan = alloc::solveMsq(*problem, solveOptions);
+  if (!plan)
+    return emitLibraryError(module, plan.takeError());
+  return ModuleAllocation{std::move(*problem), std::move(*plan)};
+}
+
+LogicalResult qpal::applyModuleAllocation(ModuleOp module,
+                                          const alloc::Plan &plan) {
+  FailureOr<ModelLayers> layers = collectLayers(module);
+  if (failed(layers))
+    return failure();
+  applyPlan(module, *layers, plan);
+  return success();
+}

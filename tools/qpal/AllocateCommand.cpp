@@ -28,6 +28,10 @@
 
 #include "qpal/Alloc/Msq.h"
 #include "qpal/Alloc/ProblemBuilder.h"
+#include "qpal/Passes/Allocation.h"
+#include "qpal/Passes/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -133,6 +137,25 @@ static int fail(const Twine &message) {
 
 static int fail(Error err) { return fail(toString(std::move(err))); }
 
+/// The budgets and models the options ask for.
+static MsqRequest buildRequest() {
+  bool hasBits = budgetBits.getNumOccurrences() > 0;
+  bool hasTokens = targetTokensPerSecond.getNumOccurrences() > 0;
+  MsqRequest request;
+  request.spelling = OptionSpelling::CommandLine;
+  if (hasBits)
+    request.budgetBits = budgetBits;
+  if (hasTokens)
+    request.tokensPerSecond = targetTokensPerSecond;
+  request.latencyTable = latencyTablePath;
+  request.roofline = roofline;
+  request.palette = paletteName;
+  request.distortion = distortionPath;
+  request.memoryModel = memoryModelName;
+  request.fusion = !noFusion;
+  return request;
+}
+
 /// Builds the problem from the options; errors name the offending input.
 static Expected<MsqProblem> buildProblem() {
   auto error = [](const Twine &message) -> Error {
@@ -141,9 +164,6 @@ static Expected<MsqProblem> buildProblem() {
   if (sensitivityPath.empty())
     return error("--sensitivity is required: a per-layer sensitivity JSON "
                  "such as llama31_8b_sensitivity.json");
-  bool hasBits = budgetBits.getNumOccurrences() > 0;
-  bool hasTokens = targetTokensPerSecond.getNumOccurrences() > 0;
-
   MsqProblem problem;
   if (!modelFile.empty()) {
     auto file = model::openModel(modelFile);
@@ -175,19 +195,7 @@ static Expected<MsqProblem> buildProblem() {
                          sensitivityPath.getValue(), sensitivities->numBlocks(),
                          problem.model.name, problem.model.numBlocks));
   problem.sensitivities = std::move(*sensitivities);
-  MsqRequest request;
-  request.spelling = OptionSpelling::CommandLine;
-  if (hasBits)
-    request.budgetBits = budgetBits;
-  if (hasTokens)
-    request.tokensPerSecond = targetTokensPerSecond;
-  request.latencyTable = latencyTablePath;
-  request.roofline = roofline;
-  request.palette = paletteName;
-  request.distortion = distortionPath;
-  request.memoryModel = memoryModelName;
-  request.fusion = !noFusion;
-  if (Error err = configureMsqProblem(problem, request))
+  if (Error err = configureMsqProblem(problem, buildRequest()))
     return std::move(err);
   return problem;
 }
@@ -214,16 +222,69 @@ static Expected<SolveOptions> buildSolveOptions() {
   return options;
 }
 
+/// `--model`: the model imported into the qpal dialect, its sensitivities
+/// attached by `qpal-attach-sensitivity`, and the problem built from the IR
+/// and solved as `qpal-allocate-bits` does.
+static Expected<ModuleAllocation> allocateModel(const SolveOptions &options) {
+  auto error = [](const Twine &message) -> Error {
+    return createStringError(inconvertibleErrorCode(), message);
+  };
+  auto file = model::openModel(modelFile);
+  if (!file)
+    return file.takeError();
+  mlir::DialectRegistry registry;
+  registry.insert<QPalDialect, mlir::func::FuncDialect>();
+  mlir::MLIRContext context(registry);
+  std::string message;
+  auto module = driver::importModel(context, **file, /*fuse=*/false,
+                                    /*palette=*/false, message);
+  if (failed(module))
+    return error(message);
+  (**module).setSymName(sys::path::filename(modelFile));
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    diagnostics += (diagnostics.empty() ? "" : "\n") + diag.str();
+    return mlir::success();
+  });
+  mlir::PassManager pm(&context);
+  AttachSensitivityPassOptions attach;
+  attach.file = sensitivityPath;
+  pm.addPass(createAttachSensitivityPass(attach));
+  if (failed(pm.run(**module)))
+    return error(diagnostics);
+  mlir::FailureOr<ModuleAllocation> allocation =
+      solveModuleAllocation(**module, buildRequest(), options);
+  if (failed(allocation))
+    return error(diagnostics);
+  return std::move(*allocation);
+}
+
 static int runAllocate() {
-  auto problem = buildProblem();
-  if (!problem)
-    return fail(problem.takeError());
+  if (sensitivityPath.empty())
+    return fail("--sensitivity is required: a per-layer sensitivity JSON "
+                "such as llama31_8b_sensitivity.json");
   auto options = buildSolveOptions();
   if (!options)
     return fail(options.takeError());
-  auto plan = solveMsq(*problem, *options);
-  if (!plan)
-    return fail(plan.takeError());
+  std::optional<MsqProblem> problem;
+  std::optional<Plan> plan;
+  if (!modelFile.empty()) {
+    // A model file goes through the compiler: import, attach, allocate.
+    auto allocation = allocateModel(*options);
+    if (!allocation)
+      return fail(allocation.takeError());
+    problem = std::move(allocation->problem);
+    plan = std::move(allocation->plan);
+  } else {
+    auto built = buildProblem();
+    if (!built)
+      return fail(built.takeError());
+    problem = std::move(*built);
+    auto solved = solveMsq(*problem, *options);
+    if (!solved)
+      return fail(solved.takeError());
+    plan = std::move(*solved);
+  }
 
   std::error_code ec;
   ToolOutputFile output(outputPath, ec, sys::fs::OF_None);

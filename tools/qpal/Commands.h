@@ -14,6 +14,11 @@
 #ifndef QPAL_TOOLS_QPAL_COMMANDS_H
 #define QPAL_TOOLS_QPAL_COMMANDS_H
 
+#include "qpal/Model/ModelFile.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/CommandLine.h"
 
 #include <functional>
@@ -34,6 +39,13 @@ llvm::cl::OptionCategory &category();
 
 /// Prints `message` as `qpal <command>: error: <message>` and returns 1.
 int reportError(llvm::StringRef command, const llvm::Twine &message);
+
+/// Expresses `file` in the qpal dialect, as `qpal import` does (with
+/// `fuse`, the q/k/v and gate/up candidates in fusion groups; with
+/// `palette`, the reference palette attached); on failure `error` says why.
+mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
+importModel(mlir::MLIRContext &context, const model::ModelFile &file, bool fuse,
+            bool palette, std::string &error);
 
 } // namespace qpal::driver
 

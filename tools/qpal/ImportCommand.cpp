@@ -61,9 +61,11 @@ namespace {
 /// Builds the module of `file`.
 class ModelImporter {
 public:
-  ModelImporter(MLIRContext &context, const model::ModelFile &file)
+  ModelImporter(MLIRContext &context, const model::ModelFile &file,
+                bool fuseCandidates, bool attachPalette)
       : builder(&context), file(file), config(file.getConfig()),
-        loc(FileLineColLoc::get(&context, file.getPath(), 0, 0)) {}
+        loc(FileLineColLoc::get(&context, file.getPath(), 0, 0)),
+        fuseCandidates(fuseCandidates), attachPalette(attachPalette) {}
 
   FailureOr<OwningOpRef<ModuleOp>> run();
   /// Why `run` failed (a missing or misshapen tensor).
@@ -86,6 +88,8 @@ private:
   ModuleOp module;
   func::FuncOp forward;
   std::string error;
+  bool fuseCandidates;
+  bool attachPalette;
 };
 
 FailureOr<FlatSymbolRefAttr> ModelImporter::declare(StringRef name,
@@ -123,7 +127,7 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
   module = *owned;
   module->setAttr(QPalDialect::kModelFileAttrName,
                   builder.getStringAttr(file.getPath()));
-  if (withPalette)
+  if (attachPalette)
     module->setAttr(QPalDialect::kPaletteAttrName,
                     getReferencePalette(builder.getContext()));
 
@@ -166,7 +170,7 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
                          SmallVectorImpl<Value> &results) -> LogicalResult {
       FusionGroupOp group;
       OpBuilder::InsertionGuard guard(builder);
-      if (fuse) {
+      if (fuseCandidates) {
         SmallVector<Type> types;
         for (const Member &member : members)
           types.push_back(activation(member.rows));
@@ -181,7 +185,7 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
           return failure();
         values.push_back(value);
       }
-      if (fuse) {
+      if (fuseCandidates) {
         YieldOp::create(builder, loc, values);
         results.append(group.getResults().begin(), group.getResults().end());
       } else {
@@ -254,25 +258,39 @@ Value ModelImporter::linear(Value input, int64_t block, LinearRole role,
 
 } // namespace
 
-static int runImport() {
-  Expected<std::unique_ptr<model::ModelFile>> file =
-      model::openModel(modelPath);
-  if (!file)
-    return driver::reportError(kCommand, toString(file.takeError()));
-  MLIRContext context;
+FailureOr<OwningOpRef<ModuleOp>>
+qpal::driver::importModel(MLIRContext &context, const model::ModelFile &file,
+                          bool fuse, bool palette, std::string &error) {
   context.loadDialect<QPalDialect, func::FuncDialect>();
   std::string diagnostics;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
     diagnostics += diag.str() + "\n";
     return success();
   });
-  ModelImporter importer(context, **file);
+  ModelImporter importer(context, file, fuse, palette);
   FailureOr<OwningOpRef<ModuleOp>> module = importer.run();
+  if (failed(module)) {
+    error = importer.getError() + diagnostics;
+    return failure();
+  }
+  if (failed(verify(**module))) {
+    error = "the imported module does not verify: " + diagnostics;
+    return failure();
+  }
+  return module;
+}
+
+static int runImport() {
+  Expected<std::unique_ptr<model::ModelFile>> file =
+      model::openModel(modelPath);
+  if (!file)
+    return driver::reportError(kCommand, toString(file.takeError()));
+  MLIRContext context;
+  std::string message;
+  FailureOr<OwningOpRef<ModuleOp>> module =
+      driver::importModel(context, **file, fuse, withPalette, message);
   if (failed(module))
-    return driver::reportError(kCommand, importer.getError() + diagnostics);
-  if (failed(verify(**module)))
-    return driver::reportError(
-        kCommand, "the imported module does not verify: " + diagnostics);
+    return driver::reportError(kCommand, message);
   std::error_code error;
   ToolOutputFile output(outputPath, error, sys::fs::OF_None);
   if (error)
