@@ -13,6 +13,9 @@
 
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
 using namespace mlir;
 using namespace qpal;
 
@@ -26,6 +29,24 @@ static LogicalResult checkBuffer(Operation *op, StringRef name,
     return op->emitOpError() << "expects " << name << " of type "
                              << RankedTensorType::get({size}, elementType)
                              << ", got " << attr.getType();
+  // A resource whose blob is missing (IR printed with its resources elided,
+  // or a blob never attached) holds no data to lower.
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return op->emitOpError()
+             << "expects " << name << " with data, but the resource '"
+             << resource.getRawHandle().getKey()
+             << "' has no blob (was the IR printed with its resources "
+                "elided?)";
+    uint64_t bytes =
+        static_cast<uint64_t>(size) * (elementType.getIntOrFloatBitWidth() / 8);
+    if (blob->getData().size() != bytes)
+      return op->emitOpError()
+             << "expects " << name << " of " << bytes
+             << " bytes, but the resource '" << resource.getRawHandle().getKey()
+             << "' holds " << blob->getData().size();
+  }
   return success();
 }
 

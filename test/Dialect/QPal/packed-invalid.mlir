@@ -239,3 +239,28 @@ func.func @unpackable_shape(%x: memref<?x64xf32>, %codes: memref<768xi8>, %scale
   qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y {quantizer = #qpal.tcq<kv = 6>} : memref<?x64xf32>, memref<768xi8>, memref<16xf32>, memref<64xf32>, memref<1024xf32>, memref<?x16xf32>
   return
 }
+
+// -----
+
+// A resource without its blob (IR printed with its resources elided) holds
+// no weights to lower: refused where it is declared.
+// expected-error @+1 {{'qpal.packed_weight' op expects codes with data, but the resource 'w.codes' has no blob (was the IR printed with its resources elided?)}}
+qpal.packed_weight @w : !qpal.packed<32x32, #qpal.sq<bits = 4, kernel = simt>>
+    codes(dense_resource<w.codes> : tensor<512xi8>) scales(dense<0.25> : tensor<32xf32>)
+    signs(dense<1.0> : tensor<32xf32>)
+
+// -----
+
+// A blob of the wrong size is refused with both sizes.
+// expected-error @+1 {{'qpal.packed_weight' op expects scales of 128 bytes, but the resource 'w.scales' holds 8}}
+qpal.packed_weight @w : !qpal.packed<32x32, #qpal.sq<bits = 4, kernel = simt>>
+    codes(dense<2> : tensor<512xi8>) scales(dense_resource<w.scales> : tensor<32xf32>)
+    signs(dense<1.0> : tensor<32xf32>)
+
+{-#
+  dialect_resources: {
+    builtin: {
+      w.scales: "0x040000000000803E0000803E"
+    }
+  }
+#-}
