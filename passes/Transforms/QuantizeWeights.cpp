@@ -21,6 +21,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace qpal {
@@ -100,6 +101,11 @@ struct QuantizeWeightsPass final
   /// Quantizes `job`'s weight and replaces its layers.
   LogicalResult pack(PackJob &job, const model::ModelFile &model,
                      SymbolTableCollection &symbolTable);
+
+  /// The packed weights made so far, by (symbol table, dense weights,
+  /// quantizer, seed): layers that read the same weights the same way share
+  /// one packed weight instead of quantizing it again.
+  llvm::StringMap<PackedWeightOp> packedWeights;
 };
 
 LogicalResult QuantizeWeightsPass::pack(PackJob &job,
@@ -135,47 +141,55 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
   options.threads = threads;
   options.seed =
       layerKey.empty() ? seed : model::getBlockLinearSeed(seed, layerKey);
-  llvm::Expected<QuantizedLayer> layer = quantizeLayer(
-      job.quantizer.getSpec(), stacked.data(), rows, cols, options);
-  if (!layer)
-    return op->emitOpError()
-           << "cannot quantize with " << job.quantizer.getReferenceName()
-           << ": " << llvm::toString(layer.takeError());
-
-  // The packed weight, declared before the function that uses it.
-  OpBuilder builder(&getContext());
   Operation *function = op->getParentOfType<FunctionOpInterface>();
-  builder.setInsertionPoint(function);
-  std::string name = packedWeightName(job.members);
-  Type i8 = builder.getI8Type(), f32 = builder.getF32Type();
-  std::vector<float> scales(rows);
-  for (int64_t row = 0; row < rows; ++row)
-    scales[row] = layer->scale(row);
-  ArrayRef<int8_t> codes(reinterpret_cast<const int8_t *>(layer->codes.data()),
-                         layer->codes.size());
   SmallVector<StringRef, 4> sources;
+  std::string cacheKey;
+  llvm::raw_string_ostream key(cacheKey);
+  key << function->getParentOp() << "|" << job.quantizer << "|" << options.seed;
   for (LinearOp member : job.members) {
     auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(
         member, member.getWeightAttr().getAttr());
     sources.push_back(weight.getSource() ? *weight.getSource()
                                          : weight.getSymName());
+    key << "|" << weight.getOperation();
   }
-  auto packed = PackedWeightOp::create(
-      builder, op->getLoc(), name, packedType,
-      makeResource(RankedTensorType::get({packedType.getCodeBytes()}, i8),
-                   name + ".codes", codes),
-      makeResource(RankedTensorType::get({rows}, f32), name + ".scales",
-                   ArrayRef<float>(scales)),
-      makeResource(RankedTensorType::get({cols}, f32), name + ".signs",
-                   ArrayRef<float>(layer->signs)),
-      builder.getStrArrayAttr(sources),
-      builder.getIntegerAttr(builder.getIntegerType(64, /*isSigned=*/false),
-                             llvm::APInt(64, options.seed)));
-  // Renamed if the name is taken in the symbol table it joins.
-  symbolTable.getSymbolTable(function->getParentOp()).insert(packed);
+  PackedWeightOp &packed = packedWeights[cacheKey];
+  if (!packed) {
+    llvm::Expected<QuantizedLayer> layer = quantizeLayer(
+        job.quantizer.getSpec(), stacked.data(), rows, cols, options);
+    if (!layer)
+      return op->emitOpError()
+             << "cannot quantize with " << job.quantizer.getReferenceName()
+             << ": " << llvm::toString(layer.takeError());
+
+    // The packed weight, declared before the function that uses it.
+    OpBuilder builder(&getContext());
+    builder.setInsertionPoint(function);
+    std::string name = packedWeightName(job.members);
+    Type i8 = builder.getI8Type(), f32 = builder.getF32Type();
+    std::vector<float> scales(rows);
+    for (int64_t row = 0; row < rows; ++row)
+      scales[row] = layer->scale(row);
+    ArrayRef<int8_t> codes(
+        reinterpret_cast<const int8_t *>(layer->codes.data()),
+        layer->codes.size());
+    packed = PackedWeightOp::create(
+        builder, op->getLoc(), name, packedType,
+        makeResource(RankedTensorType::get({packedType.getCodeBytes()}, i8),
+                     name + ".codes", codes),
+        makeResource(RankedTensorType::get({rows}, f32), name + ".scales",
+                     ArrayRef<float>(scales)),
+        makeResource(RankedTensorType::get({cols}, f32), name + ".signs",
+                     ArrayRef<float>(layer->signs)),
+        builder.getStrArrayAttr(sources),
+        builder.getIntegerAttr(builder.getIntegerType(64, /*isSigned=*/false),
+                               llvm::APInt(64, options.seed)));
+    // Renamed if the name is taken in the symbol table it joins.
+    symbolTable.getSymbolTable(function->getParentOp()).insert(packed);
+  }
 
   // The layers: one quantized linear with a result per member.
-  builder.setInsertionPoint(op);
+  OpBuilder builder(op);
   auto weight = GetWeightOp::create(builder, op->getLoc(), packedType,
                                     packed.getSymName());
   SmallVector<Type, 4> resultTypes;
@@ -197,6 +211,7 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
 
 void QuantizeWeightsPass::runOnOperation() {
   ModuleOp module = getOperation();
+  packedWeights.clear();
   std::string path = model;
   if (path.empty())
     if (auto file =

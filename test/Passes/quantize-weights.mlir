@@ -180,3 +180,23 @@ func.func @dense(%x: tensor<?x48xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>) {
   %b = qpal.linear %x, @down : tensor<?x48xf32> -> tensor<?x32xf32>
   return %a, %b : tensor<?x32xf32>, tensor<?x32xf32>
 }
+
+// -----
+
+// Two layers that read one weight with one quantizer in one place of the
+// model share one packed weight: it is quantized once. A layer reading it
+// with another quantizer gets its own.
+// CHECK-LABEL: module
+// CHECK: qpal.packed_weight @blk0.o : !qpal.packed<32x32, #qpal.sq<bits = 4, kernel = simt>>
+// CHECK-NEXT: qpal.packed_weight @blk0.o_0 : !qpal.packed<32x32, #qpal.sq<bits = 2, kernel = simt>>
+// CHECK-NOT: qpal.packed_weight
+// CHECK-LABEL: func.func @shared
+// CHECK-COUNT-2: qpal.get_weight @blk0.o : !qpal.packed<32x32, #qpal.sq<bits = 4, kernel = simt>>
+// CHECK: qpal.get_weight @blk0.o_0 :
+qpal.weight @o : tensor<32x32xf32> {source = "model.layers.0.self_attn.o_proj.weight"}
+func.func @shared(%x: tensor<?x32xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>) {
+  %a = qpal.linear %x, @o {block = 0 : i64, role = #qpal.role<o>, quantizer = #qpal.sq<bits = 4, kernel = simt>} : tensor<?x32xf32> -> tensor<?x32xf32>
+  %b = qpal.linear %x, @o {block = 0 : i64, role = #qpal.role<o>, quantizer = #qpal.sq<bits = 4, kernel = simt>} : tensor<?x32xf32> -> tensor<?x32xf32>
+  %c = qpal.linear %x, @o {block = 0 : i64, role = #qpal.role<o>, quantizer = #qpal.sq<bits = 2, kernel = simt>} : tensor<?x32xf32> -> tensor<?x32xf32>
+  return %a, %b, %c : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>
+}
