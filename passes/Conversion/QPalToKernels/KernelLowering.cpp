@@ -35,6 +35,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -67,8 +68,8 @@ void qpal::registerKernelLoweringDependencies(DialectRegistry &registry) {
   registerDecodeInterfaceModels(registry);
   registry.insert<QPalDialect, arith::ArithDialect, cf::ControlFlowDialect,
                   func::FuncDialect, gpu::GPUDialect, LLVM::LLVMDialect,
-                  memref::MemRefDialect, NVVM::NVVMDialect, scf::SCFDialect,
-                  vector::VectorDialect>();
+                  memref::MemRefDialect, NVVM::NVVMDialect, nvgpu::NVGPUDialect,
+                  scf::SCFDialect, vector::VectorDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerGPUDialectTranslation(registry);
@@ -137,6 +138,8 @@ static void useShortSharedPointers() {
 void qpal::buildGpuKernelsToPtxPipeline(OpPassManager &pm,
                                         unsigned indexBitwidth) {
   pm.addPass(createSCFToControlFlowPass());
+  // The tensor-core kernels' nvgpu.mma.sync, to nvvm.mma.sync.
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertNVGPUToNVVMPass());
   ConvertGpuOpsToNVVMOpsOptions nvvmOptions;
   nvvmOptions.useBarePtrCallConv = true;
   nvvmOptions.indexBitwidth = indexBitwidth;

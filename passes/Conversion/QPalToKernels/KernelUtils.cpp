@@ -13,6 +13,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -379,8 +380,20 @@ void qpal::detail::emitMmaSupertile(OpBuilder &builder, Location loc,
                 : packHalves(builder, loc, pair->first, pair->second));
       }
   Type f32 = builder.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(builder.getContext(),
-                                                     SmallVector<Type>(4, f32));
+  // nvgpu.mma.sync's operands: the per-thread registers as vectors, A
+  // vector<4x2xf16>, B vector<2x2xf16>, C and D vector<2x2xf32>
+  // (NVGPUToNVVM turns it into nvvm.mma.sync).
+  auto stack = [&](ArrayRef<Value> rows, VectorType type) -> Value {
+    Value stacked = arith::ConstantOp::create(builder, loc, type,
+                                              builder.getZeroAttr(type));
+    for (auto [index, row] : llvm::enumerate(rows))
+      stacked = vector::InsertOp::create(builder, loc, row, stacked,
+                                         ArrayRef<int64_t>{int64_t(index)});
+    return stacked;
+  };
+  auto aType = VectorType::get({4, 2}, builder.getF16Type());
+  auto bType = VectorType::get({2, 2}, builder.getF16Type());
+  auto cType = VectorType::get({2, 2}, f32);
   for (unsigned tile = 0; tile < nTiles; ++tile) {
     // B column n = 8*tile + lane / 4 is activation row n; lanes past the
     // batch read the last row, and their output columns are never stored.
@@ -411,17 +424,20 @@ void qpal::detail::emitMmaSupertile(OpBuilder &builder, Location loc,
     for (unsigned i1 = 0; i1 < 2; ++i1)
       for (unsigned j1 = 0; j1 < 2; ++j1) {
         MutableArrayRef<Value> c = sums.slice(8 * tile + 4 * i1, 4);
-        Value d = NVVM::MmaOp::create(
-            builder, loc, resultType, aFragments[i1][j1],
-            ValueRange{bFragments[j1][0], bFragments[j1][1]}, ValueRange(c),
-            /*shape=*/{16, 8, 16}, /*b1Op=*/std::nullopt,
-            /*intOverflow=*/std::nullopt,
-            /*multiplicandPtxTypes=*/std::nullopt,
-            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                           NVVM::MMALayout::col});
+        Value a = stack(aFragments[i1][j1], aType);
+        Value b = stack({bFragments[j1][0], bFragments[j1][1]}, bType);
+        SmallVector<Value, 2> cRows;
+        for (unsigned row = 0; row < 2; ++row)
+          cRows.push_back(vector::FromElementsOp::create(
+              builder, loc, VectorType::get({2}, f32),
+              ValueRange{c[2 * row], c[2 * row + 1]}));
+        Value d =
+            nvgpu::MmaSyncOp::create(builder, loc, a, b, stack(cRows, cType),
+                                     ArrayRef<int64_t>{16, 8, 16});
         for (unsigned r = 0; r < 4; ++r)
-          c[r] = LLVM::ExtractValueOp::create(builder, loc, d,
-                                              ArrayRef<int64_t>{r});
+          c[r] = vector::ExtractOp::create(
+              builder, loc, d,
+              ArrayRef<int64_t>{int64_t(r / 2), int64_t(r % 2)});
       }
   }
 }

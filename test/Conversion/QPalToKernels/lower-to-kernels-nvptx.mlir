@@ -35,12 +35,13 @@ func.func @up_proj(%x: memref<?x576xf32>, %codes: memref<221184xi8>, %scales: me
 // CHECK: memref.view %{{.*}}[%{{.*}}][] : memref<221184xi8> to memref<55296xi32>
 // The block builds the pair table from the f32 codebook, then each
 // supertile's packed pairs are the A fragments of 4 mma.sync.m16n8k16
-// (row-major A, f16 in, f32 accumulators).
+// (row-major A, f16 in, f32 accumulators): upstream nvgpu.mma.sync, which
+// convert-nvgpu-to-nvvm turns into nvvm.mma.sync.
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK-COUNT-16: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<8192xi32, #gpu.address_space<workgroup>>
 // CHECK: gpu.barrier
 // CHECK: scf.for
-// CHECK-COUNT-4: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+// CHECK-COUNT-4: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK: gpu.barrier
 // CHECK: memref.atomic_rmw addf
 
@@ -49,7 +50,7 @@ func.func @up_proj(%x: memref<?x576xf32>, %codes: memref<221184xi8>, %scales: me
 // B16: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n16_sm_90
 // B16-SAME: workgroup(%{{.*}} : memref<8x16x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4096xi32, #gpu.address_space<workgroup>>)
 // B16: scf.for
-// B16-COUNT-8: nvvm.mma.sync
+// B16-COUNT-8: nvgpu.mma.sync
 
 // FEW-SMS: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n8_sm_90
 // FEW-SMS-SAME: workgroup(%{{.*}} : memref<8x8x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8192xi32, #gpu.address_space<workgroup>>)
