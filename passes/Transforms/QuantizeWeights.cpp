@@ -111,21 +111,15 @@ struct QuantizeWeightsPass final
 LogicalResult QuantizeWeightsPass::pack(PackJob &job,
                                         const model::ModelFile &model,
                                         SymbolTableCollection &symbolTable) {
-  // The members' rows, stacked.
+  // The shape of the members' rows, stacked.
   int64_t rows = 0, cols = 0;
-  std::vector<float> stacked;
   for (LinearOp member : job.members) {
     FailureOr<std::pair<int64_t, int64_t>> shape =
         member.getWeightShape(symbolTable);
     if (failed(shape))
       return failure();
-    FailureOr<std::vector<float>> values =
-        readWeight(member, model, symbolTable);
-    if (failed(values))
-      return failure();
     rows += shape->first;
     cols = shape->second;
-    stacked.insert(stacked.end(), values->begin(), values->end());
   }
   Operation *op = job.op;
   auto packedType =
@@ -155,6 +149,16 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
   }
   PackedWeightOp &packed = packedWeights[cacheKey];
   if (!packed) {
+    // Only weights not packed yet are read from the model file.
+    std::vector<float> stacked;
+    stacked.reserve(rows * cols);
+    for (LinearOp member : job.members) {
+      FailureOr<std::vector<float>> values =
+          readWeight(member, model, symbolTable);
+      if (failed(values))
+        return failure();
+      stacked.insert(stacked.end(), values->begin(), values->end());
+    }
     llvm::Expected<QuantizedLayer> layer = quantizeLayer(
         job.quantizer.getSpec(), stacked.data(), rows, cols, options);
     if (!layer)

@@ -193,8 +193,9 @@ void KernelLinears::Impl::run(const LayerData &data, const float *x,
     input.resize(batch * cols);
     for (int64_t t = 0; t < batch; ++t)
       std::copy_n(x + (first + t) * ldx, cols, input.data() + t * cols);
-    scratch.assign(batch * cols, 0.0f);
-    rotated.assign(batch * cols, 0.0f);
+    // The rotation kernel writes every element of both.
+    scratch.resize(batch * cols);
+    rotated.resize(batch * cols);
     unsigned rowParts =
         std::max<unsigned>(1, std::min<int64_t>(workers, batch));
     parallelFor(0, rowParts, [&](size_t part) {

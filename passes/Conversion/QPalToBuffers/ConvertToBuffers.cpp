@@ -56,6 +56,19 @@ std::string qpal::getCodebookGlobalName(QuantizerAttrInterface quantizer) {
   return name;
 }
 
+/// Creates the private, constant, 64-byte aligned global `name` holding
+/// `value`, at the builder's insertion point.
+static memref::GlobalOp createConstantGlobal(OpBuilder &builder, Location loc,
+                                             StringRef name,
+                                             ElementsAttr value) {
+  auto tensorType = cast<RankedTensorType>(value.getType());
+  auto type =
+      MemRefType::get(tensorType.getShape(), tensorType.getElementType());
+  return memref::GlobalOp::create(
+      builder, loc, name, builder.getStringAttr("private"), type, value,
+      /*constant=*/true, builder.getI64IntegerAttr(64));
+}
+
 memref::GlobalOp qpal::getOrCreateConstantGlobal(OpBuilder &builder,
                                                  ModuleOp module,
                                                  StringRef name,
@@ -64,12 +77,7 @@ memref::GlobalOp qpal::getOrCreateConstantGlobal(OpBuilder &builder,
     return global;
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(module.getBody());
-  auto tensorType = cast<RankedTensorType>(value.getType());
-  auto type =
-      MemRefType::get(tensorType.getShape(), tensorType.getElementType());
-  return memref::GlobalOp::create(
-      builder, module.getLoc(), name, builder.getStringAttr("private"), type,
-      value, /*constant=*/true, builder.getI64IntegerAttr(64));
+  return createConstantGlobal(builder, module.getLoc(), name, value);
 }
 
 /// The names of a packed weight's three globals.
@@ -101,11 +109,7 @@ struct PackedWeightLowering : OpConversionPattern<PackedWeightOp> {
       std::string name = bufferGlobalName(op.getSymName(), buffer);
       if (module.lookupSymbol(name))
         return rewriter.notifyMatchFailure(op, "global name taken");
-      auto tensorType = cast<RankedTensorType>(value.getType());
-      memref::GlobalOp::create(
-          rewriter, op.getLoc(), name, rewriter.getStringAttr("private"),
-          MemRefType::get(tensorType.getShape(), tensorType.getElementType()),
-          value, /*constant=*/true, rewriter.getI64IntegerAttr(64));
+      createConstantGlobal(rewriter, op.getLoc(), name, value);
     }
     rewriter.eraseOp(op);
     return success();
@@ -124,22 +128,26 @@ struct GetWeightLowering : OpConversionPattern<GetWeightOp> {
       return rewriter.notifyMatchFailure(op, "packed type not converted");
     auto module = op->getParentOfType<ModuleOp>();
     QuantizerAttrInterface quantizer = op.getType().getQuantizer();
-    llvm::Expected<const Codebook *> codebook =
-        shippedCodebook(quantizer.getSpec());
-    if (!codebook) {
-      llvm::consumeError(codebook.takeError());
-      return rewriter.notifyMatchFailure(op, "no shipped codebook");
-    }
-    ArrayRef<float> values = (*codebook)->values(CodebookPrecision::Fp16);
-    auto codebookType = cast<MemRefType>(types[3]);
-    if (static_cast<int64_t>(values.size()) != codebookType.getNumElements())
-      return rewriter.notifyMatchFailure(op, "codebook size differs");
     std::string codebookName = getCodebookGlobalName(quantizer);
-    getOrCreateConstantGlobal(
-        rewriter, module, codebookName,
-        DenseElementsAttr::get(RankedTensorType::get(codebookType.getShape(),
-                                                     rewriter.getF32Type()),
-                               values));
+    // The codebook global is made by the quantizer's first weight; the
+    // others only read it.
+    if (!module.lookupSymbol(codebookName)) {
+      llvm::Expected<const Codebook *> codebook =
+          shippedCodebook(quantizer.getSpec());
+      if (!codebook) {
+        llvm::consumeError(codebook.takeError());
+        return rewriter.notifyMatchFailure(op, "no shipped codebook");
+      }
+      ArrayRef<float> values = (*codebook)->values(CodebookPrecision::Fp16);
+      auto codebookType = cast<MemRefType>(types[3]);
+      if (static_cast<int64_t>(values.size()) != codebookType.getNumElements())
+        return rewriter.notifyMatchFailure(op, "codebook size differs");
+      getOrCreateConstantGlobal(
+          rewriter, module, codebookName,
+          DenseElementsAttr::get(RankedTensorType::get(codebookType.getShape(),
+                                                       rewriter.getF32Type()),
+                                 values));
+    }
 
     StringRef weight = op.getWeight();
     SmallVector<Value, 4> buffers;

@@ -100,8 +100,7 @@ FailureOr<memref::GlobalOp> getHadamardGlobal(OpBuilder &builder,
 /// every op of their shape, and their builders erase and move the ops they
 /// create, which the driver must not track.
 OpBuilder getKernelBuilder(Block *block) {
-  OpBuilder builder = OpBuilder::atBlockEnd(block);
-  return builder;
+  return OpBuilder::atBlockEnd(block);
 }
 
 /// Buffers shared by both targets' lowerings of one op.
