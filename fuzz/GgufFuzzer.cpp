@@ -7,9 +7,9 @@
 //
 // Feeds arbitrary bytes through everything that reads a GGUF file: the
 // parser, tensor dequantization, the model view (config, canonical names,
-// q/k un-permutation), the tokenizer (encode and decode), and, for small
-// models, the evaluator. Any error is fine; a crash or sanitizer report is a
-// finding.
+// q/k un-permutation), the tokenizer (encode, decode, the serialized
+// vocabulary), and, for small models, the evaluator. Any error is fine; a
+// crash or sanitizer report is a finding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 using namespace qpal::model;
 
@@ -56,6 +57,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       std::vector<int32_t> ids = (*tokenizer)->encode(text, true, true);
       (void)(*tokenizer)->decode(ids, true);
     }
+    // Every vocabulary read from GGUF survives its serialized form.
+    std::string serialized =
+        qpaltok::serializeVocabulary((*tokenizer)->getVocabulary());
+    qpaltok::Vocabulary parsed;
+    std::string error;
+    if (!qpaltok::parseVocabulary(serialized.data(), serialized.size(), parsed,
+                                  error) ||
+        qpaltok::serializeVocabulary(parsed) != serialized)
+      std::abort();
   } else {
     llvm::consumeError(tokenizer.takeError());
   }

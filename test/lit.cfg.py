@@ -31,6 +31,7 @@ tool_dirs = [config.qpal_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("qpal-opt", unresolved="fatal"),
     ToolSubst("qpal", unresolved="fatal"),
+    ToolSubst("qpal-run", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

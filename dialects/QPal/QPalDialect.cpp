@@ -40,6 +40,32 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
              << "'" << kModelFileAttrName << "' must be a string on a module";
     return success();
   }
+  if (attr.getName() == kLayerAttrName) {
+    auto layer = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!isa<AttentionOp>(op) || !layer || layer.getInt() < 0)
+      return op->emitError() << "'" << kLayerAttrName
+                             << "' must be a non-negative integer on a "
+                                "'qpal.attention'";
+    return success();
+  }
   return op->emitError() << "unknown qpal attribute '"
+                         << attr.getName().getValue() << "'";
+}
+
+LogicalResult QPalDialect::verifyRegionArgAttribute(Operation *op,
+                                                    unsigned regionIndex,
+                                                    unsigned argIndex,
+                                                    NamedAttribute attr) {
+  if (attr.getName() == kKvCacheAttrName) {
+    Type type = op->getRegion(regionIndex).getArgument(argIndex).getType();
+    auto cache = dyn_cast<MemRefType>(type);
+    if (!isa<UnitAttr>(attr.getValue()) || !cache || cache.getRank() != 3 ||
+        !cache.getElementType().isF32())
+      return op->emitError()
+             << "'" << kKvCacheAttrName
+             << "' marks a rank-3 f32 memref argument, got " << type;
+    return success();
+  }
+  return op->emitError() << "unknown qpal argument attribute '"
                          << attr.getName().getValue() << "'";
 }

@@ -8,6 +8,8 @@
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -94,6 +96,26 @@ LogicalResult WeightOp::verify() {
     return emitOpError() << "expects a floating-point weight, got " << type;
   if (llvm::any_of(type.getShape(), [](int64_t dim) { return dim <= 0; }))
     return emitOpError() << "expects a non-empty weight, got " << type;
+  if (std::optional<ElementsAttr> value = getValue()) {
+    auto valueType = cast<ShapedType>(value->getType());
+    Type element = valueType.getElementType();
+    if (valueType.getShape() != type.getShape() ||
+        !(element.isF32() || element.isF16()))
+      return emitOpError() << "expects a value of shape " << type.getShape()
+                           << " in f32 or f16, got " << valueType;
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(*value)) {
+      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+      int64_t bytes = valueType.getNumElements() * (element.isF32() ? 4 : 2);
+      if (!blob)
+        return emitOpError()
+               << "expects the value's resource blob '"
+               << resource.getRawHandle().getKey() << "' to be present";
+      if (static_cast<int64_t>(blob->getData().size()) != bytes)
+        return emitOpError() << "expects " << bytes
+                             << " bytes in the value's resource blob, got "
+                             << blob->getData().size();
+    }
+  }
   return success();
 }
 
@@ -327,6 +349,15 @@ LogicalResult RopeOp::verify() {
   if (!ShapedType::isDynamic(features) && features % headDim != 0)
     return emitOpError() << "expects features divisible by head_dim " << headDim
                          << ", got " << features;
+  if (std::optional<ArrayRef<float>> frequencies = getInverseFrequencies()) {
+    if (static_cast<int64_t>(frequencies->size()) != headDim / 2)
+      return emitOpError() << "expects head_dim / 2 = " << headDim / 2
+                           << " inverse frequencies, got "
+                           << frequencies->size();
+    if (llvm::any_of(*frequencies,
+                     [](float f) { return !(f > 0) || !std::isfinite(f); }))
+      return emitOpError() << "expects positive, finite inverse frequencies";
+  }
   auto input = cast<RankedTensorType>(getInput().getType());
   auto positions = cast<RankedTensorType>(getPositions().getType());
   if (positions.getRank() + 1 != input.getRank())

@@ -14,8 +14,24 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qpal/Passes/Pipelines.h"
+
 #include "qpal/Conversion/QPalToKernels.h"
 #include "qpal/Passes/Passes.h"
+
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -79,9 +95,104 @@ void buildLowerLinearsPipeline(OpPassManager &pm,
   pm.addPass(createLowerToKernelsPass(lower));
 }
 
+/// The command-line form of LowerModelOptions.
+struct LowerModelPipelineOptions
+    : PassPipelineOptions<LowerModelPipelineOptions> {
+  PassOptions::Option<std::string> model{
+      *this, "model",
+      llvm::cl::desc("The model file (default: the module's "
+                     "qpal.model_file)")};
+  PassOptions::Option<uint64_t> seed{
+      *this, "seed", llvm::cl::desc("Seed of the input rotations"),
+      llvm::cl::init(0)};
+  PassOptions::ListOption<int64_t> batches{
+      *this, "batches",
+      llvm::cl::desc("Batch sizes of the entry points (default: 1,8)")};
+  PassOptions::Option<std::string> cpuIsa{
+      *this, "cpu-isa", llvm::cl::desc("host, avx512, avx2 or generic"),
+      llvm::cl::init("host")};
+};
+
 } // namespace
 
+void qpal::buildLowerModelPipeline(OpPassManager &pm,
+                                   const LowerModelOptions &options) {
+  QuantizeWeightsPassOptions quantize;
+  quantize.model = options.model;
+  quantize.seed = options.seed;
+  quantize.threads = options.threads;
+  pm.addPass(createQuantizeWeightsPass(quantize));
+  MaterializeWeightsPassOptions materialize;
+  materialize.model = options.model;
+  pm.addPass(createMaterializeWeightsPass(materialize));
+  OutlineStepsPassOptions outline;
+  outline.batches.assign(options.batches.begin(), options.batches.end());
+  pm.addPass(createOutlineStepsPass(outline));
+  pm.addPass(createConvertToBuffersPass());
+  pm.addPass(createLowerModelOpsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = false;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  LowerToKernelsPassOptions lower;
+  lower.target = KernelTarget::Cpu;
+  lower.cpuIsa = options.cpuIsa;
+  lower.cpuDecode = options.cpuDecode;
+  pm.addPass(createLowerToKernelsPass(lower));
+}
+
+void qpal::registerModelLoweringDependencies(DialectRegistry &registry) {
+  registerKernelLoweringDependencies(registry);
+  registry.insert<bufferization::BufferizationDialect, linalg::LinalgDialect,
+                  math::MathDialect, tensor::TensorDialect>();
+  arith::registerBufferizableOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
+      registry);
+  linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferizableOpInterfaceExternalModels(registry);
+  tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  registerConvertMathToLLVMInterface(registry);
+}
+
+void qpal::buildCpuModelToLLVMPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // Entry points keep memref descriptors (llvm.emit_c_interface); kernels
+  // and their calls carry llvm.bareptr.
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void qpal::registerQPalPipelines() {
+  PassPipelineRegistration<LowerModelPipelineOptions>(
+      "qpal-lower-model",
+      "Lowers an allocated model to step entry points (qpal_step_b<N>) on "
+      "buffers that call the CPU kernels",
+      [](OpPassManager &pm, const LowerModelPipelineOptions &cl) {
+        LowerModelOptions options;
+        options.model = cl.model;
+        options.seed = cl.seed;
+        if (!cl.batches.empty())
+          options.batches.assign(cl.batches.begin(), cl.batches.end());
+        options.cpuIsa = cl.cpuIsa;
+        buildLowerModelPipeline(pm, options);
+      });
+  PassPipelineRegistration<>(
+      "qpal-cpu-model-to-llvm",
+      "Lowers the step entry points and their kernels to the LLVM dialect "
+      "(entry points with C interfaces, kernels with bare pointers)",
+      [](OpPassManager &pm) { buildCpuModelToLLVMPipeline(pm); });
   PassPipelineRegistration<LowerLinearsOptions>(
       "qpal-lower-linears",
       "Quantizes the weights of the quantized linear layers and lowers "

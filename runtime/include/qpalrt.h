@@ -17,7 +17,8 @@
 |*    with qpalrtGetLastError().                                              *|
 |*  - Output parameters are written only on success.                          *|
 |*  - A context owns what is created from it: destroying the context frees    *|
-|*    its modules (and their functions) and its buffers.                      *|
+|*    its modules (and their functions) and its buffers. A package owns its   *|
+|*    sessions the same way (see "Compiled models" below).                    *|
 |*                                                                            *|
 |* The CUDA driver is opened on first use: libcuda.so.1, or the library       *|
 |* named by the environment variable QPALRT_CUDA_DRIVER.                      *|
@@ -64,7 +65,8 @@ typedef enum qpalrtStatus {
   QPALRT_ERROR_FORMAT = 6,
   /// Host or device memory ran out.
   QPALRT_ERROR_OUT_OF_MEMORY = 7,
-  /// The device kind cannot do this (a PTX module on a CPU context, ...).
+  /// The device kind cannot do this (a PTX module on a CPU context, ...), or
+  /// this runtime cannot (a package of another format version or target).
   QPALRT_ERROR_UNSUPPORTED = 8,
 } qpalrtStatus;
 
@@ -266,6 +268,131 @@ QPALRT_EXPORT qpalrtStatus qpalrtTimeLaunchSets(
     qpalrtFunction *function, const qpalrtLaunchConfig *config,
     qpalrtBuffer *const *buffers, size_t numBuffers, size_t numSets,
     int iterations, double *microsecondsPerLaunch, int *usedGraph);
+
+/*===----------------------------------------------------------------------===*\
+|* Compiled models                                                            *|
+|*                                                                            *|
+|* A package (`.qpal`, written by `qpal compile`; layout in qpalpkg.h, prose  *|
+|* in docs/Package.md) holds a model's manifest, tokenizer, compiled code and *|
+|* weights. Opening one maps the file read-only and checks all of it before   *|
+|* anything runs. A session holds the KV cache of one sequence and runs       *|
+|* tokens through the package's entry points. A package owns its sessions:    *|
+|* closing it destroys them. A package and its sessions must not be used by   *|
+|* two threads at once.                                                       *|
+\*===----------------------------------------------------------------------===*/
+
+/// An opened, checked package with its code loaded. Opaque.
+typedef struct qpalrtPackage qpalrtPackage;
+/// One sequence being run through a package: a KV cache and a position.
+/// Opaque; owned by its package.
+typedef struct qpalrtSession qpalrtSession;
+
+/// What a package's manifest says about its model. Fields the manifest
+/// leaves out are zero (or empty strings).
+typedef struct qpalrtModelInfo {
+  /// Tokens in the vocabulary: the logits of one token.
+  int64_t vocabSize;
+  /// The residual stream's width.
+  int64_t hiddenSize;
+  /// Transformer blocks.
+  int64_t layers;
+  /// Query heads.
+  int64_t heads;
+  /// Key and value heads.
+  int64_t kvHeads;
+  /// The width of one head.
+  int64_t headDim;
+  /// The longest sequence the model was trained for: the most positions a
+  /// session may hold.
+  int64_t contextLength;
+  /// The model's name ("SmolLM2-135M-Instruct"), truncated to fit.
+  char name[128];
+  /// The target the code was compiled for ("cpu").
+  char target[16];
+  /// The mean storage of a quantized weight, in bits.
+  double bitsPerWeight;
+  /// The size of the package file.
+  uint64_t packageBytes;
+  /// The size of the weight arena (the "weights" section).
+  uint64_t weightBytes;
+} qpalrtModelInfo;
+
+/// Opens the package at `path`: maps it, checks the header, the section
+/// table, every checksum and the manifest, parses the tokenizer, loads the
+/// code and finds every entry point. A file that cannot be opened is
+/// QPALRT_ERROR_IO; a damaged or malformed one QPALRT_ERROR_FORMAT; another
+/// format version or a target this runtime cannot run (e.g. "nvptx")
+/// QPALRT_ERROR_UNSUPPORTED; a missing entry point QPALRT_ERROR_NOT_FOUND.
+/// The message names the path and what is wrong.
+QPALRT_EXPORT qpalrtStatus qpalrtOpenPackage(const char *path,
+                                             qpalrtPackage **out);
+
+/// Destroys the package's sessions, unloads its code and unmaps the file.
+/// Null is ignored.
+QPALRT_EXPORT qpalrtStatus qpalrtClosePackage(qpalrtPackage *package);
+
+/// Describes the package's model.
+QPALRT_EXPORT qpalrtStatus qpalrtGetModelInfo(const qpalrtPackage *package,
+                                              qpalrtModelInfo *info);
+
+/// Writes where the section `name` ("manifest", "tokenizer", "code.cpu",
+/// "weights") lies in the mapped package and its size. The bytes stay valid
+/// until the package is closed. A missing section is QPALRT_ERROR_NOT_FOUND.
+QPALRT_EXPORT qpalrtStatus qpalrtGetPackageSection(const qpalrtPackage *package,
+                                                   const char *name,
+                                                   const void **data,
+                                                   size_t *bytes);
+
+/// Writes the number of sections in the package.
+QPALRT_EXPORT qpalrtStatus
+qpalrtGetPackageSectionCount(const qpalrtPackage *package, size_t *count);
+
+/// Writes the name, bytes and size of section `index` (0 to count - 1, in
+/// the order of the section table). The name and bytes stay valid until
+/// the package is closed.
+QPALRT_EXPORT qpalrtStatus
+qpalrtGetPackageSectionAt(const qpalrtPackage *package, size_t index,
+                          const char **name, const void **data, size_t *bytes);
+
+/// Creates a session whose KV cache holds `maxTokens` positions (from 1 to
+/// the model's context length), at position 0.
+QPALRT_EXPORT qpalrtStatus qpalrtCreateSession(qpalrtPackage *package,
+                                               int64_t maxTokens,
+                                               qpalrtSession **out);
+
+/// Frees a session. Null is ignored.
+QPALRT_EXPORT qpalrtStatus qpalrtDestroySession(qpalrtSession *session);
+
+/// Starts a new sequence: the position goes back to 0.
+QPALRT_EXPORT qpalrtStatus qpalrtSessionReset(qpalrtSession *session);
+
+/// Writes how many tokens the session has run since it was created or
+/// reset: the position of the next token.
+QPALRT_EXPORT qpalrtStatus
+qpalrtSessionGetPosition(const qpalrtSession *session, int64_t *position);
+
+/// Runs the `count` (at least 1) token ids at `tokens` at the session's
+/// position, in chunks of the largest entry-point batch and the rest one by
+/// one, and advances the position by `count`. Writes count x vocabSize
+/// logits (row-major) to `logits`, or only the last token's vocabSize
+/// logits when `lastOnly` is nonzero; `logits` may be null to discard them.
+/// A token id outside [0, vocabSize), or a position + count beyond the
+/// session's maxTokens, is QPALRT_ERROR_INVALID_ARGUMENT naming the numbers;
+/// nothing runs then and the position stays.
+QPALRT_EXPORT qpalrtStatus qpalrtSessionRun(qpalrtSession *session,
+                                            const int32_t *tokens,
+                                            int64_t count, float *logits,
+                                            int lastOnly);
+
+/// Records how many threads the package's code should use (0: one per
+/// online core). The code of format version 1 threads itself; the number
+/// is kept for code that asks for it.
+QPALRT_EXPORT qpalrtStatus qpalrtSetThreads(qpalrtPackage *package,
+                                            int threads);
+
+/// Writes the thread count recorded by qpalrtSetThreads (0 if never set).
+QPALRT_EXPORT qpalrtStatus qpalrtGetThreads(const qpalrtPackage *package,
+                                            int *threads);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <fstream>
 #include <functional>
 #include <mutex>
@@ -252,7 +253,23 @@ public:
       }
       done += size_t(n);
     }
+    // dlopen knows a loaded object by the path it was opened with, and an
+    // object marked NODELETE (LLVM's build links shared objects so) stays
+    // loaded after dlclose: the path of an earlier module, from a recycled
+    // descriptor number, would give that module back. Move the memfd to a
+    // number that no loaded object was opened from.
     std::string fdPath = "/proc/self/fd/" + std::to_string(fd);
+    while (void *earlier = dlopen(fdPath.c_str(), RTLD_LAZY | RTLD_NOLOAD)) {
+      dlclose(earlier);
+      int higher = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+      int error = errno;
+      close(fd);
+      if (higher < 0)
+        return fail(QPALRT_ERROR_IO, "cannot duplicate the module's memfd: %s",
+                    std::strerror(error));
+      fd = higher;
+      fdPath = "/proc/self/fd/" + std::to_string(fd);
+    }
     qpalrtStatus s = open(fdPath.c_str(), "<memory>", module);
     close(fd); // the mapping keeps the file alive
     return s;

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 # Part of the qpal project, under the Apache License v2.0 with LLVM Exceptions.
-"""Writes lib/Model/UnicodeTables.inc: the code point ranges of the Unicode
-general categories L* (letters) and N* (numbers), from Python's unicodedata.
-The BPE pre-tokenizer uses them for \\p{L} and \\p{N}.
+"""Writes runtime/tokenizer/lib/UnicodeTables.inc: the code point ranges of
+the Unicode general categories L* (letters) and N* (numbers), from Python's
+unicodedata. The BPE pre-tokenizer uses them for \\p{L} and \\p{N}.
 
-Usage: gen_unicode_tables.py > lib/Model/UnicodeTables.inc
+Usage: gen_unicode_tables.py > runtime/tokenizer/lib/UnicodeTables.inc
 """
 
 import sys

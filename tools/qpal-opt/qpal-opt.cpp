@@ -15,6 +15,7 @@
 #include "qpal/Conversion/QPalToKernels.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 #include "qpal/Passes/Passes.h"
+#include "qpal/Passes/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -43,7 +44,7 @@ int main(int argc, char **argv) {
       mlir::vector::VectorDialect, mlir::gpu::GPUDialect,
       mlir::NVVM::NVVMDialect, mlir::LLVM::LLVMDialect,
       mlir::bufferization::BufferizationDialect, mlir::linalg::LinalgDialect>();
-  qpal::registerKernelLoweringDependencies(registry);
+  qpal::registerModelLoweringDependencies(registry);
   qpal::registerQPalPasses();
   qpal::registerQPalPipelines();
   mlir::registerTransformsPasses();

@@ -17,6 +17,7 @@
 #include "Commands.h"
 
 #include "qpal/Dialect/QPal/QPalDialect.h"
+#include "qpal/Model/Evaluator.h"
 #include "qpal/Model/ModelFile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -118,7 +119,7 @@ FailureOr<FlatSymbolRefAttr> ModelImporter::declare(StringRef name,
   auto weight = WeightOp::create(
       builder, loc, builder.getStringAttr(symbol),
       TypeAttr::get(RankedTensorType::get(shape, builder.getF32Type())),
-      builder.getStringAttr(name));
+      builder.getStringAttr(name), /*value=*/ElementsAttr());
   return FlatSymbolRefAttr::get(weight.getSymNameAttr());
 }
 
@@ -199,12 +200,19 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
                          n, qkv)))
       return failure();
     auto theta = builder.getF64FloatAttr(config.ropeTheta);
+    // Rescaled RoPE (Llama 3, rope_freqs) spells out its frequencies, as the
+    // evaluator computes them.
+    DenseF32ArrayAttr frequencies;
+    if (config.ropeScaling.type != model::RopeScalingType::None ||
+        !config.ropeScaling.frequencyFactors.empty())
+      frequencies = builder.getDenseF32ArrayAttr(
+          model::computeRopeInverseFrequencies(config));
     auto headDim = builder.getI64IntegerAttr(config.headDim);
     // lib/Model reads q/k in the half-split (Hugging Face) rotary layout.
     Value q = RopeOp::create(builder, loc, qkv[0], positions, headDim, theta,
-                             /*interleaved=*/nullptr);
+                             /*interleaved=*/nullptr, frequencies);
     Value k = RopeOp::create(builder, loc, qkv[1], positions, headDim, theta,
-                             /*interleaved=*/nullptr);
+                             /*interleaved=*/nullptr, frequencies);
     Value attention = AttentionOp::create(
         builder, loc, q, k, qkv[2], builder.getI64IntegerAttr(config.numHeads),
         builder.getI64IntegerAttr(config.numKvHeads), headDim);

@@ -41,8 +41,14 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qpal {
+
+/// The attribute (FuncToLLVM's) that makes a function, and a call, use the
+/// bare-pointer convention whatever the conversion's default: qpal's CPU
+/// kernels and the calls to them carry it.
+inline constexpr llvm::StringLiteral kBarePtrAttrName = "llvm.bareptr";
 
 /// What one kernel is specialized on.
 struct KernelShape {
@@ -256,10 +262,6 @@ void buildCpuKernelsToLLVMPipeline(mlir::OpPassManager &pm);
 void buildGpuKernelsToPtxPipeline(mlir::OpPassManager &pm,
                                   unsigned indexBitwidth = 64);
 
-/// Registers qpal's named pipelines with `qpal-opt`: `qpal-lower-linears`
-/// (quantize, convert to buffers, lower to kernels), and the two above.
-void registerQPalPipelines();
-
 /// Lowers a module of CPU kernels to the LLVM dialect.
 mlir::LogicalResult lowerCpuKernelsToLLVM(mlir::ModuleOp module);
 
@@ -280,6 +282,12 @@ jitCpuKernels(mlir::ModuleOp module);
 /// Writes a module of CPU kernels (already in the LLVM dialect) to `path` as
 /// a host object file, optimized for the host CPU.
 llvm::Error emitHostObject(mlir::ModuleOp module, llvm::StringRef path);
+
+/// Compiles `module` (LLVM dialect) for the host, as emitHostObject does,
+/// and links it into a shared object with the system's C compiler driver
+/// (`$QPAL_CC`, else `cc`; `-shared -lm`); returns the shared object's
+/// bytes. Temporary files are removed.
+llvm::Expected<std::vector<char>> emitHostSharedObject(mlir::ModuleOp module);
 
 /// Writes `text` to `path` through a temporary file, renamed into place, so
 /// that no half-written file is left behind.

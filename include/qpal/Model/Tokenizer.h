@@ -5,29 +5,23 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The two vocabularies Llama-family GGUF files carry, reproducing llama.cpp's
-// token ids exactly:
-//
-// - `tokenizer.ggml.model = "gpt2"`: byte-level BPE. The text is split by
-//   the pre-tokenizer named in `tokenizer.ggml.pre` (GPT-2's regex, preceded
-//   for "smollm"/"starcoder"-style vocabularies by a split into single
-//   digits), each piece is mapped to the GPT-2 byte alphabet and merged by
-//   `tokenizer.ggml.merges` rank.
-// - `tokenizer.ggml.model = "llama"`: SentencePiece. Spaces become U+2581, a
-//   space is prefixed when `add_space_prefix`, characters are merged greedily
-//   by `tokenizer.ggml.scores`, and characters outside the vocabulary fall
-//   back to `<0xXX>` byte tokens.
-//
-// User-defined tokens are always matched literally before that; control
-// tokens (`<|im_start|>`) only when the caller asks to parse special tokens.
+// The tokenizer of a GGUF file: `tokenizer.ggml.model` ("gpt2": byte-level
+// BPE; "llama": SentencePiece), `tokenizer.ggml.tokens`, `.scores`,
+// `.token_type`, `.merges`, `.pre`, `.bos_token_id`, `.eos_token_id`,
+// `.add_bos_token` and `.add_space_prefix` are read into a
+// qpaltok::Vocabulary, and the LLVM-free qpaltok::Tokenizer
+// (runtime/tokenizer) does the work, reproducing llama.cpp's token ids
+// exactly. This class adapts it to LLVM types.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef QPAL_MODEL_TOKENIZER_H
 #define QPAL_MODEL_TOKENIZER_H
 
+#include "qpaltok/Tokenizer.h"
+
 #include "llvm/ADT/ArrayRef.h"
-#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -42,18 +36,10 @@ class GgufFile;
 class ModelFile;
 
 /// The vocabulary's algorithm.
-enum class TokenizerKind { BytePairEncoding, SentencePiece };
+using TokenizerKind = qpaltok::Kind;
 
 /// The GGUF token types (`tokenizer.ggml.token_type`).
-enum class TokenType : int32_t {
-  Undefined = 0,
-  Normal = 1,
-  Unknown = 2,
-  Control = 3,
-  UserDefined = 4,
-  Unused = 5,
-  Byte = 6,
-};
+using TokenType = qpaltok::TokenType;
 
 /// A tokenizer built from a GGUF vocabulary.
 class Tokenizer {
@@ -63,56 +49,54 @@ public:
   fromGguf(const GgufFile &file);
   ~Tokenizer();
 
+  /// Returns the vocabulary read from the file: `scores` and `types` are
+  /// empty when the file has none, `preTokenizer` is "gpt-2" for a BPE file
+  /// without `tokenizer.ggml.pre`.
+  const qpaltok::Vocabulary &getVocabulary() const {
+    return impl->getVocabulary();
+  }
   /// Returns the algorithm.
-  TokenizerKind getKind() const { return kind; }
+  TokenizerKind getKind() const { return impl->getKind(); }
   /// Returns the pre-tokenizer name (`tokenizer.ggml.pre`; empty for
   /// SentencePiece).
-  llvm::StringRef getPreTokenizer() const { return preTokenizer; }
+  llvm::StringRef getPreTokenizer() const { return impl->getPreTokenizer(); }
   /// Returns the number of tokens.
-  int64_t getVocabSize() const { return static_cast<int64_t>(texts.size()); }
+  int64_t getVocabSize() const { return impl->getVocabSize(); }
   /// Returns the beginning-of-sequence token, if the vocabulary has one.
-  std::optional<int32_t> getBosToken() const { return bos; }
+  std::optional<int32_t> getBosToken() const { return impl->getBosToken(); }
   /// Returns the end-of-sequence token, if the vocabulary has one.
-  std::optional<int32_t> getEosToken() const { return eos; }
+  std::optional<int32_t> getEosToken() const { return impl->getEosToken(); }
   /// Returns whether the model expects a BOS token before a prompt.
-  bool getAddBos() const { return addBos; }
+  bool getAddBos() const { return impl->getAddBos(); }
   /// Returns the text of token `id` as stored (byte-level alphabet for BPE).
-  llvm::StringRef getTokenText(int32_t id) const;
+  llvm::StringRef getTokenText(int32_t id) const {
+    return impl->getTokenText(id);
+  }
   /// Returns the type of token `id`.
-  TokenType getTokenType(int32_t id) const;
+  TokenType getTokenType(int32_t id) const { return impl->getTokenType(id); }
   /// Returns the id of the token whose stored text is `text`.
-  std::optional<int32_t> lookup(llvm::StringRef text) const;
+  std::optional<int32_t> lookup(llvm::StringRef text) const {
+    return impl->lookup(text);
+  }
 
   /// Tokenizes `text`. With `addBos`, prepends the BOS token (if any); with
   /// `parseSpecial`, control tokens written in the text are recognized.
   std::vector<int32_t> encode(llvm::StringRef text, bool addBos = false,
-                              bool parseSpecial = false) const;
+                              bool parseSpecial = false) const {
+    return impl->encode(text, addBos, parseSpecial);
+  }
   /// Returns the text of `tokens`; control tokens are skipped unless
   /// `includeSpecial`.
   std::string decode(llvm::ArrayRef<int32_t> tokens,
-                     bool includeSpecial = false) const;
+                     bool includeSpecial = false) const {
+    return impl->decode(tokens.data(), tokens.size(), includeSpecial);
+  }
 
 private:
-  Tokenizer() = default;
-  void encodeBpe(llvm::StringRef text, std::vector<int32_t> &out) const;
-  void encodeBpeWord(llvm::StringRef word, std::vector<int32_t> &out) const;
-  void encodeSentencePiece(llvm::StringRef text, bool prefixSpace,
-                           std::vector<int32_t> &out) const;
-  std::vector<std::string> preTokenize(llvm::StringRef text) const;
+  explicit Tokenizer(std::unique_ptr<qpaltok::Tokenizer> impl)
+      : impl(std::move(impl)) {}
 
-  TokenizerKind kind = TokenizerKind::BytePairEncoding;
-  std::string preTokenizer;
-  bool splitDigits = false;
-  bool addBos = false;
-  bool addSpacePrefix = false;
-  std::optional<int32_t> bos, eos;
-  std::vector<std::string> texts;
-  std::vector<float> scores;
-  std::vector<TokenType> types;
-  llvm::StringMap<int32_t> textToId;
-  llvm::StringMap<int32_t> mergeRanks; // "left right" -> rank
-  /// Tokens matched literally before tokenization, longest first.
-  std::vector<int32_t> specialTokens;
+  std::unique_ptr<qpaltok::Tokenizer> impl;
 };
 
 /// Builds the tokenizer of `model` (the vocabulary embedded in a GGUF file).

@@ -207,6 +207,110 @@ def QuantizeWeightsPass : Pass<"qpal-quantize-weights", "::mlir::ModuleOp"> {
   ];
 }
 
+def MaterializeWeightsPass : Pass<"qpal-materialize-weights", "::mlir::ModuleOp"> {
+  let summary = "Loads the values of the dense weights still read into the IR";
+  let description = [{
+    Every `qpal.weight` that an op still reads (the embedding table, the norm
+    gains, the LM head, linear layers that stay dense) gets its values from
+    the model file as a `value` resource blob, in the type its readers need:
+    f16 when every reader is a `qpal.linear` whose quantizer is `#qpal.f16`
+    (rounded exactly as `qpal eval`'s fake quantization rounds), else f32.
+    Weights that already carry a value, or that nothing reads, are left
+    alone. The model file is `model`, else the module's `qpal.model_file`.
+
+    ```mlir
+    qpal.weight @model.norm : tensor<576xf32> {source = "model.norm.weight"}
+    // becomes
+    qpal.weight @model.norm : tensor<576xf32> {source = "model.norm.weight",
+        value = dense_resource<model.norm> : tensor<576xf32>}
+    ```
+  }];
+  let dependentDialects = ["::qpal::QPalDialect"];
+  let options = [
+    Option<"model", "model", "std::string", /*default=*/"\"\"",
+           "The model file (GGUF or safetensors); default: the module's "
+           "qpal.model_file">,
+  ];
+}
+
+def OutlineStepsPass : Pass<"qpal-outline-steps", "::mlir::ModuleOp"> {
+  let summary = "Turns the model's forward function into step entry points over a KV cache";
+  let description = [{
+    Replaces the imported `@forward(tokens, positions)` (causal attention
+    over the tokens it is given) by one entry point per batch size `b`,
+    `@qpal_step_b<b>`, which runs `b` tokens that continue a sequence whose
+    keys and values are in a cache:
+
+    ```mlir
+    func.func @qpal_step_b8(%tokens: memref<8xi32>, %position: index,
+                            %cache: memref<?x?x192xf32> {qpal.kv_cache},
+                            %logits: memref<8x49152xf32>)
+        attributes {llvm.emit_c_interface}
+    ```
+
+    The body is the forward function's, with the token dimension fixed to
+    `b`, the positions `position + i`, each `qpal.attention` numbered by
+    `qpal.layer` (its block: keys in cache plane 2l, values in 2l + 1) and
+    the logits materialized into `%logits`. `qpal-lower-model-ops` then
+    lowers the model-level ops; the cache layout and the entry-point ABI are
+    those of the runtime's `qpalpkg.h`.
+  }];
+  let dependentDialects = [
+    "::qpal::QPalDialect", "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::tensor::TensorDialect"];
+  let options = [
+    ListOption<"batches", "batches", "int64_t",
+               "The batch sizes to emit an entry point for (default: 1 and 8)">,
+  ];
+}
+
+def LowerModelOpsPass : Pass<"qpal-lower-model-ops", "::mlir::ModuleOp"> {
+  let summary = "Lowers the model-level ops of the step entry points to linalg, tensor and scf";
+  let description = [{
+    Runs `populateQPalModelToLinalgPatterns` under a `ConversionTarget` in
+    which the model-level ops (`qpal.embedding`, `qpal.rms_norm`,
+    `qpal.rope`, `qpal.attention`, `qpal.swiglu`, `qpal.add`,
+    `qpal.lm_head`) and the dense `qpal.linear`s are illegal. Element-wise
+    ops and products become `linalg.generic`s on tensors; weights become
+    constant `memref.global`s of their `value`s; attention writes the keys
+    and values into the entry point's `qpal.kv_cache` and attends over it
+    with `scf` loops on buffers. The result bufferizes with
+    `one-shot-bufferize`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"];
+}
+
+def ExternalizeWeightsPass : Pass<"qpal-externalize-weights", "::mlir::ModuleOp"> {
+  let summary = "Moves the constant globals the entry points read into one weight arena";
+  let description = [{
+    Lays out every constant `memref.global` with an initial value that an
+    entry point (a function with `llvm.emit_c_interface`) reads, at 64-byte
+    aligned offsets of one byte arena, in order of first use; gives each
+    entry point a leading `%arena: memref<?xi8>` argument and replaces the
+    `memref.get_global`s by `memref.view`s of it. The arena's bytes are what
+    a package's "weights" section holds (`arena-file` writes them). Globals
+    other functions read, and those without a value, stay.
+
+    ```mlir
+    %w = memref.get_global @blk0.o.codes : memref<124416xi8>
+    // becomes
+    %w = memref.view %arena[%c4096][] : memref<?xi8> to memref<124416xi8>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+  let options = [
+    Option<"arenaFile", "arena-file", "std::string", /*default=*/"\"\"",
+           "Where to write the arena's bytes (default: nowhere)">,
+  ];
+}
+
 def ConvertToBuffersPass : Pass<"qpal-convert-to-buffers", "::mlir::ModuleOp"> {
   let summary = "Lowers packed weights to buffers and quantized linears to qpal.dequant_matmul";
   let description = [{

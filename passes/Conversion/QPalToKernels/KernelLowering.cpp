@@ -55,6 +55,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -292,6 +293,48 @@ llvm::Error qpal::emitHostObject(ModuleOp module, StringRef path) {
   passes.run(*llvmModule);
   output->keep();
   return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<char>> qpal::emitHostSharedObject(ModuleOp module) {
+  llvm::SmallString<128> object, shared;
+  if (std::error_code error =
+          llvm::sys::fs::createTemporaryFile("qpal-model", "o", object))
+    return llvm::createStringError(error, "cannot create a temporary file");
+  llvm::scope_exit removeObject([&] { llvm::sys::fs::remove(object); });
+  if (std::error_code error =
+          llvm::sys::fs::createTemporaryFile("qpal-model", "so", shared))
+    return llvm::createStringError(error, "cannot create a temporary file");
+  llvm::scope_exit removeShared([&] { llvm::sys::fs::remove(shared); });
+  if (llvm::Error err = emitHostObject(module, object))
+    return std::move(err);
+  const char *override = std::getenv("QPAL_CC");
+  std::string driverName = override && *override ? override : "cc";
+  llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName(driverName);
+  if (!driver)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("the C compiler driver '{0}' that links the shared "
+                      "object was not found on PATH (set QPAL_CC)",
+                      driverName));
+  std::string message;
+  int code =
+      llvm::sys::ExecuteAndWait(*driver,
+                                {*driver, "-shared", "-o", shared.str(),
+                                 object.str(), "-lm", "-Wl,-z,noexecstack"},
+                                std::nullopt, {}, 0, 0, &message);
+  if (code != 0)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("linking the shared object with '{0}' failed (exit "
+                      "code {1}){2}",
+                      *driver, code, message.empty() ? "" : ": " + message));
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> bytes =
+      llvm::MemoryBuffer::getFile(shared, /*IsText=*/false);
+  if (!bytes)
+    return llvm::createStringError(bytes.getError(),
+                                   "cannot read the linked shared object");
+  llvm::StringRef data = (*bytes)->getBuffer();
+  return std::vector<char>(data.begin(), data.end());
 }
 
 /// Writes `text` to `path` through a temporary file.

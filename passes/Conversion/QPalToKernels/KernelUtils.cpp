@@ -245,6 +245,8 @@ createCpuFunction(OpBuilder &builder, Location loc, StringRef name,
                   ArrayRef<Type> inputs) {
   auto function = func::FuncOp::create(builder, loc, name,
                                        builder.getFunctionType(inputs, {}));
+  // Kernels take bare pointers whichever convention their callers use.
+  function->setAttr(kBarePtrAttrName, builder.getUnitAttr());
   Block *entry = function.addEntryBlock();
   builder.setInsertionPointToStart(entry);
   return {function, entry};

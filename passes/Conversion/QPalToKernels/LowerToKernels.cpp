@@ -203,12 +203,14 @@ struct DequantMatmulToCpuCalls
     setRange(shape.batch);
     func::CallOp::create(rewriter, loc, rotationName, TypeRange(),
                          ValueRange{buffers.input, adaptor.getSigns(),
-                                    buffers.hadamard, scratch, rotated, range});
+                                    buffers.hadamard, scratch, rotated, range})
+        ->setAttr(kBarePtrAttrName, rewriter.getUnitAttr());
     setRange(shape.rows / getKernelRowGroup(shape));
     func::CallOp::create(rewriter, loc, kernelName, TypeRange(),
                          ValueRange{rotated, adaptor.getCodes(),
                                     adaptor.getCodebook(), adaptor.getScales(),
-                                    buffers.output, range});
+                                    buffers.output, range})
+        ->setAttr(kBarePtrAttrName, rewriter.getUnitAttr());
     memref::DeallocOp::create(rewriter, loc, scratch);
     memref::DeallocOp::create(rewriter, loc, rotated);
     return success();

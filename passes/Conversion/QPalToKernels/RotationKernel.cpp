@@ -173,6 +173,7 @@ FailureOr<func::FuncOp> qpal::buildCpuRotationKernel(OpBuilder &builder,
       builder.getFunctionType({types.rows, types.signs, types.hk, types.rows,
                                types.rows, rangeType},
                               {}));
+  function->setAttr(kBarePtrAttrName, builder.getUnitAttr());
   Block *entry = function.addEntryBlock();
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(entry);

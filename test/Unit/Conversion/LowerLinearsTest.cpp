@@ -19,6 +19,7 @@
 #include "qpal/Model/FakeQuant.h"
 #include "qpal/Model/ModelFile.h"
 #include "qpal/Passes/Passes.h"
+#include "qpal/Passes/Pipelines.h"
 #include "qpal/Quant/Quantize.h"
 
 #include "mlir/Conversion/Passes.h"

@@ -60,6 +60,14 @@ void replayGguf(llvm::StringRef bytes) {
     std::vector<int32_t> ids =
         (*tokenizer)->encode("Hello world, it's 2024!  \n\n x", true, true);
     (void)(*tokenizer)->decode(ids, true);
+    std::string serialized =
+        qpaltok::serializeVocabulary((*tokenizer)->getVocabulary());
+    qpaltok::Vocabulary parsed;
+    std::string error;
+    EXPECT_TRUE(qpaltok::parseVocabulary(serialized.data(), serialized.size(),
+                                         parsed, error))
+        << error;
+    EXPECT_EQ(qpaltok::serializeVocabulary(parsed), serialized);
   } else {
     llvm::consumeError(tokenizer.takeError());
   }

@@ -46,12 +46,18 @@ def QPal_Dialect : Dialect {
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 1;
   let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
   let extraClassDeclaration = [{
     /// The module attribute that holds the palette MSQ chooses from.
     static constexpr ::llvm::StringLiteral kPaletteAttrName = "qpal.palette";
     /// The module attribute naming the model file the weights come from.
     static constexpr ::llvm::StringLiteral kModelFileAttrName =
         "qpal.model_file";
+    /// The layer number of a `qpal.attention` in a step entry point: its
+    /// keys and values are cache planes 2l and 2l + 1.
+    static constexpr ::llvm::StringLiteral kLayerAttrName = "qpal.layer";
+    /// The unit argument attribute that marks a step entry point's KV cache.
+    static constexpr ::llvm::StringLiteral kKvCacheAttrName = "qpal.kv_cache";
 
   private:
     void registerAttributes();

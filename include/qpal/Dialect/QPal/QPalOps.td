@@ -37,13 +37,21 @@ def QPal_WeightOp : QPal_Op<"weight", [Symbol]> {
     Linear weights are M x K (`out_features x in_features`), norm gains are
     vectors, embedding tables are vocab x hidden.
 
+    `value`, when present, holds the weight's values (set by
+    `qpal-materialize-weights`, as a resource blob): the weight's shape with
+    the element type it is stored in, f32, or f16 for a linear layer whose
+    quantizer is `#qpal.f16`.
+
     ```mlir
     qpal.weight @blk0_q : tensor<576x576xf32> {source = "blk.0.attn_q.weight"}
+    qpal.weight @norm : tensor<576xf32>
+        {value = dense_resource<norm> : tensor<576xf32>}
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<AnyStaticShapeTensor>:$type,
-                       OptionalAttr<StrAttr>:$source);
+                       OptionalAttr<StrAttr>:$source,
+                       OptionalAttr<ElementsAttr>:$value);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -324,7 +332,9 @@ def QPal_RopeOp : QPal_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
     Rotates each `head_dim`-wide head of the input by angles
     `position * theta^(-2i / head_dim)`. `interleaved` pairs adjacent
     elements (GGUF's layout); otherwise the two halves of a head are paired
-    (Hugging Face's layout).
+    (Hugging Face's layout). `inverse_frequencies`, when present, replaces
+    `theta^(-2i / head_dim)` (head_dim / 2 values): the model's rescaled
+    frequencies (Llama 3's `rope_scaling`, GGUF's `rope_freqs`).
 
     ```mlir
     %r = qpal.rope %q, %pos {head_dim = 64 : i64, theta = 1.0e+05 : f64}
@@ -333,7 +343,8 @@ def QPal_RopeOp : QPal_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   }];
   let arguments = (ins QPal_Activation:$input, QPal_TokenIds:$positions,
                        I64Attr:$head_dim, F64Attr:$theta,
-                       UnitAttr:$interleaved);
+                       UnitAttr:$interleaved,
+                       OptionalAttr<DenseF32ArrayAttr>:$inverse_frequencies);
   let results = (outs QPal_Activation:$result);
   let assemblyFormat = [{
     $input `,` $positions attr-dict `:` type($input) `,` type($positions)

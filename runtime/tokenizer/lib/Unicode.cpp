@@ -11,7 +11,7 @@
 #include <array>
 #include <iterator>
 
-using namespace qpal::model::detail;
+using namespace qpaltok::detail;
 
 namespace {
 
@@ -31,7 +31,7 @@ bool inRanges(const CodepointRange (&table)[N], uint32_t codepoint) {
 
 } // namespace
 
-std::vector<uint32_t> qpal::model::detail::decodeUtf8(llvm::StringRef text) {
+std::vector<uint32_t> qpaltok::detail::decodeUtf8(std::string_view text) {
   std::vector<uint32_t> result;
   result.reserve(text.size());
   const uint8_t *s = reinterpret_cast<const uint8_t *>(text.data());
@@ -80,7 +80,7 @@ std::vector<uint32_t> qpal::model::detail::decodeUtf8(llvm::StringRef text) {
   return result;
 }
 
-void qpal::model::detail::appendUtf8(uint32_t cp, std::string &out) {
+void qpaltok::detail::appendUtf8(uint32_t cp, std::string &out) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
   } else if (cp < 0x800) {
@@ -98,27 +98,27 @@ void qpal::model::detail::appendUtf8(uint32_t cp, std::string &out) {
   }
 }
 
-size_t qpal::model::detail::getUtf8Length(uint8_t leadByte) {
+size_t qpaltok::detail::getUtf8Length(uint8_t leadByte) {
   static const size_t lookup[] = {1, 1, 1, 1, 1, 1, 1, 1,
                                   1, 1, 1, 1, 2, 2, 3, 4};
   return lookup[leadByte >> 4];
 }
 
-bool qpal::model::detail::isLetter(uint32_t codepoint) {
+bool qpaltok::detail::isLetter(uint32_t codepoint) {
   return inRanges(letterRanges, codepoint);
 }
 
-bool qpal::model::detail::isNumber(uint32_t codepoint) {
+bool qpaltok::detail::isNumber(uint32_t codepoint) {
   return inRanges(numberRanges, codepoint);
 }
 
-bool qpal::model::detail::isWhitespace(uint32_t cp) {
+bool qpaltok::detail::isWhitespace(uint32_t cp) {
   return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 ||
          cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
          cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
-uint32_t qpal::model::detail::byteToUnicode(uint8_t byte) {
+uint32_t qpaltok::detail::byteToUnicode(uint8_t byte) {
   static const std::array<uint32_t, 256> table = [] {
     std::array<uint32_t, 256> map{};
     std::array<bool, 256> printable{};

@@ -11,20 +11,20 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QPAL_LIB_MODEL_UNICODE_H
-#define QPAL_LIB_MODEL_UNICODE_H
+#ifndef QPALTOK_LIB_UNICODE_H
+#define QPALTOK_LIB_UNICODE_H
 
-#include "llvm/ADT/StringRef.h"
-
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
-namespace qpal::model::detail {
+namespace qpaltok::detail {
 
 /// Decodes `text` into code points; invalid sequences become U+FFFD, one per
 /// offending lead byte.
-std::vector<uint32_t> decodeUtf8(llvm::StringRef text);
+std::vector<uint32_t> decodeUtf8(std::string_view text);
 
 /// Appends the UTF-8 encoding of `codepoint` to `out`.
 void appendUtf8(uint32_t codepoint, std::string &out);
@@ -43,6 +43,6 @@ bool isWhitespace(uint32_t codepoint);
 /// Returns the GPT-2 byte-level alphabet's code point for `byte`.
 uint32_t byteToUnicode(uint8_t byte);
 
-} // namespace qpal::model::detail
+} // namespace qpaltok::detail
 
-#endif // QPAL_LIB_MODEL_UNICODE_H
+#endif // QPALTOK_LIB_UNICODE_H

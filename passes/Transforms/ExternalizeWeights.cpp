@@ -1,0 +1,174 @@
+//===- ExternalizeWeights.cpp - Constant globals into one weight arena ----===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// The pass qpal-externalize-weights and externalizeWeights(), which the
+// package writer calls: the weights leave the code for a byte arena that
+// the runtime maps from the package, and the entry points read them through
+// memref.view.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Passes/Passes.h"
+
+#include "qpal/Passes/Package.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+namespace qpal {
+#define GEN_PASS_DEF_EXTERNALIZEWEIGHTSPASS
+#include "qpal/Passes/Passes.h.inc"
+} // namespace qpal
+
+using namespace mlir;
+using namespace qpal;
+
+/// The bytes of a global's initial value, or nullopt when they are not at
+/// hand (a splat, or an attribute kind this pass does not read).
+static std::optional<std::vector<char>>
+getGlobalBytes(memref::GlobalOp global) {
+  Attribute initial = global.getInitialValueAttr();
+  MemRefType type = global.getType();
+  int64_t elementBytes = (type.getElementTypeBitWidth() + 7) / 8;
+  int64_t bytes = type.getNumElements() * elementBytes;
+  if (auto resource = dyn_cast_or_null<DenseResourceElementsAttr>(initial)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || static_cast<int64_t>(blob->getData().size()) != bytes)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    return std::vector<char>(data.begin(), data.end());
+  }
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(initial)) {
+    if (type.getElementTypeBitWidth() % 8 != 0)
+      return std::nullopt;
+    std::vector<char> result(bytes);
+    if (dense.isSplat()) {
+      ArrayRef<char> one = dense.getRawData();
+      for (int64_t i = 0; i < type.getNumElements(); ++i)
+        std::copy(one.begin(), one.end(), result.begin() + i * elementBytes);
+      return result;
+    }
+    ArrayRef<char> data = dense.getRawData();
+    if (static_cast<int64_t>(data.size()) != bytes)
+      return std::nullopt;
+    std::copy(data.begin(), data.end(), result.begin());
+    return result;
+  }
+  return std::nullopt;
+}
+
+FailureOr<WeightArena> qpal::externalizeWeights(ModuleOp module) {
+  WeightArena arena;
+  SmallVector<func::FuncOp> entries;
+  for (auto function : module.getOps<func::FuncOp>())
+    if (function->hasAttr("llvm.emit_c_interface") && !function.isExternal())
+      entries.push_back(function);
+  if (entries.empty())
+    return module.emitError()
+           << "qpal-externalize-weights found no entry point (a function "
+              "with llvm.emit_c_interface)";
+
+  SymbolTable symbols(module);
+  // The globals to move, in order of first use, and their offsets.
+  llvm::MapVector<memref::GlobalOp, uint64_t> offsets;
+  for (func::FuncOp entry : entries) {
+    WalkResult walk = entry.walk([&](memref::GetGlobalOp get) {
+      auto global = symbols.lookup<memref::GlobalOp>(get.getName());
+      if (!global || !global.getConstant() || offsets.count(global))
+        return WalkResult::advance();
+      if (auto resource = dyn_cast_or_null<DenseResourceElementsAttr>(
+              global.getInitialValueAttr());
+          resource && !resource.getRawHandle().getBlob()) {
+        global.emitOpError() << "has no bytes: its resource blob '"
+                             << resource.getRawHandle().getKey()
+                             << "' is missing (elided when printed?)";
+        return WalkResult::interrupt();
+      }
+      std::optional<std::vector<char>> bytes = getGlobalBytes(global);
+      if (!bytes)
+        return WalkResult::advance();
+      uint64_t offset = (arena.bytes.size() + WeightArena::kAlignment - 1) /
+                        WeightArena::kAlignment * WeightArena::kAlignment;
+      arena.bytes.resize(offset, 0);
+      arena.bytes.insert(arena.bytes.end(), bytes->begin(), bytes->end());
+      offsets[global] = offset;
+      arena.entries.push_back(
+          {global.getSymName().str(), offset, bytes->size()});
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+  }
+  // The arena's size is a multiple of the alignment.
+  arena.bytes.resize((arena.bytes.size() + WeightArena::kAlignment - 1) /
+                         WeightArena::kAlignment * WeightArena::kAlignment,
+                     0);
+
+  // Each entry point takes the arena first and views its weights in it.
+  MLIRContext *context = module.getContext();
+  auto arenaType =
+      MemRefType::get({ShapedType::kDynamic}, IntegerType::get(context, 8));
+  for (func::FuncOp entry : entries) {
+    Block &body = entry.getBody().front();
+    if (failed(entry.insertArgument(0, arenaType, {}, entry.getLoc())))
+      return failure();
+    Value arenaArg = body.getArgument(0);
+    SmallVector<memref::GetGlobalOp> gets;
+    entry.walk([&](memref::GetGlobalOp get) { gets.push_back(get); });
+    for (memref::GetGlobalOp get : gets) {
+      auto global = symbols.lookup<memref::GlobalOp>(get.getName());
+      auto found = offsets.find(global);
+      if (found == offsets.end())
+        continue;
+      OpBuilder builder(get);
+      Value offset =
+          arith::ConstantIndexOp::create(builder, get.getLoc(), found->second);
+      // memref.view needs an identity layout result: cast to the global's
+      // type, which has one.
+      Value view =
+          memref::ViewOp::create(builder, get.getLoc(), global.getType(),
+                                 arenaArg, offset, ValueRange{});
+      get.replaceAllUsesWith(view);
+      get.erase();
+    }
+  }
+  // Globals no one reads any more go.
+  for (auto &[global, offset] : offsets)
+    if (SymbolTable::symbolKnownUseEmpty(global, module))
+      global.erase();
+  return arena;
+}
+
+namespace {
+
+struct ExternalizeWeightsPass final
+    : qpal::impl::ExternalizeWeightsPassBase<ExternalizeWeightsPass> {
+  using ExternalizeWeightsPassBase::ExternalizeWeightsPassBase;
+
+  void runOnOperation() override {
+    FailureOr<WeightArena> arena = externalizeWeights(getOperation());
+    if (failed(arena))
+      return signalPassFailure();
+    if (arenaFile.empty())
+      return;
+    std::error_code error;
+    llvm::ToolOutputFile output(arenaFile, error, llvm::sys::fs::OF_None);
+    if (error) {
+      getOperation().emitError()
+          << "cannot open '" << arenaFile << "': " << error.message();
+      return signalPassFailure();
+    }
+    output.os().write(arena->bytes.data(), arena->bytes.size());
+    output.keep();
+  }
+};
+
+} // namespace

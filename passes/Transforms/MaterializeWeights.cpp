@@ -1,0 +1,162 @@
+//===- MaterializeWeights.cpp - Dense weights' values into the IR ---------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// The pass qpal-materialize-weights: the dense weights an op still reads
+// get their values from the model file, as resource blobs, in the element
+// type their readers need.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qpal/Passes/Passes.h"
+
+#include "qpal/Model/ModelFile.h"
+#include "qpal/Quant/Half.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/MapVector.h"
+
+#include <cmath>
+
+namespace qpal {
+#define GEN_PASS_DEF_MATERIALIZEWEIGHTSPASS
+#include "qpal/Passes/Passes.h.inc"
+} // namespace qpal
+
+using namespace mlir;
+using namespace qpal;
+
+namespace {
+
+/// What one weight's readers need.
+struct WeightUse {
+  /// Whether every reader is a linear layer quantized as #qpal.f16.
+  bool allF16 = true;
+  /// The first reader, for messages.
+  Operation *reader = nullptr;
+};
+
+/// The weight symbol `op` reads, or null.
+FlatSymbolRefAttr getReadWeight(Operation *op) {
+  if (auto linear = dyn_cast<LinearOp>(op))
+    return linear.getWeightAttr();
+  if (auto embedding = dyn_cast<EmbeddingOp>(op))
+    return embedding.getTableAttr();
+  if (auto norm = dyn_cast<RmsNormOp>(op))
+    return norm.getGainAttr();
+  if (auto head = dyn_cast<LmHeadOp>(op))
+    return head.getWeightAttr();
+  return nullptr;
+}
+
+struct MaterializeWeightsPass final
+    : qpal::impl::MaterializeWeightsPassBase<MaterializeWeightsPass> {
+  using MaterializeWeightsPassBase::MaterializeWeightsPassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTableCollection symbolTable;
+    llvm::MapVector<Operation *, WeightUse> uses;
+    WalkResult walk = module.walk([&](Operation *op) {
+      FlatSymbolRefAttr symbol = getReadWeight(op);
+      if (!symbol)
+        return WalkResult::advance();
+      auto weight =
+          symbolTable.lookupNearestSymbolFrom<WeightOp>(op, symbol.getAttr());
+      if (!weight) {
+        op->emitOpError() << "'" << symbol
+                          << "' does not reference a 'qpal.weight'";
+        return WalkResult::interrupt();
+      }
+      WeightUse &use = uses[weight];
+      if (!use.reader)
+        use.reader = op;
+      auto linear = dyn_cast<LinearOp>(op);
+      if (!linear || !isa_and_nonnull<F16Attr>(linear.getQuantizerAttr()))
+        use.allF16 = false;
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+    uses.remove_if([](auto &entry) {
+      return cast<WeightOp>(entry.first).getValue().has_value();
+    });
+    if (uses.empty())
+      return;
+
+    std::string path = model;
+    if (path.empty())
+      if (auto file = module->getAttrOfType<StringAttr>(
+              QPalDialect::kModelFileAttrName))
+        path = file.getValue().str();
+    if (path.empty()) {
+      module.emitError() << "qpal-materialize-weights needs the model file: "
+                            "set 'model' or the module's '"
+                         << QPalDialect::kModelFileAttrName << "'";
+      return signalPassFailure();
+    }
+    llvm::Expected<std::unique_ptr<model::ModelFile>> file =
+        model::openModel(path);
+    if (!file) {
+      module.emitError() << llvm::toString(file.takeError());
+      return signalPassFailure();
+    }
+
+    // Every value is read and checked before any weight is changed.
+    SmallVector<std::pair<WeightOp, ElementsAttr>> values;
+    for (auto &[op, use] : uses) {
+      auto weight = cast<WeightOp>(op);
+      RankedTensorType type = weight.getTensorType();
+      StringRef name =
+          weight.getSource() ? *weight.getSource() : weight.getSymName();
+      llvm::Expected<std::vector<float>> read = (*file)->read(name);
+      if (!read) {
+        weight.emitOpError() << "cannot read '" << name << "' from '" << path
+                             << "': " << llvm::toString(read.takeError());
+        return signalPassFailure();
+      }
+      if (static_cast<int64_t>(read->size()) != type.getNumElements()) {
+        weight.emitOpError()
+            << "'" << name << "' in '" << path << "' has " << read->size()
+            << " values, the IR declares " << type;
+        return signalPassFailure();
+      }
+      std::string key = weight.getSymName().str();
+      if (use.allF16) {
+        std::vector<uint16_t> halves(read->size());
+        for (size_t i = 0; i < read->size(); ++i) {
+          float value = (*read)[i];
+          if (!(std::fabs(value) < 65520.0f)) {
+            use.reader->emitOpError()
+                << "cannot store its weight '" << name << "' in f16: the value "
+                << value << " at index " << i << " overflows fp16";
+            return signalPassFailure();
+          }
+          halves[i] = floatToHalfBits(value);
+        }
+        auto halfType = RankedTensorType::get(type.getShape(),
+                                              Float16Type::get(&getContext()));
+        values.emplace_back(weight,
+                            DenseResourceElementsAttr::get(
+                                halfType, key,
+                                HeapAsmResourceBlob::allocateAndCopyInferAlign(
+                                    ArrayRef<uint16_t>(halves))));
+      } else {
+        values.emplace_back(weight,
+                            DenseResourceElementsAttr::get(
+                                type, key,
+                                HeapAsmResourceBlob::allocateAndCopyInferAlign(
+                                    ArrayRef<float>(*read))));
+      }
+    }
+    for (auto &[weight, value] : values)
+      weight.setValueAttr(value);
+  }
+};
+
+} // namespace

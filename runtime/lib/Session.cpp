@@ -1,0 +1,223 @@
+//===- Session.cpp - Run tokens through a package's entry points ----------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// A session owns one sequence's KV cache (f32 [planes][maxTokens][width],
+// an anonymous mapping, so page aligned and zero until written) and the
+// scratch the entry points read and write. A run checks every token and the
+// room left in the cache before the first call, then calls the entry point
+// of the largest batch while that many tokens remain and the batch-1 entry
+// point for the rest, with memref descriptors (qpalpkg.h) over the arena,
+// the tokens, the cache and the logits.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Backend.h"
+#include "Package.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <sys/mman.h>
+
+using namespace qpalrt;
+
+namespace {
+
+constexpr size_t kAlignment = 64;
+
+/// Returns INVALID_ARGUMENT naming `what` if `pointer` is null.
+qpalrtStatus checkNotNull(const void *pointer, const char *what,
+                          const char *entryPoint) {
+  if (pointer)
+    return QPALRT_SUCCESS;
+  return fail(QPALRT_ERROR_INVALID_ARGUMENT, "%s: '%s' is null", entryPoint,
+              what);
+}
+
+/// Sets `product` to the product of `factors` unless it overflows size_t.
+bool multiply(size_t &product, std::initializer_list<uint64_t> factors) {
+  uint64_t result = 1;
+  for (uint64_t factor : factors)
+    if (__builtin_mul_overflow(result, factor, &result))
+      return false;
+  if (result > SIZE_MAX)
+    return false;
+  product = size_t(result);
+  return true;
+}
+
+/// 64-byte aligned memory of at least `bytes` (> 0), or null.
+void *allocateAligned(size_t bytes) {
+  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  return rounded >= bytes ? std::aligned_alloc(kAlignment, rounded) : nullptr;
+}
+
+/// Frees what `session` holds (not the object).
+void release(qpalrtSession &session) {
+  if (session.cache)
+    munmap(session.cache, session.cacheBytes);
+  std::free(session.logits);
+  std::free(session.tokens);
+  session.cache = nullptr;
+  session.logits = nullptr;
+  session.tokens = nullptr;
+}
+
+/// Calls `entry` on the `entry.batch` tokens at `tokens`, at the session's
+/// position, and advances it; the logits are left in `session.logits`.
+void step(qpalrtSession &session, const EntryPoint &entry,
+          const int32_t *tokens) {
+  const qpalrtPackage &package = *session.package;
+  const Manifest &manifest = package.manifest;
+  std::memcpy(session.tokens, tokens, size_t(entry.batch) * sizeof(int32_t));
+  // The arena is the read-only mapping; the ABI's descriptors are not const.
+  void *arena = const_cast<unsigned char *>(package.weights->data);
+  qpalpkgMemRef1D arenaRef = {
+      arena, arena, 0, {int64_t(package.weights->bytes)}, {1}};
+  qpalpkgMemRef1D tokensRef = {
+      session.tokens, session.tokens, 0, {entry.batch}, {1}};
+  qpalpkgMemRef3D cacheRef = {
+      session.cache,
+      session.cache,
+      0,
+      {manifest.planes, session.maxTokens, manifest.width},
+      {session.maxTokens * manifest.width, manifest.width, 1}};
+  qpalpkgMemRef2D logitsRef = {session.logits,
+                               session.logits,
+                               0,
+                               {entry.batch, manifest.vocabSize},
+                               {manifest.vocabSize, 1}};
+  entry.function(&arenaRef, &tokensRef, session.position, &cacheRef,
+                 &logitsRef);
+  session.position += entry.batch;
+}
+
+} // namespace
+
+qpalrtStatus qpalrtCreateSession(qpalrtPackage *package, int64_t maxTokens,
+                                 qpalrtSession **out) {
+  const char *entryPoint = "qpalrtCreateSession";
+  if (qpalrtStatus s = checkNotNull(package, "package", entryPoint))
+    return s;
+  if (qpalrtStatus s = checkNotNull(out, "out", entryPoint))
+    return s;
+  const Manifest &manifest = package->manifest;
+  if (maxTokens < 1 || maxTokens > manifest.contextLength)
+    return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                "%s: maxTokens %lld is outside [1, %lld], the model's context "
+                "length",
+                entryPoint, static_cast<long long>(maxTokens),
+                static_cast<long long>(manifest.contextLength));
+  size_t cacheBytes, logitsBytes, tokensBytes;
+  if (!multiply(cacheBytes, {uint64_t(manifest.planes), uint64_t(maxTokens),
+                             uint64_t(manifest.width), sizeof(float)}) ||
+      !multiply(logitsBytes, {uint64_t(package->largest->batch),
+                              uint64_t(manifest.vocabSize), sizeof(float)}) ||
+      !multiply(tokensBytes,
+                {uint64_t(package->largest->batch), sizeof(int32_t)}))
+    return fail(QPALRT_ERROR_OUT_OF_MEMORY,
+                "%s: a KV cache of %lld x %lld x %lld floats does not fit in "
+                "memory",
+                entryPoint, static_cast<long long>(manifest.planes),
+                static_cast<long long>(maxTokens),
+                static_cast<long long>(manifest.width));
+  auto session = std::make_unique<qpalrtSession>();
+  session->package = package;
+  session->maxTokens = maxTokens;
+  void *cache = mmap(nullptr, cacheBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (cache == MAP_FAILED)
+    return fail(QPALRT_ERROR_OUT_OF_MEMORY,
+                "%s: cannot map a KV cache of %zu bytes", entryPoint,
+                cacheBytes);
+  session->cache = static_cast<float *>(cache);
+  session->cacheBytes = cacheBytes;
+  session->logits = static_cast<float *>(allocateAligned(logitsBytes));
+  session->tokens = static_cast<int32_t *>(allocateAligned(tokensBytes));
+  if (!session->logits || !session->tokens) {
+    release(*session);
+    return fail(QPALRT_ERROR_OUT_OF_MEMORY,
+                "%s: cannot allocate %zu bytes of logits", entryPoint,
+                logitsBytes);
+  }
+  *out = session.get();
+  package->sessions.insert(session.release());
+  return QPALRT_SUCCESS;
+}
+
+qpalrtStatus qpalrtDestroySession(qpalrtSession *session) {
+  if (!session)
+    return QPALRT_SUCCESS;
+  session->package->sessions.erase(session);
+  release(*session);
+  delete session;
+  return QPALRT_SUCCESS;
+}
+
+qpalrtStatus qpalrtSessionReset(qpalrtSession *session) {
+  if (qpalrtStatus s = checkNotNull(session, "session", "qpalrtSessionReset"))
+    return s;
+  session->position = 0;
+  return QPALRT_SUCCESS;
+}
+
+qpalrtStatus qpalrtSessionGetPosition(const qpalrtSession *session,
+                                      int64_t *position) {
+  const char *entryPoint = "qpalrtSessionGetPosition";
+  if (qpalrtStatus s = checkNotNull(session, "session", entryPoint))
+    return s;
+  if (qpalrtStatus s = checkNotNull(position, "position", entryPoint))
+    return s;
+  *position = session->position;
+  return QPALRT_SUCCESS;
+}
+
+qpalrtStatus qpalrtSessionRun(qpalrtSession *session, const int32_t *tokens,
+                              int64_t count, float *logits, int lastOnly) {
+  const char *entryPoint = "qpalrtSessionRun";
+  if (qpalrtStatus s = checkNotNull(session, "session", entryPoint))
+    return s;
+  if (qpalrtStatus s = checkNotNull(tokens, "tokens", entryPoint))
+    return s;
+  if (count < 1)
+    return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                "%s: count must be at least 1, got %lld", entryPoint,
+                static_cast<long long>(count));
+  if (count > session->maxTokens - session->position)
+    return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                "%s: %lld tokens at position %lld exceed the session's %lld "
+                "positions",
+                entryPoint, static_cast<long long>(count),
+                static_cast<long long>(session->position),
+                static_cast<long long>(session->maxTokens));
+  const qpalrtPackage &package = *session->package;
+  const int64_t vocab = package.manifest.vocabSize;
+  for (int64_t i = 0; i < count; ++i)
+    if (tokens[i] < 0 || tokens[i] >= vocab)
+      return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                  "%s: token %lld is %d, outside the vocabulary [0, %lld)",
+                  entryPoint, static_cast<long long>(i), tokens[i],
+                  static_cast<long long>(vocab));
+
+  const size_t rowBytes = size_t(vocab) * sizeof(float);
+  for (int64_t done = 0; done < count;) {
+    const EntryPoint &entry = count - done >= package.largest->batch
+                                  ? *package.largest
+                                  : *package.single;
+    step(*session, entry, tokens + done);
+    if (logits && !lastOnly)
+      std::memcpy(logits + done * vocab, session->logits,
+                  size_t(entry.batch) * rowBytes);
+    done += entry.batch;
+    if (logits && lastOnly && done == count)
+      std::memcpy(logits, session->logits + (entry.batch - 1) * vocab,
+                  rowBytes);
+  }
+  return QPALRT_SUCCESS;
+}

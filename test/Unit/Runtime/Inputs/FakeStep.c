@@ -1,0 +1,141 @@
+/*===- FakeStep.c - Entry points with a package's ABI, for tests -*- C -*-====*\
+|*                                                                            *|
+|* Part of the qpal project, under the Apache License v2.0 with LLVM          *|
+|* Exceptions. See LICENSE for license information.                           *|
+|*                                                                            *|
+|*===----------------------------------------------------------------------===*|
+|*                                                                            *|
+|* Stands in for a compiled model's "code.cpu" (qpalpkg.h's entry-point ABI)  *|
+|* in PackageTest.cpp and the lit tests: no transformer, but a step whose     *|
+|* logits depend on everything a runtime could get wrong. Token i of a call   *|
+|* (position pos = position + i) writes row pos of every cache plane p:       *|
+|*                                                                            *|
+|*   cache[p][pos][w] = (arena[(7 token + 5 p + 3 w + SALT) % n] + 1) / 32    *|
+|*                      + token / 8                                           *|
+|*                                                                            *|
+|* and, once every row of the call is written, its logits are                 *|
+|*                                                                            *|
+|*   logits[i][v] = sum over p, j <= pos, w of                                *|
+|*                    cache[p][j][w] * weight(p, w, v) * (j + 1) / (pos + 1)  *|
+|*                  + pos / 2 + v / 100 + SALT                                *|
+|*   weight(p, w, v) = (arena[(11 v + 13 p + 17 w) % n] - 128) / 64 * (p + 1) *|
+|*                                                                            *|
+|* so a wrong position, cache plane or row, arena, or a chunking that skips   *|
+|* or repeats tokens changes the numbers. A descriptor that is not what the   *|
+|* ABI promises (sizes, row-major strides, alignment, room in the cache)      *|
+|* turns every logit into NaN. When QPAL_FAKE_STEP_LOG names a file, every    *|
+|* call appends "<batch> <position>" to it, so that tests see the chunking.   *|
+|* Built twice: with SALT 0 and the entry points of batch 1 and 4, and with   *|
+|* FAKE_STEP_SALT=1000 and FAKE_STEP_ONLY_B1.                                 *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "qpalpkg.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifndef FAKE_STEP_SALT
+#define FAKE_STEP_SALT 0
+#endif
+
+static int aligned64(const void *pointer) {
+  return ((uintptr_t)pointer & 63u) == 0;
+}
+
+/// Whether the descriptors are what the ABI promises for `batch` tokens.
+static int descriptorsValid(const qpalpkgMemRef1D *arena,
+                            const qpalpkgMemRef1D *tokens, int64_t position,
+                            const qpalpkgMemRef3D *cache,
+                            const qpalpkgMemRef2D *logits, int64_t batch) {
+  if (arena->offset != 0 || arena->sizes[0] < 1 || arena->strides[0] != 1 ||
+      !aligned64(arena->aligned))
+    return 0;
+  if (tokens->offset != 0 || tokens->sizes[0] != batch ||
+      tokens->strides[0] != 1)
+    return 0;
+  if (cache->offset != 0 || cache->sizes[0] < 1 || cache->sizes[1] < 1 ||
+      cache->sizes[2] < 1 ||
+      cache->strides[0] != cache->sizes[1] * cache->sizes[2] ||
+      cache->strides[1] != cache->sizes[2] || cache->strides[2] != 1 ||
+      !aligned64(cache->aligned))
+    return 0;
+  if (position < 0 || position + batch > cache->sizes[1])
+    return 0;
+  if (logits->offset != 0 || logits->sizes[0] != batch ||
+      logits->sizes[1] < 1 || logits->strides[0] != logits->sizes[1] ||
+      logits->strides[1] != 1 || !aligned64(logits->aligned))
+    return 0;
+  return 1;
+}
+
+/// Appends "<batch> <position>" to the file QPAL_FAKE_STEP_LOG names, if any.
+static void logCall(int64_t batch, int64_t position) {
+  const char *path = getenv("QPAL_FAKE_STEP_LOG");
+  FILE *log = path ? fopen(path, "a") : NULL;
+  if (!log)
+    return;
+  fprintf(log, "%lld %lld\n", (long long)batch, (long long)position);
+  fclose(log);
+}
+
+static void step(qpalpkgMemRef1D *arena, qpalpkgMemRef1D *tokens,
+                 int64_t position, qpalpkgMemRef3D *cache,
+                 qpalpkgMemRef2D *logits, int64_t batch) {
+  float *out = (float *)logits->aligned;
+  logCall(batch, position);
+  if (!descriptorsValid(arena, tokens, position, cache, logits, batch)) {
+    int64_t count = logits->sizes[0] * logits->sizes[1];
+    for (int64_t k = 0; k < count; ++k)
+      out[k] = NAN;
+    return;
+  }
+  const unsigned char *bytes = (const unsigned char *)arena->aligned;
+  const int32_t *ids = (const int32_t *)tokens->aligned;
+  float *rows = (float *)cache->aligned;
+  int64_t n = arena->sizes[0], planes = cache->sizes[0];
+  int64_t width = cache->sizes[2], vocab = logits->sizes[1];
+  for (int64_t i = 0; i < batch; ++i) {
+    int64_t pos = position + i, token = ids[i];
+    for (int64_t p = 0; p < planes; ++p)
+      for (int64_t w = 0; w < width; ++w)
+        rows[p * cache->strides[0] + pos * width + w] =
+            (float)(bytes[(7 * token + 5 * p + 3 * w + FAKE_STEP_SALT) % n] +
+                    1) /
+                32.0f +
+            (float)token / 8.0f;
+  }
+  for (int64_t i = 0; i < batch; ++i) {
+    int64_t pos = position + i;
+    for (int64_t v = 0; v < vocab; ++v) {
+      double sum = 0.0;
+      for (int64_t p = 0; p < planes; ++p)
+        for (int64_t j = 0; j <= pos; ++j)
+          for (int64_t w = 0; w < width; ++w) {
+            double weight =
+                ((double)bytes[(11 * v + 13 * p + 17 * w) % n] - 128.0) / 64.0 *
+                (double)(p + 1);
+            sum += (double)rows[p * cache->strides[0] + j * width + w] *
+                   weight * (double)(j + 1) / (double)(pos + 1);
+          }
+      out[i * vocab + v] =
+          (float)(sum + (double)pos / 2.0 + (double)v / 100.0 + FAKE_STEP_SALT);
+    }
+  }
+}
+
+void _mlir_ciface_qpal_step_b1(qpalpkgMemRef1D *arena, qpalpkgMemRef1D *tokens,
+                               int64_t position, qpalpkgMemRef3D *cache,
+                               qpalpkgMemRef2D *logits) {
+  step(arena, tokens, position, cache, logits, 1);
+}
+
+#ifndef FAKE_STEP_ONLY_B1
+void _mlir_ciface_qpal_step_b4(qpalpkgMemRef1D *arena, qpalpkgMemRef1D *tokens,
+                               int64_t position, qpalpkgMemRef3D *cache,
+                               qpalpkgMemRef2D *logits) {
+  step(arena, tokens, position, cache, logits, 4);
+}
+#endif

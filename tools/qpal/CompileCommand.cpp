@@ -1,0 +1,464 @@
+//===- CompileCommand.cpp - qpal compile ----------------------------------===//
+//
+// Part of the qpal project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+//
+//===----------------------------------------------------------------------===//
+//
+// `qpal compile MODEL -o NAME.qpal` compiles a model ahead of time into one
+// package (docs/Package.md) that `qpal-run` runs without the compiler:
+//
+//   import                 the model file into the qpal dialect
+//   plan                   --quantizer (uniform, with a fallback for layers
+//                          it cannot pack), --plan (a `qpal allocate` plan),
+//                          or --budget-bits with --sensitivity (MSQ on the IR)
+//   qpal-lower-model       quantize, outline the step entry points, lower the
+//                          model-level ops and the packed products, bufferize
+//   externalize weights    the weights leave the code for the arena
+//   qpal-cpu-model-to-llvm the LLVM dialect, then a host shared object
+//   package                manifest, tokenizer, code, weights
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "qpal/Alloc/Plan.h"
+#include "qpal/Conversion/QPalToKernels.h"
+#include "qpal/Model/ModelFile.h"
+#include "qpal/Model/Tokenizer.h"
+#include "qpal/Package/PackageWriter.h"
+#include "qpal/Passes/Allocation.h"
+#include "qpal/Passes/Package.h"
+#include "qpal/Passes/Passes.h"
+#include "qpal/Passes/Pipelines.h"
+
+#include "qpaltok/Tokenizer.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <chrono>
+
+using namespace llvm;
+using namespace qpal;
+
+static constexpr const char *kCommand = "compile";
+/// The version a package records.
+static constexpr const char *kQPalVersion = "0.1.0";
+
+static cl::SubCommand
+    compileCommand("compile",
+                   "Compile a model ahead of time into one package that "
+                   "`qpal-run` runs without the compiler");
+static cl::opt<std::string> modelPath(cl::Positional, cl::sub(compileCommand),
+                                      cl::cat(driver::category()),
+                                      cl::desc("<model.gguf|.safetensors>"),
+                                      cl::Required);
+static cl::opt<std::string> outputPath("o", cl::sub(compileCommand),
+                                       cl::cat(driver::category()),
+                                       cl::desc("The package to write"),
+                                       cl::value_desc("NAME.qpal"),
+                                       cl::Required);
+static cl::opt<std::string> quantizerName(
+    "quantizer", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("Quantize every linear layer with this quantizer "
+             "(tcq_6_none_0.9, ldlq_1_4_none_1.0, ...); layers it cannot "
+             "pack take --fallback"),
+    cl::value_desc("name"));
+static cl::opt<std::string> fallbackName(
+    "fallback", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::init("f16"),
+    cl::desc("With --quantizer: the quantizer of layers it cannot pack"),
+    cl::value_desc("name"));
+static cl::opt<std::string>
+    planPath("plan", cl::sub(compileCommand), cl::cat(driver::category()),
+             cl::desc("A plan written by `qpal allocate --json` (every "
+                      "layer's quantizer and the fusion of each block)"),
+             cl::value_desc("plan.json"));
+static cl::opt<double> budgetBits(
+    "budget-bits", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("Solve MSQ on the model for this memory budget (average bits "
+             "per weight of the linear layers); needs --sensitivity"),
+    cl::value_desc("bits"));
+static cl::opt<std::string> sensitivityPath(
+    "sensitivity", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("With --budget-bits: per-layer sensitivities (reference JSON, "
+             "or `qpal sensitivity` output)"),
+    cl::value_desc("file"));
+static cl::opt<std::string>
+    paletteName("palette", cl::sub(compileCommand), cl::cat(driver::category()),
+                cl::desc("With --budget-bits: the quantizers MSQ chooses from "
+                         "(as `qpal allocate --palette`)"),
+                cl::value_desc("palette"));
+static cl::opt<std::string> targetName("target", cl::sub(compileCommand),
+                                       cl::cat(driver::category()),
+                                       cl::init("cpu"),
+                                       cl::desc("cpu (the host) or nvptx"),
+                                       cl::value_desc("target"));
+static cl::opt<std::string>
+    cpuIsa("cpu-isa", cl::sub(compileCommand), cl::cat(driver::category()),
+           cl::init("host"),
+           cl::desc("target=cpu: host, avx512, avx2 or generic"),
+           cl::value_desc("isa"));
+static cl::list<int64_t> batchSizes(
+    "batches", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::CommaSeparated,
+    cl::desc("Batch sizes of the entry points (default: 1,8); prefill runs "
+             "in chunks of the largest"),
+    cl::value_desc("n,..."));
+static cl::opt<uint64_t> seed("seed", cl::sub(compileCommand),
+                              cl::cat(driver::category()), cl::init(0),
+                              cl::desc("Seed of the input rotations (as "
+                                       "`qpal eval --seed`)"));
+static cl::opt<unsigned>
+    threads("threads", cl::sub(compileCommand), cl::cat(driver::category()),
+            cl::init(0),
+            cl::desc("Encoder threads (0: every hardware thread)"));
+static cl::opt<std::string> emitPlanPath(
+    "emit-plan", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("Also write the plan compiled, as `qpal eval --plan` reads it"),
+    cl::value_desc("file"));
+static cl::opt<std::string> emitMlirPath(
+    "emit-mlir", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("Also write the lowered module (before LLVM), resources elided"),
+    cl::value_desc("file"));
+static cl::opt<bool> quiet("quiet", cl::sub(compileCommand),
+                           cl::cat(driver::category()),
+                           cl::desc("No progress lines on a terminal"));
+
+static int fail(const Twine &message) {
+  return driver::reportError(kCommand, message);
+}
+
+namespace {
+
+/// Progress lines on a terminal: the step, and the time since the start.
+class Progress {
+public:
+  Progress() : shown(!quiet && errs().is_displayed()) {}
+  void step(StringRef what) {
+    if (!shown)
+      return;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    errs() << formatv("qpal compile: [{0,5:f1} s] {1}\n", seconds, what);
+  }
+
+private:
+  bool shown;
+  std::chrono::steady_clock::time_point start =
+      std::chrono::steady_clock::now();
+};
+
+/// One layer of the compiled plan.
+struct PlannedLayer {
+  std::string key, quantizer, group;
+  int64_t weights = 0;
+  double bits = 0.0;
+};
+
+/// Collects every linear layer's key, quantizer and fusion group.
+std::vector<PlannedLayer> collectPlan(mlir::ModuleOp module) {
+  std::vector<PlannedLayer> layers;
+  mlir::SymbolTableCollection symbols;
+  module.walk([&](LinearOp linear) {
+    PlannedLayer layer;
+    layer.key = linear.getLayerKey();
+    if (layer.key.empty())
+      layer.key = linear.getWeight().str();
+    QuantizerAttrInterface quantizer = linear.getQuantizerAttr();
+    layer.quantizer = quantizer ? quantizer.getReferenceName() : "fp32";
+    layer.bits = quantizer ? quantizer.getBitsPerWeight() : 32.0;
+    if (auto group = dyn_cast<FusionGroupOp>(linear->getParentOp())) {
+      std::string name;
+      for (LinearOp member : group.getMembers())
+        name += (name.empty() ? "" : "+") + member.getLayerKey();
+      layer.group = name;
+    }
+    if (auto shape = linear.getWeightShape(symbols); succeeded(shape))
+      layer.weights = shape->first * shape->second;
+    layers.push_back(std::move(layer));
+  });
+  return layers;
+}
+
+/// Chooses the quantizers of `module` as the options ask.
+LogicalResult planModule(mlir::ModuleOp module, std::string &error) {
+  mlir::MLIRContext *context = module.getContext();
+  int given = !quantizerName.empty() + !planPath.empty() +
+              (budgetBits.getNumOccurrences() > 0);
+  if (given != 1) {
+    error = "give exactly one of --quantizer, --plan and --budget-bits";
+    return mlir::failure();
+  }
+  mlir::PassManager pm(context);
+  if (!quantizerName.empty()) {
+    pm.addPass(createLegalizeFusionPass());
+    AssignQuantizerPassOptions assign;
+    assign.quantizer = quantizerName;
+    assign.fallback = fallbackName;
+    pm.addPass(createAssignQuantizerPass(assign));
+    return pm.run(module);
+  }
+  if (!planPath.empty()) {
+    auto buffer = MemoryBuffer::getFile(planPath);
+    if (!buffer) {
+      error = formatv("cannot read plan '{0}': {1}", planPath.getValue(),
+                      buffer.getError().message());
+      return mlir::failure();
+    }
+    Expected<json::Value> json = json::parse((*buffer)->getBuffer());
+    if (!json) {
+      error = formatv("plan '{0}' is not valid JSON: {1}", planPath.getValue(),
+                      toString(json.takeError()));
+      return mlir::failure();
+    }
+    Expected<alloc::Plan> plan = alloc::planFromJson(*json);
+    if (!plan) {
+      error = formatv("plan '{0}': {1}", planPath.getValue(),
+                      toString(plan.takeError()));
+      return mlir::failure();
+    }
+    return applyModuleAllocation(module, *plan);
+  }
+  if (sensitivityPath.empty()) {
+    error = "--budget-bits needs --sensitivity";
+    return mlir::failure();
+  }
+  AttachSensitivityPassOptions attach;
+  attach.file = sensitivityPath;
+  pm.addPass(createAttachSensitivityPass(attach));
+  if (failed(pm.run(module)))
+    return mlir::failure();
+  alloc::MsqRequest request;
+  request.spelling = alloc::OptionSpelling::CommandLine;
+  request.budgetBits = budgetBits;
+  request.palette = paletteName;
+  request.fusion = true;
+  mlir::FailureOr<ModuleAllocation> allocation =
+      solveModuleAllocation(module, request);
+  if (failed(allocation))
+    return mlir::failure();
+  return applyModuleAllocation(module, allocation->plan);
+}
+
+/// The manifest of the package.
+json::Object buildManifest(const model::ModelConfig &config,
+                           const std::vector<PlannedLayer> &plan,
+                           const WeightArena &arena,
+                           ArrayRef<int64_t> batches) {
+  json::Object model{{"name", config.name},
+                     {"architecture", config.architecture},
+                     {"vocab_size", config.vocabSize},
+                     {"hidden_size", config.hiddenSize},
+                     {"intermediate_size", config.intermediateSize},
+                     {"layers", config.numLayers},
+                     {"heads", config.numHeads},
+                     {"kv_heads", config.numKvHeads},
+                     {"head_dim", config.headDim},
+                     {"context_length", config.contextLength},
+                     {"rope_theta", config.ropeTheta},
+                     {"rms_epsilon", config.rmsNormEps},
+                     {"tied_embeddings", config.tiedEmbeddings}};
+  json::Array entries;
+  for (int64_t batch : batches)
+    entries.push_back(json::Object{
+        {"symbol", formatv("_mlir_ciface_qpal_step_b{0}", batch).str()},
+        {"batch", batch}});
+  json::Array layers;
+  double bits = 0.0;
+  int64_t weights = 0;
+  for (const PlannedLayer &layer : plan) {
+    json::Object entry{{"layer", layer.key}, {"quantizer", layer.quantizer}};
+    if (!layer.group.empty())
+      entry["group"] = layer.group;
+    layers.push_back(std::move(entry));
+    bits += layer.bits * static_cast<double>(layer.weights);
+    weights += layer.weights;
+  }
+  json::Array weightTable;
+  for (const WeightArena::Entry &entry : arena.entries)
+    weightTable.push_back(json::Object{{"name", entry.name},
+                                       {"offset", int64_t(entry.offset)},
+                                       {"bytes", int64_t(entry.size)}});
+  std::string chip = sys::getHostCPUName().str();
+  return json::Object{
+      {"format_version", 1},
+      {"qpal_version", kQPalVersion},
+      {"target", "cpu"},
+      {"chip", chip},
+      {"model", std::move(model)},
+      {"kv_cache", json::Object{{"planes", 2 * config.numLayers},
+                                {"width", config.numKvHeads * config.headDim}}},
+      {"entry_points", std::move(entries)},
+      {"bits_per_weight", weights > 0 ? bits / double(weights) : 0.0},
+      {"plan", std::move(layers)},
+      {"weights", std::move(weightTable)}};
+}
+
+/// Writes `text` to `path` atomically.
+LogicalResult writeText(StringRef path, StringRef text, std::string &error) {
+  if (Error err = writeFileAtomically(path, text)) {
+    error = toString(std::move(err));
+    return mlir::failure();
+  }
+  return mlir::success();
+}
+
+} // namespace
+
+static int runCompile() {
+  if (targetName != "cpu") {
+    if (targetName == "nvptx")
+      return fail("--target nvptx packages are not built yet: qpal compile "
+                  "emits host (cpu) packages; `qpal-opt "
+                  "-qpal-lower-linears=\"target=nvptx\"` lowers the linears "
+                  "to PTX");
+    return fail(formatv("unknown --target '{0}': expected cpu or nvptx",
+                        targetName.getValue()));
+  }
+  std::vector<int64_t> batches(batchSizes.begin(), batchSizes.end());
+  if (batches.empty())
+    batches = {1, 8};
+  llvm::sort(batches);
+  batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
+  if (batches.front() <= 0 || batches.back() > 64)
+    return fail("--batches must lie in [1, 64]");
+  if (batches.front() != 1)
+    batches.insert(batches.begin(), 1);
+
+  Progress progress;
+  progress.step(formatv("reading {0}", modelPath.getValue()).str());
+  auto file = model::openModel(modelPath);
+  if (!file)
+    return fail(toString(file.takeError()));
+  const model::ModelConfig &config = (*file)->getConfig();
+  auto tokenizer = model::loadTokenizer(**file);
+  if (!tokenizer)
+    return fail(formatv("the package needs the model's tokenizer: {0}",
+                        toString(tokenizer.takeError())));
+
+  mlir::DialectRegistry registry;
+  registry.insert<QPalDialect>();
+  registerModelLoweringDependencies(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    if (diag.getSeverity() == mlir::DiagnosticSeverity::Remark)
+      return mlir::success();
+    diagnostics += (diagnostics.empty() ? "" : "\n") + diag.str();
+    for (mlir::Diagnostic &note : diag.getNotes())
+      diagnostics += "\n  note: " + note.str();
+    return mlir::success();
+  });
+  auto failWith = [&](StringRef what, StringRef detail) {
+    return fail(detail.empty() ? what : (what + ": " + detail).str());
+  };
+
+  std::string message;
+  bool fuse = !quantizerName.empty();
+  auto module = driver::importModel(context, **file, fuse,
+                                    /*palette=*/false, message);
+  if (failed(module))
+    return fail(message);
+  mlir::ModuleOp root = **module;
+
+  progress.step("choosing the quantizers");
+  std::string planError;
+  if (failed(planModule(root, planError)))
+    return failWith("cannot plan the model",
+                    planError.empty() ? diagnostics : planError);
+  std::vector<PlannedLayer> plan = collectPlan(root);
+  if (!emitPlanPath.empty()) {
+    json::Object layers;
+    for (const PlannedLayer &layer : plan)
+      if (layer.quantizer != "fp32")
+        layers[layer.key] = layer.quantizer;
+    std::string text;
+    raw_string_ostream os(text);
+    os << formatv("{0:2}",
+                  json::Value(json::Object{{"plan", std::move(layers)}}))
+       << "\n";
+    if (failed(writeText(emitPlanPath, text, planError)))
+      return fail(planError);
+  }
+
+  progress.step(formatv("quantizing {0} linear layers and lowering the model",
+                        plan.size())
+                    .str());
+  {
+    mlir::PassManager pm(&context);
+    LowerModelOptions options;
+    options.model = modelPath;
+    options.seed = seed;
+    options.threads = threads;
+    options.batches = batches;
+    options.cpuIsa = cpuIsa;
+    buildLowerModelPipeline(pm, options);
+    if (failed(pm.run(root)))
+      return failWith("cannot lower the model", diagnostics);
+  }
+  mlir::FailureOr<WeightArena> arena = externalizeWeights(root);
+  if (failed(arena))
+    return failWith("cannot lay out the weights", diagnostics);
+  if (!emitMlirPath.empty()) {
+    std::string text;
+    raw_string_ostream os(text);
+    mlir::OpPrintingFlags flags;
+    flags.elideLargeResourceString(64);
+    flags.elideLargeElementsAttrs(16);
+    root.print(os, flags);
+    if (failed(writeText(emitMlirPath, text, planError)))
+      return fail(planError);
+  }
+
+  progress.step("compiling to a host shared object");
+  {
+    mlir::PassManager pm(&context);
+    buildCpuModelToLLVMPipeline(pm);
+    if (failed(pm.run(root)))
+      return failWith("cannot lower the model to LLVM", diagnostics);
+  }
+  Expected<std::vector<char>> code = emitHostSharedObject(root);
+  if (!code)
+    return fail(toString(code.takeError()));
+
+  progress.step("writing the package");
+  std::string vocabulary =
+      qpaltok::serializeVocabulary((*tokenizer)->getVocabulary());
+  std::string manifest;
+  {
+    raw_string_ostream os(manifest);
+    os << formatv("{0:2}",
+                  json::Value(buildManifest(config, plan, *arena, batches)))
+       << "\n";
+  }
+  std::vector<package::Section> sections = {
+      {"manifest", ArrayRef<char>(manifest.data(), manifest.size())},
+      {"tokenizer", ArrayRef<char>(vocabulary.data(), vocabulary.size())},
+      {"code.cpu", ArrayRef<char>(*code)},
+      {"weights", ArrayRef<char>(arena->bytes)}};
+  if (Error err = package::writePackage(outputPath, sections))
+    return fail(toString(std::move(err)));
+  uint64_t total = 0;
+  for (const package::Section &section : sections)
+    total += section.bytes.size();
+  progress.step(formatv("wrote {0} ({1:f1} MB)", outputPath.getValue(),
+                        double(total) / 1e6)
+                    .str());
+  return 0;
+}
+
+static driver::CommandRegistration registration(compileCommand, runCompile);
