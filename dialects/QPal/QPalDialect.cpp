@@ -7,6 +7,8 @@
 
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
 using namespace mlir;
 using namespace qpal;
 
@@ -48,6 +50,15 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
                                 "'qpal.attention'";
     return success();
   }
+  if (attr.getName() == kParallelAttrName) {
+    auto groups = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!groups || groups.getInt() <= 0 ||
+        op->getName().getStringRef() != "func.call" &&
+            op->getName().getStringRef() != "llvm.call")
+      return op->emitError() << "'" << kParallelAttrName
+                             << "' must be a positive integer on a call";
+    return success();
+  }
   return op->emitError() << "unknown qpal attribute '"
                          << attr.getName().getValue() << "'";
 }
@@ -57,10 +68,18 @@ LogicalResult QPalDialect::verifyRegionArgAttribute(Operation *op,
                                                     unsigned argIndex,
                                                     NamedAttribute attr) {
   if (attr.getName() == kKvCacheAttrName) {
-    Type type = op->getRegion(regionIndex).getArgument(argIndex).getType();
-    auto cache = dyn_cast<MemRefType>(type);
-    if (!isa<UnitAttr>(attr.getValue()) || !cache || cache.getRank() != 3 ||
-        !cache.getElementType().isF32())
+    // A declaration has no entry block: its type comes from the signature.
+    Type type;
+    if (auto function = dyn_cast<FunctionOpInterface>(op))
+      type = function.getArgumentTypes()[argIndex];
+    else if (!op->getRegion(regionIndex).empty())
+      type = op->getRegion(regionIndex).getArgument(argIndex).getType();
+    if (!isa<UnitAttr>(attr.getValue()))
+      return op->emitError()
+             << "'" << kKvCacheAttrName << "' is a unit attribute, got "
+             << attr.getValue();
+    auto cache = dyn_cast_or_null<MemRefType>(type);
+    if (!cache || cache.getRank() != 3 || !cache.getElementType().isF32())
       return op->emitError()
              << "'" << kKvCacheAttrName
              << "' marks a rank-3 f32 memref argument, got " << type;

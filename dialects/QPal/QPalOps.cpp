@@ -170,6 +170,8 @@ LinearOp::getWeightShape(SymbolTableCollection &symbolTable) {
 std::string LinearOp::getLayerKey() {
   std::optional<int64_t> block = getBlock();
   std::optional<LinearRole> role = getRole();
+  if (role == LinearRole::lm_head)
+    return "lm_head";
   if (!block || !role)
     return "";
   StringRef module = *role <= LinearRole::o ? "self_attn" : "mlp";

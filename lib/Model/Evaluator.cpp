@@ -225,6 +225,18 @@ Error Evaluator::Impl::load(const ModelFile &model,
     if (Error err =
             readShaped("lm_head.weight", {config.vocabSize, hidden}, lmHead))
       return err;
+  if (options.transformLmHead && options.weightTransform) {
+    if (lmHead.empty())
+      lmHead = embedding;
+    if (Error err = options.weightTransform("lm_head", config.vocabSize, hidden,
+                                            lmHead))
+      return llvm::createStringError("weight transform of the LM head "
+                                     "failed: " +
+                                     llvm::toString(std::move(err)));
+    if (static_cast<int64_t>(lmHead.size()) != config.vocabSize * hidden)
+      return llvm::createStringError(
+          "the weight transform changed the LM head's size");
+  }
 
   layers.resize(config.numLayers);
   std::vector<float> q, k, v, gate, up;

@@ -140,6 +140,7 @@ void qpal::buildLowerModelPipeline(OpPassManager &pm,
   lower.target = KernelTarget::Cpu;
   lower.cpuIsa = options.cpuIsa;
   lower.cpuDecode = options.cpuDecode;
+  lower.cpuParallel = true;
   pm.addPass(createLowerToKernelsPass(lower));
 }
 

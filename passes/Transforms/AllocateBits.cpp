@@ -155,6 +155,9 @@ FailureOr<ModelLayers> collectLayers(ModuleOp module) {
   std::map<int64_t, std::array<LinearOp, kNumProjections>> byBlock;
   bool failedAny = false;
   module.walk([&](LinearOp linear) {
+    // The LM head (qpal-assign-lm-head) is not an MSQ variable.
+    if (linear.getRole() == LinearRole::lm_head)
+      return;
     SmallVector<StringRef, 3> missing;
     if (!linear.getBlock())
       missing.push_back("'block'");

@@ -37,6 +37,11 @@ static std::optional<std::vector<char>>
 getGlobalBytes(memref::GlobalOp global) {
   Attribute initial = global.getInitialValueAttr();
   MemRefType type = global.getType();
+  // memref.view makes identity-layout, default-space memrefs of int or
+  // float elements; other globals stay where they are.
+  if (!type.getElementType().isIntOrFloat() || !type.getLayout().isIdentity() ||
+      type.getMemorySpace() || !type.hasStaticShape())
+    return std::nullopt;
   int64_t elementBytes = (type.getElementTypeBitWidth() + 7) / 8;
   int64_t bytes = type.getNumElements() * elementBytes;
   if (auto resource = dyn_cast_or_null<DenseResourceElementsAttr>(initial)) {
@@ -131,8 +136,8 @@ FailureOr<WeightArena> qpal::externalizeWeights(ModuleOp module) {
       OpBuilder builder(get);
       Value offset =
           arith::ConstantIndexOp::create(builder, get.getLoc(), found->second);
-      // memref.view needs an identity layout result: cast to the global's
-      // type, which has one.
+      // The global has an identity layout (getGlobalBytes), as a view's
+      // result must.
       Value view =
           memref::ViewOp::create(builder, get.getLoc(), global.getType(),
                                  arenaArg, offset, ValueRange{});

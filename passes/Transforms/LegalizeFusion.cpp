@@ -67,6 +67,7 @@ FailureOr<std::string> classifyGroup(FusionGroupOp group, std::string &reason) {
       break;
     case LinearRole::o:
     case LinearRole::down:
+    case LinearRole::lm_head:
       reason = llvm::formatv("'{0}' has an input of its own and is never "
                              "fused",
                              stringifyLinearRole(*role))

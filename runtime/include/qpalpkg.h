@@ -161,6 +161,10 @@ typedef struct qpalpkgMemRef3D {
   int64_t strides[3];
 } qpalpkgMemRef3D;
 
+/// A CPU package's code may also export `void qpal_set_threads(int n)`, the
+/// threads of its thread pool (n <= 0: one per online core); the runtime
+/// calls it from qpalrtSetThreads.
+
 /// The type of an entry point.
 typedef void (*qpalpkgStepFn)(qpalpkgMemRef1D *arena, qpalpkgMemRef1D *tokens,
                               int64_t position, qpalpkgMemRef3D *cache,

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <memory>
 #include <sys/mman.h>
@@ -302,6 +303,10 @@ qpalrtStatus loadCode(qpalrtPackage &package) {
     if (entry.batch == 1)
       package.single = &entry;
   }
+  // The thread pool of qpal's host code, when the code has one (optional:
+  // a package without it runs on the calling thread).
+  if (void *hook = dlsym(package.module->handle, "qpal_set_threads"))
+    package.setThreads = reinterpret_cast<void (*)(int)>(hook);
   return QPALRT_SUCCESS;
 }
 
@@ -467,6 +472,8 @@ qpalrtStatus qpalrtSetThreads(qpalrtPackage *package, int threads) {
                 "qpalrtSetThreads: %d threads; pass 0 for one per core",
                 threads);
   package->threads = threads;
+  if (package->setThreads)
+    package->setThreads(threads);
   return QPALRT_SUCCESS;
 }
 

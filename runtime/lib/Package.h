@@ -101,6 +101,8 @@ struct qpalrtPackage {
   const qpalrt::EntryPoint *single = nullptr;
   /// Recorded by qpalrtSetThreads.
   int threads = 0;
+  /// The code's optional `void qpal_set_threads(int)` (its thread pool).
+  void (*setThreads)(int) = nullptr;
   /// Owned; destroyed with the package.
   std::set<qpalrtSession *> sessions;
 };

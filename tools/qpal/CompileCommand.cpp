@@ -100,6 +100,11 @@ static cl::opt<std::string>
                 cl::desc("With --budget-bits: the quantizers MSQ chooses from "
                          "(as `qpal allocate --palette`)"),
                 cl::value_desc("palette"));
+static cl::opt<std::string> lmHeadName(
+    "lm-head", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("Quantize the LM head with this quantizer too (default: dense "
+             "f32); the plan written by --emit-plan names it `lm_head`"),
+    cl::value_desc("name"));
 static cl::opt<std::string> targetName("target", cl::sub(compileCommand),
                                        cl::cat(driver::category()),
                                        cl::init("cpu"),
@@ -380,6 +385,14 @@ static int runCompile() {
   if (failed(planModule(root, planError)))
     return failWith("cannot plan the model",
                     planError.empty() ? diagnostics : planError);
+  if (!lmHeadName.empty()) {
+    mlir::PassManager pm(&context);
+    AssignLmHeadPassOptions head;
+    head.quantizer = lmHeadName;
+    pm.addPass(createAssignLmHeadPass(head));
+    if (failed(pm.run(root)))
+      return failWith("cannot quantize the LM head", diagnostics);
+  }
   std::vector<PlannedLayer> plan = collectPlan(root);
   if (!emitPlanPath.empty()) {
     json::Object layers;

@@ -96,9 +96,12 @@ static int runEval() {
     linears.emplace(**plan, seed, threads);
     options.linearProvider = linears->getProvider();
   }
-  if (*plan)
+  if (*plan) {
+    // A plan that names `lm_head` quantizes the LM head too.
+    options.transformLmHead = (*plan)->layers.count("lm_head") > 0;
     options.weightTransform =
         model::makeFakeQuantTransform(std::move(**plan), seed, threads);
+  }
   auto loadStart = std::chrono::steady_clock::now();
   Expected<model::LoadedModel> loaded = model::loadModel(modelPath, options);
   if (!loaded)

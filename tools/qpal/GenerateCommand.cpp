@@ -57,9 +57,12 @@ static int runGenerate() {
     return driver::reportError("generate", toString(plan.takeError()));
   model::EvaluatorOptions options;
   options.numThreads = threads;
-  if (*plan)
+  if (*plan) {
+    // A plan that names `lm_head` quantizes the LM head too.
+    options.transformLmHead = (*plan)->layers.count("lm_head") > 0;
     options.weightTransform =
         model::makeFakeQuantTransform(std::move(**plan), 0, threads);
+  }
   Expected<model::LoadedModel> loaded = model::loadModel(modelPath, options);
   if (!loaded)
     return driver::reportError("generate", toString(loaded.takeError()));

@@ -50,6 +50,12 @@ namespace qpal {
 /// kernels and the calls to them carry it.
 inline constexpr llvm::StringLiteral kBarePtrAttrName = "llvm.bareptr";
 
+/// The attribute that marks a CPU kernel call whose row groups may run on
+/// several threads (KernelLoweringOptions::cpuParallel); its value is the
+/// number of row groups.
+inline constexpr llvm::StringLiteral kParallelAttrName =
+    QPalDialect::kParallelAttrName;
+
 /// What one kernel is specialized on.
 struct KernelShape {
   QuantizerAttrInterface quantizer;
@@ -234,6 +240,9 @@ struct KernelLoweringOptions {
   int64_t batch = 1;
   /// The CPU kernels' decode.
   CpuKernelOptions cpu;
+  /// target=cpu: whether the kernel calls carry kParallelAttrName, so that
+  /// routeParallelKernelCalls sends them through the host thread pool.
+  bool cpuParallel = false;
   /// Threads of one activation row's GPU rotation block.
   int64_t gpuRotationThreads = 256;
 };
@@ -288,6 +297,16 @@ llvm::Error emitHostObject(mlir::ModuleOp module, llvm::StringRef path);
 /// (`$QPAL_CC`, else `cc`; `-shared -lm`); returns the shared object's
 /// bytes. Temporary files are removed.
 llvm::Expected<std::vector<char>> emitHostSharedObject(mlir::ModuleOp module);
+
+/// The C source of the host thread pool linked into every shared object
+/// emitHostSharedObject makes: `qpal_parallel_rows` and the exported
+/// `qpal_set_threads(int)`.
+const char *getHostParallelSupportSource();
+
+/// Replaces each `llvm.call` of a CPU kernel that carries kParallelAttrName
+/// by a call of `qpal_parallel_rows` (declared as needed) with the kernel's
+/// address, its row-group count and its five buffers.
+mlir::LogicalResult routeParallelKernelCalls(mlir::ModuleOp module);
 
 /// Writes `text` to `path` through a temporary file, renamed into place, so
 /// that no half-written file is left behind.

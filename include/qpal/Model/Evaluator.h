@@ -64,6 +64,9 @@ struct EvaluatorOptions {
   int64_t maxContext = 0;
   /// Optional fake-quantization hook applied to every block linear weight.
   WeightTransform weightTransform;
+  /// Whether `weightTransform` also applies to the LM head (layer key
+  /// `lm_head`; a tied head is untied first).
+  bool transformLmHead = false;
   /// Optional provider of block linears' products (see LinearProvider).
   LinearProvider linearProvider;
 };

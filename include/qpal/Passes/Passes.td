@@ -233,6 +233,31 @@ def MaterializeWeightsPass : Pass<"qpal-materialize-weights", "::mlir::ModuleOp"
   ];
 }
 
+def AssignLmHeadPass : Pass<"qpal-assign-lm-head", "::mlir::ModuleOp"> {
+  let summary = "Quantizes the LM head: qpal.lm_head becomes a quantized qpal.linear";
+  let description = [{
+    The LM head (with tied embeddings, the largest tensor of a small model,
+    read whole for every token) becomes a `qpal.linear` of role `lm_head`
+    (layer key `lm_head`) with `quantizer`, which `qpal-quantize-weights`
+    packs like any linear; the embedding lookup keeps reading the dense
+    table. `qpal eval --plan` with an `lm_head` entry fake-quantizes it the
+    same way. The quantizer must pack the vocab x hidden weight.
+
+    ```mlir
+    %l = qpal.lm_head %h, @model.embed_tokens
+        : tensor<?x576xf32> -> tensor<?x49152xf32>
+    // qpal-assign-lm-head="quantizer=ldlq_1_4_none_1.0" gives
+    %l = qpal.linear %h, @model.embed_tokens {quantizer = #qpal.sq<bits = 4>,
+        role = #qpal.role<lm_head>} : tensor<?x576xf32> -> tensor<?x49152xf32>
+    ```
+  }];
+  let dependentDialects = ["::qpal::QPalDialect"];
+  let options = [
+    Option<"quantizer", "quantizer", "std::string", /*default=*/"\"\"",
+           "The LM head's quantizer (a reference name)">,
+  ];
+}
+
 def OutlineStepsPass : Pass<"qpal-outline-steps", "::mlir::ModuleOp"> {
   let summary = "Turns the model's forward function into step entry points over a KV cache";
   let description = [{
@@ -407,6 +432,9 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
                clEnumValN(::qpal::CpuDecode::Vector, "vector",
                           "the 32 lanes of a supertile at once"),
                clEnumValN(::qpal::CpuDecode::Lanes, "lanes", "lane by lane"))}]>,
+    Option<"cpuParallel", "cpu-parallel", "bool", /*default=*/"false",
+           "target=cpu: mark the kernel calls (qpal.parallel) for the host "
+           "thread pool of a compiled package">,
     Option<"cpuIsa", "cpu-isa", "std::string", /*default=*/"\"host\"",
            "target=cpu: instruction-set extensions the kernels name "
            "themselves: host, avx512 or avx2 (permute lookups of small "

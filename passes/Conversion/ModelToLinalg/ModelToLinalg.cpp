@@ -274,6 +274,9 @@ struct EmbeddingLowering : WeightPattern<EmbeddingOp> {
       return failure();
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
+                                             "entry point's)");
     Value tableTensor = getWeightTensor(rewriter, loc, *table);
     MLIRContext *context = rewriter.getContext();
     AffineMap rows = AffineMap::get(2, 0, getAffineDimExpr(0, context));
@@ -305,6 +308,9 @@ struct RmsNormLowering : WeightPattern<RmsNormOp> {
       return failure();
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
+                                             "entry point's)");
     int64_t rows = type.getDimSize(0), width = type.getDimSize(1);
     MLIRContext *context = rewriter.getContext();
     auto f64 = rewriter.getF64Type();
@@ -371,6 +377,9 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
+                                             "entry point's)");
     int64_t headDim = op.getHeadDim();
     int64_t pairs = headDim / 2;
     bool interleaved = op.getInterleaved();
@@ -467,11 +476,17 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     Value cache = step->first, position = step->second;
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
+                                             "entry point's)");
     int64_t tokens = type.getDimSize(0);
     int64_t headDim = op.getHeadDim(), heads = op.getNumHeads();
     int64_t group = heads / op.getNumKvHeads();
     int64_t width = op.getNumKvHeads() * headDim;
     int64_t layer = layerAttr.getInt();
+    if (cast<MemRefType>(cache.getType()).getDimSize(2) != width)
+      return rewriter.notifyMatchFailure(
+          op, "the cache's width differs from key/value heads x head_dim");
     OpBuilder &b = rewriter;
     Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
     Value keyPlane = constIndex(b, loc, 2 * layer);
@@ -623,6 +638,9 @@ struct SwiGluLowering : OpConversionPattern<SwiGluOp> {
   matchAndRewrite(SwiGluOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
+                                             "entry point's)");
     AffineMap identity = rewriter.getMultiDimIdentityMap(type.getRank());
     Value result = elementwise(
         rewriter, op.getLoc(), type,
@@ -646,6 +664,9 @@ struct AddLowering : OpConversionPattern<AddOp> {
   matchAndRewrite(AddOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
+                                             "entry point's)");
     AffineMap identity = rewriter.getMultiDimIdentityMap(type.getRank());
     Value result = elementwise(
         rewriter, op.getLoc(), type,
@@ -670,7 +691,8 @@ template <typename Op> struct ProductLowering : WeightPattern<Op> {
       return failure();
     auto type = cast<RankedTensorType>(op.getType());
     if (!type.hasStaticShape())
-      return rewriter.notifyMatchFailure(op, "expects static shapes");
+      return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
+                                             "entry point's)");
     rewriter.replaceOp(op, denseProduct(rewriter, op.getLoc(),
                                         adaptor.getInput(), *weight, type));
     return success();

@@ -56,6 +56,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -296,16 +297,27 @@ llvm::Error qpal::emitHostObject(ModuleOp module, StringRef path) {
 }
 
 llvm::Expected<std::vector<char>> qpal::emitHostSharedObject(ModuleOp module) {
-  llvm::SmallString<128> object, shared;
+  // Fixed names in a fresh directory: the linker records the sources'
+  // names, and the same module must give the same bytes.
+  llvm::SmallString<128> directory;
   if (std::error_code error =
-          llvm::sys::fs::createTemporaryFile("qpal-model", "o", object))
-    return llvm::createStringError(error, "cannot create a temporary file");
-  llvm::scope_exit removeObject([&] { llvm::sys::fs::remove(object); });
-  if (std::error_code error =
-          llvm::sys::fs::createTemporaryFile("qpal-model", "so", shared))
-    return llvm::createStringError(error, "cannot create a temporary file");
-  llvm::scope_exit removeShared([&] { llvm::sys::fs::remove(shared); });
+          llvm::sys::fs::createUniqueDirectory("qpal-link", directory))
+    return llvm::createStringError(error,
+                                   "cannot create a temporary directory");
+  llvm::scope_exit removeDirectory(
+      [&] { llvm::sys::fs::remove_directories(directory); });
+  llvm::SmallString<128> object(directory), shared(directory),
+      support(directory);
+  llvm::sys::path::append(object, "qpal-model.o");
+  llvm::sys::path::append(shared, "qpal-model.so");
+  llvm::sys::path::append(support, "qpal-parallel.c");
+  if (failed(routeParallelKernelCalls(module)))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot route the parallel kernel calls");
   if (llvm::Error err = emitHostObject(module, object))
+    return std::move(err);
+  if (llvm::Error err =
+          writeFileAtomically(support, getHostParallelSupportSource()))
     return std::move(err);
   const char *override = std::getenv("QPAL_CC");
   std::string driverName = override && *override ? override : "cc";
@@ -316,12 +328,14 @@ llvm::Expected<std::vector<char>> qpal::emitHostSharedObject(ModuleOp module) {
         llvm::formatv("the C compiler driver '{0}' that links the shared "
                       "object was not found on PATH (set QPAL_CC)",
                       driverName));
+  std::string prefixMap = ("-ffile-prefix-map=" + directory + "=.").str();
   std::string message;
-  int code =
-      llvm::sys::ExecuteAndWait(*driver,
-                                {*driver, "-shared", "-o", shared.str(),
-                                 object.str(), "-lm", "-Wl,-z,noexecstack"},
-                                std::nullopt, {}, 0, 0, &message);
+  int code = llvm::sys::ExecuteAndWait(
+      *driver,
+      {*driver, "-shared", "-fPIC", "-O2", prefixMap, "-o", shared.str(),
+       object.str(), support.str(), "-lm", "-lpthread", "-Wl,-z,noexecstack",
+       "-Wl,-z,nodelete"},
+      std::nullopt, {}, 0, 0, &message);
   if (code != 0)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),

@@ -205,12 +205,15 @@ struct DequantMatmulToCpuCalls
                          ValueRange{buffers.input, adaptor.getSigns(),
                                     buffers.hadamard, scratch, rotated, range})
         ->setAttr(kBarePtrAttrName, rewriter.getUnitAttr());
-    setRange(shape.rows / getKernelRowGroup(shape));
-    func::CallOp::create(rewriter, loc, kernelName, TypeRange(),
-                         ValueRange{rotated, adaptor.getCodes(),
-                                    adaptor.getCodebook(), adaptor.getScales(),
-                                    buffers.output, range})
-        ->setAttr(kBarePtrAttrName, rewriter.getUnitAttr());
+    int64_t groups = shape.rows / getKernelRowGroup(shape);
+    setRange(groups);
+    auto call = func::CallOp::create(
+        rewriter, loc, kernelName, TypeRange(),
+        ValueRange{rotated, adaptor.getCodes(), adaptor.getCodebook(),
+                   adaptor.getScales(), buffers.output, range});
+    call->setAttr(kBarePtrAttrName, rewriter.getUnitAttr());
+    if (options.cpuParallel)
+      call->setAttr(kParallelAttrName, rewriter.getI64IntegerAttr(groups));
     memref::DeallocOp::create(rewriter, loc, scratch);
     memref::DeallocOp::create(rewriter, loc, rotated);
     return success();
@@ -328,6 +331,7 @@ struct LowerToKernelsPass final
     }
     options.cpu.isa = *cpuIsaChoice;
     options.cpu.decode = cpuDecode;
+    options.cpuParallel = cpuParallel;
     if (target == KernelTarget::Nvptx) {
       llvm::Expected<GpuChip> found = lookupGpuChip(chip);
       if (!found) {

@@ -16,6 +16,38 @@ qpal.weight @w : tensor<0x4xf32>
 
 // -----
 
+// A weight's value (set by qpal-materialize-weights) has the weight's shape.
+// expected-error @+1 {{'qpal.weight' op expects a value of shape 4, 4 in f32 or f16, got 'tensor<4x2xf32>'}}
+qpal.weight @w : tensor<4x4xf32> {value = dense<1.0> : tensor<4x2xf32>}
+
+// -----
+
+// The kernels read weight values in f32 or f16 only.
+// expected-error @+1 {{'qpal.weight' op expects a value of shape 4, 4 in f32 or f16, got 'tensor<4x4xbf16>'}}
+qpal.weight @w : tensor<4x4xf32> {value = dense<1.0> : tensor<4x4xbf16>}
+
+// -----
+
+// A resource value whose blob is not in the file (e.g. printed with
+// --mlir-elide-resource-strings-if-larger) has no bytes to lower.
+// expected-error @+1 {{'qpal.weight' op expects the value's resource blob 'absent' to be present}}
+qpal.weight @w : tensor<4x4xf32> {value = dense_resource<absent> : tensor<4x4xf32>}
+
+// -----
+
+// The blob holds four f32s (16 bytes) where four f16s (8 bytes) are declared.
+// expected-error @+1 {{'qpal.weight' op expects 8 bytes in the value's resource blob, got 16}}
+qpal.weight @w : tensor<4xf32> {value = dense_resource<short> : tensor<4xf16>}
+{-#
+  dialect_resources: {
+    builtin: {
+      short: "0x040000000000803F0000803F0000803F0000803F"
+    }
+  }
+#-}
+
+// -----
+
 func.func private @f()
 func.func @not_a_weight(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
   // expected-error @+1 {{'qpal.linear' op '@f' does not reference a 'qpal.weight'}}

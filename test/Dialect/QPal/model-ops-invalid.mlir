@@ -87,6 +87,40 @@ func.func @rope_positions(%x: tensor<?x64xf32>, %p: tensor<?x?xi32>) -> tensor<?
 
 // -----
 
+// inverse_frequencies replaces theta's schedule: one per pair of a head.
+func.func @rope_frequency_count(%x: tensor<?x8xf32>, %p: tensor<?xi32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'qpal.rope' op expects head_dim / 2 = 4 inverse frequencies, got 3}}
+  %0 = qpal.rope %x, %p {head_dim = 8, theta = 1.0e4 : f64, inverse_frequencies = array<f32: 1.0, 0.5, 0.25>} : tensor<?x8xf32>, tensor<?xi32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @rope_frequency_zero(%x: tensor<?x8xf32>, %p: tensor<?xi32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'qpal.rope' op expects positive, finite inverse frequencies}}
+  %0 = qpal.rope %x, %p {head_dim = 8, theta = 1.0e4 : f64, inverse_frequencies = array<f32: 1.0, 0.5, 0.0, 0.25>} : tensor<?x8xf32>, tensor<?xi32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @rope_frequency_negative(%x: tensor<?x8xf32>, %p: tensor<?xi32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'qpal.rope' op expects positive, finite inverse frequencies}}
+  %0 = qpal.rope %x, %p {head_dim = 8, theta = 1.0e4 : f64, inverse_frequencies = array<f32: 1.0, 0.5, -2.0, 0.25>} : tensor<?x8xf32>, tensor<?xi32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+// 0x7F800000 is +inf.
+func.func @rope_frequency_inf(%x: tensor<?x8xf32>, %p: tensor<?xi32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'qpal.rope' op expects positive, finite inverse frequencies}}
+  %0 = qpal.rope %x, %p {head_dim = 8, theta = 1.0e4 : f64, inverse_frequencies = array<f32: 1.0, 0.5, 0x7F800000, 0.25>} : tensor<?x8xf32>, tensor<?xi32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
 func.func @gqa_groups(%q: tensor<?x576xf32>, %k: tensor<?x256xf32>, %v: tensor<?x256xf32>) -> tensor<?x576xf32> {
   // expected-error @+1 {{'qpal.attention' op expects num_heads to be a multiple of num_kv_heads (grouped-query attention), got 9 and 4}}
   %0 = qpal.attention %q, %k, %v {num_heads = 9, num_kv_heads = 4, head_dim = 64} : tensor<?x576xf32>, tensor<?x256xf32>, tensor<?x256xf32>
@@ -167,4 +201,60 @@ func.func @lm_head_rank(%x: tensor<2x?x64xf32>) -> tensor<?x1000xf32> {
   // expected-error @+1 {{'qpal.lm_head' op expects input and result of the same rank, got 3 and 2}}
   %0 = qpal.lm_head %x, @head : tensor<2x?x64xf32> -> tensor<?x1000xf32>
   return %0 : tensor<?x1000xf32>
+}
+
+// -----
+
+// qpal.layer numbers a step's attention ops (its KV cache planes); no other
+// op has a cache plane.
+func.func @layer_on_rope(%x: tensor<?x8xf32>, %p: tensor<?xi32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'qpal.layer' must be a non-negative integer on a 'qpal.attention'}}
+  %0 = qpal.rope %x, %p {head_dim = 8, theta = 1.0e4 : f64, qpal.layer = 0} : tensor<?x8xf32>, tensor<?xi32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @layer_negative(%q: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'qpal.layer' must be a non-negative integer on a 'qpal.attention'}}
+  %0 = qpal.attention %q, %q, %q {num_heads = 1, num_kv_heads = 1, head_dim = 8, qpal.layer = -1} : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @layer_not_integer(%q: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'qpal.layer' must be a non-negative integer on a 'qpal.attention'}}
+  %0 = qpal.attention %q, %q, %q {num_heads = 1, num_kv_heads = 1, head_dim = 8, qpal.layer = "zero"} : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+// The KV cache is a buffer the runtime owns: [2 x layers, capacity, width]
+// in f32.
+// expected-error @+1 {{'qpal.kv_cache' marks a rank-3 f32 memref argument, got 'tensor<?x?x8xf32>'}}
+func.func @kv_cache_tensor(%cache: tensor<?x?x8xf32> {qpal.kv_cache}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'qpal.kv_cache' marks a rank-3 f32 memref argument, got 'memref<?x8xf32>'}}
+func.func @kv_cache_rank(%cache: memref<?x8xf32> {qpal.kv_cache}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'qpal.kv_cache' marks a rank-3 f32 memref argument, got 'memref<?x?x8xf16>'}}
+func.func @kv_cache_f16(%cache: memref<?x?x8xf16> {qpal.kv_cache}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown qpal argument attribute 'qpal.cache'}}
+func.func @unknown_argument_attribute(%cache: memref<?x?x8xf32> {qpal.cache}) {
+  return
 }

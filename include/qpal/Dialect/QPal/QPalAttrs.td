@@ -158,7 +158,7 @@ def QPal_PaletteAttr : QPal_Attr<"Palette", "palette"> {
 def QPal_LinearRole : I32EnumAttr<"LinearRole", "the role of a linear layer in a Llama block", [
     I32EnumAttrCase<"q", 0>, I32EnumAttrCase<"k", 1>, I32EnumAttrCase<"v", 2>,
     I32EnumAttrCase<"o", 3>, I32EnumAttrCase<"gate", 4>, I32EnumAttrCase<"up", 5>,
-    I32EnumAttrCase<"down", 6>
+    I32EnumAttrCase<"down", 6>, I32EnumAttrCase<"lm_head", 7>
   ]> {
   let cppNamespace = "::qpal";
   let genSpecializedAttr = 0;
@@ -167,7 +167,9 @@ def QPal_LinearRole : I32EnumAttr<"LinearRole", "the role of a linear layer in a
 def QPal_LinearRoleAttr : EnumAttr<QPal_Dialect, QPal_LinearRole, "role"> {
   let summary = "The role of a linear layer in a Llama decoder block";
   let description = [{
-    `q`, `k`, `v`, `o` (attention) or `gate`, `up`, `down` (MLP). Roles tell
+    `q`, `k`, `v`, `o` (attention) or `gate`, `up`, `down` (MLP), or
+    `lm_head` (the LM head as a quantized linear, outside the blocks: its
+    layer key is `lm_head`, and it is not an MSQ variable). Roles tell
     the passes which layers share an input rotation (q/k/v; gate/up) and so
     may be fused, and name the layer in sensitivity and latency tables.
   }];

@@ -56,6 +56,9 @@ def QPal_Dialect : Dialect {
     /// The layer number of a `qpal.attention` in a step entry point: its
     /// keys and values are cache planes 2l and 2l + 1.
     static constexpr ::llvm::StringLiteral kLayerAttrName = "qpal.layer";
+    /// Marks a CPU kernel call whose row groups (the value, a positive
+    /// integer) may run on several threads of a package's thread pool.
+    static constexpr ::llvm::StringLiteral kParallelAttrName = "qpal.parallel";
     /// The unit argument attribute that marks a step entry point's KV cache.
     static constexpr ::llvm::StringLiteral kKvCacheAttrName = "qpal.kv_cache";
 
