@@ -41,7 +41,7 @@ if [ "$job" = test ]; then
   exit "$status"
 fi
 
-ninja -C "$build" qpal qpal-opt
+ninja -C "$build" qpal qpal-opt qpal-run
 qpal="$build/bin/qpal"
 model="$PWD/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 ref="${QPAL_SHARED_DIR:-$PWD/../shared}/reference/data"
@@ -71,28 +71,24 @@ sens="$PWD/bench/results/smollm2-sensitivity.json"
 "$qpal" eval "$model" --plan "$out/smollm2-msq-3.25.json"
 "$qpal" eval "$model" --quantizer tcomb_6_7_0.5_none_0.9
 
-echo "== 6. One kernel of the plan, generated for the CPU (checked, in-process and through the runtime) and for sm_90 (PTX) =="
-"$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --batch 1 --check --bench
-echo "The same kernel compiled to a shared object, loaded and run by the runtime:"
-"$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --batch 1 -o "$out/up_proj.o"
-"${CC:-clang-22}" -shared "$out/up_proj.o" -o "$out/up_proj.so"
-"$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --batch 1 --load "$out/up_proj.so" --check --bench
-"$qpal" kernel --quantizer tcomb_6_7_0.5_none_0.9 --rows 1536 --cols 576 --target nvptx --chip sm_90 -o "$out/up_proj.ptx"
-echo "PTX: $(wc -l < "$out/up_proj.ptx") lines in $out/up_proj.ptx"
-echo "The activation rotation in front of it (signs + Hadamard, K = 36 x 16):"
-"$qpal" kernel --rotation --cols 576 --batch 1 --check
-
-echo "== 7. SmolLM2 through the compiler path: allocate on the IR, quantize, lower to CPU kernels and to sm_90 PTX =="
+echo "== 6. SmolLM2 compiled ahead of time: the 3.25-bit MSQ plan and a 4-bit LM head in one package, run by qpal-run =="
+run="$build/bin/qpal-run"
+"$qpal" compile "$model" --plan "$out/smollm2-msq-3.25.json" --lm-head ldlq_1_4_none_1.0 \
+  -o "$out/smollm2-msq-3.25.qpal"
+"$run" "$out/smollm2-msq-3.25.qpal" --info | head -7
+"$run" "$out/smollm2-msq-3.25.qpal" --perplexity
+"$run" "$out/smollm2-msq-3.25.qpal" --chat --prompt "What is the capital of France?" -n 32
+echo "== 7. Speed on this machine, side by side with llama.cpp on the shipped Q4_1 file (2 threads each) =="
+"$qpal" compile "$model" --quantizer ldlq_1_4_none_1.0 --lm-head ldlq_1_4_none_1.0 \
+  -o "$out/smollm2-sq4.qpal"
+python3 -c "import llama_cpp" 2>/dev/null ||
+  python3 -m pip install --quiet llama-cpp-python  # builds llama.cpp once (minutes)
+python3 bench/models/smollm2_package.py --qpal-run "$run" --gguf "$model" --threads 2 \
+  "qpal MSQ 3.25 + SQ4 head=$out/smollm2-msq-3.25.qpal" "qpal SQ4 + SQ4 head=$out/smollm2-sq4.qpal"
+echo "== 8. The same plan's linears lowered to sm_90 PTX (no GPU needed to compile) =="
 opt="$build/bin/qpal-opt"
 "$opt" "$out/smollm2.mlir" -qpal-legalize-fusion \
   -qpal-attach-sensitivity="file=$sens" -qpal-allocate-bits="budget-bits=3.25" \
-  -qpal-quantize-weights -o "$out/smollm2-quantized.mlir" 2>&1 | grep -o "remark: allocated.*"
-echo "packed weights: $(grep -c '^  qpal.packed_weight' "$out/smollm2-quantized.mlir"), quantized linears: $(grep -c 'qpal.quantized_linear' "$out/smollm2-quantized.mlir"), IR with its weight blobs: $(du -h "$out/smollm2-quantized.mlir" | cut -f1)"
-"$opt" "$out/smollm2-quantized.mlir" -qpal-convert-to-buffers \
-  -qpal-lower-to-kernels="target=cpu batch=1" --mlir-elide-resource-strings-if-larger=64 \
-  -o "$out/smollm2-cpu.mlir"
-echo "CPU: $(grep -c 'call @qpal_rotate' "$out/smollm2-cpu.mlir") rotation and $(grep -c 'call @qpal_\(tcq\|tcomb\|ldlq\)' "$out/smollm2-cpu.mlir") dequant-matmul calls of $(grep -c '^  func.func @qpal_' "$out/smollm2-cpu.mlir") generated kernels"
-"$opt" "$out/smollm2-quantized.mlir" -qpal-convert-to-buffers \
-  -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=1" -qpal-gpu-kernels-to-ptx \
-  --mlir-elide-resource-strings-if-larger=64 -o "$out/smollm2-sm90.mlir"
+  -qpal-lower-linears="target=nvptx chip=sm_90" -qpal-gpu-kernels-to-ptx \
+  --mlir-elide-resource-strings-if-larger=64 -o "$out/smollm2-sm90.mlir" 2>&1 | grep -o "remark: allocated.*"
 echo "sm_90: $(grep -c 'gpu.launch_func' "$out/smollm2-sm90.mlir") kernel launches, $(grep -c '^  gpu.binary' "$out/smollm2-sm90.mlir") gpu.binary of $(grep -o '\.entry [a-z0-9_]*' "$out/smollm2-sm90.mlir" | sort -u | wc -l) PTX kernels"

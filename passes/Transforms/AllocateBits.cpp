@@ -151,7 +151,8 @@ LogicalResult deriveModel(ModuleOp module, ModelLayers &layers) {
 
 /// Collects one linear per (block, role) for blocks 0..max and derives the
 /// model shape; every problem is reported before failing.
-FailureOr<ModelLayers> collectLayers(ModuleOp module) {
+FailureOr<ModelLayers> collectLayers(ModuleOp module,
+                                     bool needSensitivity = true) {
   std::map<int64_t, std::array<LinearOp, kNumProjections>> byBlock;
   bool failedAny = false;
   module.walk([&](LinearOp linear) {
@@ -163,7 +164,7 @@ FailureOr<ModelLayers> collectLayers(ModuleOp module) {
       missing.push_back("'block'");
     if (!linear.getRole())
       missing.push_back("'role'");
-    if (!linear.getSensitivity())
+    if (needSensitivity && !linear.getSensitivity())
       missing.push_back("'sensitivity'");
     if (!missing.empty()) {
       linear.emitOpError()
@@ -381,7 +382,9 @@ qpal::solveModuleAllocation(ModuleOp module, alloc::MsqRequest request,
 
 LogicalResult qpal::applyModuleAllocation(ModuleOp module,
                                           const alloc::Plan &plan) {
-  FailureOr<ModelLayers> layers = collectLayers(module);
+  // Applying a plan needs each layer's place, not its sensitivity.
+  FailureOr<ModelLayers> layers =
+      collectLayers(module, /*needSensitivity=*/false);
   if (failed(layers))
     return failure();
   applyPlan(module, *layers, plan);
