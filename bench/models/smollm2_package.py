@@ -25,6 +25,7 @@ import time
 
 
 def bench_llamacpp(gguf, threads, prompt_tokens, decode_tokens, repeats):
+    import llama_cpp
     import numpy as np
     from llama_cpp import Llama
 
@@ -41,9 +42,12 @@ def bench_llamacpp(gguf, threads, prompt_tokens, decode_tokens, repeats):
         start = time.perf_counter()
         llm.eval(prompt)
         middle = time.perf_counter()
+        vocab = llm.n_vocab()
         for _ in range(decode_tokens):
-            token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
-            llm.eval([token])
+            # The last token's logits, straight from llama.cpp.
+            logits = np.ctypeslib.as_array(
+                llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(vocab,))
+            llm.eval([int(np.argmax(logits))])
         end = time.perf_counter()
         if r:  # the first run warms up
             prefill.append(middle - start)

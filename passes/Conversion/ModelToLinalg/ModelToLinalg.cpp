@@ -590,35 +590,48 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                     });
                 Value inverse = arith::DivFOp::create(
                     b, loc, constF32(b, loc, 1.0f), sumLoop.getResult(0));
-                // out[t][head] = sum_s p_s v_s, one output lane at a time.
+                // out[t][head] = sum_s p_s v_s, value row by value row: the
+                // inner loop runs along contiguous lanes and vectorizes.
+                auto lanes =
+                    [&](OpBuilder &b, Location loc,
+                        function_ref<Value(OpBuilder &, Location, Value, Value)>
+                            update) {
+                      scf::ForOp::create(
+                          b, loc, zero, headWidth, one, ValueRange{},
+                          [&](OpBuilder &b, Location loc, Value d, ValueRange) {
+                            Value lane =
+                                arith::AddIOp::create(b, loc, qBase, d);
+                            memref::StoreOp::create(b, loc,
+                                                    update(b, loc, d, lane),
+                                                    out, ValueRange{t, lane});
+                            scf::YieldOp::create(b, loc);
+                          });
+                    };
+                lanes(b, loc, [&](OpBuilder &b, Location loc, Value, Value) {
+                  return constF32(b, loc, 0.0f);
+                });
                 scf::ForOp::create(
-                    b, loc, zero, headWidth, one, ValueRange{},
-                    [&](OpBuilder &b, Location loc, Value d, ValueRange) {
-                      Value column = arith::AddIOp::create(b, loc, kvBase, d);
-                      auto acc = scf::ForOp::create(
-                          b, loc, zero, visible, one,
-                          ValueRange{constF32(b, loc, 0.0f)},
-                          [&](OpBuilder &b, Location loc, Value s,
-                              ValueRange acc) {
-                            Value p = arith::MulFOp::create(
-                                b, loc,
-                                memref::LoadOp::create(b, loc, scores,
-                                                       ValueRange{s}),
-                                inverse);
+                    b, loc, zero, visible, one, ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
+                      Value p = arith::MulFOp::create(
+                          b, loc,
+                          memref::LoadOp::create(b, loc, scores, ValueRange{s}),
+                          inverse);
+                      lanes(
+                          b, loc,
+                          [&](OpBuilder &b, Location loc, Value d, Value lane) {
                             Value v = memref::LoadOp::create(
                                 b, loc, cache,
-                                ValueRange{valuePlane, s, column});
-                            Value product =
-                                arith::MulFOp::create(b, loc, p, v, math);
-                            scf::YieldOp::create(
-                                b, loc,
-                                ValueRange{arith::AddFOp::create(
-                                    b, loc, acc[0], product, math)});
+                                ValueRange{
+                                    valuePlane, s,
+                                    arith::AddIOp::create(b, loc, kvBase, d)});
+                            Value old = memref::LoadOp::create(
+                                b, loc, out, ValueRange{t, lane});
+                            return arith::AddFOp::create(
+                                b, loc, old,
+                                arith::MulFOp::create(b, loc, p, v, math),
+                                math);
                           });
-                      memref::StoreOp::create(
-                          b, loc, acc.getResult(0), out,
-                          ValueRange{t,
-                                     arith::AddIOp::create(b, loc, qBase, d)});
                       scf::YieldOp::create(b, loc);
                     });
                 scf::YieldOp::create(b, loc);
