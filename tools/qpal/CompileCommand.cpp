@@ -95,6 +95,17 @@ static cl::opt<std::string> sensitivityPath(
     cl::desc("With --budget-bits: per-layer sensitivities (reference JSON, "
              "or `qpal sensitivity` output)"),
     cl::value_desc("file"));
+static cl::opt<std::string> latencyTablePath(
+    "latency-table", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("With --sensitivity: a latency table (`qpal allocate "
+             "--latency-table` schema) for --target-tokens-per-second"),
+    cl::value_desc("file"));
+static cl::opt<double> targetTokensPerSecond(
+    "target-tokens-per-second", cl::sub(compileCommand),
+    cl::cat(driver::category()),
+    cl::desc("Solve MSQ for this predicted decode speed (needs "
+             "--latency-table and --sensitivity; with --budget-bits, both)"),
+    cl::value_desc("tokens/s"));
 static cl::opt<std::string>
     paletteName("palette", cl::sub(compileCommand), cl::cat(driver::category()),
                 cl::desc("With --budget-bits: the quantizers MSQ chooses from "
@@ -201,10 +212,12 @@ std::vector<PlannedLayer> collectPlan(mlir::ModuleOp module) {
 /// Chooses the quantizers of `module` as the options ask.
 LogicalResult planModule(mlir::ModuleOp module, std::string &error) {
   mlir::MLIRContext *context = module.getContext();
-  int given = !quantizerName.empty() + !planPath.empty() +
-              (budgetBits.getNumOccurrences() > 0);
+  bool budgets = budgetBits.getNumOccurrences() > 0 ||
+                 targetTokensPerSecond.getNumOccurrences() > 0;
+  int given = !quantizerName.empty() + !planPath.empty() + budgets;
   if (given != 1) {
-    error = "give exactly one of --quantizer, --plan and --budget-bits";
+    error = "give exactly one of --quantizer, --plan and a budget "
+            "(--budget-bits, --target-tokens-per-second)";
     return mlir::failure();
   }
   mlir::PassManager pm(context);
@@ -238,7 +251,7 @@ LogicalResult planModule(mlir::ModuleOp module, std::string &error) {
     return applyModuleAllocation(module, *plan);
   }
   if (sensitivityPath.empty()) {
-    error = "--budget-bits needs --sensitivity";
+    error = "a budget needs --sensitivity";
     return mlir::failure();
   }
   AttachSensitivityPassOptions attach;
@@ -248,7 +261,11 @@ LogicalResult planModule(mlir::ModuleOp module, std::string &error) {
     return mlir::failure();
   alloc::MsqRequest request;
   request.spelling = alloc::OptionSpelling::CommandLine;
-  request.budgetBits = budgetBits;
+  if (budgetBits.getNumOccurrences() > 0)
+    request.budgetBits = budgetBits;
+  if (targetTokensPerSecond.getNumOccurrences() > 0)
+    request.tokensPerSecond = targetTokensPerSecond;
+  request.latencyTable = latencyTablePath;
   request.palette = paletteName;
   request.fusion = true;
   mlir::FailureOr<ModuleAllocation> allocation =
@@ -359,6 +376,8 @@ static int runCompile() {
   registerModelLoweringDependencies(registry);
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Messages name the op; a printout of the whole module helps no one.
+  context.printOpOnDiagnostic(false);
   std::string diagnostics;
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
     if (diag.getSeverity() == mlir::DiagnosticSeverity::Remark)
