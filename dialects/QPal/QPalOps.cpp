@@ -411,3 +411,15 @@ LogicalResult LmHeadOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   return checkFeatures(*this, getType(), shape[0],
                        "a result (the weight's vocabulary size)");
 }
+
+FlatSymbolRefAttr qpal::getReadWeightSymbol(Operation *op) {
+  if (auto linear = dyn_cast<LinearOp>(op))
+    return linear.getWeightAttr();
+  if (auto embedding = dyn_cast<EmbeddingOp>(op))
+    return embedding.getTableAttr();
+  if (auto norm = dyn_cast<RmsNormOp>(op))
+    return norm.getGainAttr();
+  if (auto head = dyn_cast<LmHeadOp>(op))
+    return head.getWeightAttr();
+  return nullptr;
+}

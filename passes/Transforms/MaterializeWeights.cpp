@@ -41,19 +41,6 @@ struct WeightUse {
   Operation *reader = nullptr;
 };
 
-/// The weight symbol `op` reads, or null.
-FlatSymbolRefAttr getReadWeight(Operation *op) {
-  if (auto linear = dyn_cast<LinearOp>(op))
-    return linear.getWeightAttr();
-  if (auto embedding = dyn_cast<EmbeddingOp>(op))
-    return embedding.getTableAttr();
-  if (auto norm = dyn_cast<RmsNormOp>(op))
-    return norm.getGainAttr();
-  if (auto head = dyn_cast<LmHeadOp>(op))
-    return head.getWeightAttr();
-  return nullptr;
-}
-
 struct MaterializeWeightsPass final
     : qpal::impl::MaterializeWeightsPassBase<MaterializeWeightsPass> {
   using MaterializeWeightsPassBase::MaterializeWeightsPassBase;
@@ -63,7 +50,7 @@ struct MaterializeWeightsPass final
     SymbolTableCollection symbolTable;
     llvm::MapVector<Operation *, WeightUse> uses;
     WalkResult walk = module.walk([&](Operation *op) {
-      FlatSymbolRefAttr symbol = getReadWeight(op);
+      FlatSymbolRefAttr symbol = getReadWeightSymbol(op);
       if (!symbol)
         return WalkResult::advance();
       auto weight =

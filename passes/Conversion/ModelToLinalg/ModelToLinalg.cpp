@@ -45,25 +45,12 @@ using namespace qpal;
 // Weights
 //===----------------------------------------------------------------------===//
 
-/// The weight symbol a model-level op reads, or null.
-static FlatSymbolRefAttr getReadWeight(Operation *op) {
-  if (auto linear = dyn_cast<LinearOp>(op))
-    return linear.getWeightAttr();
-  if (auto embedding = dyn_cast<EmbeddingOp>(op))
-    return embedding.getTableAttr();
-  if (auto norm = dyn_cast<RmsNormOp>(op))
-    return norm.getGainAttr();
-  if (auto head = dyn_cast<LmHeadOp>(op))
-    return head.getWeightAttr();
-  return nullptr;
-}
-
 FailureOr<WeightGlobals> WeightGlobals::create(ModuleOp module) {
   WeightGlobals result;
   SymbolTable symbols(module);
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
   WalkResult walk = module.walk([&](Operation *op) {
-    FlatSymbolRefAttr symbol = getReadWeight(op);
+    FlatSymbolRefAttr symbol = getReadWeightSymbol(op);
     if (!symbol || result.globals.count(symbol.getAttr()))
       return WalkResult::advance();
     auto weight = symbols.lookup<WeightOp>(symbol.getValue());
@@ -253,7 +240,7 @@ template <typename Op> struct WeightPattern : OpConversionPattern<Op> {
 
   FailureOr<memref::GlobalOp>
   global(Op op, ConversionPatternRewriter &rewriter) const {
-    FlatSymbolRefAttr symbol = getReadWeight(op);
+    FlatSymbolRefAttr symbol = getReadWeightSymbol(op);
     memref::GlobalOp result = weights.lookup(symbol.getAttr());
     if (!result)
       return rewriter.notifyMatchFailure(op, "the weight has no global");

@@ -53,6 +53,10 @@ QuantizerAttrInterface getQuantizerAttr(mlir::MLIRContext *context,
 llvm::Expected<QuantizerAttrInterface>
 parseQuantizerName(mlir::MLIRContext *context, llvm::StringRef name);
 
+/// Returns the `qpal.weight` symbol `op` reads (a linear's weight, an
+/// embedding's table, a norm's gain, the LM head's weight), or null.
+mlir::FlatSymbolRefAttr getReadWeightSymbol(mlir::Operation *op);
+
 /// Returns the palette attached to `module` as `qpal.palette`, or null.
 PaletteAttr getModulePalette(mlir::ModuleOp module);
 
