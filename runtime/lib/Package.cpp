@@ -25,6 +25,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <memory>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -276,6 +277,17 @@ qpalrtStatus readContents(qpalrtPackage &package, uint32_t formatVersion) {
   return QPALRT_SUCCESS;
 }
 
+/// Whether `address` lies in the shared object `handle` (not in one of its
+/// dependencies).
+static bool definedBy(void *handle, void *address) {
+  struct link_map *map = nullptr;
+  Dl_info info;
+  if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || !map ||
+      !dladdr(address, &info))
+    return false;
+  return info.dli_fbase == reinterpret_cast<void *>(map->l_addr);
+}
+
 /// Loads "code.cpu" and resolves every entry point.
 qpalrtStatus loadCode(qpalrtPackage &package) {
   const PackageSection *code = findSection(package, "code.cpu");
@@ -296,6 +308,13 @@ qpalrtStatus loadCode(qpalrtPackage &package) {
       return fail(QPALRT_ERROR_NOT_FOUND,
                   "entry point '%s' (batch %lld) not found in section "
                   "'code.cpu'",
+                  entry.symbol.c_str(), static_cast<long long>(entry.batch));
+    // dlsym also searches the code's dependencies: a corrupted name that
+    // happens to be a libc function must not pass for an entry point.
+    if (!definedBy(package.module->handle, function->handle))
+      return fail(QPALRT_ERROR_NOT_FOUND,
+                  "entry point '%s' (batch %lld) is not defined by section "
+                  "'code.cpu' (the name resolves in another library)",
                   entry.symbol.c_str(), static_cast<long long>(entry.batch));
     entry.function = reinterpret_cast<qpalpkgStepFn>(function->handle);
     if (!package.largest || entry.batch > package.largest->batch)

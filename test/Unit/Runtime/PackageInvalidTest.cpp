@@ -286,6 +286,16 @@ TEST_F(PackageInvalid, MissingEntryPoint) {
                       "found in section 'code.cpu'");
 }
 
+/// An entry point whose name resolves only in a library the code depends on
+/// (libc's `abort`) is not the package's.
+TEST_F(PackageInvalid, EntryPointFromAnotherLibrary) {
+  EXPECT_QPALRT_ERROR(
+      openManifest(
+          replaceOnce(kManifest, "_mlir_ciface_qpal_step_b4", "abort")),
+      QPALRT_ERROR_NOT_FOUND,
+      "entry point 'abort' (batch 4) is not defined by section 'code.cpu'");
+}
+
 /// Manifests without a field the runtime needs.
 TEST_F(PackageInvalid, ManifestMissingFields) {
   struct Case {
