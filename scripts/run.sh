@@ -68,13 +68,12 @@ echo "== 5. MSQ on SmolLM2 at 3.25 bits (measured sensitivities) against uniform
 sens="$PWD/bench/results/smollm2-sensitivity.json"
 "$qpal" allocate --sensitivity "$sens" --model "$model" --budget-bits 3.25 \
   --json -o "$out/smollm2-msq-3.25.json" > /dev/null
-"$qpal" eval "$model" --plan "$out/smollm2-msq-3.25.json"
+# (The plan's own perplexity comes from its compiled package, step 6.)
 "$qpal" eval "$model" --quantizer tcomb_6_7_0.5_none_0.9
 
-echo "== 6. SmolLM2 compiled ahead of time: the 3.25-bit MSQ plan and a 4-bit LM head in one package, run by qpal-run =="
+echo "== 6. SmolLM2 compiled ahead of time with the 3.25-bit MSQ plan into one package, run by qpal-run =="
 run="$build/bin/qpal-run"
-"$qpal" compile "$model" --plan "$out/smollm2-msq-3.25.json" --lm-head ldlq_1_4_none_1.0 \
-  -o "$out/smollm2-msq-3.25.qpal"
+"$qpal" compile "$model" --plan "$out/smollm2-msq-3.25.json" -o "$out/smollm2-msq-3.25.qpal"
 "$run" "$out/smollm2-msq-3.25.qpal" --info | head -7
 "$run" "$out/smollm2-msq-3.25.qpal" --perplexity
 "$run" "$out/smollm2-msq-3.25.qpal" --chat --prompt "What is the capital of France?" -n 32
@@ -85,4 +84,4 @@ python3 -c "import llama_cpp" 2>/dev/null ||
   CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
     python3 -m pip install --quiet llama-cpp-python==0.3.36  # builds llama.cpp once (minutes)
 python3 bench/models/smollm2_package.py --qpal-run "$run" --gguf "$model" --threads 2 \
-  "qpal MSQ 3.25 + SQ4 head=$out/smollm2-msq-3.25.qpal" "qpal SQ4 + SQ4 head=$out/smollm2-sq4.qpal"
+  "qpal MSQ 3.25=$out/smollm2-msq-3.25.qpal" "qpal SQ4 + SQ4 head=$out/smollm2-sq4.qpal"
