@@ -76,23 +76,11 @@ struct MaterializeWeightsPass final
     if (uses.empty())
       return;
 
-    std::string path = model;
-    if (path.empty())
-      if (auto file = module->getAttrOfType<StringAttr>(
-              QPalDialect::kModelFileAttrName))
-        path = file.getValue().str();
-    if (path.empty()) {
-      module.emitError() << "qpal-materialize-weights needs the model file: "
-                            "set 'model' or the module's '"
-                         << QPalDialect::kModelFileAttrName << "'";
+    FailureOr<std::unique_ptr<model::ModelFile>> file =
+        openPassModelFile(module, model, getArgument());
+    if (failed(file))
       return signalPassFailure();
-    }
-    llvm::Expected<std::unique_ptr<model::ModelFile>> file =
-        model::openModel(path);
-    if (!file) {
-      module.emitError() << llvm::toString(file.takeError());
-      return signalPassFailure();
-    }
+    StringRef path = (*file)->getPath();
 
     // Every value is read and checked before any weight is changed.
     SmallVector<std::pair<WeightOp, ElementsAttr>> values;

@@ -216,11 +216,6 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
 void QuantizeWeightsPass::runOnOperation() {
   ModuleOp module = getOperation();
   packedWeights.clear();
-  std::string path = model;
-  if (path.empty())
-    if (auto file =
-            module->getAttrOfType<StringAttr>(QPalDialect::kModelFileAttrName))
-      path = file.getValue().str();
 
   // The layers to pack: fusion groups, then the lone linears.
   SmallVector<PackJob> jobs;
@@ -239,18 +234,10 @@ void QuantizeWeightsPass::runOnOperation() {
   });
   if (jobs.empty())
     return;
-  if (path.empty()) {
-    module.emitError() << "qpal-quantize-weights needs the model file: set "
-                          "'model' or the module's '"
-                       << QPalDialect::kModelFileAttrName << "'";
+  FailureOr<std::unique_ptr<model::ModelFile>> file =
+      openPassModelFile(module, model, getArgument());
+  if (failed(file))
     return signalPassFailure();
-  }
-  llvm::Expected<std::unique_ptr<model::ModelFile>> file =
-      model::openModel(path);
-  if (!file) {
-    module.emitError() << llvm::toString(file.takeError());
-    return signalPassFailure();
-  }
 
   SymbolTableCollection symbolTable;
   // Every layer is checked before any is rewritten, so that a bad one leaves
@@ -287,3 +274,21 @@ void QuantizeWeightsPass::runOnOperation() {
 }
 
 } // namespace
+
+FailureOr<std::unique_ptr<model::ModelFile>>
+qpal::openPassModelFile(ModuleOp module, StringRef option, StringRef passName) {
+  std::string path = option.str();
+  if (path.empty())
+    if (auto file =
+            module->getAttrOfType<StringAttr>(QPalDialect::kModelFileAttrName))
+      path = file.getValue().str();
+  if (path.empty())
+    return module.emitError()
+           << passName << " needs the model file: set 'model' or the module's '"
+           << QPalDialect::kModelFileAttrName << "'";
+  llvm::Expected<std::unique_ptr<model::ModelFile>> file =
+      model::openModel(path);
+  if (!file)
+    return module.emitError() << llvm::toString(file.takeError());
+  return std::move(*file);
+}

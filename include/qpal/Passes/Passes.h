@@ -29,6 +29,10 @@
 
 #include <memory>
 
+namespace qpal::model {
+class ModelFile;
+} // namespace qpal::model
+
 namespace qpal {
 
 #define GEN_PASS_DECL
@@ -37,6 +41,15 @@ namespace qpal {
 #define GEN_PASS_REGISTRATION
 #include "qpal/Passes/Passes.h.inc"
 
+} // namespace qpal
+
+namespace qpal {
+/// Opens the model file a pass reads weights from: `option` when set, else
+/// the module's `qpal.model_file`; errors (naming `passName`) go to the
+/// module.
+mlir::FailureOr<std::unique_ptr<model::ModelFile>>
+openPassModelFile(mlir::ModuleOp module, llvm::StringRef option,
+                  llvm::StringRef passName);
 } // namespace qpal
 
 #endif // QPAL_PASSES_PASSES_H
