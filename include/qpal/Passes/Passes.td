@@ -301,14 +301,15 @@ def LowerModelOpsPass : Pass<"qpal-lower-model-ops", "::mlir::ModuleOp"> {
     ops and products become `linalg.generic`s on tensors; weights become
     constant `memref.global`s of their `value`s; attention writes the keys
     and values into the entry point's `qpal.kv_cache` and attends over it
-    with `scf` loops on buffers. The result bufferizes with
+    with `scf` loops on buffers, a head's rows as `vector<head_dim x f32>`
+    values. The result bufferizes with
     `one-shot-bufferize`.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-    "::mlir::tensor::TensorDialect"];
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"];
 }
 
 def ExternalizeWeightsPass : Pass<"qpal-externalize-weights", "::mlir::ModuleOp"> {

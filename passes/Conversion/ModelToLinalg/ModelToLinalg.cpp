@@ -29,6 +29,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/SymbolTable.h"
 
 #include <cmath>
@@ -502,7 +503,27 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     store(adaptor.getKey(), keyPlane);
     store(adaptor.getValue(), valuePlane);
 
-    Value query = readBuffer(b, loc, adaptor.getQuery());
+    // The query rows, copied to a contiguous buffer so that a head's
+    // query is one vector load (the tensor's buffer may be strided).
+    int64_t queryWidth = heads * headDim;
+    Value queryView = readBuffer(b, loc, adaptor.getQuery());
+    Value query = memref::AllocOp::create(
+        b, loc, MemRefType::get({tokens, queryWidth}, b.getF32Type()),
+        b.getI64IntegerAttr(64));
+    scf::ForOp::create(
+        b, loc, zero, constIndex(b, loc, tokens), one, ValueRange{},
+        [&](OpBuilder &b, Location loc, Value t, ValueRange) {
+          scf::ForOp::create(
+              b, loc, zero, constIndex(b, loc, queryWidth), one, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value c, ValueRange) {
+                memref::StoreOp::create(
+                    b, loc,
+                    memref::LoadOp::create(b, loc, queryView, ValueRange{t, c}),
+                    query, ValueRange{t, c});
+                scf::YieldOp::create(b, loc);
+              });
+          scf::YieldOp::create(b, loc);
+        });
     Value out = allocFor(b, loc, type);
     Value capacity = memref::DimOp::create(b, loc, cache, 1);
     Value scores = memref::AllocOp::create(
@@ -511,6 +532,10 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     Value scale =
         constF32(b, loc, 1.0f / std::sqrt(static_cast<float>(headDim)));
     arith::FastMathFlagsAttr math = reductionMath(b);
+    // A head's query, key, value and output rows are vector<head_dim x f32>
+    // values: the dot products and the weighted sum of values run along
+    // contiguous lanes, the sum in registers across the positions.
+    auto headType = VectorType::get({headDim}, b.getF32Type());
     Value headWidth = constIndex(b, loc, headDim);
     Value groupSize = constIndex(b, loc, group);
     scf::ForOp::create(
@@ -525,34 +550,22 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                 Value kvBase = arith::MulIOp::create(
                     b, loc, arith::DivUIOp::create(b, loc, h, groupSize),
                     headWidth);
+                Value q = vector::LoadOp::create(b, loc, headType, query,
+                                                 ValueRange{t, qBase});
                 // scores[s] = scale * q . k_s, and their maximum.
                 Value negInf =
                     constF32(b, loc, -std::numeric_limits<float>::infinity());
                 auto maxLoop = scf::ForOp::create(
                     b, loc, zero, visible, one, ValueRange{negInf},
                     [&](OpBuilder &b, Location loc, Value s, ValueRange max) {
-                      auto dot = scf::ForOp::create(
-                          b, loc, zero, headWidth, one,
-                          ValueRange{constF32(b, loc, 0.0f)},
-                          [&](OpBuilder &b, Location loc, Value d,
-                              ValueRange acc) {
-                            Value q = memref::LoadOp::create(
-                                b, loc, query,
-                                ValueRange{t, arith::AddIOp::create(b, loc,
-                                                                    qBase, d)});
-                            Value k = memref::LoadOp::create(
-                                b, loc, cache,
-                                ValueRange{
-                                    keyPlane, s,
-                                    arith::AddIOp::create(b, loc, kvBase, d)});
-                            Value p = arith::MulFOp::create(b, loc, q, k, math);
-                            scf::YieldOp::create(
-                                b, loc,
-                                ValueRange{arith::AddFOp::create(b, loc, acc[0],
-                                                                 p, math)});
-                          });
-                      Value score = arith::MulFOp::create(
-                          b, loc, dot.getResult(0), scale);
+                      Value k = vector::LoadOp::create(
+                          b, loc, headType, cache,
+                          ValueRange{keyPlane, s, kvBase});
+                      Value dot = vector::ReductionOp::create(
+                          b, loc, vector::CombiningKind::ADD,
+                          arith::MulFOp::create(b, loc, q, k, math),
+                          /*acc=*/Value(), math.getValue());
+                      Value score = arith::MulFOp::create(b, loc, dot, scale);
                       memref::StoreOp::create(b, loc, score, scores,
                                               ValueRange{s});
                       scf::YieldOp::create(b, loc,
@@ -577,55 +590,34 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                     });
                 Value inverse = arith::DivFOp::create(
                     b, loc, constF32(b, loc, 1.0f), sumLoop.getResult(0));
-                // out[t][head] = sum_s p_s v_s, value row by value row: the
-                // inner loop runs along contiguous lanes and vectorizes.
-                auto lanes =
-                    [&](OpBuilder &b, Location loc,
-                        function_ref<Value(OpBuilder &, Location, Value, Value)>
-                            update) {
-                      scf::ForOp::create(
-                          b, loc, zero, headWidth, one, ValueRange{},
-                          [&](OpBuilder &b, Location loc, Value d, ValueRange) {
-                            Value lane =
-                                arith::AddIOp::create(b, loc, qBase, d);
-                            memref::StoreOp::create(b, loc,
-                                                    update(b, loc, d, lane),
-                                                    out, ValueRange{t, lane});
-                            scf::YieldOp::create(b, loc);
-                          });
-                    };
-                lanes(b, loc, [&](OpBuilder &b, Location loc, Value, Value) {
-                  return constF32(b, loc, 0.0f);
-                });
-                scf::ForOp::create(
-                    b, loc, zero, visible, one, ValueRange{},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange) {
+                // out[t][head] = sum_s p_s v_s, in position order.
+                Value zeros = arith::ConstantOp::create(
+                    b, loc, DenseElementsAttr::get(headType, 0.0f));
+                auto weighted = scf::ForOp::create(
+                    b, loc, zero, visible, one, ValueRange{zeros},
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                       Value p = arith::MulFOp::create(
                           b, loc,
                           memref::LoadOp::create(b, loc, scores, ValueRange{s}),
                           inverse);
-                      lanes(
+                      Value v = vector::LoadOp::create(
+                          b, loc, headType, cache,
+                          ValueRange{valuePlane, s, kvBase});
+                      Value term = arith::MulFOp::create(
                           b, loc,
-                          [&](OpBuilder &b, Location loc, Value d, Value lane) {
-                            Value v = memref::LoadOp::create(
-                                b, loc, cache,
-                                ValueRange{
-                                    valuePlane, s,
-                                    arith::AddIOp::create(b, loc, kvBase, d)});
-                            Value old = memref::LoadOp::create(
-                                b, loc, out, ValueRange{t, lane});
-                            return arith::AddFOp::create(
-                                b, loc, old,
-                                arith::MulFOp::create(b, loc, p, v, math),
-                                math);
-                          });
-                      scf::YieldOp::create(b, loc);
+                          vector::BroadcastOp::create(b, loc, headType, p), v,
+                          math);
+                      scf::YieldOp::create(b, loc,
+                                           ValueRange{arith::AddFOp::create(
+                                               b, loc, acc[0], term, math)});
                     });
+                vector::StoreOp::create(b, loc, weighted.getResult(0), out,
+                                        ValueRange{t, qBase});
                 scf::YieldOp::create(b, loc);
               });
           scf::YieldOp::create(b, loc);
         });
-    // buffer-deallocation-pipeline frees `scores` and `out`.
+    // buffer-deallocation-pipeline frees `query`, `scores` and `out`.
     rewriter.replaceOp(op, finish(b, loc, type, out));
     return success();
   }
