@@ -59,6 +59,16 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
                              << "' must be a positive integer on a call";
     return success();
   }
+  if (attr.getName() == kParallelLoopAttrName) {
+    StringRef name = op->getName().getStringRef();
+    if (!isa<UnitAttr>(attr.getValue()) ||
+        (name != "func.call" && name != "llvm.call") ||
+        op->getNumOperands() < 2)
+      return op->emitError() << "'" << kParallelLoopAttrName
+                             << "' is a unit attribute on a call whose last "
+                                "two operands are an iteration range";
+    return success();
+  }
   return op->emitError() << "unknown qpal attribute '"
                          << attr.getName().getValue() << "'";
 }

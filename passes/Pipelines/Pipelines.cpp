@@ -131,6 +131,8 @@ void qpal::buildLowerModelPipeline(OpPassManager &pm,
   pm.addPass(createConvertToBuffersPass());
   pm.addPass(createLowerModelOpsPass());
   pm.addPass(createCanonicalizerPass());
+  // One RoPE table per step, not one per layer.
+  pm.addPass(createCSEPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = false;
@@ -142,6 +144,7 @@ void qpal::buildLowerModelPipeline(OpPassManager &pm,
   lower.cpuDecode = options.cpuDecode;
   lower.cpuParallel = true;
   pm.addPass(createLowerToKernelsPass(lower));
+  pm.addPass(createOutlineParallelLoopsPass());
 }
 
 void qpal::registerModelLoweringDependencies(DialectRegistry &registry) {

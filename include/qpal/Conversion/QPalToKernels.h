@@ -56,6 +56,11 @@ inline constexpr llvm::StringLiteral kBarePtrAttrName = "llvm.bareptr";
 inline constexpr llvm::StringLiteral kParallelAttrName =
     QPalDialect::kParallelAttrName;
 
+/// The unit attribute that marks a call of a loop body outlined by
+/// qpal-outline-parallel-loops (its last two operands are the range).
+inline constexpr llvm::StringLiteral kParallelLoopAttrName =
+    QPalDialect::kParallelLoopAttrName;
+
 /// What one kernel is specialized on.
 struct KernelShape {
   QuantizerAttrInterface quantizer;

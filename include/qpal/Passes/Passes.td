@@ -312,6 +312,38 @@ def LowerModelOpsPass : Pass<"qpal-lower-model-ops", "::mlir::ModuleOp"> {
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"];
 }
 
+def OutlineParallelLoopsPass
+    : Pass<"qpal-outline-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Moves each outermost scf.parallel into a function the host's threads split";
+  let description = [{
+    Replaces every outermost one-dimensional `scf.parallel` without results
+    by a call of a new private function that runs its body for a range of
+    iterations. The function takes the values the body uses from above
+    (constants are cloned instead) and the range `[lo, hi)` of iteration
+    numbers; the call passes `[0, trip count)` and carries the unit
+    attribute `qpal.parallel_loop`. A host shared object sends such calls
+    through its thread pool (`routeParallelKernelCalls`), which splits the
+    range over the threads; elsewhere the call runs all iterations in turn.
+
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%c36) step (%c1) { ... %out ... }
+    // becomes
+    func.call @step_loop0(%out, %c0, %c36) {qpal.parallel_loop}
+        : (memref<1x576xf32>, index, index) -> ()
+    func.func private @step_loop0(%out: memref<1x576xf32>, %lo: index,
+                                  %hi: index) {
+      scf.for %n = %lo to %hi step %c1 { %i = %n ... }
+    }
+    ```
+
+    Run it on buffers, after deallocation (the outlined body frees what it
+    allocates).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::scf::SCFDialect"];
+}
+
 def ExternalizeWeightsPass : Pass<"qpal-externalize-weights", "::mlir::ModuleOp"> {
   let summary = "Moves the constant globals the entry points read into one weight arena";
   let description = [{

@@ -284,8 +284,8 @@ struct EmbeddingLowering : WeightPattern<EmbeddingOp> {
   }
 };
 
-/// qpal.rms_norm: the mean square in f64 (a reduction), then
-/// x * f32(1 / sqrt(ms + eps)) * gain.
+/// qpal.rms_norm: the mean square in f64 (a reduction), the row's scale
+/// f32(1 / sqrt(ms + eps)), then x * scale * gain.
 struct RmsNormLowering : WeightPattern<RmsNormOp> {
   using WeightPattern::WeightPattern;
   LogicalResult
@@ -327,14 +327,16 @@ struct RmsNormLowering : WeightPattern<RmsNormOp> {
                   ValueRange{arith::AddFOp::create(b, l, args[1], square)});
             })
             .getResult(0);
-    Value gainTensor = getWeightTensor(rewriter, loc, *gain);
+    // The row's scale once per row (not per element): f32(1 / sqrt(ms +
+    // eps)).
     double epsilon = op.getEpsilon().convertToDouble();
-    Value result = elementwise(
-        rewriter, loc, type, ValueRange{adaptor.getInput(), sums, gainTensor},
-        {identity, perRow, perColumn},
+    AffineMap rowIdentity = rewriter.getMultiDimIdentityMap(1);
+    Value scales = elementwise(
+        rewriter, loc, RankedTensorType::get({rows}, rewriter.getF32Type()),
+        ValueRange{sums}, {rowIdentity},
         [&](OpBuilder &b, Location l, ValueRange, ValueRange args) {
           Value mean = arith::DivFOp::create(
-              b, l, args[1],
+              b, l, args[0],
               arith::ConstantOp::create(
                   b, l, b.getF64FloatAttr(static_cast<double>(width))));
           Value shifted = arith::AddFOp::create(
@@ -343,12 +345,18 @@ struct RmsNormLowering : WeightPattern<RmsNormOp> {
           Value inverse = arith::DivFOp::create(
               b, l, arith::ConstantOp::create(b, l, b.getF64FloatAttr(1.0)),
               math::SqrtOp::create(b, l, shifted));
-          Value scale = arith::TruncFOp::create(b, l, b.getF32Type(), inverse);
+          return arith::TruncFOp::create(b, l, b.getF32Type(), inverse);
+        });
+    Value gainTensor = getWeightTensor(rewriter, loc, *gain);
+    Value result = elementwise(
+        rewriter, loc, type, ValueRange{adaptor.getInput(), scales, gainTensor},
+        {identity, perRow, perColumn},
+        [&](OpBuilder &b, Location l, ValueRange, ValueRange args) {
           Value gainValue = args[2];
           if (!gainValue.getType().isF32())
             gainValue = arith::ExtFOp::create(b, l, b.getF32Type(), gainValue);
           return arith::MulFOp::create(
-              b, l, arith::MulFOp::create(b, l, args[0], scale), gainValue);
+              b, l, arith::MulFOp::create(b, l, args[0], args[1]), gainValue);
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -387,10 +395,30 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
             ArrayRef<float>(inverse)));
     MLIRContext *context = rewriter.getContext();
     AffineMap perRow = AffineMap::get(2, 0, getAffineDimExpr(0, context));
+    // cos and sin of position * frequency, per token and pair: pure tensor
+    // ops of the positions alone, so that CSE leaves one table for all the
+    // step's RoPEs.
+    auto tableType = RankedTensorType::get({type.getDimSize(0), pairs},
+                                           rewriter.getF32Type());
+    auto table = [&](bool sine) {
+      return elementwise(
+          rewriter, loc, tableType, ValueRange{adaptor.getPositions()},
+          {perRow},
+          [&](OpBuilder &b, Location l, ValueRange idx, ValueRange args) {
+            Value frequency = tensor::ExtractOp::create(b, l, frequencies,
+                                                        ValueRange{idx[1]});
+            Value position =
+                arith::SIToFPOp::create(b, l, b.getF32Type(), args[0]);
+            Value angle = arith::MulFOp::create(b, l, position, frequency);
+            return sine ? math::SinOp::create(b, l, angle).getResult()
+                        : math::CosOp::create(b, l, angle).getResult();
+          });
+    };
+    Value cosines = table(/*sine=*/false), sines = table(/*sine=*/true);
     Value input = adaptor.getInput();
     Value result = elementwise(
-        rewriter, loc, type, ValueRange{adaptor.getPositions()}, {perRow},
-        [&](OpBuilder &b, Location l, ValueRange idx, ValueRange args) {
+        rewriter, loc, type, ValueRange{}, {},
+        [&](OpBuilder &b, Location l, ValueRange idx, ValueRange) {
           Value column = idx[1];
           Value d = constIndex(b, l, headDim);
           Value within = arith::RemUIOp::create(b, l, column, d);
@@ -422,13 +450,10 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
                     b, l, second, pair,
                     arith::AddIOp::create(b, l, within, half)));
           }
-          Value frequency =
-              tensor::ExtractOp::create(b, l, frequencies, ValueRange{pair});
-          Value position =
-              arith::SIToFPOp::create(b, l, b.getF32Type(), args[0]);
-          Value angle = arith::MulFOp::create(b, l, position, frequency);
-          Value cos = math::CosOp::create(b, l, angle);
-          Value sin = math::SinOp::create(b, l, angle);
+          Value cos = tensor::ExtractOp::create(b, l, cosines,
+                                                ValueRange{idx[0], pair});
+          Value sin =
+              tensor::ExtractOp::create(b, l, sines, ValueRange{idx[0], pair});
           Value self = tensor::ExtractOp::create(b, l, input,
                                                  ValueRange{idx[0], column});
           Value other = tensor::ExtractOp::create(b, l, input,
@@ -525,10 +550,6 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           scf::YieldOp::create(b, loc);
         });
     Value out = allocFor(b, loc, type);
-    Value capacity = memref::DimOp::create(b, loc, cache, 1);
-    Value scores = memref::AllocOp::create(
-        b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-        ValueRange{capacity}, b.getI64IntegerAttr(64));
     Value scale =
         constF32(b, loc, 1.0f / std::sqrt(static_cast<float>(headDim)));
     arith::FastMathFlagsAttr math = reductionMath(b);
@@ -538,86 +559,82 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     auto headType = VectorType::get({headDim}, b.getF32Type());
     Value headWidth = constIndex(b, loc, headDim);
     Value groupSize = constIndex(b, loc, group);
-    scf::ForOp::create(
-        b, loc, zero, constIndex(b, loc, tokens), one, ValueRange{},
-        [&](OpBuilder &b, Location loc, Value t, ValueRange) {
+    // (token, head) pairs are independent: one scf.parallel over them, which
+    // qpal-outline-parallel-loops sends to the host's threads.
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero},
+        ValueRange{constIndex(b, loc, tokens * heads)}, ValueRange{one},
+        [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          Value headCount = constIndex(b, loc, heads);
+          Value t = arith::DivUIOp::create(b, loc, ivs[0], headCount);
+          Value h = arith::RemUIOp::create(b, loc, ivs[0], headCount);
           Value visible = arith::AddIOp::create(
               b, loc, arith::AddIOp::create(b, loc, position, t), one);
-          scf::ForOp::create(
-              b, loc, zero, constIndex(b, loc, heads), one, ValueRange{},
-              [&](OpBuilder &b, Location loc, Value h, ValueRange) {
-                Value qBase = arith::MulIOp::create(b, loc, h, headWidth);
-                Value kvBase = arith::MulIOp::create(
-                    b, loc, arith::DivUIOp::create(b, loc, h, groupSize),
-                    headWidth);
-                Value q = vector::LoadOp::create(b, loc, headType, query,
-                                                 ValueRange{t, qBase});
-                // scores[s] = scale * q . k_s, and their maximum.
-                Value negInf =
-                    constF32(b, loc, -std::numeric_limits<float>::infinity());
-                auto maxLoop = scf::ForOp::create(
-                    b, loc, zero, visible, one, ValueRange{negInf},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange max) {
-                      Value k = vector::LoadOp::create(
-                          b, loc, headType, cache,
-                          ValueRange{keyPlane, s, kvBase});
-                      Value dot = vector::ReductionOp::create(
-                          b, loc, vector::CombiningKind::ADD,
-                          arith::MulFOp::create(b, loc, q, k, math),
-                          /*acc=*/Value(), math.getValue());
-                      Value score = arith::MulFOp::create(b, loc, dot, scale);
-                      memref::StoreOp::create(b, loc, score, scores,
-                                              ValueRange{s});
-                      scf::YieldOp::create(b, loc,
-                                           ValueRange{arith::MaximumFOp::create(
-                                               b, loc, max[0], score)});
-                    });
-                Value maxScore = maxLoop.getResult(0);
-                // exp(score - max) and their sum.
-                auto sumLoop = scf::ForOp::create(
-                    b, loc, zero, visible, one,
-                    ValueRange{constF32(b, loc, 0.0f)},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange sum) {
-                      Value score =
-                          memref::LoadOp::create(b, loc, scores, ValueRange{s});
-                      Value e = math::ExpOp::create(
-                          b, loc,
-                          arith::SubFOp::create(b, loc, score, maxScore));
-                      memref::StoreOp::create(b, loc, e, scores, ValueRange{s});
-                      scf::YieldOp::create(
-                          b, loc,
-                          ValueRange{arith::AddFOp::create(b, loc, sum[0], e)});
-                    });
-                Value inverse = arith::DivFOp::create(
-                    b, loc, constF32(b, loc, 1.0f), sumLoop.getResult(0));
-                // out[t][head] = sum_s p_s v_s, in position order.
-                Value zeros = arith::ConstantOp::create(
-                    b, loc, DenseElementsAttr::get(headType, 0.0f));
-                auto weighted = scf::ForOp::create(
-                    b, loc, zero, visible, one, ValueRange{zeros},
-                    [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
-                      Value p = arith::MulFOp::create(
-                          b, loc,
-                          memref::LoadOp::create(b, loc, scores, ValueRange{s}),
-                          inverse);
-                      Value v = vector::LoadOp::create(
-                          b, loc, headType, cache,
-                          ValueRange{valuePlane, s, kvBase});
-                      Value term = arith::MulFOp::create(
-                          b, loc,
-                          vector::BroadcastOp::create(b, loc, headType, p), v,
-                          math);
-                      scf::YieldOp::create(b, loc,
-                                           ValueRange{arith::AddFOp::create(
-                                               b, loc, acc[0], term, math)});
-                    });
-                vector::StoreOp::create(b, loc, weighted.getResult(0), out,
-                                        ValueRange{t, qBase});
-                scf::YieldOp::create(b, loc);
+          Value scores = memref::AllocOp::create(
+              b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+              ValueRange{visible}, b.getI64IntegerAttr(64));
+          Value qBase = arith::MulIOp::create(b, loc, h, headWidth);
+          Value kvBase = arith::MulIOp::create(
+              b, loc, arith::DivUIOp::create(b, loc, h, groupSize), headWidth);
+          Value q = vector::LoadOp::create(b, loc, headType, query,
+                                           ValueRange{t, qBase});
+          // scores[s] = scale * q . k_s, and their maximum.
+          Value negInf =
+              constF32(b, loc, -std::numeric_limits<float>::infinity());
+          auto maxLoop = scf::ForOp::create(
+              b, loc, zero, visible, one, ValueRange{negInf},
+              [&](OpBuilder &b, Location loc, Value s, ValueRange max) {
+                Value k = vector::LoadOp::create(
+                    b, loc, headType, cache, ValueRange{keyPlane, s, kvBase});
+                Value dot = vector::ReductionOp::create(
+                    b, loc, vector::CombiningKind::ADD,
+                    arith::MulFOp::create(b, loc, q, k, math),
+                    /*acc=*/Value(), math.getValue());
+                Value score = arith::MulFOp::create(b, loc, dot, scale);
+                memref::StoreOp::create(b, loc, score, scores, ValueRange{s});
+                scf::YieldOp::create(b, loc,
+                                     ValueRange{arith::MaximumFOp::create(
+                                         b, loc, max[0], score)});
               });
-          scf::YieldOp::create(b, loc);
+          Value maxScore = maxLoop.getResult(0);
+          // exp(score - max) and their sum.
+          auto sumLoop = scf::ForOp::create(
+              b, loc, zero, visible, one, ValueRange{constF32(b, loc, 0.0f)},
+              [&](OpBuilder &b, Location loc, Value s, ValueRange sum) {
+                Value score =
+                    memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                Value e = math::ExpOp::create(
+                    b, loc, arith::SubFOp::create(b, loc, score, maxScore));
+                memref::StoreOp::create(b, loc, e, scores, ValueRange{s});
+                scf::YieldOp::create(
+                    b, loc,
+                    ValueRange{arith::AddFOp::create(b, loc, sum[0], e)});
+              });
+          Value inverse = arith::DivFOp::create(b, loc, constF32(b, loc, 1.0f),
+                                                sumLoop.getResult(0));
+          // out[t][head] = sum_s p_s v_s, in position order.
+          Value zeros = arith::ConstantOp::create(
+              b, loc, DenseElementsAttr::get(headType, 0.0f));
+          auto weighted = scf::ForOp::create(
+              b, loc, zero, visible, one, ValueRange{zeros},
+              [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
+                Value p = arith::MulFOp::create(
+                    b, loc,
+                    memref::LoadOp::create(b, loc, scores, ValueRange{s}),
+                    inverse);
+                Value v = vector::LoadOp::create(
+                    b, loc, headType, cache, ValueRange{valuePlane, s, kvBase});
+                Value term = arith::MulFOp::create(
+                    b, loc, vector::BroadcastOp::create(b, loc, headType, p), v,
+                    math);
+                scf::YieldOp::create(b, loc,
+                                     ValueRange{arith::AddFOp::create(
+                                         b, loc, acc[0], term, math)});
+              });
+          vector::StoreOp::create(b, loc, weighted.getResult(0), out,
+                                  ValueRange{t, qBase});
         });
-    // buffer-deallocation-pipeline frees `query`, `scores` and `out`.
+    // buffer-deallocation-pipeline frees `query`, each `scores` and `out`.
     rewriter.replaceOp(op, finish(b, loc, type, out));
     return success();
   }

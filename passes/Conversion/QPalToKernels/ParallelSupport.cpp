@@ -11,7 +11,11 @@
 //
 // A marked call `llvm.call @kernel(x, codes, codebook, scales, y, range)`
 // becomes `llvm.call @qpal_parallel_rows(@kernel, count, x, codes,
-// codebook, scales, y)`: the pool splits the kernel's row groups [0, count)
+// codebook, scales, y)`. A call of an outlined loop body (qpal-outline-
+// parallel-loops) `llvm.call @body(a..., lo, hi) {qpal.parallel_loop}`
+// stores a..., lo in a stack struct and becomes
+// `llvm.call @qpal_parallel_rows(@body_rows, hi - lo, struct, 0, 0, 0, 0)`,
+// where `body_rows` unpacks them. The pool splits the row groups [0, count)
 // into contiguous parts, one per thread, and calls the kernel on each with
 // its own range. The calling thread takes a part too; the workers spin
 // briefly between calls (a decode step issues a hundred in a row) and sleep
@@ -144,24 +148,134 @@ void qpal_parallel_rows(qpal_kernel_fn fn, int64_t count, void *a0, void *a1,
 )c";
 }
 
+namespace {
+
+/// The names of the pool's entry point and its LLVM type.
+struct Pool {
+  explicit Pool(ModuleOp module) {
+    MLIRContext *context = module.getContext();
+    ptr = LLVM::LLVMPointerType::get(context);
+    i64 = IntegerType::get(context, 64);
+    type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context),
+                                       {ptr, i64, ptr, ptr, ptr, ptr, ptr});
+    if (!module.lookupSymbol(name)) {
+      OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+      LLVM::LLVMFuncOp::create(builder, module.getLoc(), name, type);
+    }
+  }
+  static constexpr StringLiteral name = "qpal_parallel_rows";
+  Type ptr, i64;
+  LLVM::LLVMFunctionType type;
+};
+
+/// The pool-shaped entry of an outlined loop body `callee` (operands `types`,
+/// the last two the iteration range): `void callee_rows(ctx, _, _, _, _,
+/// range)` loads the operands from the struct at `ctx` and runs iterations
+/// [lo + range[0], lo + range[1]).
+LLVM::LLVMFuncOp getLoopTrampoline(ModuleOp module, const Pool &pool,
+                                   StringRef callee,
+                                   LLVM::LLVMStructType context) {
+  std::string name = (callee + "_rows").str();
+  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+    return existing;
+  auto *calleeOp = module.lookupSymbol(callee);
+  OpBuilder builder(module.getContext());
+  builder.setInsertionPointAfter(calleeOp);
+  Location loc = calleeOp->getLoc();
+  auto trampoline = LLVM::LLVMFuncOp::create(
+      builder, loc, name,
+      LLVM::LLVMFunctionType::get(
+          LLVM::LLVMVoidType::get(module.getContext()),
+          {pool.ptr, pool.ptr, pool.ptr, pool.ptr, pool.ptr, pool.ptr}));
+  trampoline.setLinkage(LLVM::Linkage::Internal);
+  Block *entry = trampoline.addEntryBlock(builder);
+  builder.setInsertionPointToStart(entry);
+  Value fields =
+      LLVM::LoadOp::create(builder, loc, context, entry->getArgument(0));
+  SmallVector<Value> operands;
+  for (unsigned i = 0, e = context.getBody().size(); i < e; ++i)
+    operands.push_back(LLVM::ExtractValueOp::create(builder, loc, fields, i));
+  Value lo = operands.back();
+  Value range = entry->getArgument(5);
+  Value begin = LLVM::LoadOp::create(builder, loc, pool.i64, range);
+  Value endAddress = LLVM::GEPOp::create(builder, loc, pool.ptr, pool.i64,
+                                         range, ArrayRef<LLVM::GEPArg>{1});
+  Value end = LLVM::LoadOp::create(builder, loc, pool.i64, endAddress);
+  operands.back() = LLVM::AddOp::create(builder, loc, lo, begin);
+  operands.push_back(LLVM::AddOp::create(builder, loc, lo, end));
+  LLVM::CallOp::create(builder, loc, TypeRange{}, callee, operands);
+  LLVM::ReturnOp::create(builder, loc, ValueRange{});
+  return trampoline;
+}
+
+/// Replaces `call` (an outlined loop body over [lo, hi)) by a pool call:
+/// the operands but hi go to a stack struct, the pool splits hi - lo.
+LogicalResult routeLoopCall(ModuleOp module, const Pool &pool,
+                            LLVM::CallOp call) {
+  std::optional<StringRef> callee = call.getCallee();
+  unsigned count = call.getNumOperands();
+  if (!callee || count < 2 || call.getNumResults() != 0 ||
+      call.getOperand(count - 1).getType() != pool.i64 ||
+      call.getOperand(count - 2).getType() != pool.i64)
+    return call.emitOpError()
+           << "expects a direct call of an outlined loop body whose last two "
+              "operands are an i64 iteration range, with '"
+           << qpal::kParallelLoopAttrName << "'";
+  SmallVector<Type> fieldTypes;
+  for (Value operand : call.getOperands().drop_back())
+    fieldTypes.push_back(operand.getType());
+  auto context =
+      LLVM::LLVMStructType::getLiteral(module.getContext(), fieldTypes);
+  LLVM::LLVMFuncOp trampoline =
+      getLoopTrampoline(module, pool, *callee, context);
+  auto parent = call->getParentOfType<LLVM::LLVMFuncOp>();
+  OpBuilder builder(call);
+  Location loc = call.getLoc();
+  // The struct's slot lives in the entry block (the call may sit in a
+  // loop).
+  Value slot;
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(&parent.getBody().front());
+    Value one = LLVM::ConstantOp::create(builder, loc, pool.i64,
+                                         builder.getI64IntegerAttr(1));
+    slot = LLVM::AllocaOp::create(builder, loc, pool.ptr, context, one);
+  }
+  Value fields = LLVM::UndefOp::create(builder, loc, context);
+  for (auto [i, operand] : llvm::enumerate(call.getOperands().drop_back()))
+    fields = LLVM::InsertValueOp::create(builder, loc, fields, operand, i);
+  LLVM::StoreOp::create(builder, loc, fields, slot);
+  Value iterations = LLVM::SubOp::create(
+      builder, loc, call.getOperand(count - 1), call.getOperand(count - 2));
+  Value function = LLVM::AddressOfOp::create(builder, loc, pool.ptr,
+                                             trampoline.getSymName());
+  Value null = LLVM::ZeroOp::create(builder, loc, pool.ptr);
+  LLVM::CallOp::create(
+      builder, loc, pool.type, Pool::name,
+      ValueRange{function, iterations, slot, null, null, null, null});
+  call.erase();
+  return success();
+}
+
+} // namespace
+
 LogicalResult qpal::routeParallelKernelCalls(ModuleOp module) {
-  SmallVector<LLVM::CallOp> calls;
+  SmallVector<LLVM::CallOp> calls, loops;
   module.walk([&](LLVM::CallOp call) {
     if (call->hasAttr(kParallelAttrName))
       calls.push_back(call);
+    if (call->hasAttr(qpal::kParallelLoopAttrName))
+      loops.push_back(call);
   });
-  if (calls.empty())
+  if (calls.empty() && loops.empty())
     return success();
-  MLIRContext *context = module.getContext();
-  auto ptr = LLVM::LLVMPointerType::get(context);
-  auto i64 = IntegerType::get(context, 64);
-  auto poolType = LLVM::LLVMFunctionType::get(
-      LLVM::LLVMVoidType::get(context), {ptr, i64, ptr, ptr, ptr, ptr, ptr});
-  StringRef poolName = "qpal_parallel_rows";
-  if (!module.lookupSymbol(poolName)) {
-    OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-    LLVM::LLVMFuncOp::create(builder, module.getLoc(), poolName, poolType);
-  }
+  Pool pool(module);
+  for (LLVM::CallOp call : loops)
+    if (failed(routeLoopCall(module, pool, call)))
+      return failure();
+  Type ptr = pool.ptr, i64 = pool.i64;
+  LLVM::LLVMFunctionType poolType = pool.type;
+  StringRef poolName = Pool::name;
   for (LLVM::CallOp call : calls) {
     auto count = call->getAttrOfType<IntegerAttr>(kParallelAttrName);
     std::optional<StringRef> callee = call.getCallee();

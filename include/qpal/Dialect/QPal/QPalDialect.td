@@ -59,6 +59,11 @@ def QPal_Dialect : Dialect {
     /// Marks a CPU kernel call whose row groups (the value, a positive
     /// integer) may run on several threads of a package's thread pool.
     static constexpr ::llvm::StringLiteral kParallelAttrName = "qpal.parallel";
+    /// Marks a call of a loop body outlined by qpal-outline-parallel-loops
+    /// (a unit attribute): its last two operands are a range [lo, hi) of
+    /// iterations that the package's thread pool may split.
+    static constexpr ::llvm::StringLiteral kParallelLoopAttrName =
+        "qpal.parallel_loop";
     /// The unit argument attribute that marks a step entry point's KV cache.
     static constexpr ::llvm::StringLiteral kKvCacheAttrName = "qpal.kv_cache";
 
