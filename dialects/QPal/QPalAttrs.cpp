@@ -91,6 +91,12 @@ qpal::parseQuantizerName(MLIRContext *context, StringRef name) {
   llvm::Expected<QuantizerSpec> spec = QuantizerSpec::parse(name);
   if (!spec)
     return spec.takeError();
+  if (spec->hessian)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "quantizer '" + name +
+            "': Hessian-aware ('hess') quantizers are not in the IR yet "
+            "(`qpal eval --hessians` runs them); use the 'none' variant");
   return getQuantizerAttr(context, *spec);
 }
 

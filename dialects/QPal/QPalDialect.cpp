@@ -53,8 +53,8 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
   if (attr.getName() == kParallelAttrName) {
     auto groups = dyn_cast<IntegerAttr>(attr.getValue());
     if (!groups || groups.getInt() <= 0 ||
-        op->getName().getStringRef() != "func.call" &&
-            op->getName().getStringRef() != "llvm.call")
+        (op->getName().getStringRef() != "func.call" &&
+         op->getName().getStringRef() != "llvm.call"))
       return op->emitError() << "'" << kParallelAttrName
                              << "' must be a positive integer on a call";
     return success();

@@ -125,6 +125,7 @@ struct Layer {
 
 struct Evaluator::Impl {
   ModelConfig config;
+  InputObserver observer;
   Parallel parallel;
   int64_t maxContext = 0;
   int64_t cacheLength = 0;
@@ -281,6 +282,7 @@ Error Evaluator::Impl::load(const ModelFile &model,
   }
 
   inverseFrequencies = computeRopeInverseFrequencies(config);
+  observer = options.inputObserver;
   maxContext = options.maxContext > 0
                    ? options.maxContext
                    : (config.contextLength > 0
@@ -439,6 +441,8 @@ Error Evaluator::Impl::forward(ArrayRef<int32_t> tokens,
     const Layer &layer = layers[l];
     const LayerFunctions &functions = layer.functions;
     rmsNorm(x.data(), layer.attnNorm.data(), normed.data(), rows);
+    if (observer)
+      observer(l, LinearInput::Qkv, normed.data(), hidden, rows, hidden);
     if (functions.q || functions.k || functions.v) {
       linear(functions.q, normed.data(), hidden, layer.qkv, 0, qDim(),
              qkv.data(), qkvStride, hidden);
@@ -465,12 +469,16 @@ Error Evaluator::Impl::forward(ArrayRef<int32_t> tokens,
         values[d * maxContext + start + t] = v[d];
     }
     attention(l, qkv.data(), attnOut.data(), rows, start);
+    if (observer)
+      observer(l, LinearInput::Output, attnOut.data(), qDim(), rows, qDim());
     linear(functions.output, attnOut.data(), qDim(), layer.output, 0, hidden,
            delta.data(), hidden, qDim());
     for (int64_t i = 0, e = rows * hidden; i < e; ++i)
       x[i] += delta[i];
 
     rmsNorm(x.data(), layer.ffnNorm.data(), normed.data(), rows);
+    if (observer)
+      observer(l, LinearInput::GateUp, normed.data(), hidden, rows, hidden);
     if (functions.gate || functions.up) {
       linear(functions.gate, normed.data(), hidden, layer.gateUp, 0, inter,
              gateUp.data(), 2 * inter, hidden);
@@ -487,6 +495,8 @@ Error Evaluator::Impl::forward(ArrayRef<int32_t> tokens,
       for (int64_t i = 0; i < inter; ++i)
         a[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
     }
+    if (observer)
+      observer(l, LinearInput::Down, act.data(), inter, rows, inter);
     linear(functions.down, act.data(), inter, layer.down, 0, hidden,
            delta.data(), hidden, inter);
     for (int64_t i = 0, e = rows * hidden; i < e; ++i)
@@ -503,6 +513,20 @@ Error Evaluator::Impl::forward(ArrayRef<int32_t> tokens,
   matmul(normed.data(), hidden, getLmHead(), hidden, logits->data(), vocab,
          outRows, vocab, hidden);
   return Error::success();
+}
+
+StringRef qpal::model::getLinearInputName(LinearInput input) {
+  switch (input) {
+  case LinearInput::Qkv:
+    return "qkv";
+  case LinearInput::Output:
+    return "o";
+  case LinearInput::GateUp:
+    return "up";
+  case LinearInput::Down:
+    return "down";
+  }
+  llvm_unreachable("unknown linear input");
 }
 
 Evaluator::Evaluator(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}

@@ -7,6 +7,7 @@
 
 #include "qpal/Model/FakeQuant.h"
 
+#include "qpal/Quant/Ldlq.h"
 #include "qpal/Quant/Quantize.h"
 #include "qpal/Quant/Random.h"
 
@@ -85,7 +86,25 @@ Expected<QuantizedLayer> qpal::model::quantizeBlockLinear(
   QuantizeOptions options;
   options.threads = threads;
   options.seed = getBlockLinearSeed(seed, layerKey);
-  return quantizeLayer(*spec, weights, rows, cols, options);
+  if (spec->hessian) {
+    if (!plan.hessians)
+      return llvm::createStringError(
+          llvm::formatv("layer '{0}' uses '{1}', which rounds against the "
+                        "layer's input Hessian: pass a calibration file "
+                        "(--hessians FILE, from `qpal calibrate`)",
+                        layerKey, spec->referenceName()));
+    Expected<const InputStatistics *> input =
+        plan.hessians->forLinear(layerKey);
+    if (!input)
+      return input.takeError();
+    if ((*input)->size != cols)
+      return llvm::createStringError(llvm::formatv(
+          "layer '{0}' has {1} inputs, but its Hessian '{2}' is {3} x {3} "
+          "(calibrated on another model?)",
+          layerKey, cols, *getInputKey(layerKey), (*input)->size));
+    options.hessian = (*input)->secondMoment;
+  }
+  return quantizeLayerWithHessian(*spec, weights, rows, cols, options);
 }
 
 uint64_t qpal::model::getBlockLinearSeed(uint64_t seed, StringRef layerKey) {

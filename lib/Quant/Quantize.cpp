@@ -176,32 +176,24 @@ static llvm::Expected<float> scaleDenominator(const QuantizerSpec &spec) {
   return static_cast<float>((*table)->rms()) * scale;
 }
 
-llvm::Expected<QuantizedLayer>
-qpal::quantizeLayer(const QuantizerSpec &spec, const float *weights,
-                    int64_t rows, int64_t cols,
-                    const QuantizeOptions &options) {
+llvm::Expected<std::vector<float>>
+qpal::normalizeLayer(const QuantizerSpec &spec, const float *weights,
+                     int64_t rows, int64_t cols, const QuantizeOptions &options,
+                     QuantizedLayer &layer) {
   if (auto err = checkSpecAndShape(spec, rows, cols))
     return std::move(err);
   if (!weights)
     return makeError("expects a weight, got a null pointer");
   if (auto err = checkFinite(weights, rows, cols))
     return std::move(err);
+  if (spec.family == QuantizerFamily::F16)
+    return makeError("f16 layers are not normalized: quantizeLayer stores "
+                     "their values");
 
-  QuantizedLayer layer;
+  layer = QuantizedLayer();
   layer.spec = spec;
   layer.rows = rows;
   layer.cols = cols;
-  EncodeOptions encodeOptions;
-  encodeOptions.threads = options.threads;
-  encodeOptions.simd = options.simd;
-  if (spec.family == QuantizerFamily::F16) {
-    auto codes = encodeNormalized(spec, weights, rows, cols, encodeOptions);
-    if (!codes)
-      return codes.takeError();
-    layer.codes = std::move(*codes);
-    return layer;
-  }
-
   // Step 1: the rotated weight Wr (float64 transform, float32 result).
   std::vector<float> normalized(weights, weights + rows * cols);
   std::optional<HadamardTransform> transform;
@@ -264,9 +256,45 @@ qpal::quantizeLayer(const QuantizerSpec &spec, const float *weights,
     layer.scales[row] = floatToHalfBits(rowScale[row]);
   }
 
+  return normalized;
+}
+
+llvm::Expected<QuantizedLayer>
+qpal::quantizeLayer(const QuantizerSpec &spec, const float *weights,
+                    int64_t rows, int64_t cols,
+                    const QuantizeOptions &options) {
+  if (auto err = checkSpecAndShape(spec, rows, cols))
+    return std::move(err);
+  if (!weights)
+    return makeError("expects a weight, got a null pointer");
+  if (auto err = checkFinite(weights, rows, cols))
+    return std::move(err);
+  if (spec.hessian)
+    return makeError(llvm::formatv(
+        "quantizer '{0}' rounds against the layer's input Hessian: quantize "
+        "it with quantizeLayerWithHessian (qpal/Quant/Ldlq.h)",
+        spec.referenceName()));
+
+  EncodeOptions encodeOptions;
+  encodeOptions.threads = options.threads;
+  encodeOptions.simd = options.simd;
+  QuantizedLayer layer;
+  if (spec.family == QuantizerFamily::F16) {
+    layer.spec = spec;
+    layer.rows = rows;
+    layer.cols = cols;
+    auto codes = encodeNormalized(spec, weights, rows, cols, encodeOptions);
+    if (!codes)
+      return codes.takeError();
+    layer.codes = std::move(*codes);
+    return layer;
+  }
+  auto normalized = normalizeLayer(spec, weights, rows, cols, options, layer);
+  if (!normalized)
+    return normalized.takeError();
   // Step 3: encode and pack.
   auto codes =
-      encodeNormalized(spec, normalized.data(), rows, cols, encodeOptions);
+      encodeNormalized(spec, normalized->data(), rows, cols, encodeOptions);
   if (!codes)
     return codes.takeError();
   layer.codes = std::move(*codes);

@@ -72,7 +72,8 @@ QuantizerSpec QuantizerSpec::sq(unsigned bits, double scale,
 bool QuantizerSpec::operator==(const QuantizerSpec &other) const {
   return family == other.family && kv1 == other.kv1 && kv2 == other.kv2 &&
          tlutBits == other.tlutBits && indexBits == other.indexBits &&
-         scale == other.scale && kernel == other.kernel;
+         scale == other.scale && kernel == other.kernel &&
+         hessian == other.hessian;
 }
 
 std::string qpal::formatReferenceFloat(double value) {
@@ -123,9 +124,10 @@ std::string QuantizerSpec::referenceName() const {
   }
   case QuantizerFamily::Vq:
   case QuantizerFamily::Sq: {
-    std::string name = llvm::formatv("ldlq_{0}_{1}_none_{2}",
+    std::string name = llvm::formatv("ldlq_{0}_{1}_{2}_{3}",
                                      family == QuantizerFamily::Vq ? 2 : 1,
-                                     indexBits, scaleText)
+                                     indexBits, hessian ? "hess" : "none",
+                                     scaleText)
                            .str();
     if (kernel == KernelKind::Simt)
       name += ":simt";
@@ -159,18 +161,24 @@ static llvm::Expected<double> parseScaleField(StringRef name, StringRef field) {
   return value;
 }
 
-/// Checks the `{hess}` field: qpal quantizes data-free (identity Hessian).
-static llvm::Error checkHessField(StringRef name, StringRef field) {
+/// Reads the `{hess}` field: `none` (data-free rounding) or `hess` (LDLQ
+/// against a calibration Hessian, VQ and SQ only).
+static llvm::Expected<bool> parseHessField(StringRef name, StringRef field,
+                                           bool trellis) {
   if (field == "none")
-    return llvm::Error::success();
-  if (field == "hess")
-    return makeError(llvm::formatv(
-        "quantizer '{0}': Hessian-weighted rounding ('hess') is not supported; "
-        "qpal quantizes data-free, use 'none'",
-        name));
+    return false;
+  if (field == "hess") {
+    if (trellis)
+      return makeError(llvm::formatv(
+          "quantizer '{0}': Hessian-aware rounding ('hess') of trellis codes "
+          "is not built yet (it is for ldlq_1_* and ldlq_2_*); use 'none'",
+          name));
+    return true;
+  }
   return makeError(llvm::formatv(
-      "quantizer '{0}': expected 'none' as the Hessian field, got '{1}'", name,
-      field));
+      "quantizer '{0}': expected 'none' or 'hess' as the Hessian field, got "
+      "'{1}'",
+      name, field));
 }
 
 llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
@@ -218,8 +226,8 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
     auto kv = parseUnsignedField(full, fields[1], "KV");
     if (!kv)
       return kv.takeError();
-    if (auto err = checkHessField(full, fields[2]))
-      return std::move(err);
+    if (auto hess = parseHessField(full, fields[2], /*trellis=*/true); !hess)
+      return hess.takeError();
     auto scale = parseScaleField(full, fields[3]);
     if (!scale)
       return scale.takeError();
@@ -241,14 +249,14 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
           "quantizer '{0}': the column split ratio must be 0.5 (the packing "
           "splits K in half), got '{1}'",
           full, fields[3]));
-    if (auto err = checkHessField(full, fields[4]))
-      return std::move(err);
+    if (auto hess = parseHessField(full, fields[4], /*trellis=*/true); !hess)
+      return hess.takeError();
     auto scale = parseScaleField(full, fields[5]);
     if (!scale)
       return scale.takeError();
     spec = tcqSplit(*kv1, *kv2, tlut, *scale);
   } else if (prefix == "ldlq") {
-    if (auto err = expectFields(5, "ldlq_{v}_{b}_none_{scale}"))
+    if (auto err = expectFields(5, "ldlq_{v}_{b}_{none|hess}_{scale}"))
       return std::move(err);
     auto dim = parseUnsignedField(full, fields[1], "vector dimension");
     if (!dim)
@@ -256,8 +264,9 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
     auto bits = parseUnsignedField(full, fields[2], "index bits");
     if (!bits)
       return bits.takeError();
-    if (auto err = checkHessField(full, fields[3]))
-      return std::move(err);
+    auto hess = parseHessField(full, fields[3], /*trellis=*/false);
+    if (!hess)
+      return hess.takeError();
     auto scale = parseScaleField(full, fields[4]);
     if (!scale)
       return scale.takeError();
@@ -270,6 +279,7 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
           "quantizer '{0}': vector dimension {1} is not supported (1 = SQ, "
           "2 = VQ; the reference ships no {1}-D codebooks)",
           full, *dim));
+    spec.hessian = *hess;
   } else if (prefix == "comb") {
     return makeError(llvm::formatv(
         "quantizer '{0}': the row-split 'comb' quantizer is not part of the "
@@ -307,6 +317,8 @@ llvm::Error QuantizerSpec::verify() const {
   if (!std::isfinite(scale) || scale <= 0)
     return makeError(
         llvm::formatv("scale must be positive and finite, got {0}", scale));
+  if (hessian && family != QuantizerFamily::Vq && family != QuantizerFamily::Sq)
+    return makeError("Hessian-aware rounding is built for VQ and SQ only");
   switch (family) {
   case QuantizerFamily::F16:
     return llvm::Error::success();

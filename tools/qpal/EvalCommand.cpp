@@ -56,6 +56,11 @@ static cl::opt<std::string>
     planPath("plan", cl::sub(evalCommand), cl::cat(driver::category()),
              cl::desc("Fake-quantize by a plan (JSON: layer key -> "
                       "quantizer, or `qpal allocate --json` output)"));
+static cl::opt<std::string> hessiansPath(
+    "hessians", cl::sub(evalCommand), cl::cat(driver::category()),
+    cl::desc("Calibration statistics (`qpal calibrate`) that the plan's "
+             "'hess' quantizers round against"),
+    cl::value_desc("file.qpalh"));
 static cl::opt<unsigned> threads("threads", cl::sub(evalCommand), cl::init(0),
                                  cl::cat(driver::category()),
                                  cl::desc("Worker threads (0: all)"));
@@ -83,6 +88,18 @@ static int runEval() {
       driver::getQuantPlan(quantizer, planPath);
   if (!plan)
     return driver::reportError(kCommand, toString(plan.takeError()));
+  if (!hessiansPath.empty()) {
+    if (!*plan)
+      return driver::reportError(
+          kCommand, "--hessians weights the rounding of quantized layers: "
+                    "give --quantizer or --plan");
+    Expected<model::HessianSet> hessians =
+        model::readHessianFile(hessiansPath);
+    if (!hessians)
+      return driver::reportError(kCommand, toString(hessians.takeError()));
+    (*plan)->hessians =
+        std::make_shared<const model::HessianSet>(std::move(*hessians));
+  }
 
   model::EvaluatorOptions options;
   options.numThreads = threads;
@@ -148,6 +165,8 @@ static int runEval() {
     return driver::reportError(kCommand, toString(result.takeError()));
 
   std::string weights = driver::describeWeights(quantizer, planPath);
+  if (!hessiansPath.empty())
+    weights += " (rounded against the Hessians in " + hessiansPath + ")";
   std::string through = "fake-quantized weights";
   json::Object kernelFields;
   if (linears) {

@@ -56,6 +56,20 @@ using LinearProvider = std::function<llvm::Expected<LinearFunction>(
     llvm::StringRef layerKey, int64_t rows, int64_t cols,
     llvm::ArrayRef<float> weight)>;
 
+/// The inputs of a block's linears: q, k and v read one, gate and up one,
+/// o and down one each.
+enum class LinearInput { Qkv, Output, GateUp, Down };
+
+/// Returns the name calibration files use for an input ("qkv", "o", "up",
+/// "down", after QTIP's input_hessian_llama.py).
+llvm::StringRef getLinearInputName(LinearInput input);
+
+/// Sees the input rows of each of a block's linear inputs before its
+/// products: `rows` rows of `cols` values (row stride ldx).
+using InputObserver =
+    std::function<void(int64_t layer, LinearInput input, const float *x,
+                       int64_t ldx, int64_t rows, int64_t cols)>;
+
 /// How an `Evaluator` is built.
 struct EvaluatorOptions {
   /// Worker threads for matrix products; 0 uses every hardware thread.
@@ -69,6 +83,8 @@ struct EvaluatorOptions {
   bool transformLmHead = false;
   /// Optional provider of block linears' products (see LinearProvider).
   LinearProvider linearProvider;
+  /// Optional observer of the block linears' inputs (calibration).
+  InputObserver inputObserver;
 };
 
 /// Returns the RoPE inverse frequencies (`ropeDim / 2` of them) of `config`,

@@ -15,6 +15,7 @@
 #ifndef QPAL_MODEL_FAKEQUANT_H
 #define QPAL_MODEL_FAKEQUANT_H
 
+#include "qpal/Model/Calibration.h"
 #include "qpal/Model/Evaluator.h"
 #include "qpal/Quant/Quantize.h"
 #include "qpal/Quant/QuantizerSpec.h"
@@ -31,6 +32,9 @@ namespace qpal::model {
 struct QuantPlan {
   llvm::StringMap<QuantizerSpec> layers;
   std::optional<QuantizerSpec> uniform;
+  /// The calibration statistics `hess` quantizers round against (their
+  /// layers' input second moments); null when the plan has none.
+  std::shared_ptr<const HessianSet> hessians;
 
   /// The quantizer of `layerKey`, or an error naming it.
   llvm::Expected<QuantizerSpec> lookup(llvm::StringRef layerKey) const;

@@ -44,6 +44,11 @@ struct EncodeOptions {
   unsigned threads = 0;
   /// The TCQ step kernel; unset picks the widest supported one.
   std::optional<SimdLevel> simd;
+  /// For a `hess` quantizer (QuantizerSpec::hessian), which
+  /// quantizeLayerWithHessian (Ldlq.h) quantizes: the second moment
+  /// H = E[x x^T] of the layer's input, cols x cols, row-major, in the
+  /// original (unrotated) basis. Ignored by `none` quantizers.
+  llvm::ArrayRef<double> hessian;
 };
 
 /// Encodes a rows x cols normalized weight (row-major) with the shipped
@@ -101,12 +106,27 @@ struct QuantizeOptions {
   bool rotate = true;
   /// The TCQ step kernel; unset picks the widest supported one.
   std::optional<SimdLevel> simd;
+  /// For a `hess` quantizer (QuantizerSpec::hessian), which
+  /// quantizeLayerWithHessian (Ldlq.h) quantizes: the second moment
+  /// H = E[x x^T] of the layer's input, cols x cols, row-major, in the
+  /// original (unrotated) basis. Ignored by `none` quantizers.
+  llvm::ArrayRef<double> hessian;
 };
+
+/// Steps 1-2 of quantizeLayer: fills `layer`'s spec, shape, sign vector and
+/// row scales, and returns the normalized weight Wn (rows x cols) its codes
+/// encode: Wn[r] = RHT(SU . W[r]) / Wscale[r] (without the rotation when
+/// `options.rotate` is off). Not for f16.
+llvm::Expected<std::vector<float>>
+normalizeLayer(const QuantizerSpec &spec, const float *weights, int64_t rows,
+               int64_t cols, const QuantizeOptions &options,
+               QuantizedLayer &layer);
 
 /// Quantizes a rows x cols weight (row-major) with `spec`. Fails, with a
 /// message naming the rule and the value, on a shape that `spec` cannot
 /// pack, a column count without a Hadamard transform, a null or non-finite
-/// input, a malformed sign vector, or a row scale that overflows fp16.
+/// input, a malformed sign vector, or a row scale that overflows fp16; a
+/// `hess` quantizer goes to quantizeLayerWithHessian (Ldlq.h) instead.
 llvm::Expected<QuantizedLayer>
 quantizeLayer(const QuantizerSpec &spec, const float *weights, int64_t rows,
               int64_t cols, const QuantizeOptions &options = {});

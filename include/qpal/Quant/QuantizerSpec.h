@@ -64,6 +64,10 @@ struct QuantizerSpec {
   double scale = 1.0;
   /// VQ and SQ: tensor-core or CUDA-core kernel.
   KernelKind kernel = KernelKind::TensorCore;
+  /// VQ and SQ: round with LDLQ against the layer's calibration Hessian
+  /// (the name's `{hess}` field is `hess`; Ldlq.h) instead of each weight
+  /// on its own (`none`). The codes and kernels are the same.
+  bool hessian = false;
 
   static QuantizerSpec f16();
   static QuantizerSpec tcq(unsigned kv, std::optional<unsigned> tlutBits = {},
