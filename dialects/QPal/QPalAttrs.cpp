@@ -79,9 +79,11 @@ QuantizerAttrInterface qpal::getQuantizerAttr(MLIRContext *context,
   case QuantizerFamily::TcqSplit:
     return TcqSplitAttr::get(context, spec.kv1, spec.kv2, spec.tlutBits, scale);
   case QuantizerFamily::Vq:
-    return VqAttr::get(context, spec.indexBits, scale, spec.kernel);
+    return VqAttr::get(context, spec.indexBits, scale, spec.kernel,
+                       spec.hessian);
   case QuantizerFamily::Sq:
-    return SqAttr::get(context, spec.indexBits, scale, spec.kernel);
+    return SqAttr::get(context, spec.indexBits, scale, spec.kernel,
+                       spec.hessian);
   }
   llvm_unreachable("unknown quantizer family");
 }
@@ -91,12 +93,6 @@ qpal::parseQuantizerName(MLIRContext *context, StringRef name) {
   llvm::Expected<QuantizerSpec> spec = QuantizerSpec::parse(name);
   if (!spec)
     return spec.takeError();
-  if (spec->hessian)
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        "quantizer '" + name +
-            "': Hessian-aware ('hess') quantizers are not in the IR yet "
-            "(`qpal eval --hessians` runs them); use the 'none' variant");
   return getQuantizerAttr(context, *spec);
 }
 

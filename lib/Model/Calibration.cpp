@@ -68,6 +68,8 @@ struct Reader {
 } // namespace
 
 Expected<std::string> qpal::model::getInputKey(StringRef layerKey) {
+  if (layerKey == "lm_head")
+    return std::string("head");
   auto [block, role] = layerKey.split('_');
   unsigned index;
   if (block.empty() || block.getAsInteger(10, index))
@@ -236,7 +238,11 @@ struct InputAccumulator::Impl {
   void add(int64_t layer, LinearInput which, const float *x, int64_t ldx,
            int64_t count, int64_t n) {
     std::lock_guard<std::mutex> guard(lock);
-    Sums &s = sums[llvm::formatv("{0}_{1}", layer, getLinearInputName(which))];
+    Sums &s = sums[which == LinearInput::Head
+                       ? getLinearInputName(which).str()
+                       : llvm::formatv("{0}_{1}", layer,
+                                       getLinearInputName(which))
+                             .str()];
     if (s.size == 0) {
       s.size = n;
       s.lower.assign(n * n, 0.0);

@@ -504,6 +504,11 @@ Error Evaluator::Impl::forward(ArrayRef<int32_t> tokens,
   }
   cacheLength += rows;
 
+  if (observer) {
+    // The LM head's input, every row (calibration asks for no logits).
+    rmsNorm(x.data(), finalNorm.data(), normed.data(), rows);
+    observer(-1, LinearInput::Head, normed.data(), hidden, rows, hidden);
+  }
   if (!logits)
     return Error::success();
   int64_t first = allLogits ? 0 : rows - 1;
@@ -525,6 +530,8 @@ StringRef qpal::model::getLinearInputName(LinearInput input) {
     return "up";
   case LinearInput::Down:
     return "down";
+  case LinearInput::Head:
+    return "head";
   }
   llvm_unreachable("unknown linear input");
 }

@@ -105,6 +105,9 @@ struct LowerModelPipelineOptions
   PassOptions::Option<uint64_t> seed{
       *this, "seed", llvm::cl::desc("Seed of the input rotations"),
       llvm::cl::init(0)};
+  PassOptions::Option<std::string> hessians{
+      *this, "hessians",
+      llvm::cl::desc("Calibration statistics for rounding = hess layers")};
   PassOptions::ListOption<int64_t> batches{
       *this, "batches",
       llvm::cl::desc("Batch sizes of the entry points (default: 1,8)")};
@@ -121,6 +124,7 @@ void qpal::buildLowerModelPipeline(OpPassManager &pm,
   quantize.model = options.model;
   quantize.seed = options.seed;
   quantize.threads = options.threads;
+  quantize.hessians = options.hessians;
   pm.addPass(createQuantizeWeightsPass(quantize));
   MaterializeWeightsPassOptions materialize;
   materialize.model = options.model;
@@ -187,6 +191,7 @@ void qpal::registerQPalPipelines() {
         LowerModelOptions options;
         options.model = cl.model;
         options.seed = cl.seed;
+        options.hessians = cl.hessians;
         if (!cl.batches.empty())
           options.batches.assign(cl.batches.begin(), cl.batches.end());
         options.cpuIsa = cl.cpuIsa;

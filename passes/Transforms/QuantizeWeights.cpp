@@ -14,6 +14,7 @@
 #include "qpal/Model/FakeQuant.h"
 #include "qpal/Model/ModelFile.h"
 #include "qpal/Passes/Passes.h"
+#include "qpal/Quant/Ldlq.h"
 #include "qpal/Quant/Quantize.h"
 
 #include "mlir/IR/AsmState.h"
@@ -102,11 +103,47 @@ struct QuantizeWeightsPass final
   LogicalResult pack(PackJob &job, const model::ModelFile &model,
                      SymbolTableCollection &symbolTable);
 
+  /// The second moment of layer `layerKey`'s input from the `hessians`
+  /// file (read once), or a diagnostic at `op`.
+  FailureOr<ArrayRef<double>> getHessian(Operation *op, StringRef layerKey,
+                                         int64_t cols);
+  std::optional<model::HessianSet> hessianSet;
+
   /// The packed weights made so far, by (symbol table, dense weights,
   /// quantizer, seed): layers that read the same weights the same way share
   /// one packed weight instead of quantizing it again.
   llvm::StringMap<PackedWeightOp> packedWeights;
 };
+
+FailureOr<ArrayRef<double>>
+QuantizeWeightsPass::getHessian(Operation *op, StringRef layerKey,
+                                int64_t cols) {
+  if (hessians.empty())
+    return op->emitOpError()
+           << "rounds against its input's Hessian (rounding = hess): give "
+              "the pass hessians=FILE (`qpal compile --hessians`, from `qpal "
+              "calibrate`)";
+  if (layerKey.empty())
+    return op->emitOpError()
+           << "rounds against its input's Hessian but has no block and role "
+              "to find it by";
+  if (!hessianSet) {
+    llvm::Expected<model::HessianSet> set = model::readHessianFile(hessians);
+    if (!set)
+      return op->emitOpError() << llvm::toString(set.takeError());
+    hessianSet = std::move(*set);
+  }
+  llvm::Expected<const model::InputStatistics *> input =
+      hessianSet->forLinear(layerKey);
+  if (!input)
+    return op->emitOpError() << llvm::toString(input.takeError());
+  if ((*input)->size != cols)
+    return op->emitOpError()
+           << "has " << cols << " inputs, but the Hessian of '" << layerKey
+           << "' in '" << hessians << "' is " << (*input)->size << " x "
+           << (*input)->size << " (calibrated on another model?)";
+  return ArrayRef<double>((*input)->secondMoment);
+}
 
 LogicalResult QuantizeWeightsPass::pack(PackJob &job,
                                         const model::ModelFile &model,
@@ -159,8 +196,15 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
         return failure();
       stacked.insert(stacked.end(), values->begin(), values->end());
     }
-    llvm::Expected<QuantizedLayer> layer = quantizeLayer(
-        job.quantizer.getSpec(), stacked.data(), rows, cols, options);
+    QuantizerSpec spec = job.quantizer.getSpec();
+    if (spec.hessian) {
+      FailureOr<ArrayRef<double>> hessian = getHessian(op, layerKey, cols);
+      if (failed(hessian))
+        return failure();
+      options.hessian = *hessian;
+    }
+    llvm::Expected<QuantizedLayer> layer = quantizeLayerWithHessian(
+        spec, stacked.data(), rows, cols, options);
     if (!layer)
       return op->emitOpError()
              << "cannot quantize with " << job.quantizer.getReferenceName()
@@ -216,6 +260,7 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
 void QuantizeWeightsPass::runOnOperation() {
   ModuleOp module = getOperation();
   packedWeights.clear();
+  hessianSet.reset();
 
   // The layers to pack: fusion groups, then the lone linears.
   SmallVector<PackJob> jobs;

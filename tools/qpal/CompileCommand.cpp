@@ -116,6 +116,11 @@ static cl::opt<std::string> lmHeadName(
     cl::desc("Quantize the LM head with this quantizer too (default: dense "
              "f32); the plan written by --emit-plan names it `lm_head`"),
     cl::value_desc("name"));
+static cl::opt<std::string> hessiansPath(
+    "hessians", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("Calibration statistics (`qpal calibrate`) that 'hess' "
+             "quantizers round against (LDLQ)"),
+    cl::value_desc("file.qpalh"));
 static cl::opt<std::string> targetName("target", cl::sub(compileCommand),
                                        cl::cat(driver::category()),
                                        cl::init("cpu"),
@@ -436,6 +441,7 @@ static int runCompile() {
     options.model = modelPath;
     options.seed = seed;
     options.threads = threads;
+    options.hessians = hessiansPath;
     options.batches = batches;
     options.cpuIsa = cpuIsa;
     buildLowerModelPipeline(pm, options);

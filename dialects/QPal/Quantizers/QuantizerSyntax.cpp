@@ -79,6 +79,20 @@ qpal::detail::parseQuantizerParams(AsmParser &parser, StringRef mnemonic,
                  << "' of #qpal." << mnemonic << ", got '" << kind << "'";
         break;
       }
+      case ParamKind::Rounding: {
+        StringRef kind;
+        if (parser.parseKeyword(&kind))
+          return failure();
+        if (kind == "none")
+          value.roundingValue = false;
+        else if (kind == "hess")
+          value.roundingValue = true;
+        else
+          return parser.emitError(valueLoc)
+                 << "expected 'none' or 'hess' for '" << key << "' of #qpal."
+                 << mnemonic << ", got '" << kind << "'";
+        break;
+      }
       }
     } while (succeeded(parser.parseOptionalComma()));
     if (parser.parseGreater())
@@ -116,10 +130,16 @@ void QuantizerParamPrinter::print(StringRef key, KernelKind value) {
   printer << stringifyKernelKind(value);
 }
 
+void QuantizerParamPrinter::print(StringRef key, StringRef keyword) {
+  printKey(key);
+  printer << keyword;
+}
+
 static constexpr ParamSpec kLutParams[] = {
     {"bits", ParamKind::Unsigned, /*required=*/true},
     {"scale", ParamKind::Float, /*required=*/false},
     {"kernel", ParamKind::KernelKind, /*required=*/false},
+    {"rounding", ParamKind::Rounding, /*required=*/false},
 };
 
 FailureOr<LutParams> qpal::detail::parseLutParams(AsmParser &parser,
@@ -129,18 +149,21 @@ FailureOr<LutParams> qpal::detail::parseLutParams(AsmParser &parser,
     return failure();
   return LutParams{*values[0].unsignedValue,
                    toAPFloat(values[1].floatValue.value_or(kDefaultLutScale)),
-                   values[2].kernelValue.value_or(KernelKind::TensorCore)};
+                   values[2].kernelValue.value_or(KernelKind::TensorCore),
+                   values[3].roundingValue.value_or(false)};
 }
 
 void qpal::detail::printLutParams(AsmPrinter &printer, unsigned bits,
-                                  const llvm::APFloat &scale,
-                                  KernelKind kernel) {
+                                  const llvm::APFloat &scale, KernelKind kernel,
+                                  bool hessian) {
   QuantizerParamPrinter params(printer);
   params.print("bits", bits);
   if (double value = scale.convertToDouble(); value != kDefaultLutScale)
     params.print("scale", value);
   if (kernel != KernelKind::TensorCore)
     params.print("kernel", kernel);
+  if (hessian)
+    params.print("rounding", StringRef("hess"));
 }
 
 LogicalResult

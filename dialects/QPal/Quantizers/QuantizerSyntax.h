@@ -26,7 +26,7 @@
 namespace qpal::detail {
 
 /// The value kinds a quantizer parameter can have.
-enum class ParamKind { Unsigned, Float, KernelKind };
+enum class ParamKind { Unsigned, Float, KernelKind, Rounding };
 
 /// One parameter of a quantizer's syntax.
 struct ParamSpec {
@@ -40,7 +40,11 @@ struct ParamValue {
   std::optional<unsigned> unsignedValue;
   std::optional<double> floatValue;
   std::optional<KernelKind> kernelValue;
-  bool present() const { return unsignedValue || floatValue || kernelValue; }
+  /// `rounding`: true for `hess`, false for `none`.
+  std::optional<bool> roundingValue;
+  bool present() const {
+    return unsignedValue || floatValue || kernelValue || roundingValue;
+  }
 };
 
 /// Parses `<key = value, ...>` for the parameters `specs` of the attribute
@@ -60,6 +64,7 @@ public:
   void print(llvm::StringRef key, unsigned value);
   void print(llvm::StringRef key, double value);
   void print(llvm::StringRef key, KernelKind value);
+  void print(llvm::StringRef key, llvm::StringRef keyword);
 
 private:
   void printKey(llvm::StringRef key);
@@ -67,21 +72,23 @@ private:
   bool first = true;
 };
 
-/// The `bits`, `scale`, `kernel` parameters of the lookup-table quantizers
-/// (`#qpal.sq`, `#qpal.vq`).
+/// The `bits`, `scale`, `kernel`, `rounding` parameters of the lookup-table
+/// quantizers (`#qpal.sq`, `#qpal.vq`).
 struct LutParams {
   unsigned bits;
   llvm::APFloat scale;
   KernelKind kernel;
+  bool hessian;
 };
 
-/// Parses `<bits = b[, scale = s][, kernel = k]>`.
+/// Parses `<bits = b[, scale = s][, kernel = k][, rounding = none|hess]>`.
 mlir::FailureOr<LutParams> parseLutParams(mlir::AsmParser &parser,
                                           llvm::StringRef mnemonic);
 
 /// Prints the parameters of a lookup-table quantizer, defaults elided.
 void printLutParams(mlir::AsmPrinter &printer, unsigned bits,
-                    const llvm::APFloat &scale, KernelKind kernel);
+                    const llvm::APFloat &scale, KernelKind kernel,
+                    bool hessian);
 
 /// Reports `spec`'s invalid parameter as `#qpal.<mnemonic>: <message>`.
 mlir::LogicalResult

@@ -18,21 +18,25 @@ Attribute SqAttr::parse(AsmParser &parser, Type) {
   if (failed(params))
     return {};
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
-                    params->bits, params->scale, params->kernel);
+                    params->bits, params->scale, params->kernel,
+                    params->hessian);
 }
 
 void SqAttr::print(AsmPrinter &printer) const {
-  printLutParams(printer, getBits(), getScale(), getKernel());
+  printLutParams(printer, getBits(), getScale(), getKernel(), getHessian());
 }
 
 LogicalResult SqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                              unsigned bits, llvm::APFloat scale,
-                             KernelKind kernel) {
-  return verifySpec(emitError, getMnemonic(),
-                    QuantizerSpec::sq(bits, scale.convertToDouble(), kernel));
+                             KernelKind kernel, bool hessian) {
+  QuantizerSpec spec = QuantizerSpec::sq(bits, scale.convertToDouble(), kernel);
+  spec.hessian = hessian;
+  return verifySpec(emitError, getMnemonic(), spec);
 }
 
 QuantizerSpec SqAttr::getSpec() const {
-  return QuantizerSpec::sq(getBits(), getScale().convertToDouble(),
-                           getKernel());
+  QuantizerSpec spec =
+      QuantizerSpec::sq(getBits(), getScale().convertToDouble(), getKernel());
+  spec.hessian = getHessian();
+  return spec;
 }

@@ -18,21 +18,25 @@ Attribute VqAttr::parse(AsmParser &parser, Type) {
   if (failed(params))
     return {};
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
-                    params->bits, params->scale, params->kernel);
+                    params->bits, params->scale, params->kernel,
+                    params->hessian);
 }
 
 void VqAttr::print(AsmPrinter &printer) const {
-  printLutParams(printer, getBits(), getScale(), getKernel());
+  printLutParams(printer, getBits(), getScale(), getKernel(), getHessian());
 }
 
 LogicalResult VqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                              unsigned bits, llvm::APFloat scale,
-                             KernelKind kernel) {
-  return verifySpec(emitError, getMnemonic(),
-                    QuantizerSpec::vq(bits, scale.convertToDouble(), kernel));
+                             KernelKind kernel, bool hessian) {
+  QuantizerSpec spec = QuantizerSpec::vq(bits, scale.convertToDouble(), kernel);
+  spec.hessian = hessian;
+  return verifySpec(emitError, getMnemonic(), spec);
 }
 
 QuantizerSpec VqAttr::getSpec() const {
-  return QuantizerSpec::vq(getBits(), getScale().convertToDouble(),
-                           getKernel());
+  QuantizerSpec spec =
+      QuantizerSpec::vq(getBits(), getScale().convertToDouble(), getKernel());
+  spec.hessian = getHessian();
+  return spec;
 }

@@ -6,7 +6,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Calibration runs the model over text and records, per block and per
-// linear input (q/k/v share one, gate/up one, o and down one each), the
+// linear input (q/k/v share one, gate/up one, o and down one each), and for
+// the LM head's input, the
 // second moment H = E[x x^T] of the input rows and their mean: what
 // Hessian-aware rounding (LDLQ, beyond.md section 1) weights the rounding
 // error with. A `.qpalh` file holds one model's statistics:
@@ -58,7 +59,7 @@ struct InputStatistics {
 };
 
 /// A model's input statistics, keyed "<block>_<input>" ("3_qkv", "3_o",
-/// "3_up", "3_down").
+/// "3_up", "3_down"), and "head" for the LM head's input.
 struct HessianSet {
   std::map<std::string, InputStatistics> inputs;
 
@@ -68,8 +69,9 @@ struct HessianSet {
   forLinear(llvm::StringRef layerKey) const;
 };
 
-/// The key of the input the block linear `layerKey` reads ("3_qkv" for
-/// "3_self_attn.k_proj"), or an error for a key that is not a block linear.
+/// The key of the input the linear `layerKey` reads ("3_qkv" for
+/// "3_self_attn.k_proj", "head" for "lm_head"), or an error for a key that
+/// is neither a block linear nor the LM head.
 llvm::Expected<std::string> getInputKey(llvm::StringRef layerKey);
 
 /// Writes `set` to `path` in the format above, through a temporary file

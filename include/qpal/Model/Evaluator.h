@@ -56,12 +56,13 @@ using LinearProvider = std::function<llvm::Expected<LinearFunction>(
     llvm::StringRef layerKey, int64_t rows, int64_t cols,
     llvm::ArrayRef<float> weight)>;
 
-/// The inputs of a block's linears: q, k and v read one, gate and up one,
-/// o and down one each.
-enum class LinearInput { Qkv, Output, GateUp, Down };
+/// The inputs of a block's linears (q, k and v read one, gate and up one, o
+/// and down one each) and of the LM head (the final norm's output, reported
+/// with layer -1).
+enum class LinearInput { Qkv, Output, GateUp, Down, Head };
 
 /// Returns the name calibration files use for an input ("qkv", "o", "up",
-/// "down", after QTIP's input_hessian_llama.py).
+/// "down", after QTIP's input_hessian_llama.py, and "head").
 llvm::StringRef getLinearInputName(LinearInput input);
 
 /// Sees the input rows of each of a block's linear inputs before its

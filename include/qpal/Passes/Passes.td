@@ -182,6 +182,11 @@ def QuantizeWeightsPass : Pass<"qpal-quantize-weights", "::mlir::ModuleOp"> {
     packed bytes are `dense_resource` blobs: they print in the module's
     resource section (`--mlir-elide-resource-strings-if-larger` hides them).
 
+    A quantizer with `rounding = hess` rounds with LDLQ against the second
+    moment of the layer's input (the block's `qkv`, `o`, `up` or `down`
+    statistics in the `hessians` file); such a layer needs its `block` and
+    `role`.
+
     ```mlir
     // qpal-opt -qpal-quantize-weights
     %y = qpal.linear %x, @blk0_o {block = 0 : i64, role = #qpal.role<o>,
@@ -204,6 +209,9 @@ def QuantizeWeightsPass : Pass<"qpal-quantize-weights", "::mlir::ModuleOp"> {
            "Seed of the input rotations' sign vectors">,
     Option<"threads", "threads", "unsigned", /*default=*/"0",
            "Worker threads of the encoders (0: every hardware thread)">,
+    Option<"hessians", "hessians", "std::string", /*default=*/"\"\"",
+           "Calibration statistics (`qpal calibrate`) that layers with "
+           "`rounding = hess` round against">,
   ];
 }
 

@@ -37,6 +37,8 @@ struct LowerModelOptions {
   uint64_t seed = 0;
   /// Encoder threads (0: every hardware thread).
   unsigned threads = 0;
+  /// The calibration statistics `rounding = hess` layers round against.
+  std::string hessians;
   /// The entry points' batch sizes.
   std::vector<int64_t> batches = {1, 8};
   /// target=cpu: host, avx512, avx2 or generic.

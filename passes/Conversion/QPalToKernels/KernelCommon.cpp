@@ -40,7 +40,11 @@ llvm::Expected<GpuChip> qpal::lookupGpuChip(StringRef name) {
 }
 
 std::string qpal::getKernelName(const KernelShape &shape, StringRef target) {
-  std::string quantizer = shape.quantizer.getReferenceName();
+  // How the codes were rounded does not change how they decode: `hess`
+  // layers share the kernels of their `none` twins.
+  QuantizerSpec spec = shape.quantizer.getSpec();
+  spec.hessian = false;
+  std::string quantizer = spec.referenceName();
   for (char &c : quantizer)
     if (!llvm::isAlnum(c))
       c = c == '.' ? 'p' : '_';

@@ -10,5 +10,10 @@ func.func private @missing_bits() attributes {q = #qpal.sq<>}
 
 // -----
 
-// expected-error @+1 {{unknown parameter 'kv' for #qpal.sq, expected one of 'bits', 'scale', 'kernel'}}
+// expected-error @+1 {{unknown parameter 'kv' for #qpal.sq, expected one of 'bits', 'scale', 'kernel', 'rounding'}}
 func.func private @wrong_key() attributes {q = #qpal.sq<kv = 4>}
+
+// -----
+
+// expected-error @+1 {{expected 'none' or 'hess' for 'rounding' of #qpal.sq, got 'gptq'}}
+func.func private @bad_rounding() attributes {q = #qpal.sq<bits = 4, rounding = gptq>}

@@ -44,3 +44,9 @@ func.func private @negative() attributes {q = #qpal.tcq<kv = -3>}
 
 // expected-error @+1 {{expected integer value}}
 func.func private @not_a_number() attributes {q = #qpal.tcq<kv = six>}
+
+// -----
+
+// Trellis codes have no Hessian-aware rounding yet.
+// expected-error @+1 {{unknown parameter 'rounding' for #qpal.tcq}}
+func.func private @tcq_hess() attributes {q = #qpal.tcq<kv = 6, rounding = hess>}

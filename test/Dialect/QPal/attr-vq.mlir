@@ -17,3 +17,7 @@ func.func private @vq_simt() attributes {q = #qpal.vq<kernel = simt, bits = 6>}
 // CHECK-SAME: a = #qpal.vq<bits = 2>
 // CHECK-SAME: b = #qpal.vq<bits = 12, scale = 0.95>
 func.func private @vq_range() attributes {a = #qpal.vq<bits = 2>, b = #qpal.vq<bits = 12, scale = 0.95>}
+
+// CHECK-LABEL: func.func private @vq_hess
+// CHECK-SAME: q = #qpal.vq<bits = 6, rounding = hess>
+func.func private @vq_hess() attributes {q = #qpal.vq<bits = 6, rounding = hess>}

@@ -52,8 +52,10 @@ TEST(Calibration, ObserverSeesTheLinearsInputsAndTheSumsAreExact) {
   options.inputObserver = [&](int64_t layer, LinearInput input, const float *x,
                               int64_t ldx, int64_t rows, int64_t cols) {
     record(observed,
-           std::to_string(layer) + "_" + getLinearInputName(input).str(), x,
-           ldx, rows, cols);
+           input == LinearInput::Head
+               ? std::string("head")
+               : std::to_string(layer) + "_" + getLinearInputName(input).str(),
+           x, ldx, rows, cols);
     accumulate(layer, input, x, ldx, rows, cols);
   };
   // The provider computes the products (float64) and keeps the inputs of
@@ -68,19 +70,19 @@ TEST(Calibration, ObserverSeesTheLinearsInputsAndTheSumsAreExact) {
     auto inputKey = getInputKey(key);
     if (!inputKey)
       return inputKey.takeError();
-    return LinearFunction([&, w, rows, cols, keep, group = *inputKey](
-                              const float *x, int64_t ldx, float *y,
-                              int64_t ldy, int64_t n) {
-      if (keep)
-        record(provided, group, x, ldx, n, cols);
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t m = 0; m < rows; ++m) {
-          double sum = 0;
-          for (int64_t k = 0; k < cols; ++k)
-            sum += static_cast<double>(x[t * ldx + k]) * w[m * cols + k];
-          y[t * ldy + m] = static_cast<float>(sum);
-        }
-    });
+    return LinearFunction(
+        [&, w, rows, cols, keep, group = *inputKey](
+            const float *x, int64_t ldx, float *y, int64_t ldy, int64_t n) {
+          if (keep)
+            record(provided, group, x, ldx, n, cols);
+          for (int64_t t = 0; t < n; ++t)
+            for (int64_t m = 0; m < rows; ++m) {
+              double sum = 0;
+              for (int64_t k = 0; k < cols; ++k)
+                sum += static_cast<double>(x[t * ldx + k]) * w[m * cols + k];
+              y[t * ldy + m] = static_cast<float>(sum);
+            }
+        });
   };
   auto evaluator = Evaluator::create(**model, options);
   ASSERT_TRUE(static_cast<bool>(evaluator)) << toString(evaluator.takeError());
@@ -96,8 +98,13 @@ TEST(Calibration, ObserverSeesTheLinearsInputsAndTheSumsAreExact) {
   EXPECT_EQ(progress, (std::vector<int64_t>{4, 8, 9}));
 
   const ModelConfig &config = (*evaluator)->getConfig();
-  ASSERT_EQ(set->inputs.size(), static_cast<size_t>(4 * config.numLayers));
-  EXPECT_EQ(observed, provided);
+  ASSERT_EQ(set->inputs.size(), static_cast<size_t>(4 * config.numLayers + 1));
+  // The provider sees the block linears; the head's input is the final
+  // norm's output.
+  Rows blocks = observed;
+  blocks.erase("head");
+  EXPECT_EQ(blocks, provided);
+  ASSERT_EQ(observed["head"].size(), tokens.size());
   for (const auto &[key, rows] : observed) {
     ASSERT_TRUE(set->inputs.count(key)) << key;
     const InputStatistics &input = set->inputs.at(key);
@@ -121,14 +128,41 @@ TEST(Calibration, ObserverSeesTheLinearsInputsAndTheSumsAreExact) {
       }
     }
   }
+  // The head's rows are what the LM head multiplies: the logits of a
+  // forward pass equal them times the head weight (float64 here).
+  observed.clear();
+  std::vector<float> logits;
+  ASSERT_FALSE(static_cast<bool>((*evaluator)->forward(tokens, &logits)));
+  const auto &headRows = observed["head"];
+  ASSERT_EQ(headRows.size(), tokens.size());
+  int64_t hidden = config.hiddenSize, vocab = config.vocabSize;
+  std::vector<float> headWeight(static_cast<size_t>(vocab * hidden));
+  llvm::Error readError = (*model)->readInto(
+      config.tiedEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight",
+      headWeight);
+  ASSERT_FALSE(static_cast<bool>(readError)) << toString(std::move(readError));
+  for (size_t t = 0; t < tokens.size(); ++t)
+    for (int64_t v = 0; v < vocab; ++v) {
+      double sum = 0;
+      for (int64_t k = 0; k < hidden; ++k)
+        sum += static_cast<double>(headRows[t][k]) * headWeight[v * hidden + k];
+      ASSERT_NEAR(logits[t * vocab + v], sum, 1e-4 * (1 + std::fabs(sum)))
+          << "token " << t << " logit " << v;
+    }
+  (*evaluator)->resetCache();
+
   // A block linear finds its input; other keys are refused by name.
   auto q = set->forLinear("1_self_attn.k_proj");
   ASSERT_TRUE(static_cast<bool>(q));
   EXPECT_EQ(*q, &set->inputs.at("1_qkv"));
   auto head = set->forLinear("lm_head");
-  ASSERT_FALSE(static_cast<bool>(head));
-  EXPECT_NE(toString(head.takeError()).find("'lm_head' is not a block "
-                                            "linear's key"),
+  ASSERT_TRUE(static_cast<bool>(head));
+  EXPECT_EQ(*head, &set->inputs.at("head"));
+  auto embedding = set->forLinear("embed_tokens");
+  ASSERT_FALSE(static_cast<bool>(embedding));
+  EXPECT_NE(toString(embedding.takeError())
+                .find("'embed_tokens' is not a "
+                      "block linear's key"),
             std::string::npos);
   auto missing = set->forLinear("7_mlp.down_proj");
   ASSERT_FALSE(static_cast<bool>(missing));

@@ -86,16 +86,21 @@ def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq"> {
     (default) or the CUDA-core (`simt`) one, which stores the codes in its own
     layout.
 
-    Reference name: `ldlq_2_{bits}_none_{scale}` (`:simt` appended for the
-    CUDA-core kernel).
+    `rounding = hess` rounds with LDLQ against the layer's calibration
+    Hessian (`qpal calibrate`) instead of each pair on its own (`none`, the
+    default); the codes, layout and kernels are the same.
+
+    Reference name: `ldlq_2_{bits}_{none|hess}_{scale}` (`:simt` appended
+    for the CUDA-core kernel).
 
     ```mlir
     #qpal.vq<bits = 9>                      // ldlq_2_9_none_1.0, 4.5 bits
     #qpal.vq<bits = 6, kernel = simt>
+    #qpal.vq<bits = 6, rounding = hess>     // ldlq_2_6_hess_1.0
     ```
   }];
   let parameters = (ins "unsigned":$bits, APFloatParameter<"input scale">:$scale,
-                        "::qpal::KernelKind":$kernel);
+                        "::qpal::KernelKind":$kernel, "bool":$hessian);
 }
 
 def QPal_SqAttr : QPal_QuantizerAttr<"Sq", "sq"> {
@@ -105,14 +110,18 @@ def QPal_SqAttr : QPal_QuantizerAttr<"Sq", "sq"> {
     a Lloyd-Max codebook of N(0, 1). `kernel` selects the tensor-core kernel
     (default) or the CUDA-core (`simt`) one.
 
-    Reference name: `ldlq_1_{bits}_none_{scale}`.
+    `rounding = hess` rounds with LDLQ against the layer's calibration
+    Hessian, as for `#qpal.vq`.
+
+    Reference name: `ldlq_1_{bits}_{none|hess}_{scale}`.
 
     ```mlir
     #qpal.sq<bits = 4>                      // ldlq_1_4_none_1.0
+    #qpal.sq<bits = 4, rounding = hess>     // ldlq_1_4_hess_1.0
     ```
   }];
   let parameters = (ins "unsigned":$bits, APFloatParameter<"input scale">:$scale,
-                        "::qpal::KernelKind":$kernel);
+                        "::qpal::KernelKind":$kernel, "bool":$hessian);
 }
 
 def QPal_F16Attr : QPal_QuantizerAttr<"F16", "f16"> {
