@@ -77,11 +77,14 @@ run="$build/bin/qpal-run"
 "$run" "$out/smollm2-msq-3.25.qpal" --info | head -7
 "$run" "$out/smollm2-msq-3.25.qpal" --perplexity
 "$run" "$out/smollm2-msq-3.25.qpal" --chat --prompt "What is the capital of France?" -n 32
-echo "== 7. Speed on this machine, side by side with llama.cpp on the shipped Q4_1 file (2 threads each) =="
-"$qpal" compile "$model" --quantizer ldlq_1_4_none_1.0 --lm-head ldlq_1_4_none_1.0 \
-  -o "$out/smollm2-sq4.qpal"
+echo "== 7. Hessian-aware rounding: calibrated on State of the Union 2000-2009, 4-bit SQ rounded with LDLQ (LM head included) =="
+"$qpal" calibrate "$model" -o "$out/smollm2.qpalh"
+"$qpal" compile "$model" --quantizer ldlq_1_4_hess_1.0 --lm-head ldlq_1_4_hess_1.0 \
+  --hessians "$out/smollm2.qpalh" -o "$out/smollm2-sq4-hess.qpal"
+"$run" "$out/smollm2-sq4-hess.qpal" --perplexity
+echo "== 8. Speed on this machine, side by side with llama.cpp on the shipped Q4_1 file (2 threads each) =="
 python3 -c "import llama_cpp" 2>/dev/null ||
   CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
     python3 -m pip install --quiet llama-cpp-python==0.3.36  # builds llama.cpp once (minutes)
 python3 bench/models/smollm2_package.py --qpal-run "$run" --gguf "$model" --threads 2 \
-  "qpal MSQ 3.25=$out/smollm2-msq-3.25.qpal" "qpal SQ4 + SQ4 head=$out/smollm2-sq4.qpal"
+  "qpal MSQ 3.25=$out/smollm2-msq-3.25.qpal" "qpal SQ4-hess + SQ4-hess head=$out/smollm2-sq4-hess.qpal"
