@@ -75,9 +75,10 @@ QuantizerAttrInterface qpal::getQuantizerAttr(MLIRContext *context,
   case QuantizerFamily::F16:
     return F16Attr::get(context);
   case QuantizerFamily::Tcq:
-    return TcqAttr::get(context, spec.kv1, spec.tlutBits, scale);
+    return TcqAttr::get(context, spec.kv1, spec.tlutBits, scale, spec.hessian);
   case QuantizerFamily::TcqSplit:
-    return TcqSplitAttr::get(context, spec.kv1, spec.kv2, spec.tlutBits, scale);
+    return TcqSplitAttr::get(context, spec.kv1, spec.kv2, spec.tlutBits, scale,
+                             spec.hessian);
   case QuantizerFamily::Vq:
     return VqAttr::get(context, spec.indexBits, scale, spec.kernel,
                        spec.hessian);

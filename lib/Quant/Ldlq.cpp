@@ -11,6 +11,9 @@
 
 #include "qpal/Quant/LutQuantizers.h"
 #include "qpal/Quant/SimtLayout.h"
+#include "qpal/Quant/TcqSplit.h"
+#include "qpal/Quant/Trellis.h"
+#include "qpal/Quant/Viterbi.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -70,9 +73,9 @@ llvm::Expected<BlockLdl> qpal::factorBlockLdl(llvm::ArrayRef<double> h,
         "block LDL: the size {0} must be a positive multiple of the block {1}",
         n, block));
   if (static_cast<int64_t>(h.size()) != n * n)
-    return makeError(llvm::formatv(
-        "block LDL: expects {0} x {0} = {1} values, got {2}", n, n * n,
-        h.size()));
+    return makeError(
+        llvm::formatv("block LDL: expects {0} x {0} = {1} values, got {2}", n,
+                      n * n, h.size()));
   // H = C C^T (lower C, LAPACK), then L = C blockdiag(C_kk)^-1 and
   // D_k = C_kk C_kk^T.
   std::vector<double> c(h.begin(), h.end());
@@ -107,8 +110,8 @@ llvm::Expected<BlockLdl> qpal::factorBlockLdl(llvm::ArrayRef<double> h,
     // L[k0:, k0:k0+b] = C[k0:, k0:k0+b] C_kk^-1 (rows above k0 are zero).
     cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans,
                 CblasNonUnit, static_cast<int>(n - k0), static_cast<int>(block),
-                1.0, pivot.data(), static_cast<int>(block), c.data() + k0 * n + k0,
-                static_cast<int>(n));
+                1.0, pivot.data(), static_cast<int>(block),
+                c.data() + k0 * n + k0, static_cast<int>(n));
     // The unit diagonal block carries no feedback.
     for (unsigned a = 0; a < block; ++a)
       for (unsigned b = 0; b < block; ++b)
@@ -118,42 +121,26 @@ llvm::Expected<BlockLdl> qpal::factorBlockLdl(llvm::ArrayRef<double> h,
   return result;
 }
 
-llvm::Expected<std::vector<uint16_t>>
-qpal::encodeLutCodesLdlq(const float *weights, int64_t rows, int64_t cols,
-                         const Codebook &codebook, const BlockLdl &ldl,
-                         unsigned threads) {
-  (void)threads; // BLAS runs the products on its own threads.
-  const unsigned dim = codebook.dim();
-  if (auto err = checkLutShape("VQ/SQ LDLQ encoder", rows, cols, dim, 1, 1))
-    return std::move(err);
-  if (!weights)
-    return makeError("VQ/SQ LDLQ encoder: null weight pointer");
-  if (ldl.size != cols || ldl.block != dim)
-    return makeError(llvm::formatv(
-        "VQ/SQ LDLQ encoder: the factorization is {0} x {0} in blocks of {1}; "
-        "the weight has {2} columns and codewords of {3}",
-        ldl.size, ldl.block, cols, dim));
-  for (int64_t i = 0; i < rows * cols; ++i)
-    if (!std::isfinite(weights[i]))
-      return makeError(llvm::formatv(
-          "VQ/SQ LDLQ encoder: the normalized weight at ({0}, {1}) is not "
-          "finite",
-          i / cols, i % cols));
-  auto search = NearestCodeword::create(codebook);
-  if (!search)
-    return search.takeError();
+namespace {
 
-  const int64_t n = cols;
-  const int64_t vectorsPerRow = cols / dim;
-  std::vector<uint16_t> codes(static_cast<size_t>(rows * vectorsPerRow));
-  // E = W - W^ of the columns done so far (zero elsewhere).
+/// Rounds the column block [k0, k0 + block) of every row: reads the
+/// targets (rows x block, row stride `ld`) and writes the reconstruction
+/// (rows x block, row-major) into `decoded`.
+using BlockRounder =
+    llvm::function_ref<llvm::Error(int64_t k0, const double *targets,
+                                   int64_t ld, std::vector<double> &decoded)>;
+
+/// The LDLQ sweep shared by every family: column blocks of `ldl.block` from
+/// the last to the first, each target the weight plus the feedback of the
+/// later columns' errors, in panels of up to 128 columns (one BLAS product
+/// brings in the later panels, smaller ones the panel's own later blocks).
+llvm::Error sweepLdlq(const float *weights, int64_t rows, int64_t cols,
+                      const BlockLdl &ldl, BlockRounder round) {
+  const int64_t n = cols, block = ldl.block;
   std::vector<double> error(static_cast<size_t>(rows * cols), 0.0);
   const double *lower = ldl.lower.data();
-  // Columns are taken in panels of up to 128 from the end: one product
-  // brings in the feedback of every later panel, smaller ones that of the
-  // panel's own later blocks.
-  const int64_t panel = std::max<int64_t>(dim, 128 / dim * dim);
-  std::vector<double> target;
+  const int64_t panel = std::max<int64_t>(block, 128 / block * block);
+  std::vector<double> target, decoded;
   for (int64_t p1 = cols; p1 > 0;) {
     int64_t p0 = std::max<int64_t>(0, p1 - panel);
     int64_t width = p1 - p0;
@@ -162,35 +149,132 @@ qpal::encodeLutCodesLdlq(const float *weights, int64_t rows, int64_t cols,
       for (int64_t c = 0; c < width; ++c)
         target[r * width + c] = weights[r * cols + p0 + c];
     if (p1 < cols)
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                  static_cast<int>(rows), static_cast<int>(width),
-                  static_cast<int>(cols - p1), 1.0, error.data() + p1,
-                  static_cast<int>(cols), lower + p1 * n + p0,
-                  static_cast<int>(n), 1.0, target.data(),
-                  static_cast<int>(width));
-    for (int64_t k0 = p1 - dim; k0 >= p0; k0 -= dim) {
+      cblas_dgemm(
+          CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows),
+          static_cast<int>(width), static_cast<int>(cols - p1), 1.0,
+          error.data() + p1, static_cast<int>(cols), lower + p1 * n + p0,
+          static_cast<int>(n), 1.0, target.data(), static_cast<int>(width));
+    for (int64_t k0 = p1 - block; k0 >= p0; k0 -= block) {
       int64_t j = k0 - p0;
-      int64_t later = p1 - (k0 + dim);
+      int64_t later = p1 - (k0 + block);
       if (later > 0)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                    static_cast<int>(rows), static_cast<int>(dim),
-                    static_cast<int>(later), 1.0, error.data() + k0 + dim,
-                    static_cast<int>(cols), lower + (k0 + dim) * n + k0,
+                    static_cast<int>(rows), static_cast<int>(block),
+                    static_cast<int>(later), 1.0, error.data() + k0 + block,
+                    static_cast<int>(cols), lower + (k0 + block) * n + k0,
                     static_cast<int>(n), 1.0, target.data() + j,
                     static_cast<int>(width));
-      for (int64_t r = 0; r < rows; ++r) {
-        const double *t = target.data() + r * width + j;
-        uint32_t code = search->find(t);
-        codes[r * vectorsPerRow + k0 / dim] = static_cast<uint16_t>(code);
-        for (unsigned c = 0; c < dim; ++c)
+      if (llvm::Error err = round(k0, target.data() + j, width, decoded))
+        return err;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < block; ++c)
           error[r * cols + k0 + c] =
               static_cast<double>(weights[r * cols + k0 + c]) -
-              static_cast<double>(codebook.at(code, c));
-      }
+              decoded[r * block + c];
     }
     p1 = p0;
   }
+  return llvm::Error::success();
+}
+
+llvm::Error checkWeights(llvm::StringRef what, const float *weights,
+                         int64_t rows, int64_t cols) {
+  if (!weights)
+    return makeError(llvm::formatv("{0}: null weight pointer", what));
+  for (int64_t i = 0; i < rows * cols; ++i)
+    if (!std::isfinite(weights[i]))
+      return makeError(llvm::formatv(
+          "{0}: the normalized weight at ({1}, {2}) is not finite", what,
+          i / cols, i % cols));
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<std::vector<uint16_t>>
+qpal::encodeLutCodesLdlq(const float *weights, int64_t rows, int64_t cols,
+                         const Codebook &codebook, const BlockLdl &ldl,
+                         unsigned threads) {
+  (void)threads; // BLAS runs the products on its own threads.
+  const unsigned dim = codebook.dim();
+  if (auto err = checkLutShape("VQ/SQ LDLQ encoder", rows, cols, dim, 1, 1))
+    return std::move(err);
+  if (auto err = checkWeights("VQ/SQ LDLQ encoder", weights, rows, cols))
+    return std::move(err);
+  if (ldl.size != cols || ldl.block != dim)
+    return makeError(llvm::formatv(
+        "VQ/SQ LDLQ encoder: the factorization is {0} x {0} in blocks of {1}; "
+        "the weight has {2} columns and codewords of {3}",
+        ldl.size, ldl.block, cols, dim));
+  auto search = NearestCodeword::create(codebook);
+  if (!search)
+    return search.takeError();
+  const int64_t vectorsPerRow = cols / dim;
+  std::vector<uint16_t> codes(static_cast<size_t>(rows * vectorsPerRow));
+  auto round = [&](int64_t k0, const double *targets, int64_t ld,
+                   std::vector<double> &decoded) -> llvm::Error {
+    decoded.resize(static_cast<size_t>(rows) * dim);
+    for (int64_t r = 0; r < rows; ++r) {
+      uint32_t code = search->find(targets + r * ld);
+      codes[r * vectorsPerRow + k0 / dim] = static_cast<uint16_t>(code);
+      for (unsigned c = 0; c < dim; ++c)
+        decoded[r * dim + c] = codebook.at(code, c);
+    }
+    return llvm::Error::success();
+  };
+  if (auto err = sweepLdlq(weights, rows, cols, ldl, round))
+    return std::move(err);
   return codes;
+}
+
+llvm::Expected<std::vector<uint16_t>>
+qpal::encodeTcqStatesLdlq(const float *weights, int64_t rows, int64_t cols,
+                          llvm::function_ref<unsigned(int64_t column)> kvOf,
+                          const TcqStateTable &table, const BlockLdl &ldl,
+                          const TcqEncodeOptions &options) {
+  constexpr int64_t tile = 16;
+  if (rows <= 0 || cols <= 0 || rows % tile || cols % tile)
+    return makeError(llvm::formatv(
+        "TCQ LDLQ encoder: rows and cols must be positive multiples of 16, "
+        "got {0} x {1}",
+        rows, cols));
+  if (auto err = checkWeights("TCQ LDLQ encoder", weights, rows, cols))
+    return std::move(err);
+  if (ldl.size != cols || ldl.block != tile)
+    return makeError(llvm::formatv(
+        "TCQ LDLQ encoder: the factorization is {0} x {0} in blocks of {1}; "
+        "the weight has {2} columns and tiles of 16",
+        ldl.size, ldl.block, cols));
+  const int64_t tilesPerRow = cols / tile;
+  const size_t stepsPerTile = kTcqStepsPerTile;
+  std::vector<uint16_t> states(static_cast<size_t>(rows / tile) * tilesPerRow *
+                               stepsPerTile);
+  std::vector<float> strip(static_cast<size_t>(rows * tile));
+  auto round = [&](int64_t k0, const double *targets, int64_t ld,
+                   std::vector<double> &decoded) -> llvm::Error {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < tile; ++c)
+        strip[r * tile + c] = static_cast<float>(targets[r * ld + c]);
+    unsigned kv = kvOf(k0);
+    auto stripStates =
+        encodeTcqStates(strip.data(), rows, tile, kv, table, options);
+    if (!stripStates)
+      return stripStates.takeError();
+    auto values = reconstructTcqStates(*stripStates, rows, tile, table,
+                                       CodebookPrecision::Fp32);
+    if (!values)
+      return values.takeError();
+    decoded.assign(values->begin(), values->end());
+    // Tile t of the strip is tile (t, k0 / 16) of the weight.
+    for (int64_t t = 0; t < rows / tile; ++t)
+      std::copy_n(stripStates->begin() + t * stepsPerTile, stepsPerTile,
+                  states.begin() +
+                      (t * tilesPerRow + k0 / tile) * stepsPerTile);
+    return llvm::Error::success();
+  };
+  if (auto err = sweepLdlq(weights, rows, cols, ldl, round))
+    return std::move(err);
+  return states;
 }
 
 double qpal::proxyLoss(const float *a, const float *b, int64_t rows,
@@ -215,10 +299,8 @@ qpal::quantizeLayerWithHessian(const QuantizerSpec &spec, const float *weights,
                                const QuantizeOptions &options) {
   if (!spec.hessian)
     return quantizeLayer(spec, weights, rows, cols, options);
-  if (spec.family != QuantizerFamily::Vq && spec.family != QuantizerFamily::Sq)
-    return makeError(llvm::formatv(
-        "quantizer '{0}': Hessian-aware rounding is built for VQ and SQ only",
-        spec.referenceName()));
+  if (spec.family == QuantizerFamily::F16)
+    return makeError("f16 layers are not rounded: no Hessian applies");
   if (options.hessian.size() != static_cast<size_t>(cols * cols))
     return makeError(llvm::formatv(
         "quantizer '{0}' rounds against the layer's input Hessian: expects "
@@ -242,10 +324,53 @@ qpal::quantizeLayerWithHessian(const QuantizerSpec &spec, const float *weights,
     h = rotateHessian(h, cols, layer.signs, *transform);
   }
   regularizeHessian(h, cols);
+  bool trellis = spec.family == QuantizerFamily::Tcq ||
+                 spec.family == QuantizerFamily::TcqSplit;
   unsigned dim = spec.vectorDim();
-  auto ldl = factorBlockLdl(h, cols, dim);
+  auto ldl = factorBlockLdl(h, cols, trellis ? 16 : dim);
   if (!ldl)
     return ldl.takeError();
+  if (trellis) {
+    auto table = TcqStateTable::shipped(spec.tlutBits);
+    if (!table)
+      return table.takeError();
+    TcqEncodeOptions tcqOptions;
+    tcqOptions.threads = options.threads;
+    tcqOptions.simd = options.simd;
+    const int64_t half = cols / 2;
+    bool split = spec.family == QuantizerFamily::TcqSplit;
+    auto states = encodeTcqStatesLdlq(
+        normalized->data(), rows, cols,
+        [&](int64_t column) {
+          return split && column >= half ? spec.kv2 : spec.kv1;
+        },
+        **table, *ldl, tcqOptions);
+    if (!states)
+      return states.takeError();
+    // Each column part is its own matrix of tiles (TcqSplit.h).
+    unsigned parts = split ? 2 : 1;
+    const int64_t partCols = cols / parts, tilesPerRow = cols / 16;
+    for (unsigned part = 0; part < parts; ++part) {
+      std::vector<uint16_t> partStates;
+      partStates.reserve(states->size() / parts);
+      for (int64_t tr = 0; tr < rows / 16; ++tr)
+        for (int64_t tc = part * partCols / 16; tc < (part + 1) * partCols / 16;
+             ++tc)
+          partStates.insert(
+              partStates.end(),
+              states->begin() + (tr * tilesPerRow + tc) * kTcqStepsPerTile,
+              states->begin() + (tr * tilesPerRow + tc + 1) * kTcqStepsPerTile);
+      unsigned kv = part ? spec.kv2 : spec.kv1;
+      auto streams = packTcqStreams(partStates, kv);
+      if (!streams)
+        return streams.takeError();
+      auto packed = packTcqKernelLayout(*streams, rows, partCols, kv);
+      if (!packed)
+        return packed.takeError();
+      layer.codes.insert(layer.codes.end(), packed->begin(), packed->end());
+    }
+    return layer;
+  }
   auto codebook = shippedCodebook(spec);
   if (!codebook)
     return codebook.takeError();

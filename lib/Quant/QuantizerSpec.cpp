@@ -112,23 +112,25 @@ std::string QuantizerSpec::referenceName() const {
     std::string tlut;
     if (tlutBits != defaultTlutBits(kv1))
       tlut = llvm::formatv("_t{0}", tlutBits).str();
-    return llvm::formatv("tcq_{0}{1}_none_{2}", kv1, tlut, scaleText).str();
+    return llvm::formatv("tcq_{0}{1}_{2}_{3}", kv1, tlut,
+                         hessian ? "hess" : "none", scaleText)
+        .str();
   }
   case QuantizerFamily::TcqSplit: {
     std::string tlut;
     if (tlutBits != defaultTlutBits(std::max(kv1, kv2)))
       tlut = llvm::formatv("_t{0}", tlutBits).str();
-    return llvm::formatv("tcomb_{0}_{1}_0.5{2}_none_{3}", kv1, kv2, tlut,
-                         scaleText)
+    return llvm::formatv("tcomb_{0}_{1}_0.5{2}_{3}_{4}", kv1, kv2, tlut,
+                         hessian ? "hess" : "none", scaleText)
         .str();
   }
   case QuantizerFamily::Vq:
   case QuantizerFamily::Sq: {
-    std::string name = llvm::formatv("ldlq_{0}_{1}_{2}_{3}",
-                                     family == QuantizerFamily::Vq ? 2 : 1,
-                                     indexBits, hessian ? "hess" : "none",
-                                     scaleText)
-                           .str();
+    std::string name =
+        llvm::formatv("ldlq_{0}_{1}_{2}_{3}",
+                      family == QuantizerFamily::Vq ? 2 : 1, indexBits,
+                      hessian ? "hess" : "none", scaleText)
+            .str();
     if (kernel == KernelKind::Simt)
       name += ":simt";
     return name;
@@ -162,19 +164,12 @@ static llvm::Expected<double> parseScaleField(StringRef name, StringRef field) {
 }
 
 /// Reads the `{hess}` field: `none` (data-free rounding) or `hess` (LDLQ
-/// against a calibration Hessian, VQ and SQ only).
-static llvm::Expected<bool> parseHessField(StringRef name, StringRef field,
-                                           bool trellis) {
+/// against a calibration Hessian).
+static llvm::Expected<bool> parseHessField(StringRef name, StringRef field) {
   if (field == "none")
     return false;
-  if (field == "hess") {
-    if (trellis)
-      return makeError(llvm::formatv(
-          "quantizer '{0}': Hessian-aware rounding ('hess') of trellis codes "
-          "is not built yet (it is for ldlq_1_* and ldlq_2_*); use 'none'",
-          name));
+  if (field == "hess")
     return true;
-  }
   return makeError(llvm::formatv(
       "quantizer '{0}': expected 'none' or 'hess' as the Hessian field, got "
       "'{1}'",
@@ -226,12 +221,14 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
     auto kv = parseUnsignedField(full, fields[1], "KV");
     if (!kv)
       return kv.takeError();
-    if (auto hess = parseHessField(full, fields[2], /*trellis=*/true); !hess)
+    auto hess = parseHessField(full, fields[2]);
+    if (!hess)
       return hess.takeError();
     auto scale = parseScaleField(full, fields[3]);
     if (!scale)
       return scale.takeError();
     spec = tcq(*kv, tlut, *scale);
+    spec.hessian = *hess;
   } else if (prefix == "tcomb") {
     if (auto err = takeTlut(4))
       return std::move(err);
@@ -249,12 +246,14 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
           "quantizer '{0}': the column split ratio must be 0.5 (the packing "
           "splits K in half), got '{1}'",
           full, fields[3]));
-    if (auto hess = parseHessField(full, fields[4], /*trellis=*/true); !hess)
+    auto hess = parseHessField(full, fields[4]);
+    if (!hess)
       return hess.takeError();
     auto scale = parseScaleField(full, fields[5]);
     if (!scale)
       return scale.takeError();
     spec = tcqSplit(*kv1, *kv2, tlut, *scale);
+    spec.hessian = *hess;
   } else if (prefix == "ldlq") {
     if (auto err = expectFields(5, "ldlq_{v}_{b}_{none|hess}_{scale}"))
       return std::move(err);
@@ -264,7 +263,7 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef name) {
     auto bits = parseUnsignedField(full, fields[2], "index bits");
     if (!bits)
       return bits.takeError();
-    auto hess = parseHessField(full, fields[3], /*trellis=*/false);
+    auto hess = parseHessField(full, fields[3]);
     if (!hess)
       return hess.takeError();
     auto scale = parseScaleField(full, fields[4]);
@@ -317,8 +316,8 @@ llvm::Error QuantizerSpec::verify() const {
   if (!std::isfinite(scale) || scale <= 0)
     return makeError(
         llvm::formatv("scale must be positive and finite, got {0}", scale));
-  if (hessian && family != QuantizerFamily::Vq && family != QuantizerFamily::Sq)
-    return makeError("Hessian-aware rounding is built for VQ and SQ only");
+  if (hessian && family == QuantizerFamily::F16)
+    return makeError("f16 is not rounded: it has no Hessian-aware variant");
   switch (family) {
   case QuantizerFamily::F16:
     return llvm::Error::success();

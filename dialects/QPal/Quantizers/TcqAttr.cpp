@@ -16,6 +16,7 @@ static constexpr ParamSpec kTcqParams[] = {
     {"kv", ParamKind::Unsigned, /*required=*/true},
     {"tlut_bits", ParamKind::Unsigned, /*required=*/false},
     {"scale", ParamKind::Float, /*required=*/false},
+    {"rounding", ParamKind::Rounding, /*required=*/false},
 };
 
 Attribute TcqAttr::parse(AsmParser &parser, Type) {
@@ -26,7 +27,8 @@ Attribute TcqAttr::parse(AsmParser &parser, Type) {
   unsigned kv = *values[0].unsignedValue;
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
                     kv, values[1].unsignedValue.value_or(defaultTlutBits(kv)),
-                    toAPFloat(values[2].floatValue.value_or(kDefaultTcqScale)));
+                    toAPFloat(values[2].floatValue.value_or(kDefaultTcqScale)),
+                    values[3].roundingValue.value_or(false));
 }
 
 void TcqAttr::print(AsmPrinter &printer) const {
@@ -36,17 +38,22 @@ void TcqAttr::print(AsmPrinter &printer) const {
     params.print("tlut_bits", getTlutBits());
   if (double scale = getScale().convertToDouble(); scale != kDefaultTcqScale)
     params.print("scale", scale);
+  if (getHessian())
+    params.print("rounding", StringRef("hess"));
 }
 
 LogicalResult TcqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                               unsigned kv, unsigned tlutBits,
-                              llvm::APFloat scale) {
+                              llvm::APFloat scale, bool hessian) {
   QuantizerSpec spec =
       QuantizerSpec::tcq(kv, tlutBits, scale.convertToDouble());
+  spec.hessian = hessian;
   return verifySpec(emitError, getMnemonic(), spec);
 }
 
 QuantizerSpec TcqAttr::getSpec() const {
-  return QuantizerSpec::tcq(getKv(), getTlutBits(),
-                            getScale().convertToDouble());
+  QuantizerSpec spec =
+      QuantizerSpec::tcq(getKv(), getTlutBits(), getScale().convertToDouble());
+  spec.hessian = getHessian();
+  return spec;
 }

@@ -19,6 +19,7 @@ static constexpr ParamSpec kTcqSplitParams[] = {
     {"kv2", ParamKind::Unsigned, /*required=*/true},
     {"tlut_bits", ParamKind::Unsigned, /*required=*/false},
     {"scale", ParamKind::Float, /*required=*/false},
+    {"rounding", ParamKind::Rounding, /*required=*/false},
 };
 
 Attribute TcqSplitAttr::parse(AsmParser &parser, Type) {
@@ -30,7 +31,8 @@ Attribute TcqSplitAttr::parse(AsmParser &parser, Type) {
   return getChecked(
       [&] { return parser.emitError(loc); }, parser.getContext(), kv1, kv2,
       values[2].unsignedValue.value_or(defaultTlutBits(std::max(kv1, kv2))),
-      toAPFloat(values[3].floatValue.value_or(kDefaultTcqScale)));
+      toAPFloat(values[3].floatValue.value_or(kDefaultTcqScale)),
+      values[4].roundingValue.value_or(false));
 }
 
 void TcqSplitAttr::print(AsmPrinter &printer) const {
@@ -41,17 +43,23 @@ void TcqSplitAttr::print(AsmPrinter &printer) const {
     params.print("tlut_bits", getTlutBits());
   if (double scale = getScale().convertToDouble(); scale != kDefaultTcqScale)
     params.print("scale", scale);
+  if (getHessian())
+    params.print("rounding", StringRef("hess"));
 }
 
 LogicalResult TcqSplitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    unsigned kv1, unsigned kv2,
-                                   unsigned tlutBits, llvm::APFloat scale) {
+                                   unsigned tlutBits, llvm::APFloat scale,
+                                   bool hessian) {
   QuantizerSpec spec =
       QuantizerSpec::tcqSplit(kv1, kv2, tlutBits, scale.convertToDouble());
+  spec.hessian = hessian;
   return verifySpec(emitError, getMnemonic(), spec);
 }
 
 QuantizerSpec TcqSplitAttr::getSpec() const {
-  return QuantizerSpec::tcqSplit(getKv1(), getKv2(), getTlutBits(),
-                                 getScale().convertToDouble());
+  QuantizerSpec spec = QuantizerSpec::tcqSplit(
+      getKv1(), getKv2(), getTlutBits(), getScale().convertToDouble());
+  spec.hessian = getHessian();
+  return spec;
 }

@@ -14,11 +14,12 @@
 //      and rotated like the weight's columns: H_r = R H R^T with
 //      R = RHT diag(SU);
 //   2. block LDL: H_r = L D L^T with L unit block-lower-triangular (blocks
-//      of b = the codeword's dimension, 1 for SQ and 2 for VQ), its
-//      diagonal blocks then zeroed;
+//      of b = 1 for SQ, 2 for VQ, 16 for trellis codes: one tile width),
+//      its diagonal blocks then zeroed;
 //   3. column blocks from the last to the first: the target of block k is
-//      Wn[:, k] + (Wn - Wn^)[:, >k] L[>k, k], rounded to the nearest
-//      codeword; Wn^[:, k] is that codeword.
+//      Wn[:, k] + (Wn - Wn^)[:, >k] L[>k, k], rounded as the family rounds
+//      (the nearest codeword; the Viterbi search per 16 x 16 tile); Wn^[:, k]
+//      is the result.
 //
 // With H = I there is no feedback and the codes are exactly the data-free
 // encoder's. The Cholesky factorization, triangular solves and products are
@@ -34,6 +35,10 @@
 #include "qpal/Quant/Codebooks.h"
 #include "qpal/Quant/Hadamard.h"
 #include "qpal/Quant/Quantize.h"
+#include "qpal/Quant/Trellis.h"
+#include "qpal/Quant/Viterbi.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
@@ -82,8 +87,19 @@ encodeLutCodesLdlq(const float *weights, int64_t rows, int64_t cols,
                    const Codebook &codebook, const BlockLdl &ldl,
                    unsigned threads = 0);
 
-/// quantizeLayer for a `hess` quantizer (VQ or SQ): the same rotation, row
-/// scales and packed layout, the codes rounded with LDLQ against
+/// BlockLDLQ for trellis codes: blocks of 16 columns (one tile width),
+/// each column strip's 16 x 16 tiles Viterbi-encoded on their fed-back
+/// targets with the rate `kvOf(first column of the strip)`. Returns 128
+/// states per tile, tiles row-major over the whole weight, as
+/// `encodeTcqStates` does; `ldl.block` must be 16.
+llvm::Expected<std::vector<uint16_t>>
+encodeTcqStatesLdlq(const float *weights, int64_t rows, int64_t cols,
+                    llvm::function_ref<unsigned(int64_t column)> kvOf,
+                    const TcqStateTable &table, const BlockLdl &ldl,
+                    const TcqEncodeOptions &options = {});
+
+/// quantizeLayer for a `hess` quantizer (any family but f16): the same
+/// rotation, row scales and packed layout, the codes rounded with LDLQ against
 /// `options.hessian` (the layer input's second moment, cols x cols, in the
 /// original basis; regularized and rotated here). Also takes `none`
 /// quantizers, which it hands to quantizeLayer.

@@ -27,7 +27,7 @@ func.func private @missing_kv() attributes {q = #qpal.tcq<tlut_bits = 9>}
 
 // -----
 
-// expected-error @+1 {{unknown parameter 'bits' for #qpal.tcq, expected one of 'kv', 'tlut_bits', 'scale'}}
+// expected-error @+1 {{unknown parameter 'bits' for #qpal.tcq, expected one of 'kv', 'tlut_bits', 'scale', 'rounding'}}
 func.func private @unknown_key() attributes {q = #qpal.tcq<bits = 6>}
 
 // -----
@@ -47,6 +47,5 @@ func.func private @not_a_number() attributes {q = #qpal.tcq<kv = six>}
 
 // -----
 
-// Trellis codes have no Hessian-aware rounding yet.
-// expected-error @+1 {{unknown parameter 'rounding' for #qpal.tcq}}
-func.func private @tcq_hess() attributes {q = #qpal.tcq<kv = 6, rounding = hess>}
+// expected-error @+1 {{expected 'none' or 'hess' for 'rounding' of #qpal.tcq, got 'yes'}}
+func.func private @tcq_rounding() attributes {q = #qpal.tcq<kv = 6, rounding = yes>}

@@ -18,3 +18,7 @@ func.func private @tcomb_8_9_small_tlut() attributes {q = #qpal.tcq_split<kv1 = 
 // CHECK-LABEL: func.func private @tcomb_7_4
 // CHECK-SAME: q = #qpal.tcq_split<kv1 = 7, kv2 = 4, scale = 1.0>
 func.func private @tcomb_7_4() attributes {q = #qpal.tcq_split<kv1 = 7, kv2 = 4, scale = 1.0>}
+
+// CHECK-LABEL: func.func private @tcq_split_hess
+// CHECK-SAME: q = #qpal.tcq_split<kv1 = 6, kv2 = 7, rounding = hess>
+func.func private @tcq_split_hess() attributes {q = #qpal.tcq_split<kv1 = 6, kv2 = 7, rounding = hess>}

@@ -28,3 +28,8 @@ func.func private @tcq_scale() attributes {q = #qpal.tcq<kv = 2, scale = 0.8715>
 // CHECK-LABEL: func.func private @tcq_10
 // CHECK-SAME: q = #qpal.tcq<kv = 10>
 func.func private @tcq_10() attributes {q = #qpal.tcq<kv = 10>}
+
+// BlockLDLQ against a calibration Hessian.
+// CHECK-LABEL: func.func private @tcq_hess
+// CHECK-SAME: q = #qpal.tcq<kv = 6, rounding = hess>
+func.func private @tcq_hess() attributes {q = #qpal.tcq<kv = 6, rounding = hess>}

@@ -13,12 +13,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qpal/Quant/Ldlq.h"
 #include "qpal/Quant/Codebooks.h"
 #include "qpal/Quant/Hadamard.h"
-#include "qpal/Quant/Ldlq.h"
 #include "qpal/Quant/LutQuantizers.h"
 #include "qpal/Quant/Quantize.h"
 #include "qpal/Quant/QuantizerSpec.h"
+#include "qpal/Quant/Trellis.h"
+#include "qpal/Quant/Viterbi.h"
 
 #include <gtest/gtest.h>
 
@@ -79,9 +81,9 @@ const Codebook &codebookOf(const char *name) {
 }
 
 TEST(Ldlq, IdentityHessianReproducesTheDataFreeCodes) {
-  for (const char *name : {"ldlq_1_2_none_1.0", "ldlq_1_4_none_1.0",
-                           "ldlq_1_8_none_1.0", "ldlq_2_6_none_1.0",
-                           "ldlq_2_9_none_1.0", "ldlq_2_12_none_1.0"}) {
+  for (const char *name :
+       {"ldlq_1_2_none_1.0", "ldlq_1_4_none_1.0", "ldlq_1_8_none_1.0",
+        "ldlq_2_6_none_1.0", "ldlq_2_9_none_1.0", "ldlq_2_12_none_1.0"}) {
     const Codebook &codebook = codebookOf(name);
     const int64_t rows = 24, cols = 64;
     std::vector<float> w = gaussian(rows * cols, 11);
@@ -98,11 +100,12 @@ TEST(Ldlq, IdentityHessianReproducesTheDataFreeCodes) {
 
 TEST(Ldlq, IdentityHessianLayerEqualsTheDataFreeLayer) {
   // Through quantizeLayer: rotation, row scales and packing (both layouts).
-  const int64_t rows = 64, cols = 96;
+  const int64_t rows = 64, cols = 128;
   std::vector<float> w = gaussian(rows * cols, 5);
   std::vector<double> h = identity(cols, 0.25);
-  for (const char *base : {"ldlq_1_4_%s_1.0", "ldlq_2_6_%s_1.0",
-                           "ldlq_1_3_%s_1.0:simt"}) {
+  for (const char *base :
+       {"ldlq_1_4_%s_1.0", "ldlq_2_6_%s_1.0", "ldlq_1_3_%s_1.0:simt",
+        "tcq_6_%s_0.9", "tcomb_6_7_0.5_%s_0.9"}) {
     char none[64], hess[64];
     std::snprintf(none, sizeof(none), base, "none");
     std::snprintf(hess, sizeof(hess), base, "hess");
@@ -136,8 +139,8 @@ TEST(Ldlq, BlockLdlReconstructsTheHessian) {
       for (int64_t j = 0; j < n; ++j) {
         bool sameBlock = i / block == j / block;
         if (sameBlock)
-          EXPECT_EQ(l[i * n + j], 0.0) << "diagonal block entry " << i << ","
-                                        << j;
+          EXPECT_EQ(l[i * n + j], 0.0)
+              << "diagonal block entry " << i << "," << j;
         if (j > i && !sameBlock)
           EXPECT_EQ(l[i * n + j], 0.0) << "upper entry " << i << "," << j;
       }
@@ -191,8 +194,8 @@ TEST(Ldlq, BlockedEqualsAPlainColumnLoop) {
         uint32_t code = search->find(target);
         expected[r * (cols / dim) + k0 / dim] = static_cast<uint16_t>(code);
         for (unsigned c = 0; c < dim; ++c)
-          error[k0 + c] = static_cast<double>(w[r * cols + k0 + c]) -
-                          codebook.at(code, c);
+          error[k0 + c] =
+              static_cast<double>(w[r * cols + k0 + c]) - codebook.at(code, c);
       }
     }
     // Summation order differs (BLAS panels): allow a rare tie flip.
@@ -200,6 +203,89 @@ TEST(Ldlq, BlockedEqualsAPlainColumnLoop) {
     for (size_t i = 0; i < expected.size(); ++i)
       differ += expected[i] != (*got)[i];
     EXPECT_LE(differ, expected.size() / 1000) << name;
+  }
+}
+
+/// Decoded trellis states (fp32 reconstruction) of a rows x cols weight.
+std::vector<float> decodeStates(const std::vector<uint16_t> &states,
+                                int64_t rows, int64_t cols,
+                                const TcqStateTable &table) {
+  auto values =
+      reconstructTcqStates(states, rows, cols, table, CodebookPrecision::Fp32);
+  EXPECT_TRUE(static_cast<bool>(values));
+  return values ? *values : std::vector<float>();
+}
+
+TEST(Ldlq, TrellisEqualsAPlainStripLoop) {
+  // BlockLDLQ for TCQ against the definition: strip by strip from the last,
+  // the targets summed column by column, each strip Viterbi-encoded alone.
+  auto table = TcqStateTable::shipped(9);
+  ASSERT_TRUE(static_cast<bool>(table));
+  const int64_t rows = 32, cols = 160, tile = 16;
+  const unsigned kv = 4;
+  std::vector<float> w = gaussian(rows * cols, 31);
+  std::vector<double> h = randomHessian(cols, 40, 37);
+  regularizeHessian(h, cols);
+  auto ldl = factorBlockLdl(h, cols, tile);
+  ASSERT_TRUE(static_cast<bool>(ldl));
+  auto got = encodeTcqStatesLdlq(
+      w.data(), rows, cols, [&](int64_t) { return kv; }, **table, *ldl);
+  ASSERT_TRUE(static_cast<bool>(got)) << llvm::toString(got.takeError());
+  std::vector<double> error(rows * cols, 0.0);
+  std::vector<uint16_t> expected(got->size());
+  const int64_t tilesPerRow = cols / tile;
+  for (int64_t k0 = cols - tile; k0 >= 0; k0 -= tile) {
+    std::vector<float> strip(rows * tile);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < tile; ++c) {
+        double sum = w[r * cols + k0 + c];
+        for (int64_t j = k0 + tile; j < cols; ++j)
+          sum += error[r * cols + j] * ldl->lower[j * cols + k0 + c];
+        strip[r * tile + c] = static_cast<float>(sum);
+      }
+    auto states = encodeTcqStates(strip.data(), rows, tile, kv, **table);
+    ASSERT_TRUE(static_cast<bool>(states));
+    std::vector<float> decoded = decodeStates(*states, rows, tile, **table);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < tile; ++c)
+        error[r * cols + k0 + c] =
+            static_cast<double>(w[r * cols + k0 + c]) - decoded[r * tile + c];
+    for (int64_t t = 0; t < rows / tile; ++t)
+      std::copy_n(states->begin() + t * kTcqStepsPerTile, kTcqStepsPerTile,
+                  expected.begin() +
+                      (t * tilesPerRow + k0 / tile) * kTcqStepsPerTile);
+  }
+  // Summation order differs (BLAS panels): allow a rare different path.
+  size_t differ = 0;
+  for (size_t i = 0; i < expected.size(); ++i)
+    differ += expected[i] != (*got)[i];
+  EXPECT_LE(differ, expected.size() / 100);
+}
+
+TEST(Ldlq, TrellisLowersTheProxyLoss) {
+  auto table = TcqStateTable::shipped(9);
+  ASSERT_TRUE(static_cast<bool>(table));
+  for (unsigned kv : {2u, 4u, 6u}) {
+    for (unsigned seed = 0; seed < 4; ++seed) {
+      const int64_t rows = 32, cols = 128;
+      std::vector<float> w = gaussian(rows * cols, 300 + seed);
+      std::vector<double> h = randomHessian(cols, 24, 400 + seed);
+      auto ldl = factorBlockLdl(h, cols, 16);
+      ASSERT_TRUE(static_cast<bool>(ldl));
+      auto plain = encodeTcqStates(w.data(), rows, cols, kv, **table);
+      auto aware = encodeTcqStatesLdlq(
+          w.data(), rows, cols, [&](int64_t) { return kv; }, **table, *ldl);
+      ASSERT_TRUE(static_cast<bool>(plain) && static_cast<bool>(aware));
+      double plainLoss =
+          proxyLoss(w.data(), decodeStates(*plain, rows, cols, **table).data(),
+                    rows, cols, h);
+      double awareLoss =
+          proxyLoss(w.data(), decodeStates(*aware, rows, cols, **table).data(),
+                    rows, cols, h);
+      EXPECT_LT(awareLoss, 0.8 * plainLoss)
+          << "KV " << kv << " seed " << seed << ": " << awareLoss << " against "
+          << plainLoss;
+    }
   }
 }
 
@@ -216,12 +302,10 @@ TEST(Ldlq, LowersTheProxyLossOnRandomHessians) {
       auto plain = encodeLutCodes(w.data(), rows, cols, codebook, 1);
       auto aware = encodeLutCodesLdlq(w.data(), rows, cols, codebook, *ldl);
       ASSERT_TRUE(static_cast<bool>(plain) && static_cast<bool>(aware));
-      double plainLoss =
-          proxyLoss(w.data(), decode(*plain, codebook, w.size()).data(), rows,
-                    cols, h);
-      double awareLoss =
-          proxyLoss(w.data(), decode(*aware, codebook, w.size()).data(), rows,
-                    cols, h);
+      double plainLoss = proxyLoss(
+          w.data(), decode(*plain, codebook, w.size()).data(), rows, cols, h);
+      double awareLoss = proxyLoss(
+          w.data(), decode(*aware, codebook, w.size()).data(), rows, cols, h);
       EXPECT_LT(awareLoss, 0.8 * plainLoss)
           << name << " seed " << seed << ": " << awareLoss << " against "
           << plainLoss;
@@ -277,9 +361,9 @@ TEST(Ldlq, RefusesWhatItCannotFactor) {
   std::vector<float> w = gaussian(32 * 32, 1);
   auto missing = quantizeLayerWithHessian(*spec, w.data(), 32, 32, {});
   ASSERT_FALSE(static_cast<bool>(missing));
-  EXPECT_NE(llvm::toString(missing.takeError())
-                .find("expects 32 x 32 values, got 0"),
-            std::string::npos);
+  EXPECT_NE(
+      llvm::toString(missing.takeError()).find("expects 32 x 32 values, got 0"),
+      std::string::npos);
   QuantizeOptions options;
   std::vector<double> bad = identity(32);
   bad[5] = std::nan("");

@@ -118,9 +118,6 @@ TEST(QuantizerSpec, RejectsBadNames) {
   } cases[] = {
       {"tcq_11_none_0.9", "KV must be in [2, 10], got 11"},
       {"tcq_1_none_0.9", "KV must be in [2, 10], got 1"},
-      {"tcq_6_hess_0.9", "Hessian-aware rounding ('hess') of trellis codes "
-                         "is not built yet"},
-      {"tcomb_6_7_0.5_hess_0.9", "of trellis codes is not built yet"},
       {"ldlq_1_4_maybe_1.0", "expected 'none' or 'hess'"},
       {"tcq_6_none", "expected the form"},
       {"tcq_x_none_0.9", "expected an integer KV"},

@@ -46,7 +46,11 @@ def QPal_TcqAttr : QPal_QuantizerAttr<"Tcq", "tcq"> {
     (9 up to KV = 8, 10 for 9, 11 for 10) and is printed only when it
     differs; `scale` is printed only when it is not 0.9.
 
-    Reference name: `tcq_{kv}_none_{scale}`.
+    `rounding = hess` chooses the states with BlockLDLQ against the layer's
+    calibration Hessian (blocks of 16 columns, one tile width, each tile
+    Viterbi-encoded on its fed-back targets); the codes decode as before.
+
+    Reference name: `tcq_{kv}_{none|hess}_{scale}`.
 
     ```mlir
     #qpal.tcq<kv = 6>                       // tcq_6_none_0.9, 3 bits/weight
@@ -55,7 +59,8 @@ def QPal_TcqAttr : QPal_QuantizerAttr<"Tcq", "tcq"> {
     ```
   }];
   let parameters = (ins "unsigned":$kv, "unsigned":$tlutBits,
-                        APFloatParameter<"input scale">:$scale);
+                        APFloatParameter<"input scale">:$scale,
+                        "bool":$hessian);
 }
 
 def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split"> {
@@ -67,14 +72,17 @@ def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split"> {
     `(kv1 + kv2) / 4` bits per weight, which gives the palette its 0.25-bit
     steps. Each half is packed as an independent M x K/2 TCQ matrix.
 
-    Reference name: `tcomb_{kv1}_{kv2}_0.5_none_{scale}`.
+    `rounding = hess` as for `#qpal.tcq`.
+
+    Reference name: `tcomb_{kv1}_{kv2}_0.5_{none|hess}_{scale}`.
 
     ```mlir
     #qpal.tcq_split<kv1 = 6, kv2 = 7>       // tcomb_6_7_0.5_none_0.9, 3.25 bits
     ```
   }];
   let parameters = (ins "unsigned":$kv1, "unsigned":$kv2, "unsigned":$tlutBits,
-                        APFloatParameter<"input scale">:$scale);
+                        APFloatParameter<"input scale">:$scale,
+                        "bool":$hessian);
 }
 
 def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq"> {
