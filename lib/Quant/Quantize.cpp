@@ -47,6 +47,18 @@ static llvm::Error checkFinite(const float *weights, int64_t rows,
   return llvm::Error::success();
 }
 
+/// The checks every entry point makes on its input: the quantizer and the
+/// shape, a weight, finite values.
+static llvm::Error checkLayerInput(const QuantizerSpec &spec,
+                                   const float *weights, int64_t rows,
+                                   int64_t cols) {
+  if (auto err = checkSpecAndShape(spec, rows, cols))
+    return err;
+  if (!weights)
+    return makeError("expects a weight, got a null pointer");
+  return checkFinite(weights, rows, cols);
+}
+
 //===----------------------------------------------------------------------===//
 // Codec dispatch
 //===----------------------------------------------------------------------===//
@@ -55,11 +67,7 @@ llvm::Expected<std::vector<uint8_t>>
 qpal::encodeNormalized(const QuantizerSpec &spec, const float *weights,
                        int64_t rows, int64_t cols,
                        const EncodeOptions &options) {
-  if (auto err = checkSpecAndShape(spec, rows, cols))
-    return std::move(err);
-  if (!weights)
-    return makeError("expects a weight, got a null pointer");
-  if (auto err = checkFinite(weights, rows, cols))
+  if (auto err = checkLayerInput(spec, weights, rows, cols))
     return std::move(err);
 
   TcqEncodeOptions tcqOptions;
@@ -180,11 +188,7 @@ llvm::Expected<std::vector<float>>
 qpal::normalizeLayer(const QuantizerSpec &spec, const float *weights,
                      int64_t rows, int64_t cols, const QuantizeOptions &options,
                      QuantizedLayer &layer) {
-  if (auto err = checkSpecAndShape(spec, rows, cols))
-    return std::move(err);
-  if (!weights)
-    return makeError("expects a weight, got a null pointer");
-  if (auto err = checkFinite(weights, rows, cols))
+  if (auto err = checkLayerInput(spec, weights, rows, cols))
     return std::move(err);
   if (spec.family == QuantizerFamily::F16)
     return makeError("f16 layers are not normalized: quantizeLayer stores "
@@ -263,11 +267,7 @@ llvm::Expected<QuantizedLayer>
 qpal::quantizeLayer(const QuantizerSpec &spec, const float *weights,
                     int64_t rows, int64_t cols,
                     const QuantizeOptions &options) {
-  if (auto err = checkSpecAndShape(spec, rows, cols))
-    return std::move(err);
-  if (!weights)
-    return makeError("expects a weight, got a null pointer");
-  if (auto err = checkFinite(weights, rows, cols))
+  if (auto err = checkLayerInput(spec, weights, rows, cols))
     return std::move(err);
   if (spec.hessian)
     return makeError(llvm::formatv(

@@ -51,8 +51,8 @@ static cl::list<std::string>
 static cl::opt<int64_t> tokens("tokens", cl::sub(calibrateCommand),
                                cl::init(8192), cl::cat(driver::category()),
                                cl::desc("Calibration tokens (from the start)"));
-static cl::opt<int64_t> context("ctx", cl::sub(calibrateCommand),
-                                cl::init(512), cl::cat(driver::category()),
+static cl::opt<int64_t> context("ctx", cl::sub(calibrateCommand), cl::init(512),
+                                cl::cat(driver::category()),
                                 cl::desc("Tokens per window"));
 static cl::opt<int> firstYear("first-year", cl::sub(calibrateCommand),
                               cl::init(2000), cl::cat(driver::category()),
@@ -126,19 +126,10 @@ static int runCalibrate() {
     textName = formatv("State of the Union {0}-{1}", firstYear.getValue(),
                        lastYear.getValue());
   } else {
-    std::string text;
-    for (const std::string &file : textFiles) {
-      ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
-          MemoryBuffer::getFile(file);
-      if (!buffer)
-        return driver::reportError(kCommand,
-                                   formatv("cannot read '{0}': {1}", file,
-                                           buffer.getError().message()));
-      if (!text.empty())
-        text += "\n\n";
-      text += (*buffer)->getBuffer();
-    }
-    ids = loaded->tokenizer->encode(text, /*addBos=*/false);
+    Expected<std::string> text = driver::readTextFiles(textFiles);
+    if (!text)
+      return driver::reportError(kCommand, toString(text.takeError()));
+    ids = loaded->tokenizer->encode(*text, /*addBos=*/false);
     if (static_cast<int64_t>(ids.size()) > tokens)
       ids.resize(tokens);
     textName = join(textFiles, ", ");
@@ -152,9 +143,9 @@ static int runCalibrate() {
   calibration.progress = [&](int64_t done, int64_t total) {
     if (!shown)
       return;
-    double elapsed = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     double eta = done > 0 ? elapsed * (total - done) / done : 0.0;
     errs() << formatv("\rqpal calibrate: {0}/{1} tokens, {2:f0} s, ETA "
                       "{3:f0} s   ",

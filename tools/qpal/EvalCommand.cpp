@@ -93,8 +93,7 @@ static int runEval() {
       return driver::reportError(
           kCommand, "--hessians weights the rounding of quantized layers: "
                     "give --quantizer or --plan");
-    Expected<model::HessianSet> hessians =
-        model::readHessianFile(hessiansPath);
+    Expected<model::HessianSet> hessians = model::readHessianFile(hessiansPath);
     if (!hessians)
       return driver::reportError(kCommand, toString(hessians.takeError()));
     (*plan)->hessians =
@@ -142,19 +141,10 @@ static int runEval() {
     textName = formatv("State of the Union {0}-{1}", protocol.firstYear,
                        protocol.lastYear);
   } else {
-    std::string text;
-    for (const std::string &file : textFiles) {
-      ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
-          MemoryBuffer::getFile(file);
-      if (!buffer)
-        return driver::reportError(kCommand,
-                                   formatv("cannot read '{0}': {1}", file,
-                                           buffer.getError().message()));
-      if (!text.empty())
-        text += "\n\n";
-      text += (*buffer)->getBuffer();
-    }
-    tokens = loaded->tokenizer->encode(text, protocol.addBos);
+    Expected<std::string> text = driver::readTextFiles(textFiles);
+    if (!text)
+      return driver::reportError(kCommand, toString(text.takeError()));
+    tokens = loaded->tokenizer->encode(*text, protocol.addBos);
     if (static_cast<int64_t>(tokens.size()) > maxTokens)
       tokens.resize(maxTokens);
     textName = join(textFiles, ", ");

@@ -7,6 +7,9 @@
 
 #include "ModelOptions.h"
 
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+
 #include <cstdlib>
 
 using namespace llvm;
@@ -45,4 +48,21 @@ std::string qpal::driver::describeWeights(StringRef quantizer,
   if (!quantizer.empty())
     return quantizer.str();
   return "fp (the model file's own weights)";
+}
+
+llvm::Expected<std::string>
+qpal::driver::readTextFiles(llvm::ArrayRef<std::string> files) {
+  std::string text;
+  for (const std::string &file : files) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+        llvm::MemoryBuffer::getFile(file);
+    if (!buffer)
+      return llvm::createStringError(
+          buffer.getError(), llvm::formatv("cannot read '{0}': {1}", file,
+                                           buffer.getError().message()));
+    if (!text.empty())
+      text += "\n\n";
+    text += (*buffer)->getBuffer();
+  }
+  return text;
 }

@@ -27,6 +27,10 @@ std::string getSharedDir();
 llvm::Expected<std::optional<model::QuantPlan>>
 getQuantPlan(llvm::StringRef quantizer, llvm::StringRef planPath);
 
+/// The text of `files`, joined by a blank line (as the evaluation protocol
+/// joins its speeches); an unreadable file is an error that names it.
+llvm::Expected<std::string> readTextFiles(llvm::ArrayRef<std::string> files);
+
 /// Describes `plan` for people: "fp", a quantizer name or the plan's path.
 std::string describeWeights(llvm::StringRef quantizer,
                             llvm::StringRef planPath);
