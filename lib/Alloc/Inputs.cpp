@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Alloc/Inputs.h"
+#include "qpal/Support/Json.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
@@ -28,10 +29,10 @@ llvm::Expected<llvm::json::Value> alloc::readJsonFile(StringRef path) {
   if (!buffer)
     return makeError(llvm::formatv("cannot read '{0}': {1}", path,
                                    buffer.getError().message()));
-  auto json = llvm::json::parse((*buffer)->getBuffer());
+  auto json = qpal::parseJsonBounded((*buffer)->getBuffer(),
+                                     llvm::formatv("'{0}'", path).str());
   if (!json)
-    return makeError(llvm::formatv("'{0}' is not valid JSON: {1}", path,
-                                   llvm::toString(json.takeError())));
+    return json.takeError();
   return std::move(*json);
 }
 

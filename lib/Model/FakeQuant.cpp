@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Model/FakeQuant.h"
+#include "qpal/Support/Json.h"
 
 #include "qpal/Quant/Ldlq.h"
 #include "qpal/Quant/Quantize.h"
@@ -35,10 +36,10 @@ Expected<QuantPlan> qpal::model::loadQuantPlan(StringRef path) {
     return createStringError(buffer.getError(), "cannot read plan '%s': %s",
                              path.str().c_str(),
                              buffer.getError().message().c_str());
-  Expected<json::Value> value = json::parse((*buffer)->getBuffer());
+  Expected<json::Value> value = qpal::parseJsonBounded(
+      (*buffer)->getBuffer(), formatv("plan '{0}'", path).str());
   if (!value)
-    return createStringError(formatv("plan '{0}' is not valid JSON: {1}", path,
-                                     toString(value.takeError())));
+    return value.takeError();
   const json::Object *object = value->getAsObject();
   if (object)
     if (const json::Object *inner = object->getObject("plan"))

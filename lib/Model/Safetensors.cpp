@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Model/Safetensors.h"
+#include "qpal/Support/Json.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -76,7 +77,8 @@ Error SafetensorsFile::parseHeader() {
   dataOffset = 8 + headerBytes;
   uint64_t dataSize = size - dataOffset;
   StringRef text(buffer->getBufferStart() + 8, headerBytes);
-  Expected<llvm::json::Value> header = llvm::json::parse(text);
+  Expected<llvm::json::Value> header =
+      qpal::parseJsonBounded(text, "the header");
   if (!header)
     return fail("invalid header JSON: " + llvm::toString(header.takeError()));
   const llvm::json::Object *object = header->getAsObject();

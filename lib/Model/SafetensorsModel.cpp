@@ -14,6 +14,7 @@
 
 #include "qpal/Model/ModelFile.h"
 #include "qpal/Model/Safetensors.h"
+#include "qpal/Support/Json.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -36,10 +37,10 @@ Expected<llvm::json::Value> readJsonFile(StringRef path) {
     return llvm::createStringError(buffer.getError(),
                                    "cannot open '" + path +
                                        "': " + buffer.getError().message());
-  Expected<llvm::json::Value> value = llvm::json::parse((*buffer)->getBuffer());
+  Expected<llvm::json::Value> value =
+      qpal::parseJsonBounded((*buffer)->getBuffer(), "'" + path.str() + "'");
   if (!value)
-    return llvm::createStringError(
-        path + ": invalid JSON: " + llvm::toString(value.takeError()));
+    return value.takeError();
   return value;
 }
 

@@ -31,6 +31,7 @@
 #include "qpal/Passes/Package.h"
 #include "qpal/Passes/Passes.h"
 #include "qpal/Passes/Pipelines.h"
+#include "qpal/Support/Json.h"
 
 #include "qpaltok/Tokenizer.h"
 
@@ -241,10 +242,11 @@ LogicalResult planModule(mlir::ModuleOp module, std::string &error) {
                       buffer.getError().message());
       return mlir::failure();
     }
-    Expected<json::Value> json = json::parse((*buffer)->getBuffer());
+    Expected<json::Value> json = qpal::parseJsonBounded(
+        (*buffer)->getBuffer(),
+        formatv("plan '{0}'", planPath.getValue()).str());
     if (!json) {
-      error = formatv("plan '{0}' is not valid JSON: {1}", planPath.getValue(),
-                      toString(json.takeError()));
+      error = toString(json.takeError());
       return mlir::failure();
     }
     Expected<alloc::Plan> plan = alloc::planFromJson(*json);

@@ -19,6 +19,7 @@
 
 #include "qpal/Model/Generate.h"
 #include "qpal/Model/Sensitivity.h"
+#include "qpal/Support/Json.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -77,7 +78,8 @@ static bool isCached(StringRef path, StringRef modelName, StringRef text) {
   ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
   if (!buffer)
     return false;
-  Expected<json::Value> value = json::parse((*buffer)->getBuffer());
+  Expected<json::Value> value =
+      qpal::parseJsonBounded((*buffer)->getBuffer(), path);
   if (!value) {
     consumeError(value.takeError());
     return false;
