@@ -7,7 +7,6 @@
 
 #include "qpal/Model/Calibration.h"
 
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
@@ -88,9 +87,9 @@ Expected<std::string> qpal::model::getInputKey(StringRef layerKey) {
   else if (role == "mlp.down_proj")
     input = "down";
   else
-    return makeError(llvm::formatv(
-        "'{0}' is not a block linear's key (unknown role '{1}')", layerKey,
-        role));
+    return makeError(
+        llvm::formatv("'{0}' is not a block linear's key (unknown role '{1}')",
+                      layerKey, role));
   return (block + "_" + input).str();
 }
 
@@ -106,6 +105,19 @@ HessianSet::forLinear(StringRef layerKey) const {
         "holds {2} inputs)",
         *key, layerKey, inputs.size()));
   return &found->second;
+}
+
+Expected<ArrayRef<double>> HessianSet::secondMomentFor(StringRef layerKey,
+                                                       int64_t cols) const {
+  Expected<const InputStatistics *> input = forLinear(layerKey);
+  if (!input)
+    return input.takeError();
+  if ((*input)->size != cols)
+    return makeError(llvm::formatv(
+        "layer '{0}' has {1} inputs, but its Hessian '{2}' is {3} x {3} "
+        "(calibrated on another model?)",
+        layerKey, cols, *getInputKey(layerKey), (*input)->size));
+  return ArrayRef<double>((*input)->secondMoment);
 }
 
 Error qpal::model::writeHessianFile(const HessianSet &set, StringRef path) {
@@ -200,8 +212,8 @@ Expected<HessianSet> qpal::model::readHessianFile(StringRef path) {
       }
     for (uint64_t i = 0; i < n; ++i) {
       if (!std::isfinite(input.mean[i]))
-        return fail(llvm::formatv("input '{0}' has a non-finite mean at {1}",
-                                  name, i));
+        return fail(
+            llvm::formatv("input '{0}' has a non-finite mean at {1}", name, i));
       double diagonal = input.secondMoment[i * n + i];
       if (!(diagonal >= 0.0) || !std::isfinite(diagonal))
         return fail(llvm::formatv("input '{0}' has the diagonal entry {1} at "
@@ -238,11 +250,11 @@ struct InputAccumulator::Impl {
   void add(int64_t layer, LinearInput which, const float *x, int64_t ldx,
            int64_t count, int64_t n) {
     std::lock_guard<std::mutex> guard(lock);
-    Sums &s = sums[which == LinearInput::Head
-                       ? getLinearInputName(which).str()
-                       : llvm::formatv("{0}_{1}", layer,
-                                       getLinearInputName(which))
-                             .str()];
+    Sums &s =
+        sums[which == LinearInput::Head
+                 ? getLinearInputName(which).str()
+                 : llvm::formatv("{0}_{1}", layer, getLinearInputName(which))
+                       .str()];
     if (s.size == 0) {
       s.size = n;
       s.lower.assign(n * n, 0.0);

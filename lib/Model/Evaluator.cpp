@@ -513,10 +513,14 @@ Error Evaluator::Impl::forward(ArrayRef<int32_t> tokens,
     return Error::success();
   int64_t first = allLogits ? 0 : rows - 1;
   int64_t outRows = rows - first;
-  rmsNorm(x.data() + first * hidden, finalNorm.data(), normed.data(), outRows);
+  // With an observer every row is normed already.
+  if (!observer)
+    rmsNorm(x.data() + first * hidden, finalNorm.data(), normed.data(),
+            outRows);
+  const float *headInput = normed.data() + (observer ? first * hidden : 0);
   logits->resize(outRows * vocab);
-  matmul(normed.data(), hidden, getLmHead(), hidden, logits->data(), vocab,
-         outRows, vocab, hidden);
+  matmul(headInput, hidden, getLmHead(), hidden, logits->data(), vocab, outRows,
+         vocab, hidden);
   return Error::success();
 }
 

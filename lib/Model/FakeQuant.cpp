@@ -94,16 +94,11 @@ Expected<QuantizedLayer> qpal::model::quantizeBlockLinear(
                         "layer's input Hessian: pass a calibration file "
                         "(--hessians FILE, from `qpal calibrate`)",
                         layerKey, spec->referenceName()));
-    Expected<const InputStatistics *> input =
-        plan.hessians->forLinear(layerKey);
-    if (!input)
-      return input.takeError();
-    if ((*input)->size != cols)
-      return llvm::createStringError(llvm::formatv(
-          "layer '{0}' has {1} inputs, but its Hessian '{2}' is {3} x {3} "
-          "(calibrated on another model?)",
-          layerKey, cols, *getInputKey(layerKey), (*input)->size));
-    options.hessian = (*input)->secondMoment;
+    Expected<llvm::ArrayRef<double>> hessian =
+        plan.hessians->secondMomentFor(layerKey, cols);
+    if (!hessian)
+      return hessian.takeError();
+    options.hessian = *hessian;
   }
   return quantizeLayerWithHessian(*spec, weights, rows, cols, options);
 }

@@ -115,9 +115,9 @@ struct QuantizeWeightsPass final
   llvm::StringMap<PackedWeightOp> packedWeights;
 };
 
-FailureOr<ArrayRef<double>>
-QuantizeWeightsPass::getHessian(Operation *op, StringRef layerKey,
-                                int64_t cols) {
+FailureOr<ArrayRef<double>> QuantizeWeightsPass::getHessian(Operation *op,
+                                                            StringRef layerKey,
+                                                            int64_t cols) {
   if (hessians.empty())
     return op->emitOpError()
            << "rounds against its input's Hessian (rounding = hess): give "
@@ -133,16 +133,11 @@ QuantizeWeightsPass::getHessian(Operation *op, StringRef layerKey,
       return op->emitOpError() << llvm::toString(set.takeError());
     hessianSet = std::move(*set);
   }
-  llvm::Expected<const model::InputStatistics *> input =
-      hessianSet->forLinear(layerKey);
-  if (!input)
-    return op->emitOpError() << llvm::toString(input.takeError());
-  if ((*input)->size != cols)
-    return op->emitOpError()
-           << "has " << cols << " inputs, but the Hessian of '" << layerKey
-           << "' in '" << hessians << "' is " << (*input)->size << " x "
-           << (*input)->size << " (calibrated on another model?)";
-  return ArrayRef<double>((*input)->secondMoment);
+  llvm::Expected<ArrayRef<double>> hessian =
+      hessianSet->secondMomentFor(layerKey, cols);
+  if (!hessian)
+    return op->emitOpError() << llvm::toString(hessian.takeError());
+  return *hessian;
 }
 
 LogicalResult QuantizeWeightsPass::pack(PackJob &job,
@@ -203,8 +198,8 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
         return failure();
       options.hessian = *hessian;
     }
-    llvm::Expected<QuantizedLayer> layer = quantizeLayerWithHessian(
-        spec, stacked.data(), rows, cols, options);
+    llvm::Expected<QuantizedLayer> layer =
+        quantizeLayerWithHessian(spec, stacked.data(), rows, cols, options);
     if (!layer)
       return op->emitOpError()
              << "cannot quantize with " << job.quantizer.getReferenceName()

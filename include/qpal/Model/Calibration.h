@@ -67,6 +67,11 @@ struct HessianSet {
   /// "3_mlp.down_proj") reads, or an error naming the key.
   llvm::Expected<const InputStatistics *>
   forLinear(llvm::StringRef layerKey) const;
+
+  /// The second moment of the input of `layerKey`, a linear with `cols`
+  /// inputs; an error names a missing input or one of another width.
+  llvm::Expected<llvm::ArrayRef<double>>
+  secondMomentFor(llvm::StringRef layerKey, int64_t cols) const;
 };
 
 /// The key of the input the linear `layerKey` reads ("3_qkv" for

@@ -32,8 +32,8 @@ constexpr uint64_t kMaxJsonBytes = uint64_t(1) << 30;
 
 /// Parses `text` as JSON after checking the limits above; `what` names the
 /// input in errors ("the plan 'p.json'").
-inline llvm::Expected<llvm::json::Value> parseJsonBounded(llvm::StringRef text,
-                                                          llvm::StringRef what) {
+inline llvm::Expected<llvm::json::Value>
+parseJsonBounded(llvm::StringRef text, llvm::StringRef what) {
   if (text.size() > kMaxJsonBytes)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
