@@ -30,7 +30,7 @@ import sys
 # The palette's families and SmolLM2's shapes, as the CPU suite has them.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "test", "Target", "Inputs"))
-from check_kernels import FAMILIES, SMOLLM2_SHAPES  # noqa: E402
+from check_kernels import SMOLLM2_SHAPES, kernel_groups  # noqa: E402
 
 CHECK_SHAPES = SMOLLM2_SHAPES + [(4096, 4096)]
 BENCH_SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336)]
@@ -85,7 +85,9 @@ def main():
     parser.add_argument("--chip", default="sm_90")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--only", default="check,bench,variants,rotate")
-    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--families", default=None,
+                        help="comma-separated groups of `qpal palette --all` "
+                        "(default: every family and layout)")
     parser.add_argument("--check-batches", default="1,3,8")
     parser.add_argument("--bench-batches", default="1,8")
     parser.add_argument("--variants", default=",".join(CODEGEN_VARIANTS),
@@ -93,7 +95,9 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     only = set(args.only.split(","))
-    names = [n for f in args.families.split(",") for n in FAMILIES[f]]
+    FAMILIES = kernel_groups(args.qpal)
+    families = args.families.split(",") if args.families else sorted(FAMILIES)
+    names = [n for f in families for n in FAMILIES[f]]
     check_batches = [int(b) for b in args.check_batches.split(",")]
     bench_batches = [int(b) for b in args.bench_batches.split(",")]
     jobs = []

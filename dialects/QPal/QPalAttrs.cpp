@@ -70,21 +70,11 @@ LogicalResult PaletteAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 QuantizerAttrInterface qpal::getQuantizerAttr(MLIRContext *context,
                                               const QuantizerSpec &spec) {
-  llvm::APFloat scale(spec.scale);
   switch (spec.family) {
-  case QuantizerFamily::F16:
-    return F16Attr::get(context);
-  case QuantizerFamily::Tcq:
-    return TcqAttr::get(context, spec.kv1, spec.tlutBits, scale, spec.hessian);
-  case QuantizerFamily::TcqSplit:
-    return TcqSplitAttr::get(context, spec.kv1, spec.kv2, spec.tlutBits, scale,
-                             spec.hessian);
-  case QuantizerFamily::Vq:
-    return VqAttr::get(context, spec.indexBits, scale, spec.kernel,
-                       spec.hessian);
-  case QuantizerFamily::Sq:
-    return SqAttr::get(context, spec.indexBits, scale, spec.kernel,
-                       spec.hessian);
+#define QPAL_FAMILY(Name, Value, Mnemonic)                                     \
+  case QuantizerFamily::Name:                                                  \
+    return Name##Attr::fromSpec(context, spec);
+#include "qpal/Quant/Families.def"
   }
   llvm_unreachable("unknown quantizer family");
 }

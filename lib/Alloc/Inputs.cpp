@@ -226,8 +226,7 @@ std::vector<QuantizerSpec>
 alloc::withSimtVariants(llvm::ArrayRef<QuantizerSpec> palette) {
   std::vector<QuantizerSpec> result(palette.begin(), palette.end());
   for (const QuantizerSpec &quantizer : palette) {
-    if (quantizer.family != QuantizerFamily::Sq &&
-        quantizer.family != QuantizerFamily::Vq)
+    if (!quantizer.hasSimtLayout())
       continue;
     QuantizerSpec simt = quantizer;
     simt.kernel = KernelKind::Simt;

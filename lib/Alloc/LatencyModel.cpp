@@ -38,8 +38,7 @@ static std::string tableKey(const QuantizerSpec &quantizer) {
 }
 
 static bool hasSimtKernel(const QuantizerSpec &quantizer) {
-  return quantizer.family == QuantizerFamily::Sq ||
-         quantizer.family == QuantizerFamily::Vq;
+  return quantizer.hasSimtLayout();
 }
 
 //===----------------------------------------------------------------------===//

@@ -118,12 +118,6 @@ llvm::Error alloc::verifyCover(const Plan &plan) {
         return makeError(llvm::formatv("layer '{0}': {1}",
                                        layerKey(b, projection),
                                        llvm::toString(std::move(err))));
-      if (quantizer.kernel == KernelKind::Simt &&
-          quantizer.family != QuantizerFamily::Sq &&
-          quantizer.family != QuantizerFamily::Vq)
-        return makeError(llvm::formatv(
-            "layer '{0}': only SQ and VQ have CUDA-core (simt) kernels",
-            layerKey(b, projection)));
     }
   }
   return llvm::Error::success();

@@ -10,6 +10,7 @@
 #include "Diagnostics.h"
 #include "EmbeddedCodebooks.h"
 #include "qpal/Quant/Half.h"
+#include "qpal/Quant/QuantizerFamily.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -165,16 +166,5 @@ llvm::Expected<const Codebook *> qpal::shippedLutCodebook(unsigned bits,
 
 llvm::Expected<const Codebook *>
 qpal::shippedCodebook(const QuantizerSpec &spec) {
-  switch (spec.family) {
-  case QuantizerFamily::Tcq:
-  case QuantizerFamily::TcqSplit:
-    return shippedTcqCodebook(spec.tlutBits);
-  case QuantizerFamily::Vq:
-    return shippedLutCodebook(spec.indexBits, 2);
-  case QuantizerFamily::Sq:
-    return shippedLutCodebook(spec.indexBits, 1);
-  case QuantizerFamily::F16:
-    break;
-  }
-  return makeError(llvm::formatv("{0} has no codebook", spec.referenceName()));
+  return spec.familyInfo().codebook(spec);
 }

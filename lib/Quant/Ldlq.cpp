@@ -10,6 +10,7 @@
 #include "Diagnostics.h"
 
 #include "qpal/Quant/LutQuantizers.h"
+#include "qpal/Quant/QuantizerFamily.h"
 #include "qpal/Quant/SimtLayout.h"
 #include "qpal/Quant/TcqSplit.h"
 #include "qpal/Quant/Trellis.h"
@@ -324,21 +325,21 @@ qpal::quantizeLayerWithHessian(const QuantizerSpec &spec, const float *weights,
     h = rotateHessian(h, cols, layer.signs, *transform);
   }
   regularizeHessian(h, cols);
-  bool trellis = spec.family == QuantizerFamily::Tcq ||
-                 spec.family == QuantizerFamily::TcqSplit;
+  const QuantizerFamilyInfo &info = spec.familyInfo();
+  bool trellis = info.codecKind() == CodecKind::Trellis;
   unsigned dim = spec.vectorDim();
   auto ldl = factorBlockLdl(h, cols, trellis ? 16 : dim);
   if (!ldl)
     return ldl.takeError();
   if (trellis) {
-    auto table = TcqStateTable::shipped(spec.tlutBits);
+    auto table = info.trellisTable(spec);
     if (!table)
       return table.takeError();
     TcqEncodeOptions tcqOptions;
     tcqOptions.threads = options.threads;
     tcqOptions.simd = options.simd;
     const int64_t half = cols / 2;
-    bool split = spec.family == QuantizerFamily::TcqSplit;
+    bool split = spec.numColumnParts() == 2;
     auto states = encodeTcqStatesLdlq(
         normalized->data(), rows, cols,
         [&](int64_t column) {
@@ -371,7 +372,11 @@ qpal::quantizeLayerWithHessian(const QuantizerSpec &spec, const float *weights,
     }
     return layer;
   }
-  auto codebook = shippedCodebook(spec);
+  if (info.codecKind() != CodecKind::Lut)
+    return makeError(llvm::formatv(
+        "quantizer '{0}': LDLQ rounds trellis and lookup-table codes only",
+        spec.referenceName()));
+  auto codebook = info.codebook(spec);
   if (!codebook)
     return codebook.takeError();
   auto codes = encodeLutCodesLdlq(normalized->data(), rows, cols, **codebook,

@@ -12,6 +12,7 @@
 #include "qpal/Quant/Hadamard.h"
 #include "qpal/Quant/Half.h"
 #include "qpal/Quant/LutQuantizers.h"
+#include "qpal/Quant/QuantizerFamily.h"
 #include "qpal/Quant/Random.h"
 #include "qpal/Quant/SimtLayout.h"
 #include "qpal/Quant/TcqSplit.h"
@@ -70,50 +71,7 @@ qpal::encodeNormalized(const QuantizerSpec &spec, const float *weights,
   if (auto err = checkLayerInput(spec, weights, rows, cols))
     return std::move(err);
 
-  TcqEncodeOptions tcqOptions;
-  tcqOptions.threads = options.threads;
-  tcqOptions.simd = options.simd;
-  switch (spec.family) {
-  case QuantizerFamily::F16: {
-    std::vector<uint8_t> codes(static_cast<size_t>(rows * cols) * 2);
-    for (int64_t i = 0; i < rows * cols; ++i) {
-      if (!(std::fabs(weights[i]) < 65520.0f))
-        return makeError(
-            llvm::formatv("f16: the weight {0} at ({1}, {2}) overflows fp16",
-                          detail::formatValue(weights[i]), i / cols, i % cols));
-      uint16_t bits = floatToHalfBits(weights[i]);
-      codes[2 * i] = static_cast<uint8_t>(bits);
-      codes[2 * i + 1] = static_cast<uint8_t>(bits >> 8);
-    }
-    return codes;
-  }
-  case QuantizerFamily::Tcq:
-  case QuantizerFamily::TcqSplit: {
-    auto table = TcqStateTable::shipped(spec.tlutBits);
-    if (!table)
-      return table.takeError();
-    if (spec.family == QuantizerFamily::Tcq)
-      return encodeTcqKernelLayout(weights, rows, cols, spec.kv1, **table,
-                                   tcqOptions);
-    return encodeTcqSplit(weights, rows, cols, spec.kv1, spec.kv2, **table,
-                          tcqOptions);
-  }
-  case QuantizerFamily::Vq:
-  case QuantizerFamily::Sq: {
-    auto codebook = shippedCodebook(spec);
-    if (!codebook)
-      return codebook.takeError();
-    auto codes =
-        encodeLutCodes(weights, rows, cols, **codebook, options.threads);
-    if (!codes)
-      return codes.takeError();
-    unsigned dim = spec.vectorDim();
-    if (spec.kernel == KernelKind::Simt)
-      return packLutSimt(*codes, rows, cols, spec.indexBits, dim);
-    return packLutTensorCore(*codes, rows, cols, spec.indexBits, dim);
-  }
-  }
-  llvm_unreachable("unknown quantizer family");
+  return spec.familyInfo().encode(spec, weights, rows, cols, options);
 }
 
 llvm::Expected<std::vector<float>>
@@ -122,45 +80,7 @@ qpal::decodeNormalized(const QuantizerSpec &spec, llvm::ArrayRef<uint8_t> codes,
                        CodebookPrecision precision) {
   if (auto err = checkSpecAndShape(spec, rows, cols))
     return std::move(err);
-  switch (spec.family) {
-  case QuantizerFamily::F16: {
-    if (codes.size() != static_cast<size_t>(rows * cols) * 2)
-      return makeError(
-          llvm::formatv("f16: expects {0} bytes for a {1}x{2} matrix, got {3}",
-                        rows * cols * 2, rows, cols, codes.size()));
-    std::vector<float> out(static_cast<size_t>(rows * cols));
-    for (size_t i = 0; i < out.size(); ++i)
-      out[i] = halfBitsToFloat(static_cast<uint16_t>(
-          codes[2 * i] | static_cast<uint16_t>(codes[2 * i + 1]) << 8));
-    return out;
-  }
-  case QuantizerFamily::Tcq:
-  case QuantizerFamily::TcqSplit: {
-    auto table = TcqStateTable::shipped(spec.tlutBits);
-    if (!table)
-      return table.takeError();
-    if (spec.family == QuantizerFamily::Tcq)
-      return decodeTcqKernelLayout(codes, rows, cols, spec.kv1, **table,
-                                   precision);
-    return decodeTcqSplit(codes, rows, cols, spec.kv1, spec.kv2, **table,
-                          precision);
-  }
-  case QuantizerFamily::Vq:
-  case QuantizerFamily::Sq: {
-    auto codebook = shippedCodebook(spec);
-    if (!codebook)
-      return codebook.takeError();
-    unsigned dim = spec.vectorDim();
-    auto unpacked =
-        spec.kernel == KernelKind::Simt
-            ? unpackLutSimt(codes, rows, cols, spec.indexBits, dim)
-            : unpackLutTensorCore(codes, rows, cols, spec.indexBits, dim);
-    if (!unpacked)
-      return unpacked.takeError();
-    return decodeLutCodes(*unpacked, rows, cols, **codebook, precision);
-  }
-  }
-  llvm_unreachable("unknown quantizer family");
+  return spec.familyInfo().decode(spec, codes, rows, cols, precision);
 }
 
 //===----------------------------------------------------------------------===//
@@ -175,10 +95,10 @@ float QuantizedLayer::scale(int64_t row) const {
 /// VQ and SQ (quantizers.md, section 3.3).
 static llvm::Expected<float> scaleDenominator(const QuantizerSpec &spec) {
   float scale = static_cast<float>(spec.scale);
-  if (spec.family != QuantizerFamily::Tcq &&
-      spec.family != QuantizerFamily::TcqSplit)
+  const QuantizerFamilyInfo &info = spec.familyInfo();
+  if (info.codecKind() != CodecKind::Trellis)
     return scale;
-  auto table = TcqStateTable::shipped(spec.tlutBits);
+  auto table = info.trellisTable(spec);
   if (!table)
     return table.takeError();
   return static_cast<float>((*table)->rms()) * scale;

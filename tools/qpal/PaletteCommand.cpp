@@ -16,6 +16,7 @@
 
 #include "qpal/Dialect/QPal/QPalDialect.h"
 #include "qpal/Quant/Measure.h"
+#include "qpal/Quant/QuantizerFamily.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"
@@ -53,17 +54,23 @@ static cl::opt<uint64_t> seed("seed", cl::sub(paletteCommand), cl::init(0),
 static cl::opt<unsigned> threads("threads", cl::sub(paletteCommand),
                                  cl::init(0), cl::cat(driver::category()),
                                  cl::desc("Encoder threads (0: all cores)"));
+static cl::opt<bool> allMembers(
+    "all", cl::sub(paletteCommand), cl::cat(driver::category()),
+    cl::desc("List every member of every quantizer family (each rate, each "
+             "kernel layout) instead of the reference palette"));
 static cl::list<std::string>
     only("only", cl::sub(paletteCommand), cl::CommaSeparated,
          cl::cat(driver::category()),
          cl::desc("Measure only these quantizers (reference names)"));
 
 /// The kernels that can run `quantizer`: tensor-core, and CUDA-core for the
-/// lookup-table families.
+/// families with a SIMT layout.
 static SmallVector<StringRef> kernelsOf(const QuantizerSpec &spec) {
-  SmallVector<StringRef> kernels = {stringifyKernelFamily(spec.kernelFamily())};
-  if (spec.family == QuantizerFamily::Vq ||
-      spec.family == QuantizerFamily::Sq) {
+  QuantizerSpec tensorCore = spec;
+  tensorCore.kernel = KernelKind::TensorCore;
+  SmallVector<StringRef> kernels = {
+      stringifyKernelFamily(tensorCore.kernelFamily())};
+  if (spec.hasSimtLayout()) {
     QuantizerSpec simt = spec;
     simt.kernel = KernelKind::Simt;
     kernels.push_back(stringifyKernelFamily(simt.kernelFamily()));
@@ -82,6 +89,16 @@ static int runPalette() {
   mlir::MLIRContext context;
   context.loadDialect<QPalDialect>();
   PaletteAttr palette = getReferencePalette(&context);
+  if (allMembers && !only.empty())
+    return driver::reportError("palette",
+                               "--all and --only exclude each other");
+  if (allMembers) {
+    SmallVector<QuantizerAttrInterface> members;
+    for (const QuantizerFamilyInfo *family : quantizerFamilies())
+      for (const QuantizerSpec &spec : family->members())
+        members.push_back(getQuantizerAttr(&context, spec));
+    palette = PaletteAttr::get(&context, members);
+  }
   if (!only.empty()) {
     SmallVector<QuantizerAttrInterface> chosen;
     for (const std::string &name : only) {

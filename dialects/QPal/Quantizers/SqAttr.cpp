@@ -40,3 +40,8 @@ QuantizerSpec SqAttr::getSpec() const {
   spec.hessian = getHessian();
   return spec;
 }
+
+SqAttr SqAttr::fromSpec(MLIRContext *context, const QuantizerSpec &spec) {
+  return get(context, spec.indexBits, llvm::APFloat(spec.scale), spec.kernel,
+             spec.hessian);
+}

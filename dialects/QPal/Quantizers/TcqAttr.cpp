@@ -57,3 +57,8 @@ QuantizerSpec TcqAttr::getSpec() const {
   spec.hessian = getHessian();
   return spec;
 }
+
+TcqAttr TcqAttr::fromSpec(MLIRContext *context, const QuantizerSpec &spec) {
+  return get(context, spec.kv1, spec.tlutBits, llvm::APFloat(spec.scale),
+             spec.hessian);
+}

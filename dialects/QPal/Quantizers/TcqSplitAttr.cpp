@@ -63,3 +63,9 @@ QuantizerSpec TcqSplitAttr::getSpec() const {
   spec.hessian = getHessian();
   return spec;
 }
+
+TcqSplitAttr TcqSplitAttr::fromSpec(MLIRContext *context,
+                                    const QuantizerSpec &spec) {
+  return get(context, spec.kv1, spec.kv2, spec.tlutBits,
+             llvm::APFloat(spec.scale), spec.hessian);
+}

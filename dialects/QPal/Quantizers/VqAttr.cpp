@@ -40,3 +40,8 @@ QuantizerSpec VqAttr::getSpec() const {
   spec.hessian = getHessian();
   return spec;
 }
+
+VqAttr VqAttr::fromSpec(MLIRContext *context, const QuantizerSpec &spec) {
+  return get(context, spec.indexBits, llvm::APFloat(spec.scale), spec.kernel,
+             spec.hessian);
+}

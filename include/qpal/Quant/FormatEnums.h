@@ -18,18 +18,10 @@
 
 namespace qpal {
 
-/// The family of a palette quantizer.
+/// The family of a palette quantizer (Families.def).
 enum class QuantizerFamily : uint8_t {
-  /// Not quantized: the weight is stored as fp16.
-  F16 = 0,
-  /// Bitshift-trellis coded quantizer (QTIP-style), KV bits per 2 weights.
-  Tcq = 1,
-  /// Two TCQ rates split over the input columns (reference name `tcomb`).
-  TcqSplit = 2,
-  /// 2-D vector quantizer with a fixed Gaussian k-means codebook.
-  Vq = 3,
-  /// Non-uniform scalar quantizer with a fixed Gaussian k-means codebook.
-  Sq = 4,
+#define QPAL_FAMILY(Name, Value, Mnemonic) Name = Value,
+#include "qpal/Quant/Families.def"
 };
 
 /// Which execution units a lookup-table kernel uses.
@@ -54,16 +46,10 @@ enum class KernelFamily : uint8_t {
 /// ...), as used by the dialect mnemonics and the JSON output.
 constexpr const char *stringifyQuantizerFamily(QuantizerFamily family) {
   switch (family) {
-  case QuantizerFamily::F16:
-    return "f16";
-  case QuantizerFamily::Tcq:
-    return "tcq";
-  case QuantizerFamily::TcqSplit:
-    return "tcq_split";
-  case QuantizerFamily::Vq:
-    return "vq";
-  case QuantizerFamily::Sq:
-    return "sq";
+#define QPAL_FAMILY(Name, Value, Mnemonic)                                     \
+  case QuantizerFamily::Name:                                                  \
+    return Mnemonic;
+#include "qpal/Quant/Families.def"
   }
   return "unknown";
 }

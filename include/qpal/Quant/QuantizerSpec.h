@@ -29,6 +29,8 @@
 
 namespace qpal {
 
+class QuantizerFamilyInfo;
+
 /// Trellis state bits of every TCQ quantizer (`L` in QTIP).
 constexpr unsigned kTcqStateBits = 16;
 /// Weights per trellis step (`V`).
@@ -62,11 +64,11 @@ struct QuantizerSpec {
   unsigned indexBits = 0;
   /// The factor the normalized weights are scaled by before rounding.
   double scale = 1.0;
-  /// VQ and SQ: tensor-core or CUDA-core kernel.
+  /// Tensor-core or CUDA-core (SIMT) layout and kernel (`hasSimtLayout`).
   KernelKind kernel = KernelKind::TensorCore;
-  /// VQ and SQ: round with LDLQ against the layer's calibration Hessian
-  /// (the name's `{hess}` field is `hess`; Ldlq.h) instead of each weight
-  /// on its own (`none`). The codes and kernels are the same.
+  /// Round with LDLQ against the layer's calibration Hessian (the name's
+  /// `{hess}` field is `hess`; Ldlq.h) instead of each weight on its own
+  /// (`none`). The codes and kernels are the same.
   bool hessian = false;
 
   static QuantizerSpec f16();
@@ -79,6 +81,14 @@ struct QuantizerSpec {
                           KernelKind kernel = KernelKind::TensorCore);
   static QuantizerSpec sq(unsigned bits, double scale = kDefaultLutScale,
                           KernelKind kernel = KernelKind::TensorCore);
+  /// A lookup-table quantizer of `family` with `bits` index bits.
+  static QuantizerSpec lut(QuantizerFamily family, unsigned bits,
+                           double scale = kDefaultLutScale,
+                           KernelKind kernel = KernelKind::TensorCore);
+
+  /// The descriptor of `family` (QuantizerFamily.h), which every method
+  /// below dispatches to.
+  const QuantizerFamilyInfo &familyInfo() const;
 
   /// Parses a reference quantizer string (`tcq_{KV}_{hess}_{s}`,
   /// `tcomb_{KV1}_{KV2}_{r}_{hess}_{s}`, `ldlq_{v}_{b}_{hess}_{s}`, and
@@ -110,6 +120,8 @@ struct QuantizerSpec {
 
   /// The kernel family that implements this quantizer's dequant-matmul.
   KernelFamily kernelFamily() const;
+  /// Whether the family also has a CUDA-core (SIMT) layout.
+  bool hasSimtLayout() const;
 
   /// The row and column multiples an M x K weight must have for this
   /// quantizer's packed layout.

@@ -21,6 +21,7 @@
 #include "qpal/Passes/Passes.h"
 #include "qpal/Passes/Pipelines.h"
 #include "qpal/Quant/Quantize.h"
+#include "qpal/Quant/QuantizerFamily.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
@@ -54,10 +55,14 @@ std::string tinyModelPath() {
 
 /// One layer (or fused group) of block 0 of the tiny Llama.
 struct LayerCase {
-  const char *quantizer;           // reference name
+  std::string quantizer;           // reference name
   std::vector<const char *> roles; // members, in row order
   std::vector<int64_t> rows;       // their M
 };
+
+void PrintTo(const LayerCase &layer, std::ostream *os) {
+  *os << layer.quantizer << " on " << layer.roles.size() << " layer(s)";
+}
 
 std::string tensorName(llvm::StringRef role) {
   llvm::StringRef module =
@@ -245,25 +250,40 @@ TEST_P(LowerLinearsTest, ProductsEqualTheReferenceDecode) {
       << layer.quantizer << ": max error " << worst << " of " << largest;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    TinyLlama, LowerLinearsTest,
-    ::testing::Values(
-        // Tensor-core layouts of each family on o_proj (32 x 32).
-        LayerCase{"tcq_6_none_0.9", {"o"}, {32}},
-        LayerCase{"ldlq_1_4_none_1.0", {"o"}, {32}},
-        LayerCase{"ldlq_2_4_none_1.0", {"o"}, {32}},
-        // A fused q/k/v group: one packed weight of 64 rows, one kernel,
-        // three results; SIMT layouts take the 16-row k and v.
-        LayerCase{"ldlq_1_4_none_1.0:simt", {"q", "k", "v"}, {32, 16, 16}},
-        LayerCase{"ldlq_1_6_none_1.0:simt", {"gate", "up"}, {48, 48}}),
-    [](const ::testing::TestParamInfo<LayerCase> &info) {
-      std::string name = llvm::formatv("{0}_{1}", info.param.quantizer,
-                                       info.param.roles.size());
-      for (char &c : name)
-        if (!std::isalnum(static_cast<unsigned char>(c)))
-          c = '_';
-      return name;
-    });
+/// Each family of Families.def on o_proj (32 x 32): its first tensor-core
+/// member whose layout fits a 32 x 32 weight (the column split needs 64
+/// columns; the tiny model has none), and its first SIMT member. Then the
+/// fused groups.
+std::vector<LayerCase> layerCases() {
+  std::vector<LayerCase> cases;
+  for (const QuantizerFamilyInfo *family : quantizerFamilies()) {
+    if (family->codecKind() == CodecKind::Dense)
+      continue;
+    for (KernelKind kernel : {KernelKind::TensorCore, KernelKind::Simt})
+      for (const QuantizerSpec &spec : family->members())
+        if (spec.kernel == kernel && !spec.checkShape(32, 32)) {
+          cases.push_back({spec.referenceName(), {"o"}, {32}});
+          break;
+        }
+  }
+  // A fused q/k/v group: one packed weight of 64 rows, one kernel, three
+  // results; SIMT layouts take the 16-row k and v.
+  cases.push_back({"ldlq_1_4_none_1.0:simt", {"q", "k", "v"}, {32, 16, 16}});
+  cases.push_back({"ldlq_1_6_none_1.0:simt", {"gate", "up"}, {48, 48}});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyLlama, LowerLinearsTest,
+                         ::testing::ValuesIn(layerCases()),
+                         [](const ::testing::TestParamInfo<LayerCase> &info) {
+                           std::string name =
+                               llvm::formatv("{0}_{1}", info.param.quantizer,
+                                             info.param.roles.size());
+                           for (char &c : name)
+                             if (!std::isalnum(static_cast<unsigned char>(c)))
+                               c = '_';
+                           return name;
+                         });
 
 } // namespace
 

@@ -14,6 +14,7 @@
 
 #include "qpal/Quant/Codebooks.h"
 #include "qpal/Quant/Quantize.h"
+#include "qpal/Quant/QuantizerFamily.h"
 #include "qpal/Quant/QuantizerSpec.h"
 #include "qpal/Quant/Random.h"
 #include "qpal/Quant/SimtLayout.h"
@@ -31,22 +32,7 @@ namespace {
 constexpr int64_t kRows = 64, kCols = 128;
 
 /// Every quantizer of the palette, in both kernel layouts where it has two.
-std::vector<QuantizerSpec> layoutCases() {
-  std::vector<QuantizerSpec> cases;
-  for (const QuantizerSpec &spec : referencePalette()) {
-    if (spec.family == QuantizerFamily::F16)
-      continue;
-    cases.push_back(spec);
-    if (spec.family == QuantizerFamily::Vq ||
-        spec.family == QuantizerFamily::Sq) {
-      QuantizerSpec simt = spec;
-      simt.kernel = spec.kernel == KernelKind::Simt ? KernelKind::TensorCore
-                                                    : KernelKind::Simt;
-      cases.push_back(simt);
-    }
-  }
-  return cases;
-}
+std::vector<QuantizerSpec> layoutCases() { return allCodedQuantizers(); }
 
 /// The packed codes of a Gaussian 64 x 128 weight.
 std::vector<uint8_t> encode(const QuantizerSpec &spec) {

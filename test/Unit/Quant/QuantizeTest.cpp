@@ -9,6 +9,7 @@
 #include "qpal/Quant/Hadamard.h"
 #include "qpal/Quant/Half.h"
 #include "qpal/Quant/LutQuantizers.h"
+#include "qpal/Quant/QuantizerFamily.h"
 #include "qpal/Quant/Random.h"
 #include "qpal/Quant/Reference.h"
 #include "qpal/Quant/SimtLayout.h"
@@ -222,6 +223,31 @@ TEST(Quantize, DequantizeAndReferenceMatmul) {
         EXPECT_NEAR((*y)[b * rows + r], expected, 1e-12);
         EXPECT_NEAR((*yf)[b * rows + r], expected, 1e-5);
       }
+  }
+}
+
+/// Every member of every family that stores codes (Families.def), in each
+/// layout: Gaussian weights quantized through its codec come back from the
+/// reference decode with the distortion the reference measured for its
+/// rate (QuantizerSpec::expectedDistortion), and in exactly codeBytes
+/// bytes. A new family is covered without editing this test.
+TEST(Quantize, EveryFamilyMemberMeetsItsDistortion) {
+  const int64_t rows = 128;
+  for (const QuantizerSpec &spec : allCodedQuantizers()) {
+    SCOPED_TRACE(spec.referenceName());
+    const int64_t cols = std::max<int64_t>(256, spec.requiredColMultiple());
+    std::vector<float> weights = gaussian(rows * cols, 21, 0.02f);
+    auto layer = quantizeLayer(spec, weights.data(), rows, cols);
+    QPAL_ASSERT_OK(layer);
+    EXPECT_EQ(layer->codes.size(), spec.codeBytes(rows, cols));
+    auto hat = dequantizeLayer(*layer);
+    QPAL_ASSERT_OK(hat);
+    double error = 0, energy = 0;
+    for (int64_t i = 0; i < rows * cols; ++i) {
+      error += std::pow(double(weights[i]) - (*hat)[i], 2);
+      energy += double(weights[i]) * weights[i];
+    }
+    EXPECT_NEAR(error / energy / spec.expectedDistortion(), 1.0, 0.25);
   }
 }
 

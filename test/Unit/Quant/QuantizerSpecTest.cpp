@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Quant/QuantizerSpec.h"
+#include "qpal/Quant/QuantizerFamily.h"
 
 #include "gtest/gtest.h"
 
@@ -17,6 +18,64 @@
 using namespace qpal;
 
 namespace {
+
+/// Every family of Families.def has a descriptor of its own, and each of
+/// its members (every rate, each layout, both roundings) names itself in a
+/// way `parse` reads back, passes `verify`, and has self-consistent rates,
+/// bytes and distortions: a new family is covered without editing this
+/// test.
+TEST(QuantizerFamilies, EveryMemberIsConsistent) {
+  std::set<std::string> mnemonics;
+  for (const QuantizerFamilyInfo *family : quantizerFamilies()) {
+    SCOPED_TRACE(family->mnemonic().str());
+    EXPECT_EQ(&getQuantizerFamilyInfo(family->family()), family);
+    EXPECT_EQ(family->mnemonic(), stringifyQuantizerFamily(family->family()));
+    EXPECT_TRUE(mnemonics.insert(family->mnemonic().str()).second);
+    std::vector<QuantizerSpec> members = family->members();
+    ASSERT_FALSE(members.empty());
+    for (QuantizerSpec spec : members) {
+      for (bool hessian : {false, true}) {
+        if (hessian && family->codecKind() == CodecKind::Dense)
+          continue;
+        spec.hessian = hessian;
+        std::string name = spec.referenceName();
+        SCOPED_TRACE(name);
+        EXPECT_EQ(spec.family, family->family());
+        EXPECT_EQ(&spec.familyInfo(), family);
+        EXPECT_FALSE(static_cast<bool>(spec.verify()));
+        auto parsed = QuantizerSpec::parse(name);
+        ASSERT_TRUE(static_cast<bool>(parsed))
+            << llvm::toString(parsed.takeError());
+        EXPECT_EQ(*parsed, spec);
+        if (spec.kernel == KernelKind::Simt)
+          EXPECT_TRUE(spec.hasSimtLayout());
+        // Bytes: exactly bitsPerWeight per weight on a packable shape.
+        int64_t rows = 64, cols = 4 * spec.requiredColMultiple();
+        EXPECT_FALSE(spec.checkShape(rows, cols).has_value());
+        EXPECT_DOUBLE_EQ(static_cast<double>(spec.codeBytes(rows, cols)),
+                         spec.bitsPerWeight() * rows * cols / 8);
+        EXPECT_EQ(spec.storageBytes(rows, cols), spec.codeBytes(rows, cols) +
+                                                     spec.codebookBytes() +
+                                                     spec.scaleBytes(rows));
+        double distortion = spec.expectedDistortion();
+        EXPECT_GT(distortion, 0.0);
+        EXPECT_LT(distortion, 1.0);
+        if (family->codecKind() != CodecKind::Dense) {
+          EXPECT_GT(spec.codebookBytes() + spec.packedPairEntries(), 0u);
+          EXPECT_EQ(spec.simtChunkColumns() != 0,
+                    spec.kernel == KernelKind::Simt);
+        }
+      }
+    }
+    // More bits, less distortion, within a layout.
+    for (size_t i = 1; i < members.size(); ++i)
+      if (members[i].kernel == members[i - 1].kernel &&
+          members[i].bitsPerWeight() > members[i - 1].bitsPerWeight())
+        EXPECT_LT(members[i].expectedDistortion(),
+                  members[i - 1].expectedDistortion())
+            << members[i].referenceName();
+  }
+}
 
 /// Every reference string parses to one spec whose name is the same string.
 TEST(QuantizerSpec, ReferenceNamesRoundTrip) {
@@ -130,7 +189,8 @@ TEST(QuantizerSpec, RejectsBadNames) {
       {"ldlq_4_8_none_1.0", "vector dimension 4 is not supported"},
       {"sq_4_none_1.0", "per-layer k-means"},
       {"comb_6_7_0.5_none_0.9", "row-split"},
-      {"tcq_6_none_0.9:simt", "only SQ and VQ have CUDA-core"},
+      {"tcq_6_none_0.9:simt",
+       "tcq has no CUDA-core (simt) layout; only vq and sq have one"},
       {"nuq_4", "unknown quantizer 'nuq_4'"},
       {"", "unknown quantizer ''"},
   };

@@ -27,6 +27,12 @@ class QPal_QuantizerAttr<string name, string attrMnemonic,
                                              overrides>]> {
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
+  // The inverse of `getSpec` (QPalAttrs.cpp's `getQuantizerAttr` calls it
+  // for each family of Families.def).
+  let extraClassDeclaration = [{
+    static }] # name # [{Attr fromSpec(::mlir::MLIRContext *context,
+                                       const ::qpal::QuantizerSpec &spec);
+  }];
 }
 
 //===----------------------------------------------------------------------===//

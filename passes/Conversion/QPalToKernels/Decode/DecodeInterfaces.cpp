@@ -16,8 +16,8 @@ using namespace qpal;
 
 void qpal::registerDecodeInterfaceModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *context, QPalDialect *) {
-    detail::attachTcqDecodeModels(context);
-    detail::attachVqDecodeModels(context);
-    detail::attachSqDecodeModels(context);
+#define QPAL_CODED_FAMILY(Name, Value, Mnemonic)                               \
+  detail::attach##Name##DecodeModels(context);
+#include "qpal/Quant/Families.def"
   });
 }

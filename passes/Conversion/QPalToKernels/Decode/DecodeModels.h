@@ -15,10 +15,11 @@
 
 namespace qpal::detail {
 
-/// Attach the decode interfaces of one quantizer family (one file each).
-void attachTcqDecodeModels(mlir::MLIRContext *context);
-void attachVqDecodeModels(mlir::MLIRContext *context);
-void attachSqDecodeModels(mlir::MLIRContext *context);
+/// Attach the decode interfaces of one quantizer family, for each family
+/// of Families.def that stores codes (`<Name>Decode.cpp`).
+#define QPAL_CODED_FAMILY(Name, Value, Mnemonic)                               \
+  void attach##Name##DecodeModels(mlir::MLIRContext *context);
+#include "qpal/Quant/Families.def"
 
 /// Fails, with a diagnostic at `loc`, unless `quantizer` (VQ or SQ) stores
 /// its codes in the layout of `kind`.

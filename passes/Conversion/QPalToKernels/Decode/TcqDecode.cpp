@@ -162,6 +162,9 @@ struct TcqSplitLaneDecode
 
 void qpal::detail::attachTcqDecodeModels(MLIRContext *context) {
   TcqAttr::attachInterface<TcqLaneDecode, CodewordPairTable<TcqAttr>>(*context);
+}
+
+void qpal::detail::attachTcqSplitDecodeModels(MLIRContext *context) {
   TcqSplitAttr::attachInterface<TcqSplitLaneDecode,
                                 CodewordPairTable<TcqSplitAttr>>(*context);
 }
