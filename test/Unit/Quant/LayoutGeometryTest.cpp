@@ -104,7 +104,7 @@ TEST(LayoutGeometry, PackedPairEntries) {
     ASSERT_TRUE(static_cast<bool>(codebook))
         << llvm::toString(codebook.takeError());
     int64_t entries = static_cast<int64_t>((*codebook)->entries());
-    if (spec.family == QuantizerFamily::Sq) {
+    if ((*codebook)->dim() == 1) {
       EXPECT_EQ(spec.packedPairEntries(),
                 spec.indexBits <= 6 ? static_cast<unsigned>(entries * entries)
                                     : 0u);
