@@ -168,3 +168,13 @@ llvm::Expected<const Codebook *>
 qpal::shippedCodebook(const QuantizerSpec &spec) {
   return spec.familyInfo().codebook(spec);
 }
+
+llvm::Expected<llvm::ArrayRef<float>>
+qpal::kernelCodebookValues(const QuantizerSpec &spec) {
+  if (spec.codebookBytes() == 0)
+    return llvm::ArrayRef<float>();
+  auto codebook = shippedCodebook(spec);
+  if (!codebook)
+    return codebook.takeError();
+  return (*codebook)->values(CodebookPrecision::Fp16);
+}

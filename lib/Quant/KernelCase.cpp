@@ -38,11 +38,10 @@ llvm::Expected<KernelCase> qpal::makeKernelCase(const QuantizerSpec &spec,
   data.codes.resize(spec.codeBytes(rows, cols));
   for (uint8_t &byte : data.codes)
     byte = static_cast<uint8_t>(rng());
-  llvm::Expected<const Codebook *> codebook = shippedCodebook(spec);
-  if (!codebook)
-    return codebook.takeError();
-  llvm::ArrayRef<float> values = (*codebook)->values(CodebookPrecision::Fp16);
-  data.codebook.assign(values.begin(), values.end());
+  llvm::Expected<llvm::ArrayRef<float>> values = kernelCodebookValues(spec);
+  if (!values)
+    return values.takeError();
+  data.codebook.assign(values->begin(), values->end());
   std::normal_distribution<float> normal;
   std::uniform_real_distribution<float> uniform(0.5f, 1.5f);
   data.scales.resize(rows);

@@ -91,12 +91,14 @@ float QuantizedLayer::scale(int64_t row) const {
   return halfBitsToFloat(scales[static_cast<size_t>(row)]);
 }
 
-/// The float32 denominator of the row scale: rms(lut) * s for TCQ, s for
-/// VQ and SQ (quantizers.md, section 3.3).
+/// The float32 denominator of the row scale: rms(lut) * s for TCQ with the
+/// lookup table, s for VQ and SQ (quantizers.md, section 3.3) and for the
+/// computed trellis codes, whose scales were chosen on unit-variance inputs
+/// (`qpal palette --measure`) and whose tables are not unit-rms.
 static llvm::Expected<float> scaleDenominator(const QuantizerSpec &spec) {
   float scale = static_cast<float>(spec.scale);
   const QuantizerFamilyInfo &info = spec.familyInfo();
-  if (info.codecKind() != CodecKind::Trellis)
+  if (info.codecKind() != CodecKind::Trellis || spec.code != TrellisCode::Lut)
     return scale;
   auto table = info.trellisTable(spec);
   if (!table)

@@ -80,7 +80,7 @@ bool QuantizerSpec::operator==(const QuantizerSpec &other) const {
   return family == other.family && kv1 == other.kv1 && kv2 == other.kv2 &&
          tlutBits == other.tlutBits && indexBits == other.indexBits &&
          scale == other.scale && kernel == other.kernel &&
-         hessian == other.hessian;
+         hessian == other.hessian && code == other.code;
 }
 
 std::string qpal::formatReferenceFloat(double value) {
@@ -123,10 +123,13 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef text) {
     text = "f16";
   QuantizerName name;
   name.full = text;
-  if (text.consume_back(":simt"))
-    name.kernel = KernelKind::Simt;
-  else if (text.consume_back(":tc"))
-    name.kernel = KernelKind::TensorCore;
+  if (auto [base, suffix] = text.rsplit(':'); !suffix.empty()) {
+    text = base;
+    if (suffix == "simt")
+      name.kernel = KernelKind::Simt;
+    else if (suffix != "tc")
+      name.variant = suffix;
+  }
   text.split(name.fields, '_');
 
   std::optional<llvm::Expected<QuantizerSpec>> parsed;
@@ -164,6 +167,12 @@ llvm::Expected<QuantizerSpec> QuantizerSpec::parse(StringRef text) {
     return parsed->takeError();
   QuantizerSpec spec = **parsed;
   spec.kernel = name.kernel;
+  if (!name.variant.empty() && spec.code == TrellisCode::Lut)
+    return name.error(llvm::formatv(
+        "unknown suffix ':{0}': expected ':simt' or ':tc' (the kernel "
+        "layout), or a computed trellis code (':1mad', ':3inst') on a "
+        "tcq/tcomb name",
+        name.variant));
   if (auto err = spec.verify())
     return name.error(llvm::toString(std::move(err)));
   return spec;

@@ -8,6 +8,7 @@
 #include "qpal/Quant/Trellis.h"
 
 #include "Diagnostics.h"
+#include "qpal/Quant/ComputedTrellis.h"
 #include "qpal/Quant/TileLayout.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -72,6 +73,34 @@ TcqStateTable::shipped(unsigned tlutBits) {
   auto owned = std::make_unique<TcqStateTable>(std::move(*table));
   const TcqStateTable *result = owned.get();
   cache.emplace(tlutBits, std::move(owned));
+  return result;
+}
+
+const TcqStateTable *TcqStateTable::computed(TrellisCode code) {
+  static std::mutex mutex;
+  static std::map<TrellisCode, std::unique_ptr<TcqStateTable>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(code);
+  if (it != cache.end())
+    return it->second.get();
+  auto table = std::unique_ptr<TcqStateTable>(new TcqStateTable());
+  float *raw = static_cast<float *>(
+      std::aligned_alloc(64, 4 * kTcqStates * sizeof(float)));
+  table->storage = std::shared_ptr<float>(raw, [](float *p) { std::free(p); });
+  double sum = 0;
+  for (uint32_t state = 0; state < kTcqStates; ++state) {
+    auto [x1, x2] = computedTrellisWords(code, state);
+    float a = computedTrellisValue(code, x1),
+          b = computedTrellisValue(code, x2);
+    raw[state] = a;
+    raw[kTcqStates + state] = b;
+    raw[2 * kTcqStates + state] = roundToHalf(a);
+    raw[3 * kTcqStates + state] = roundToHalf(b);
+    sum += double(a) * a + double(b) * b;
+  }
+  table->rmsValue = std::sqrt(sum / (2.0 * kTcqStates));
+  const TcqStateTable *result = table.get();
+  cache.emplace(code, std::move(table));
   return result;
 }
 

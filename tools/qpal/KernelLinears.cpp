@@ -256,7 +256,7 @@ model::LinearProvider KernelLinears::getProvider() {
     Expected<ArrayRef<int8_t>> hadamard = hadamardMatrix(factors->smallOrder);
     if (!hadamard)
       return hadamard.takeError();
-    Expected<const Codebook *> codebook = shippedCodebook(*spec);
+    Expected<ArrayRef<float>> codebook = kernelCodebookValues(*spec);
     if (!codebook)
       return codebook.takeError();
     auto data = std::make_shared<LayerData>(
@@ -265,8 +265,7 @@ model::LinearProvider KernelLinears::getProvider() {
                   {},
                   std::vector<float>(hadamard->begin(), hadamard->end()),
                   {}});
-    ArrayRef<float> values = (*codebook)->values(CodebookPrecision::Fp16);
-    data->codebook.assign(values.begin(), values.end());
+    data->codebook.assign(codebook->begin(), codebook->end());
     for (int64_t row = 0; row < rows; ++row)
       data->scales.push_back(data->layer.scale(row));
     // Compile the full-batch kernel now: a shape no kernel takes is an

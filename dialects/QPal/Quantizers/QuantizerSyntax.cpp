@@ -79,6 +79,22 @@ qpal::detail::parseQuantizerParams(AsmParser &parser, StringRef mnemonic,
                  << "' of #qpal." << mnemonic << ", got '" << kind << "'";
         break;
       }
+      case ParamKind::TrellisCode: {
+        std::string code;
+        if (parser.parseKeywordOrString(&code))
+          return failure();
+        if (code == "lut")
+          value.codeValue = TrellisCode::Lut;
+        else if (code == "1mad")
+          value.codeValue = TrellisCode::OneMad;
+        else if (code == "3inst")
+          value.codeValue = TrellisCode::ThreeInst;
+        else
+          return parser.emitError(valueLoc)
+                 << "expected \"lut\", \"1mad\" or \"3inst\" for '" << key
+                 << "' of #qpal." << mnemonic << ", got '" << code << "'";
+        break;
+      }
       case ParamKind::Rounding: {
         StringRef kind;
         if (parser.parseKeyword(&kind))
@@ -128,6 +144,11 @@ void QuantizerParamPrinter::print(StringRef key, double value) {
 void QuantizerParamPrinter::print(StringRef key, KernelKind value) {
   printKey(key);
   printer << stringifyKernelKind(value);
+}
+
+void QuantizerParamPrinter::print(StringRef key, TrellisCode value) {
+  printKey(key);
+  printer << '"' << stringifyTrellisCode(value) << '"';
 }
 
 void QuantizerParamPrinter::print(StringRef key, StringRef keyword) {

@@ -26,7 +26,7 @@
 namespace qpal::detail {
 
 /// The value kinds a quantizer parameter can have.
-enum class ParamKind { Unsigned, Float, KernelKind, Rounding };
+enum class ParamKind { Unsigned, Float, KernelKind, Rounding, TrellisCode };
 
 /// One parameter of a quantizer's syntax.
 struct ParamSpec {
@@ -42,8 +42,10 @@ struct ParamValue {
   std::optional<KernelKind> kernelValue;
   /// `rounding`: true for `hess`, false for `none`.
   std::optional<bool> roundingValue;
+  std::optional<TrellisCode> codeValue;
   bool present() const {
-    return unsignedValue || floatValue || kernelValue || roundingValue;
+    return unsignedValue || floatValue || kernelValue || roundingValue ||
+           codeValue;
   }
 };
 
@@ -65,6 +67,7 @@ public:
   void print(llvm::StringRef key, double value);
   void print(llvm::StringRef key, KernelKind value);
   void print(llvm::StringRef key, llvm::StringRef keyword);
+  void print(llvm::StringRef key, TrellisCode value);
 
 private:
   void printKey(llvm::StringRef key);

@@ -17,6 +17,7 @@ static constexpr ParamSpec kTcqParams[] = {
     {"tlut_bits", ParamKind::Unsigned, /*required=*/false},
     {"scale", ParamKind::Float, /*required=*/false},
     {"rounding", ParamKind::Rounding, /*required=*/false},
+    {"code", ParamKind::TrellisCode, /*required=*/false},
 };
 
 Attribute TcqAttr::parse(AsmParser &parser, Type) {
@@ -28,7 +29,8 @@ Attribute TcqAttr::parse(AsmParser &parser, Type) {
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
                     kv, values[1].unsignedValue.value_or(defaultTlutBits(kv)),
                     toAPFloat(values[2].floatValue.value_or(kDefaultTcqScale)),
-                    values[3].roundingValue.value_or(false));
+                    values[3].roundingValue.value_or(false),
+                    values[4].codeValue.value_or(TrellisCode::Lut));
 }
 
 void TcqAttr::print(AsmPrinter &printer) const {
@@ -40,14 +42,18 @@ void TcqAttr::print(AsmPrinter &printer) const {
     params.print("scale", scale);
   if (getHessian())
     params.print("rounding", StringRef("hess"));
+  if (getCode() != TrellisCode::Lut)
+    params.print("code", getCode());
 }
 
 LogicalResult TcqAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                               unsigned kv, unsigned tlutBits,
-                              llvm::APFloat scale, bool hessian) {
+                              llvm::APFloat scale, bool hessian,
+                              TrellisCode code) {
   QuantizerSpec spec =
       QuantizerSpec::tcq(kv, tlutBits, scale.convertToDouble());
   spec.hessian = hessian;
+  spec.code = code;
   return verifySpec(emitError, getMnemonic(), spec);
 }
 
@@ -55,10 +61,11 @@ QuantizerSpec TcqAttr::getSpec() const {
   QuantizerSpec spec =
       QuantizerSpec::tcq(getKv(), getTlutBits(), getScale().convertToDouble());
   spec.hessian = getHessian();
+  spec.code = getCode();
   return spec;
 }
 
 TcqAttr TcqAttr::fromSpec(MLIRContext *context, const QuantizerSpec &spec) {
   return get(context, spec.kv1, spec.tlutBits, llvm::APFloat(spec.scale),
-             spec.hessian);
+             spec.hessian, spec.code);
 }

@@ -20,6 +20,7 @@ static constexpr ParamSpec kTcqSplitParams[] = {
     {"tlut_bits", ParamKind::Unsigned, /*required=*/false},
     {"scale", ParamKind::Float, /*required=*/false},
     {"rounding", ParamKind::Rounding, /*required=*/false},
+    {"code", ParamKind::TrellisCode, /*required=*/false},
 };
 
 Attribute TcqSplitAttr::parse(AsmParser &parser, Type) {
@@ -32,7 +33,8 @@ Attribute TcqSplitAttr::parse(AsmParser &parser, Type) {
       [&] { return parser.emitError(loc); }, parser.getContext(), kv1, kv2,
       values[2].unsignedValue.value_or(defaultTlutBits(std::max(kv1, kv2))),
       toAPFloat(values[3].floatValue.value_or(kDefaultTcqScale)),
-      values[4].roundingValue.value_or(false));
+      values[4].roundingValue.value_or(false),
+      values[5].codeValue.value_or(TrellisCode::Lut));
 }
 
 void TcqSplitAttr::print(AsmPrinter &printer) const {
@@ -45,15 +47,18 @@ void TcqSplitAttr::print(AsmPrinter &printer) const {
     params.print("scale", scale);
   if (getHessian())
     params.print("rounding", StringRef("hess"));
+  if (getCode() != TrellisCode::Lut)
+    params.print("code", getCode());
 }
 
 LogicalResult TcqSplitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    unsigned kv1, unsigned kv2,
                                    unsigned tlutBits, llvm::APFloat scale,
-                                   bool hessian) {
+                                   bool hessian, TrellisCode code) {
   QuantizerSpec spec =
       QuantizerSpec::tcqSplit(kv1, kv2, tlutBits, scale.convertToDouble());
   spec.hessian = hessian;
+  spec.code = code;
   return verifySpec(emitError, getMnemonic(), spec);
 }
 
@@ -61,11 +66,12 @@ QuantizerSpec TcqSplitAttr::getSpec() const {
   QuantizerSpec spec = QuantizerSpec::tcqSplit(
       getKv1(), getKv2(), getTlutBits(), getScale().convertToDouble());
   spec.hessian = getHessian();
+  spec.code = getCode();
   return spec;
 }
 
 TcqSplitAttr TcqSplitAttr::fromSpec(MLIRContext *context,
                                     const QuantizerSpec &spec) {
   return get(context, spec.kv1, spec.kv2, spec.tlutBits,
-             llvm::APFloat(spec.scale), spec.hessian);
+             llvm::APFloat(spec.scale), spec.hessian, spec.code);
 }

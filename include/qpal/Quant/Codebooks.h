@@ -97,6 +97,12 @@ llvm::Expected<const Codebook *> shippedLutCodebook(unsigned bits,
 /// TcqSplit); fails for f16.
 llvm::Expected<const Codebook *> shippedCodebook(const QuantizerSpec &spec);
 
+/// The fp16-precision values (widened to f32) the kernels of `spec` read:
+/// codebookBytes() / 2 of them, none for a quantizer that reads no table
+/// (f16, a computed trellis code). Kept for the program's lifetime.
+llvm::Expected<llvm::ArrayRef<float>>
+kernelCodebookValues(const QuantizerSpec &spec);
+
 /// Decodes the raw file format (little-endian float32, no header) of a
 /// codebook with 2^bits codewords of `dim` floats; checks the byte count
 /// and that every value is finite.

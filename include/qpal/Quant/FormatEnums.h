@@ -32,6 +32,33 @@ enum class KernelKind : uint8_t {
   Simt = 1,
 };
 
+/// How a trellis state becomes its two weights (TCQ and its column split).
+enum class TrellisCode : uint8_t {
+  /// The reference's `quantlut_sym`: a hash of the state indexes a 2-D
+  /// lookup table (the shipped tlut).
+  Lut = 0,
+  /// Computed from the state (ComputedTrellis.h), no table: two 1MAD
+  /// evaluations, each a sum of four bytes.
+  OneMad = 1,
+  /// Computed from the state: two 3INST evaluations, each the sum of two
+  /// fp16 halves.
+  ThreeInst = 2,
+};
+
+/// Returns the name of `code` as the quantizer-name suffix spells it
+/// (`"lut"`, `"1mad"`, `"3inst"`).
+constexpr const char *stringifyTrellisCode(TrellisCode code) {
+  switch (code) {
+  case TrellisCode::Lut:
+    return "lut";
+  case TrellisCode::OneMad:
+    return "1mad";
+  case TrellisCode::ThreeInst:
+    return "3inst";
+  }
+  return "unknown";
+}
+
 /// The kernel family that implements a quantizer's dequant-matmul.
 enum class KernelFamily : uint8_t {
   Dense = 0,

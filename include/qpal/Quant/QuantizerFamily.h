@@ -52,12 +52,15 @@ enum class CodecKind {
 };
 
 /// A quantizer name split for parsing: `full` is what the user wrote,
-/// `fields` its `_`-separated fields after the kernel suffix (`:simt`,
-/// `:tc`) is removed.
+/// `fields` its `_`-separated fields before the `:` suffix. A kernel suffix
+/// (`:simt`, `:tc`) sets `kernel`; any other suffix is the `variant` a
+/// family may read (the trellis codes `:1mad`, `:3inst`); one no family
+/// consumes is an error.
 struct QuantizerName {
   llvm::StringRef full;
   llvm::SmallVector<llvm::StringRef> fields;
   KernelKind kernel = KernelKind::TensorCore;
+  llvm::StringRef variant;
 
   llvm::StringRef prefix() const { return fields.front(); }
   /// An error "quantizer '<full>': <message>".

@@ -64,6 +64,9 @@ struct QuantizerSpec {
   unsigned indexBits = 0;
   /// The factor the normalized weights are scaled by before rounding.
   double scale = 1.0;
+  /// TCQ and TcqSplit: how a state becomes its weights, the shipped lookup
+  /// table or a computed code (`:1mad`, `:3inst` in the name).
+  TrellisCode code = TrellisCode::Lut;
   /// Tensor-core or CUDA-core (SIMT) layout and kernel (`hasSimtLayout`).
   KernelKind kernel = KernelKind::TensorCore;
   /// Round with LDLQ against the layer's calibration Hessian (the name's

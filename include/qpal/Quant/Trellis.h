@@ -71,6 +71,9 @@ public:
   static llvm::Expected<TcqStateTable> create(const Codebook &tlut);
   /// The table of the shipped tlut with 2^tlutBits codewords (built once).
   static llvm::Expected<const TcqStateTable *> shipped(unsigned tlutBits);
+  /// The table of a computed code (ComputedTrellis.h; built once): no tlut,
+  /// `tlutBits()` is 0.
+  static const TcqStateTable *computed(TrellisCode code);
 
   /// T.
   unsigned tlutBits() const { return bits; }

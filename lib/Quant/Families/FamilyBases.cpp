@@ -40,8 +40,67 @@ llvm::Error TrellisFamilyBase::verifyTrellis(const QuantizerSpec &spec) {
     return err;
   if (auto err = checkRange("KV", spec.kv2, kMinTcqKV, kMaxTcqKV))
     return err;
+  if (spec.code != TrellisCode::Lut &&
+      spec.tlutBits != defaultTlutBits(std::max(spec.kv1, spec.kv2)))
+    return llvm::createStringError(llvm::formatv(
+        "the computed code '{0}' reads no codebook: it takes no codebook "
+        "size",
+        stringifyTrellisCode(spec.code)));
   return checkRange("codebook bits", spec.tlutBits, kMinTcqTlutBits,
                     kMaxTcqTlutBits);
+}
+
+llvm::Expected<TrellisCode>
+TrellisFamilyBase::parseCode(const QuantizerName &name) {
+  if (name.variant.empty())
+    return TrellisCode::Lut;
+  for (TrellisCode code : {TrellisCode::OneMad, TrellisCode::ThreeInst})
+    if (name.variant == stringifyTrellisCode(code))
+      return code;
+  return name.error(llvm::formatv(
+      "unknown trellis code ':{0}': expected ':1mad' or ':3inst' (or no "
+      "suffix for the lookup table)",
+      name.variant));
+}
+
+std::string TrellisFamilyBase::codeSuffix(const QuantizerSpec &spec) {
+  if (spec.code == TrellisCode::Lut)
+    return "";
+  return std::string(":") + stringifyTrellisCode(spec.code);
+}
+
+double TrellisFamilyBase::computedDistortion(TrellisCode code, unsigned kv) {
+  // Normalized MSE at the default scale on one 1024 x 1024 N(0, 1) matrix,
+  // indexed by KV (bench/results/quant-distortion.md: qpal palette
+  // --measure --rows 1024 --cols 1024 --seed 0).
+  static constexpr double kOneMad[] = {
+      0,         0,          0.27958,   0.138641,   0.0707977, 0.0359943,
+      0.0185304, 0.00962228, 0.0050407, 0.00266352, 0.0014758};
+  static constexpr double kThreeInst[] = {
+      0,         0,          0.275963,  0.136831,   0.0692401, 0.035282,
+      0.0180499, 0.00937496, 0.0049454, 0.00268055, 0.00150198};
+  return (code == TrellisCode::OneMad ? kOneMad : kThreeInst)[kv];
+}
+
+double TrellisFamilyBase::defaultComputedScale(TrellisCode code) {
+  // The scale with the lowest distortion over KV 2..10 on a 512 x 1024
+  // Gaussian matrix, scanned in steps of 0.1 (bench/results/
+  // quant-distortion.md): both codes spread their values wider than the
+  // tlut (rms-normalized), so they take larger inputs than its 0.9.
+  return code == TrellisCode::OneMad ? 1.1 : 1.2;
+}
+
+std::vector<QuantizerSpec>
+TrellisFamilyBase::withComputedCodes(std::vector<QuantizerSpec> specs) {
+  size_t count = specs.size();
+  for (TrellisCode code : {TrellisCode::OneMad, TrellisCode::ThreeInst})
+    for (size_t i = 0; i < count; ++i) {
+      QuantizerSpec spec = specs[i];
+      spec.code = code;
+      spec.scale = defaultComputedScale(code);
+      specs.push_back(spec);
+    }
+  return specs;
 }
 
 //===----------------------------------------------------------------------===//

@@ -31,7 +31,10 @@ public:
 
   CodecKind codecKind() const override { return CodecKind::Trellis; }
   unsigned vectorDim(const QuantizerSpec &) const override { return 2; }
+  /// The tlut's fp16 pairs; none for a computed code.
   uint64_t codebookBytes(const QuantizerSpec &spec) const override {
+    if (spec.code != TrellisCode::Lut)
+      return 0;
     return (uint64_t{1} << spec.tlutBits) * 2 * 2;
   }
   KernelFamily kernelFamily(const QuantizerSpec &) const override {
@@ -42,14 +45,33 @@ public:
   }
   llvm::Expected<const Codebook *>
   codebook(const QuantizerSpec &spec) const override {
+    if (spec.code != TrellisCode::Lut)
+      return QuantizerFamilyInfo::codebook(spec);
     return shippedTcqCodebook(spec.tlutBits);
   }
   llvm::Expected<const TcqStateTable *>
   trellisTable(const QuantizerSpec &spec) const override {
+    if (spec.code != TrellisCode::Lut)
+      return TcqStateTable::computed(spec.code);
     return TcqStateTable::shipped(spec.tlutBits);
   }
 
 protected:
+  /// Reads the name's variant: none for the lookup table, `1mad` or
+  /// `3inst` for a computed code.
+  static llvm::Expected<TrellisCode> parseCode(const QuantizerName &name);
+  /// `:1mad` or `:3inst` for a computed code, else empty.
+  static std::string codeSuffix(const QuantizerSpec &spec);
+  /// The distortion measured for a computed code (`qpal palette
+  /// --measure`, bench/results/quant-distortion.md), by bits per step.
+  static double computedDistortion(TrellisCode code, unsigned kv);
+  /// The input scale each computed code is measured best at.
+  static double defaultComputedScale(TrellisCode code);
+  /// The codes' members: every rate of `specs` with each computed code, at
+  /// its default scale.
+  static std::vector<QuantizerSpec>
+  withComputedCodes(std::vector<QuantizerSpec> specs);
+
   /// Removes an optional `t{T}` codebook-size field at `index` of `name`.
   static llvm::Error takeTlutField(QuantizerName &name, size_t index,
                                    std::optional<unsigned> &tlut);

@@ -37,15 +37,19 @@ public:
     auto scale = name.scaleField(3);
     if (!scale)
       return scale.takeError();
+    auto code = parseCode(name);
+    if (!code)
+      return code.takeError();
     QuantizerSpec spec = QuantizerSpec::tcq(*kv, tlut, *scale);
     spec.hessian = *hess;
+    spec.code = *code;
     return spec;
   }
 
   std::string referenceName(const QuantizerSpec &spec) const override {
-    return llvm::formatv("tcq_{0}{1}_{2}_{3}", spec.kv1,
+    return llvm::formatv("tcq_{0}{1}_{2}_{3}{4}", spec.kv1,
                          tlutSuffix(spec, spec.kv1), roundingField(spec),
-                         formatReferenceFloat(spec.scale))
+                         formatReferenceFloat(spec.scale), codeSuffix(spec))
         .str();
   }
 
@@ -59,15 +63,18 @@ public:
   }
 
   double expectedDistortion(const QuantizerSpec &spec) const override {
+    if (spec.code != TrellisCode::Lut)
+      return computedDistortion(spec.code, spec.kv1);
     return *referenceDistortion(QuantizerSpec::tcq(spec.kv1).referenceName());
   }
 
-  /// KV 2..10 (1 to 5 bits per weight).
+  /// KV 2..10 (1 to 5 bits per weight), with the table and each computed
+  /// code.
   std::vector<QuantizerSpec> members() const override {
     std::vector<QuantizerSpec> specs;
     for (unsigned kv = kMinTcqKV; kv <= kMaxTcqKV; ++kv)
       specs.push_back(QuantizerSpec::tcq(kv));
-    return specs;
+    return withComputedCodes(std::move(specs));
   }
 };
 } // namespace

@@ -49,15 +49,20 @@ public:
     auto scale = name.scaleField(5);
     if (!scale)
       return scale.takeError();
+    auto code = parseCode(name);
+    if (!code)
+      return code.takeError();
     QuantizerSpec spec = QuantizerSpec::tcqSplit(*kv1, *kv2, tlut, *scale);
     spec.hessian = *hess;
+    spec.code = *code;
     return spec;
   }
 
   std::string referenceName(const QuantizerSpec &spec) const override {
-    return llvm::formatv("tcomb_{0}_{1}_0.5{2}_{3}_{4}", spec.kv1, spec.kv2,
+    return llvm::formatv("tcomb_{0}_{1}_0.5{2}_{3}_{4}{5}", spec.kv1, spec.kv2,
                          tlutSuffix(spec, std::max(spec.kv1, spec.kv2)),
-                         roundingField(spec), formatReferenceFloat(spec.scale))
+                         roundingField(spec), formatReferenceFloat(spec.scale),
+                         codeSuffix(spec))
         .str();
   }
 
@@ -96,6 +101,9 @@ public:
   /// The reference's measurement, or the mean of the two halves' rates for
   /// a split it did not measure.
   double expectedDistortion(const QuantizerSpec &spec) const override {
+    if (spec.code != TrellisCode::Lut)
+      return 0.5 * (computedDistortion(spec.code, spec.kv1) +
+                    computedDistortion(spec.code, spec.kv2));
     if (auto measured = referenceDistortion(
             QuantizerSpec::tcqSplit(spec.kv1, spec.kv2).referenceName()))
       return *measured;
@@ -108,7 +116,7 @@ public:
     std::vector<QuantizerSpec> specs;
     for (unsigned kv = kMinTcqKV; kv < kMaxTcqKV; ++kv)
       specs.push_back(QuantizerSpec::tcqSplit(kv, kv + 1));
-    return specs;
+    return withComputedCodes(std::move(specs));
   }
 };
 } // namespace

@@ -132,13 +132,13 @@ struct GetWeightLowering : OpConversionPattern<GetWeightOp> {
     // The codebook global is made by the quantizer's first weight; the
     // others only read it.
     if (!module.lookupSymbol(codebookName)) {
-      llvm::Expected<const Codebook *> codebook =
-          shippedCodebook(quantizer.getSpec());
-      if (!codebook) {
-        llvm::consumeError(codebook.takeError());
+      llvm::Expected<ArrayRef<float>> found =
+          kernelCodebookValues(quantizer.getSpec());
+      if (!found) {
+        llvm::consumeError(found.takeError());
         return rewriter.notifyMatchFailure(op, "no shipped codebook");
       }
-      ArrayRef<float> values = (*codebook)->values(CodebookPrecision::Fp16);
+      ArrayRef<float> values = *found;
       auto codebookType = cast<MemRefType>(types[3]);
       if (static_cast<int64_t>(values.size()) != codebookType.getNumElements())
         return rewriter.notifyMatchFailure(op, "codebook size differs");
@@ -241,8 +241,8 @@ struct ConvertToBuffersPass final
     // Quantizers without a shipped codebook cannot be lowered: say which.
     bool failedAny = false;
     module.walk([&](GetWeightOp op) {
-      llvm::Expected<const Codebook *> codebook =
-          shippedCodebook(op.getType().getSpec());
+      llvm::Expected<ArrayRef<float>> codebook =
+          kernelCodebookValues(op.getType().getSpec());
       if (!codebook) {
         op.emitOpError() << "cannot lower " << op.getType() << ": "
                          << llvm::toString(codebook.takeError());

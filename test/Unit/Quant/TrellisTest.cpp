@@ -6,8 +6,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Quant/Trellis.h"
+
 #include "qpal/Quant/Random.h"
 #include "qpal/Quant/TileLayout.h"
+#include "llvm/ADT/APFloat.h"
 
 #include "QuantTestUtil.h"
 
@@ -28,6 +30,55 @@ std::vector<uint16_t> randomStreams(size_t tiles, unsigned kv, uint64_t seed) {
 /// quantlut_sym written as the reference does it, in 64-bit arithmetic
 /// without the mod 2^16: sign = bit 15 of (s + 1) s, index = bits
 /// [15 - T, 15) (quantizers.md 4.2).
+/// The computed codes' tables follow beyond.md section 2's formulas, written
+/// out here independently: byte by byte for 1MAD (divided by 128 rather
+/// than 147.8: the row scale absorbs it, and the values stay exact in
+/// fp16), half by half through llvm::APFloat for 3INST, each weight of a
+/// step from its own multiply-add.
+TEST(Trellis, ComputedCodesFollowTheFormulas) {
+  const TcqStateTable &oneMad = *TcqStateTable::computed(TrellisCode::OneMad);
+  const TcqStateTable &threeInst =
+      *TcqStateTable::computed(TrellisCode::ThreeInst);
+  auto halfValue = [](uint32_t bits) {
+    llvm::APFloat value(llvm::APFloat::IEEEhalf(), llvm::APInt(16, bits));
+    bool lost;
+    value.convert(llvm::APFloat::IEEEsingle(),
+                  llvm::APFloat::rmNearestTiesToEven, &lost);
+    return value.convertToFloat();
+  };
+  for (uint32_t s = 0; s < (1u << 16); s += 7) {
+    uint64_t x1 = (uint64_t{s} * 34038481 + 76625530) % (uint64_t{1} << 32);
+    uint64_t x2 = (x1 * 1664525 + 1013904223) % (uint64_t{1} << 32);
+    int bytes1 = 0, bytes2 = 0;
+    for (int i = 0; i < 4; ++i) {
+      bytes1 += (x1 >> (8 * i)) & 255;
+      bytes2 += (x2 >> (8 * i)) & 255;
+    }
+    ASSERT_EQ(oneMad.first(CodebookPrecision::Fp32)[s], (bytes1 - 510) / 128.0)
+        << s;
+    ASSERT_EQ(oneMad.second(CodebookPrecision::Fp32)[s], (bytes2 - 510) / 128.0)
+        << s;
+    ASSERT_EQ(oneMad.first(CodebookPrecision::Fp16)[s],
+              oneMad.first(CodebookPrecision::Fp32)[s]);
+
+    uint32_t words[2] = {
+        static_cast<uint32_t>((uint64_t{s} * 89226354 + 64248484) & 0xFFFFFFFF),
+        static_cast<uint32_t>((uint64_t{s} * 3822763466u + 1013904223) &
+                              0xFFFFFFFF)};
+    for (int i = 0; i < 2; ++i) {
+      uint32_t w = (words[i] & 0x8FFF8FFF) ^ 0x3B603B60;
+      float exact = halfValue(w >> 16) + halfValue(w & 0xFFFF);
+      const float *table = i == 0 ? threeInst.first(CodebookPrecision::Fp32)
+                                  : threeInst.second(CodebookPrecision::Fp32);
+      ASSERT_EQ(table[s], exact) << s;
+    }
+  }
+  // Each half has magnitude in [1/8, 2): the sums are spread about 0.
+  EXPECT_GT(threeInst.rms(), 0.5);
+  EXPECT_LT(threeInst.rms(), 2.0);
+  EXPECT_GT(oneMad.rms(), 0.1);
+}
+
 TEST(Trellis, StateReconstruction) {
   for (unsigned t = 9; t <= 11; ++t) {
     auto table = TcqStateTable::shipped(t);

@@ -56,17 +56,23 @@ def QPal_TcqAttr : QPal_QuantizerAttr<"Tcq", "tcq"> {
     calibration Hessian (blocks of 16 columns, one tile width, each tile
     Viterbi-encoded on its fed-back targets); the codes decode as before.
 
-    Reference name: `tcq_{kv}_{none|hess}_{scale}`.
+    `code = "1mad"` or `code = "3inst"` replaces the table with a code
+    computed from the state (ComputedTrellis.h: two multiply-adds and byte
+    sums, or two multiply-adds, a mask, an xor and fp16 sums): the same
+    trellis, layout and rate, and no codebook for the kernels to read.
+
+    Reference name: `tcq_{kv}_{none|hess}_{scale}[:1mad|:3inst]`.
 
     ```mlir
     #qpal.tcq<kv = 6>                       // tcq_6_none_0.9, 3 bits/weight
+    #qpal.tcq<kv = 6, code = "3inst">       // tcq_6_none_0.9:3inst
     #qpal.tcq<kv = 9>                       // tcq_9_none_0.9 (tlut_bits = 10)
     #qpal.tcq<kv = 9, tlut_bits = 9>        // the 512-entry table at 4.5 bits
     ```
   }];
   let parameters = (ins "unsigned":$kv, "unsigned":$tlutBits,
                         APFloatParameter<"input scale">:$scale,
-                        "bool":$hessian);
+                        "bool":$hessian, "::qpal::TrellisCode":$code);
 }
 
 def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split"> {
@@ -88,7 +94,7 @@ def QPal_TcqSplitAttr : QPal_QuantizerAttr<"TcqSplit", "tcq_split"> {
   }];
   let parameters = (ins "unsigned":$kv1, "unsigned":$kv2, "unsigned":$tlutBits,
                         APFloatParameter<"input scale">:$scale,
-                        "bool":$hessian);
+                        "bool":$hessian, "::qpal::TrellisCode":$code);
 }
 
 def QPal_VqAttr : QPal_QuantizerAttr<"Vq", "vq"> {

@@ -22,6 +22,8 @@
 #include "DecodeSupport.h"
 #include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
 
+#include "qpal/Quant/ComputedTrellis.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
 using namespace mlir;
@@ -42,9 +44,78 @@ static Value placeChunk(OpBuilder &builder, Location loc, Value chunk,
   return chunk;
 }
 
+/// The two weights of a computed code's step from the i32 `state`
+/// (ComputedTrellis.h), as f32 values equal to lib/Quant's fp16-precision
+/// table: integer multiply-adds, masks and shifts, fp16 conversions, no
+/// loads.
+static std::pair<Value, Value> emitComputedPair(OpBuilder &builder,
+                                                Location loc, TrellisCode code,
+                                                Value state) {
+  Type i32 = state.getType();
+  auto constant = [&](uint32_t value) {
+    return emitIntConstant(builder, loc, i32, static_cast<int32_t>(value));
+  };
+  auto mulAdd = [&](Value x, uint32_t mul, uint32_t add) -> Value {
+    return arith::AddIOp::create(
+        builder, loc, arith::MulIOp::create(builder, loc, x, constant(mul)),
+        constant(add));
+  };
+  Type f32 = shapedLike(state, builder.getF32Type());
+  if (code == TrellisCode::OneMad) {
+    // Byte sums: adjacent bytes into 16-bit lanes, then the two lanes.
+    auto weight = [&](Value x) -> Value {
+      Value byteMask = constant(0x00FF00FF);
+      Value pairs = arith::AddIOp::create(
+          builder, loc, arith::AndIOp::create(builder, loc, x, byteMask),
+          arith::AndIOp::create(
+              builder, loc,
+              arith::ShRUIOp::create(builder, loc, x, constant(8)), byteMask));
+      Value sum = arith::AddIOp::create(
+          builder, loc,
+          arith::AndIOp::create(builder, loc, pairs, constant(0xFFFF)),
+          arith::ShRUIOp::create(builder, loc, pairs, constant(16)));
+      Value centered =
+          arith::SubIOp::create(builder, loc, sum, constant(kOneMadBias));
+      TypedAttr scaleAttr = builder.getF32FloatAttr(kOneMadScale);
+      if (auto vector = dyn_cast<VectorType>(f32))
+        scaleAttr = DenseElementsAttr::get(vector, kOneMadScale);
+      Value scale = arith::ConstantOp::create(builder, loc, scaleAttr);
+      return arith::MulFOp::create(
+          builder, loc, arith::SIToFPOp::create(builder, loc, f32, centered),
+          scale);
+    };
+    Value x1 = mulAdd(state, kOneMadConstants.mul1, kOneMadConstants.add1);
+    Value x2 = mulAdd(x1, kOneMadConstants.mul2, kOneMadConstants.add2);
+    return {weight(x1), weight(x2)};
+  }
+  Type i16 = shapedLike(state, builder.getI16Type());
+  Type f16 = shapedLike(state, builder.getF16Type());
+  auto half = [&](Value bits) -> Value {
+    Value narrow = arith::TruncIOp::create(builder, loc, i16, bits);
+    Value bits16 = arith::BitcastOp::create(builder, loc, f16, narrow);
+    return arith::ExtFOp::create(builder, loc, f32, bits16);
+  };
+  auto weight = [&](Value x) -> Value {
+    x = arith::XOrIOp::create(
+        builder, loc,
+        arith::AndIOp::create(builder, loc, x, constant(kThreeInstMask)),
+        constant(kThreeInstXor));
+    Value sum = arith::AddFOp::create(
+        builder, loc,
+        half(arith::ShRUIOp::create(builder, loc, x, constant(16))), half(x));
+    // The kernels' precision: the sum rounded to fp16.
+    Value rounded = arith::TruncFOp::create(builder, loc, f16, sum);
+    return arith::ExtFOp::create(builder, loc, f32, rounded);
+  };
+  return {
+      weight(mulAdd(state, kThreeInstConstants.mul1, kThreeInstConstants.add1)),
+      weight(
+          mulAdd(state, kThreeInstConstants.mul2, kThreeInstConstants.add2))};
+}
+
 void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
                                      const LaneDecodeArgs &args, unsigned kv,
-                                     unsigned tlutBits,
+                                     unsigned tlutBits, TrellisCode code,
                                      SmallVectorImpl<DecodedPair> &pairs) {
   unsigned chunkBits = 4 * kv;
   // Bits needed past the start of the lane's own chunk: the last step's
@@ -94,6 +165,11 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
                                     builder, loc, window,
                                     emitI64(builder, loc, 48 - reg * kv, like)),
                                 stateMask));
+      if (code != TrellisCode::Lut) {
+        auto [first, second] = emitComputedPair(builder, loc, code, state);
+        pairs.push_back({tile, reg, first, second});
+        continue;
+      }
       Value hash = arith::AndIOp::create(
           builder, loc,
           arith::MulIOp::create(
@@ -140,7 +216,7 @@ struct TcqLaneDecode
                                SmallVectorImpl<DecodedPair> &pairs) const {
     auto tcq = cast<TcqAttr>(attr);
     emitTcqLaneDecode(builder, loc, args, tcq.getKv(), tcq.getTlutBits(),
-                      pairs);
+                      tcq.getCode(), pairs);
     return success();
   }
 };
@@ -153,7 +229,8 @@ struct TcqSplitLaneDecode
                                SmallVectorImpl<DecodedPair> &pairs) const {
     auto split = cast<TcqSplitAttr>(attr);
     unsigned kv = args.columnPart == 0 ? split.getKv1() : split.getKv2();
-    emitTcqLaneDecode(builder, loc, args, kv, split.getTlutBits(), pairs);
+    emitTcqLaneDecode(builder, loc, args, kv, split.getTlutBits(),
+                      split.getCode(), pairs);
     return success();
   }
 };
