@@ -17,6 +17,7 @@
 #include "qpal/Quant/Quantize.h"
 #include "qpal/Quant/Random.h"
 #include "qpal/Quant/Viterbi.h"
+#include "qpal/Support/Limits.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
@@ -119,6 +120,19 @@ int main(int argc, char **argv) {
     llvm::errs() << kUsage;
     return 1;
   }
+  if (llvm::Error err = qpal::checkMatrixShape("--rows and --cols",
+                                               settings.rows, settings.cols)) {
+    llvm::errs() << "qpal-bench-encode: error: "
+                 << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
+  if (settings.layerSize != 0)
+    if (llvm::Error err = qpal::checkMatrixShape(
+            "--layer-size", settings.layerSize, settings.layerSize)) {
+      llvm::errs() << "qpal-bench-encode: error: "
+                   << llvm::toString(std::move(err)) << "\n";
+      return 1;
+    }
   const unsigned threads = settings.threads;
   const int64_t rows = settings.rows, cols = settings.cols;
   const int64_t layerSize = settings.layerSize;

@@ -7,6 +7,8 @@
 
 #include "qpal/Model/Calibration.h"
 
+#include "qpal/Support/OutputFile.h"
+
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
@@ -143,13 +145,7 @@ Error qpal::model::writeHessianFile(const HessianSet &set, StringRef path) {
         put<float>(bytes, static_cast<float>(input.secondMoment[i * n + j]));
   }
   put<uint64_t>(bytes, fnv1a(bytes.data(), bytes.size(), kFnvBasis));
-  if (Error err = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
-        os << bytes;
-        return Error::success();
-      }))
-    return makeError(llvm::formatv("cannot write '{0}': {1}", path,
-                                   llvm::toString(std::move(err))));
-  return Error::success();
+  return writeOutputFile(path, bytes);
 }
 
 Expected<HessianSet> qpal::model::readHessianFile(StringRef path) {

@@ -283,6 +283,18 @@ Error Evaluator::Impl::load(const ModelFile &model,
 
   inverseFrequencies = computeRopeInverseFrequencies(config);
   observer = options.inputObserver;
+  // The KV cache is sized from the context: refuse one the model does not
+  // have before allocating it.
+  constexpr int64_t kUnstatedContextLimit = 131072;
+  int64_t contextLimit =
+      config.contextLength > 0 ? config.contextLength : kUnstatedContextLimit;
+  if (options.maxContext < 0 || options.maxContext > contextLimit)
+    return llvm::createStringError(llvm::formatv(
+        "a context of {0} tokens is outside [1, {1}], {2}", options.maxContext,
+        contextLimit,
+        config.contextLength > 0
+            ? "the model's context length (its context_length metadata)"
+            : "the limit for a model that does not state its context length"));
   maxContext = options.maxContext > 0
                    ? options.maxContext
                    : (config.contextLength > 0

@@ -7,6 +7,7 @@
 
 #include "qpal/Package/PackageWriter.h"
 
+#include "qpal/Support/OutputFile.h"
 #include "qpalpkg.h"
 
 #include "llvm/ADT/SmallString.h"
@@ -90,28 +91,5 @@ Error qpal::package::writePackage(StringRef path, ArrayRef<Section> sections) {
   if (!bytes)
     return bytes.takeError();
   // A temporary file beside the target, renamed over it once complete.
-  SmallString<256> temporary;
-  int fd = -1;
-  if (std::error_code error =
-          sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temporary))
-    return createStringError(error, "cannot create a file beside '%s': %s",
-                             path.str().c_str(), error.message().c_str());
-  {
-    raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os.write(bytes->data(), bytes->size());
-    os.close();
-    if (os.has_error()) {
-      std::error_code error = os.error();
-      os.clear_error();
-      sys::fs::remove(temporary);
-      return createStringError(error, "cannot write '%s': %s",
-                               path.str().c_str(), error.message().c_str());
-    }
-  }
-  if (std::error_code error = sys::fs::rename(temporary, path)) {
-    sys::fs::remove(temporary);
-    return createStringError(error, "cannot rename the package to '%s': %s",
-                             path.str().c_str(), error.message().c_str());
-  }
-  return Error::success();
+  return writeOutputFile(path, StringRef(bytes->data(), bytes->size()));
 }

@@ -15,13 +15,13 @@
 #include "qpal/Passes/Passes.h"
 
 #include "qpal/Passes/Package.h"
+#include "qpal/Support/OutputFile.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 namespace qpal {
 #define GEN_PASS_DEF_EXTERNALIZEWEIGHTSPASS
@@ -164,15 +164,12 @@ struct ExternalizeWeightsPass final
       return signalPassFailure();
     if (arenaFile.empty())
       return;
-    std::error_code error;
-    llvm::ToolOutputFile output(arenaFile, error, llvm::sys::fs::OF_None);
-    if (error) {
-      getOperation().emitError()
-          << "cannot open '" << arenaFile << "': " << error.message();
+    if (llvm::Error err =
+            writeOutputFile(arenaFile, llvm::StringRef(arena->bytes.data(),
+                                                       arena->bytes.size()))) {
+      getOperation().emitError() << llvm::toString(std::move(err));
       return signalPassFailure();
     }
-    output.os().write(arena->bytes.data(), arena->bytes.size());
-    output.keep();
   }
 };
 

@@ -3,7 +3,7 @@
 
 // The arena is written only by a pass that succeeds, and only where it can
 // be: the last split is fine but for the file.
-// OPEN: error: cannot open '{{.*}}.no-such-dir/arena.bin': No such file or directory
+// OPEN: error: cannot write '{{.*}}.no-such-dir/arena.bin': No such file or directory
 
 // The arena is an entry point's first argument: without an entry point (a
 // function with llvm.emit_c_interface and a body) there is no arena. A

@@ -30,6 +30,7 @@
 #include "qpal/Alloc/ProblemBuilder.h"
 #include "qpal/Passes/Allocation.h"
 #include "qpal/Passes/Passes.h"
+#include "qpal/Support/OutputFile.h"
 
 #include "mlir/Pass/PassManager.h"
 
@@ -37,7 +38,6 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -286,12 +286,11 @@ static int runAllocate() {
     plan = std::move(*solved);
   }
 
-  std::error_code ec;
-  ToolOutputFile output(outputPath, ec, sys::fs::OF_None);
-  if (ec)
-    return fail(formatv("cannot write '{0}': {1}", outputPath.getValue(),
-                        ec.message()));
-  if (emitJson) {
+  Error written = writeOutputFile(outputPath, [&](raw_pwrite_stream &os) {
+    if (!emitJson) {
+      printSummary(*plan, os);
+      return Error::success();
+    }
     json::Value value = toJson(*plan);
     json::Object &root = *value.getAsObject();
     json::Array palette;
@@ -301,11 +300,11 @@ static int runAllocate() {
     root["inputs"] = json::Object{{"sensitivity", sensitivityPath.getValue()},
                                   {"distortion", problem->distortion.source()},
                                   {"fusion", !problem->fusedGroups.empty()}};
-    output.os() << formatv("{0:2}", value) << "\n";
-  } else {
-    printSummary(*plan, output.os());
-  }
-  output.keep();
+    os << formatv("{0:2}", value) << "\n";
+    return Error::success();
+  });
+  if (written)
+    return fail(std::move(written));
   return 0;
 }
 

@@ -32,6 +32,7 @@
 #include "qpal/Passes/Passes.h"
 #include "qpal/Passes/Pipelines.h"
 #include "qpal/Support/Json.h"
+#include "qpal/Support/OutputFile.h"
 
 #include "qpaltok/Tokenizer.h"
 
@@ -45,7 +46,6 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/TargetParser/Host.h"
 
 #include <chrono>
@@ -338,7 +338,7 @@ json::Object buildManifest(const model::ModelConfig &config,
 
 /// Writes `text` to `path` atomically.
 LogicalResult writeText(StringRef path, StringRef text, std::string &error) {
-  if (Error err = writeFileAtomically(path, text)) {
+  if (Error err = writeOutputFile(path, text)) {
     error = toString(std::move(err));
     return mlir::failure();
   }

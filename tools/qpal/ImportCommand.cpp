@@ -19,6 +19,7 @@
 #include "qpal/Dialect/QPal/QPalDialect.h"
 #include "qpal/Model/Evaluator.h"
 #include "qpal/Model/ModelFile.h"
+#include "qpal/Support/OutputFile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -27,7 +28,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -299,15 +299,12 @@ static int runImport() {
       driver::importModel(context, **file, fuse, withPalette, message);
   if (failed(module))
     return driver::reportError(kCommand, message);
-  std::error_code error;
-  ToolOutputFile output(outputPath, error, sys::fs::OF_None);
-  if (error)
-    return driver::reportError(kCommand,
-                               formatv("cannot write '{0}': {1}",
-                                       outputPath.getValue(), error.message()));
-  (*module)->print(output.os());
-  output.os() << "\n";
-  output.keep();
+  if (Error err = writeOutputFile(outputPath, [&](raw_pwrite_stream &os) {
+        (*module)->print(os);
+        os << "\n";
+        return Error::success();
+      }))
+    return driver::reportError(kCommand, toString(std::move(err)));
   return 0;
 }
 

@@ -18,6 +18,8 @@
 #include "qpal/Conversion/QPalToKernels.h"
 #include "qpal/Quant/Hadamard.h"
 #include "qpal/Quant/KernelCase.h"
+#include "qpal/Support/Limits.h"
+#include "qpal/Support/OutputFile.h"
 
 #include "qpalrt.h"
 
@@ -29,7 +31,6 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -207,26 +208,35 @@ public:
     builder.setInsertionPointToEnd(kernels.getBody());
   }
 
-  /// Lowers the GPU module to PTX and writes it where -o says: a cubin
-  /// (through ptxas), a .ptx file, or standard output when `print`.
-  Expected<std::string> emitPtx(bool print) {
+  /// Lowers the GPU module to PTX.
+  Expected<std::string> lowerToPtx() {
     if (failed(lowerGpuKernelsToPtx(*module)))
       return createStringError(inconvertibleErrorCode(),
                                "cannot lower the kernel to PTX: " +
                                    diagnostics);
-    Expected<std::string> ptx = extractPtx(*module, "qpal_kernels");
+    return extractPtx(*module, "qpal_kernels");
+  }
+
+  /// Writes `ptx` where -o says: a cubin (through ptxas), a .ptx file, or
+  /// standard output when `print`.
+  Error writePtx(StringRef ptx, bool print) {
+    StringRef out = outputPath;
+    if (out.ends_with(".cubin"))
+      return assembleCubin(ptx, chip, out);
+    if (!out.empty() && !out.ends_with(".mlir"))
+      return writeOutputFile(out, ptx);
+    if (out.empty() && print)
+      outs() << ptx;
+    return Error::success();
+  }
+
+  /// Lowers the GPU module to PTX and writes it (`writePtx`).
+  Expected<std::string> emitPtx(bool print) {
+    Expected<std::string> ptx = lowerToPtx();
     if (!ptx)
       return ptx.takeError();
-    StringRef out = outputPath;
-    if (out.ends_with(".cubin")) {
-      if (Error err = assembleCubin(*ptx, chip, out))
-        return std::move(err);
-    } else if (!out.empty() && !out.ends_with(".mlir")) {
-      if (Error err = writeFileAtomically(out, *ptx))
-        return std::move(err);
-    } else if (out.empty() && print) {
-      outs() << *ptx;
-    }
+    if (Error err = writePtx(*ptx, print))
+      return std::move(err);
     return ptx;
   }
 
@@ -245,6 +255,24 @@ private:
   }
 };
 
+/// Refuses sizes past qpal/Support/Limits.h's bounds before anything is
+/// built or allocated from them.
+Error checkKernelSizes(bool withRows) {
+  if (Error err = checkMatrixShape(withRows ? "--rows and --cols"
+                                            : "--batch and --cols",
+                                   withRows ? rows : batch, cols))
+    return err;
+  if (Error err = checkBounds("--batch", batch, 1, kMaxBatch))
+    return err;
+  if (Error err = checkMatrixShape("--batch and --cols", batch, cols))
+    return err;
+  if (Error err = checkBounds("--gpu-unroll", gpuUnroll, 0, 16))
+    return err;
+  if (Error err = checkBounds("--gpu-blocks-per-sm", gpuBlocksPerSm, 0, 32))
+    return err;
+  return checkBounds("--gpu-packed-replicas", gpuPackedReplicas, 0, 32);
+}
+
 /// `qpal kernel --rotation`: the activation rotation kernel.
 int runRotationKernel() {
   if (!quantizerName.empty() || rows != 0)
@@ -254,6 +282,8 @@ int runRotationKernel() {
   if (bench)
     return driver::reportError(kCommand,
                                "--bench is for dequant-matmul kernels");
+  if (Error err = checkKernelSizes(/*withRows=*/false))
+    return driver::reportError(kCommand, toString(std::move(err)));
   bool gpu = target == "nvptx";
   if (!gpu && target != "cpu")
     return driver::reportError(
@@ -316,6 +346,8 @@ int runKernel() {
   if (quantizerName.empty() || rows <= 0)
     return driver::reportError(kCommand,
                                "needs --quantizer and --rows (or --rotation)");
+  if (Error err = checkKernelSizes(/*withRows=*/true))
+    return driver::reportError(kCommand, toString(std::move(err)));
   KernelBuild build;
   mlir::MLIRContext &context = build.context;
   mlir::OpBuilder &builder = build.builder;
@@ -405,6 +437,11 @@ int runKernel() {
     if (!isa)
       return driver::reportError(kCommand, toString(isa.takeError()));
     options.isa = *isa;
+    // A CPU kernel goes nowhere by default (a GPU one prints its PTX).
+    if (!run && !emitMlir && outputPath.empty())
+      return driver::reportError(
+          kCommand, "nothing to do: give -o FILE (.o or .mlir), --emit-mlir, "
+                    "--run, --check or --bench");
     report.fields["cpu_isa"] = getCpuIsaName(*isa).str();
     if (failed(buildCpuKernel(builder, loc, shape, options)) ||
         failed(buildCpuDequantKernel(builder, loc, shape, options)))
@@ -419,7 +456,7 @@ int runKernel() {
     module->print(os);
     if (outputPath.empty() || !StringRef(outputPath).ends_with(".mlir"))
       outs() << text;
-    else if (Error err = writeFileAtomically(outputPath, text))
+    else if (Error err = writeOutputFile(outputPath, text))
       return driver::reportError(kCommand, toString(std::move(err)));
     if (!run)
       return 0;
@@ -428,13 +465,17 @@ int runKernel() {
   if (!loadPath.empty()) {
     // Ran above.
   } else if (gpu) {
-    Expected<std::string> ptx = build.emitPtx(!run && !emitJson);
+    // With --run, -o is written only once the kernel ran: a machine
+    // without a GPU leaves an existing file alone.
+    Expected<std::string> ptx = build.lowerToPtx();
     if (!ptx)
       return driver::reportError(kCommand, toString(ptx.takeError()));
     if (run)
       if (Error err = harness::runGpuKernel(*ptx, shape, launch, name,
                                             harnessOptions(), report))
         return driver::reportError(kCommand, toString(std::move(err)));
+    if (Error err = build.writePtx(*ptx, !run && !emitJson))
+      return driver::reportError(kCommand, toString(std::move(err)));
   } else {
     if (failed(lowerCpuKernelsToLLVM(*module)))
       return driver::reportError(kCommand, "cannot lower the kernel to LLVM: " +

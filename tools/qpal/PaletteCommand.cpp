@@ -17,6 +17,7 @@
 #include "qpal/Dialect/QPal/QPalDialect.h"
 #include "qpal/Quant/Measure.h"
 #include "qpal/Quant/QuantizerFamily.h"
+#include "qpal/Support/Limits.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"
@@ -117,10 +118,8 @@ static int runPalette() {
   // With --measure, every quantizer codes the same seeded N(0, 1) matrix.
   std::vector<PaletteMeasurement> measured;
   if (measure) {
-    if (rows <= 0 || cols <= 0)
-      return driver::reportError(
-          "palette", formatv("--rows and --cols must be positive, got {0}x{1}",
-                             rows.getValue(), cols.getValue()));
+    if (Error err = checkMatrixShape("--rows and --cols", rows, cols))
+      return driver::reportError("palette", toString(std::move(err)));
     std::vector<QuantizerSpec> specs;
     for (QuantizerAttrInterface quantizer : palette.getQuantizers())
       specs.push_back(quantizer.getSpec());

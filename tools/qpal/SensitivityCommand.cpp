@@ -20,13 +20,13 @@
 #include "qpal/Model/Generate.h"
 #include "qpal/Model/Sensitivity.h"
 #include "qpal/Support/Json.h"
+#include "qpal/Support/OutputFile.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -135,14 +135,8 @@ static int runSensitivity() {
   if (!result)
     return driver::reportError(kCommand, toString(result.takeError()));
   json::Value value = model::toJson(*result, sensitivity, modelName, text);
-  std::error_code error;
-  ToolOutputFile output(outputPath, error, sys::fs::OF_None);
-  if (error)
-    return driver::reportError(kCommand,
-                               formatv("cannot write '{0}': {1}",
-                                       outputPath.getValue(), error.message()));
-  output.os() << formatv("{0:2}", value) << "\n";
-  output.keep();
+  if (Error err = writeOutputFile(outputPath, formatv("{0:2}\n", value).str()))
+    return driver::reportError(kCommand, toString(std::move(err)));
   errs() << formatv("{0} coefficients written to {1} in {2:f0} s (baseline "
                     "loss {3:f4} nats/token over {4} tokens)\n",
                     result->coefficients.size(), outputPath.getValue(),

@@ -11,6 +11,8 @@
 
 #include "llvm/ADT/STLExtras.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
@@ -51,10 +53,12 @@ qpal::detail::parseQuantizerParams(AsmParser &parser, StringRef mnemonic,
         int64_t number;
         if (parser.parseInteger(number))
           return failure();
-        if (number < 0 || number > 64)
+        // Only what an unsigned parameter can hold is checked here; the
+        // attribute's verifier names the range the quantizer accepts.
+        if (number < 0 || number > std::numeric_limits<int32_t>::max())
           return parser.emitError(valueLoc)
                  << "parameter '" << key << "' of #qpal." << mnemonic
-                 << " must be in [0, 64], got " << number;
+                 << " must be a non-negative 32-bit integer, got " << number;
         value.unsignedValue = static_cast<unsigned>(number);
         break;
       }

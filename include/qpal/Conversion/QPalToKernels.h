@@ -313,10 +313,6 @@ const char *getHostParallelSupportSource();
 /// address, its row-group count and its five buffers.
 mlir::LogicalResult routeParallelKernelCalls(mlir::ModuleOp module);
 
-/// Writes `text` to `path` through a temporary file, renamed into place, so
-/// that no half-written file is left behind.
-llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef text);
-
 /// Assembles `ptx` for `chipName` into a cubin at `path` with ptxas (on
 /// PATH or in /usr/local/cuda/bin); nothing is left at `path` on failure.
 llvm::Error assembleCubin(llvm::StringRef ptx, llvm::StringRef chipName,

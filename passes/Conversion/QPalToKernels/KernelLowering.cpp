@@ -15,6 +15,7 @@
 
 #include "qpal/Conversion/QPalToKernels.h"
 #include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
+#include "qpal/Support/OutputFile.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -59,7 +60,6 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
@@ -279,21 +279,16 @@ llvm::Error qpal::emitHostObject(ModuleOp module, StringRef path) {
   if (llvm::Error err =
           makeOptimizingTransformer(3, 0, machine->get())(llvmModule.get()))
     return err;
-  // Write to a temporary file and rename, so no half-written object is left.
-  std::error_code error;
-  auto output = std::make_unique<llvm::ToolOutputFile>(path, error,
-                                                       llvm::sys::fs::OF_None);
-  if (error)
-    return llvm::createStringError(error, "cannot open '%s': %s",
-                                   path.str().c_str(), error.message().c_str());
-  llvm::legacy::PassManager passes;
-  if ((*machine)->addPassesToEmitFile(passes, output->os(), nullptr,
-                                      llvm::CodeGenFileType::ObjectFile))
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "the host target cannot emit objects");
-  passes.run(*llvmModule);
-  output->keep();
-  return llvm::Error::success();
+  // Through a temporary file, so no half-written object is left.
+  return writeOutputFile(path, [&](llvm::raw_pwrite_stream &os) -> llvm::Error {
+    llvm::legacy::PassManager passes;
+    if ((*machine)->addPassesToEmitFile(passes, os, nullptr,
+                                        llvm::CodeGenFileType::ObjectFile))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "the host target cannot emit objects");
+    passes.run(*llvmModule);
+    return llvm::Error::success();
+  });
 }
 
 llvm::Expected<std::vector<char>> qpal::emitHostSharedObject(ModuleOp module) {
@@ -317,7 +312,7 @@ llvm::Expected<std::vector<char>> qpal::emitHostSharedObject(ModuleOp module) {
   if (llvm::Error err = emitHostObject(module, object))
     return std::move(err);
   if (llvm::Error err =
-          writeFileAtomically(support, getHostParallelSupportSource()))
+          writeOutputFile(support, getHostParallelSupportSource()))
     return std::move(err);
   const char *override = std::getenv("QPAL_CC");
   std::string driverName = override && *override ? override : "cc";
@@ -351,18 +346,6 @@ llvm::Expected<std::vector<char>> qpal::emitHostSharedObject(ModuleOp module) {
   return std::vector<char>(data.begin(), data.end());
 }
 
-/// Writes `text` to `path` through a temporary file.
-llvm::Error qpal::writeFileAtomically(StringRef path, StringRef text) {
-  std::error_code error;
-  llvm::ToolOutputFile output(path, error, llvm::sys::fs::OF_None);
-  if (error)
-    return llvm::createStringError(error, "cannot open '%s': %s",
-                                   path.str().c_str(), error.message().c_str());
-  output.os() << text;
-  output.keep();
-  return llvm::Error::success();
-}
-
 /// Assembles PTX into a cubin at `path` with ptxas.
 llvm::Error qpal::assembleCubin(StringRef ptx, StringRef chipName,
                                 StringRef path) {
@@ -378,7 +361,7 @@ llvm::Error qpal::assembleCubin(StringRef ptx, StringRef chipName,
           llvm::sys::fs::createTemporaryFile("qpal-kernel", "ptx", ptxFile))
     return llvm::createStringError(error, "cannot create a temporary file");
   llvm::scope_exit removeTemp([&] { llvm::sys::fs::remove(ptxFile); });
-  if (llvm::Error err = writeFileAtomically(ptxFile, ptx))
+  if (llvm::Error err = writeOutputFile(ptxFile, ptx))
     return err;
   std::string arch = ("-arch=" + chipName).str();
   std::string output = (path + ".part").str();

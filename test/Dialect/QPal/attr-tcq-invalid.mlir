@@ -37,7 +37,7 @@ func.func private @repeated_key() attributes {q = #qpal.tcq<kv = 6, kv = 7>}
 
 // -----
 
-// expected-error @+1 {{parameter 'kv' of #qpal.tcq must be in [0, 64], got -3}}
+// expected-error @+1 {{parameter 'kv' of #qpal.tcq must be a non-negative 32-bit integer, got -3}}
 func.func private @negative() attributes {q = #qpal.tcq<kv = -3>}
 
 // -----
@@ -49,3 +49,9 @@ func.func private @not_a_number() attributes {q = #qpal.tcq<kv = six>}
 
 // expected-error @+1 {{expected 'none' or 'hess' for 'rounding' of #qpal.tcq, got 'yes'}}
 func.func private @tcq_rounding() attributes {q = #qpal.tcq<kv = 6, rounding = yes>}
+
+// -----
+
+// The range in the message is the quantizer's, not the parser's.
+// expected-error @+1 {{#qpal.tcq: KV must be in [2, 10], got 99}}
+func.func private @kv_far_out_of_range() attributes {q = #qpal.tcq<kv = 99>}
