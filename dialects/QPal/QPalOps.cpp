@@ -7,6 +7,8 @@
 
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
+#include "qpal/Support/Limits.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -129,8 +131,8 @@ LogicalResult LinearOp::verify() {
     return failure();
   if (std::optional<llvm::APFloat> sensitivity = getSensitivity()) {
     double value = sensitivity->convertToDouble();
-    if (!std::isfinite(value) || value < 0)
-      return emitOpError() << "expects a finite, non-negative sensitivity, got "
+    if (!isValidSensitivity(value))
+      return emitOpError() << "expects a sensitivity in [0, 1e30], got "
                            << value;
   }
   if (std::optional<int64_t> block = getBlock(); block && *block < 0)

@@ -7,6 +7,7 @@
 
 #include "qpal/Alloc/Inputs.h"
 #include "qpal/Support/Json.h"
+#include "qpal/Support/Limits.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
@@ -61,10 +62,9 @@ llvm::Error Sensitivities::verify() const {
   for (unsigned block = 0; block < numBlocks(); ++block)
     for (Projection projection : kAllProjections) {
       double value = at(block, projection);
-      if (!std::isfinite(value) || value < 0)
+      if (!isValidSensitivity(value))
         return makeError(llvm::formatv(
-            "sensitivity of layer '{0}' must be finite and non-negative, got "
-            "{1}",
+            "sensitivity of layer '{0}' must be in [0, 1e30], got {1}",
             layerKey(block, projection), value));
     }
   return llvm::Error::success();

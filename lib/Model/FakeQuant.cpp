@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Model/FakeQuant.h"
+
+#include "qpal/Model/Sensitivity.h"
 #include "qpal/Support/Json.h"
 
 #include "qpal/Quant/Ldlq.h"
@@ -28,6 +30,22 @@ Expected<QuantizerSpec> QuantPlan::lookup(StringRef layerKey) const {
     return *uniform;
   return createStringError(
       formatv("the plan has no quantizer for layer '{0}'", layerKey));
+}
+
+Error qpal::model::checkPlanLayers(const QuantPlan &plan, int64_t numLayers) {
+  std::vector<std::string> keys = getLinearLayerKeys(numLayers);
+  for (const auto &entry : plan.layers) {
+    StringRef key = entry.getKey();
+    if (key == "lm_head" || llvm::is_contained(keys, key))
+      continue;
+    return createStringError(formatv(
+        "the plan names layer '{0}', which a model of {1} blocks does not "
+        "have (keys are '<block>_self_attn.{{q,k,v,o}_proj' and "
+        "'<block>_mlp.{{gate,up,down}_proj' for blocks 0..{2}, and "
+        "'lm_head')",
+        key, numLayers, numLayers - 1));
+  }
+  return Error::success();
 }
 
 Expected<QuantPlan> qpal::model::loadQuantPlan(StringRef path) {

@@ -62,6 +62,22 @@ Error qpal::writeOutputFile(StringRef path,
   return Error::success();
 }
 
+Error qpal::checkOutputFile(StringRef path) {
+  if (path == "-")
+    return Error::success();
+  if (path.empty())
+    return createStringError(inconvertibleErrorCode(),
+                             "no output file named (an empty path)");
+  SmallString<256> temporary;
+  int fd = -1;
+  if (std::error_code error =
+          sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temporary))
+    return cannotWrite(path, error);
+  sys::fs::closeFile(fd);
+  sys::fs::remove(temporary);
+  return Error::success();
+}
+
 Error qpal::writeOutputFile(StringRef path, StringRef bytes) {
   return writeOutputFile(path, [&](raw_pwrite_stream &os) {
     os << bytes;

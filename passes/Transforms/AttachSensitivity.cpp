@@ -8,6 +8,7 @@
 #include "qpal/Passes/Passes.h"
 
 #include "qpal/Alloc/Inputs.h"
+#include "qpal/Support/Limits.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -54,11 +55,11 @@ FailureOr<llvm::StringMap<double>> readCoefficients(ModuleOp module,
   llvm::StringMap<double> values;
   for (const auto &[key, value] : *coefficients) {
     std::optional<double> number = value.getAsNumber();
-    if (!number || !std::isfinite(*number) || *number < 0) {
+    if (!number || !isValidSensitivity(*number)) {
       InFlightDiagnostic diag =
           mlir::emitError(module.getLoc())
-          << "expects a finite, non-negative sensitivity for layer '"
-          << key.str() << "', got ";
+          << "expects a sensitivity in [0, 1e30] for layer '" << key.str()
+          << "', got ";
       if (number)
         diag << formatNumber(*number);
       else

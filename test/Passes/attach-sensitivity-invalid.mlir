@@ -10,10 +10,10 @@
 // NOFILE: error: qpal-attach-sensitivity expects the 'file' option (a sensitivity JSON such as llama31_8b_sensitivity.json)
 // MISSING: error: sensitivity file: cannot read '{{.*}}no-such-file.json'
 // Every value is checked, used or not.
-// NEGATIVE: error: expects a finite, non-negative sensitivity for layer '0_mlp.down_proj', got -0.5 (in '{{.*}}attach-sensitivity-negative.json')
+// NEGATIVE: error: expects a sensitivity in [0, 1e30] for layer '0_mlp.down_proj', got -0.5 (in '{{.*}}attach-sensitivity-negative.json')
 // 1e999 overflows to infinity.
-// INF: error: expects a finite, non-negative sensitivity for layer '0_self_attn.q_proj', got inf (in '{{.*}}attach-sensitivity-inf.json')
-// STRING: error: expects a finite, non-negative sensitivity for layer '0_self_attn.q_proj', got a non-number (in '{{.*}}attach-sensitivity-string.json')
+// INF: error: expects a sensitivity in [0, 1e30] for layer '0_self_attn.q_proj', got inf (in '{{.*}}attach-sensitivity-inf.json')
+// STRING: error: expects a sensitivity in [0, 1e30] for layer '0_self_attn.q_proj', got a non-number (in '{{.*}}attach-sensitivity-string.json')
 // JSON has no NaN; Python's `json.dump` writes a bare NaN, which is rejected.
 // NAN: error: sensitivity file: '{{.*}}attach-sensitivity-nan.json' is not valid JSON
 // SHAPE: error: expects an object 'coefficients' mapping layer keys such as '0_self_attn.q_proj' to numbers in the sensitivity file '{{.*}}allocate-bits-latency.json'

@@ -19,6 +19,7 @@
 #include "qpal/Model/Calibration.h"
 #include "qpal/Model/Generate.h"
 #include "qpal/Model/Perplexity.h"
+#include "qpal/Support/OutputFile.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -98,6 +99,8 @@ static int runCalibrate() {
           kCommand, formatv("'{0}' is evaluation text (State of the Union "
                             "2010-2021); calibrate on other text",
                             file));
+  if (Error err = checkOutputFile(outputPath))
+    return driver::reportError(kCommand, toString(std::move(err)));
 
   model::InputAccumulator accumulator;
   model::EvaluatorOptions options;

@@ -366,6 +366,9 @@ static int runCompile() {
     return fail("--batches must lie in [1, 64]");
   if (batches.front() != 1)
     batches.insert(batches.begin(), 1);
+  // Compiling takes minutes: an unwritable -o is found before, not after.
+  if (Error err = checkOutputFile(outputPath))
+    return fail(toString(std::move(err)));
 
   Progress progress;
   progress.step(formatv("reading {0}", modelPath.getValue()).str());

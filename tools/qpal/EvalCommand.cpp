@@ -111,6 +111,17 @@ static int runEval() {
     linears.emplace(**plan, seed, threads);
     options.linearProvider = linears->getProvider();
   }
+  if (*plan && !(*plan)->layers.empty()) {
+    Expected<std::unique_ptr<model::ModelFile>> file =
+        model::openModel(modelPath);
+    if (!file)
+      return driver::reportError(kCommand, toString(file.takeError()));
+    if (Error err =
+            model::checkPlanLayers(**plan, (*file)->getConfig().numLayers))
+      return driver::reportError(kCommand,
+                                 formatv("plan '{0}': {1}", planPath.getValue(),
+                                         toString(std::move(err))));
+  }
   if (*plan) {
     // A plan that names `lm_head` quantizes the LM head too.
     options.transformLmHead = (*plan)->layers.count("lm_head") > 0;

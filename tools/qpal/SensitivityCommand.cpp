@@ -20,6 +20,7 @@
 #include "qpal/Model/Generate.h"
 #include "qpal/Model/Sensitivity.h"
 #include "qpal/Support/Json.h"
+#include "qpal/Support/Limits.h"
 #include "qpal/Support/OutputFile.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -108,6 +109,11 @@ static int runSensitivity() {
                       outputPath.getValue(), modelName);
     return 0;
   }
+  // Windows of 512 tokens: fewer than 513 measure nothing.
+  if (Error err = checkBounds("--tokens", tokens, 513, int64_t{1} << 26))
+    return driver::reportError(kCommand, toString(std::move(err)));
+  if (Error err = checkOutputFile(outputPath))
+    return driver::reportError(kCommand, toString(std::move(err)));
   model::EvaluatorOptions options;
   options.numThreads = threads;
   options.maxContext = 512;

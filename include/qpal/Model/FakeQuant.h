@@ -45,6 +45,11 @@ struct QuantPlan {
 /// writes). Errors name the file and the offending entry.
 llvm::Expected<QuantPlan> loadQuantPlan(llvm::StringRef path);
 
+/// Fails, naming the first such entry, when `plan` names a layer that a
+/// model of `numLayers` blocks does not have (a block past the last, a
+/// projection Llama has not): such an entry would be ignored silently.
+llvm::Error checkPlanLayers(const QuantPlan &plan, int64_t numLayers);
+
 /// Quantizes block linear `layerKey` (row-major [rows x cols]) by `plan` as
 /// a compiled model does: its input sign vector is seeded by (`seed`,
 /// block, rotation domain), shared by q/k/v and by gate/up.

@@ -32,6 +32,17 @@ constexpr int64_t kMaxMatrixElements = int64_t{1} << 31;
 /// Tokens of one kernel call or batch.
 constexpr int64_t kMaxBatch = int64_t{1} << 16;
 
+/// The largest per-layer sensitivity (loss increase per unit relative MSE)
+/// accepted: measured ones are below 10^3; a sum over a model's layers of
+/// values up to this bound stays finite.
+constexpr double kMaxSensitivity = 1e30;
+
+/// Whether `value` is a sensitivity MSQ can use: finite, in [0,
+/// kMaxSensitivity].
+inline bool isValidSensitivity(double value) {
+  return value >= 0 && value <= kMaxSensitivity;
+}
+
 /// Fails unless lo <= value <= hi, naming `what` and the range.
 inline llvm::Error checkBounds(llvm::StringRef what, int64_t value, int64_t lo,
                                int64_t hi) {

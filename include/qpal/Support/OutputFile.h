@@ -31,6 +31,11 @@ llvm::Error writeOutputFile(
     llvm::StringRef path,
     llvm::function_ref<llvm::Error(llvm::raw_pwrite_stream &)> write);
 
+/// Fails, as `writeOutputFile` would, unless a file can be created beside
+/// `path` (creates and removes one): long commands check their output
+/// before the work, not after it.
+llvm::Error checkOutputFile(llvm::StringRef path);
+
 /// Writes `bytes` to `path` as above.
 llvm::Error writeOutputFile(llvm::StringRef path, llvm::StringRef bytes);
 
