@@ -263,6 +263,11 @@ static int runAllocate() {
   if (sensitivityPath.empty())
     return fail("--sensitivity is required: a per-layer sensitivity JSON "
                 "such as llama31_8b_sensitivity.json");
+  // The model file's own shapes are planned for; a --shapes choice next to
+  // it would be ignored.
+  if (!modelFile.empty() && shapes.getNumOccurrences() > 0)
+    return fail("give --model or --shapes, not both: --model plans for the "
+                "model file's own layer shapes");
   auto options = buildSolveOptions();
   if (!options)
     return fail(options.takeError());
