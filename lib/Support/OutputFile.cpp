@@ -17,6 +17,18 @@ static Error cannotWrite(StringRef path, std::error_code error) {
                            error.message().c_str());
 }
 
+/// Creates the temporary file beside `path` (`path` must name a file).
+static Error createBeside(StringRef path, int &fd,
+                          SmallVectorImpl<char> &temporary) {
+  if (path.empty())
+    return createStringError(inconvertibleErrorCode(),
+                             "no output file named (an empty path)");
+  if (std::error_code error =
+          sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temporary))
+    return cannotWrite(path, error);
+  return Error::success();
+}
+
 Error qpal::writeOutputFile(StringRef path,
                             function_ref<Error(raw_pwrite_stream &)> write) {
   if (path == "-") {
@@ -30,14 +42,10 @@ Error qpal::writeOutputFile(StringRef path,
     }
     return Error::success();
   }
-  if (path.empty())
-    return createStringError(inconvertibleErrorCode(),
-                             "no output file named (an empty path)");
   SmallString<256> temporary;
   int fd = -1;
-  if (std::error_code error =
-          sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temporary))
-    return cannotWrite(path, error);
+  if (Error err = createBeside(path, fd, temporary))
+    return err;
   Error written = Error::success();
   std::error_code ioError;
   {
@@ -65,14 +73,10 @@ Error qpal::writeOutputFile(StringRef path,
 Error qpal::checkOutputFile(StringRef path) {
   if (path == "-")
     return Error::success();
-  if (path.empty())
-    return createStringError(inconvertibleErrorCode(),
-                             "no output file named (an empty path)");
   SmallString<256> temporary;
   int fd = -1;
-  if (std::error_code error =
-          sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temporary))
-    return cannotWrite(path, error);
+  if (Error err = createBeside(path, fd, temporary))
+    return err;
   sys::fs::closeFile(fd);
   sys::fs::remove(temporary);
   return Error::success();
