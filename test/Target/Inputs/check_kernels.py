@@ -48,9 +48,15 @@ def kernel_groups(qpal):
 
 
 def nvptx_runs(names):
-    """Every rate, for sm_80 and sm_90 at batch 1 and 8."""
-    return [(name, chip, batch) for name in names for chip in ("sm_80", "sm_90")
-            for batch in (1, 8)]
+    """Every rate, for sm_80 and sm_90 at batch 1 and 8; the computed
+    trellis codes (`:1mad`, `:3inst`) also for sm_86 and sm_89."""
+    runs = []
+    for name in names:
+        chips = ("sm_80", "sm_90")
+        if name.endswith((":1mad", ":3inst")):
+            chips = ("sm_80", "sm_86", "sm_89", "sm_90")
+        runs += [(name, chip, batch) for chip in chips for batch in (1, 8)]
+    return runs
 
 
 def cpu_runs(group, names):
