@@ -30,17 +30,21 @@ using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
 
-/// Places a `width`-bit chunk so that its MSB lands on bit `63 - start` of
-/// an i64 (bits shifted past bit 0 are dropped).
+/// Places a `width`-bit chunk so that its MSB lands on bit
+/// `windowBits - 1 - start` of the window's integer type (bits shifted past
+/// bit 0 are dropped).
 static Value placeChunk(OpBuilder &builder, Location loc, Value chunk,
-                        unsigned start, unsigned width) {
-  int shift = 64 - static_cast<int>(start) - static_cast<int>(width);
+                        unsigned start, unsigned width, unsigned windowBits) {
+  int shift = static_cast<int>(windowBits) - static_cast<int>(start) -
+              static_cast<int>(width);
   if (shift > 0)
-    return arith::ShLIOp::create(builder, loc, chunk,
-                                 emitI64(builder, loc, shift, chunk));
+    return arith::ShLIOp::create(
+        builder, loc, chunk,
+        emitIntConstant(builder, loc, chunk.getType(), shift));
   if (shift < 0)
-    return arith::ShRUIOp::create(builder, loc, chunk,
-                                  emitI64(builder, loc, -shift, chunk));
+    return arith::ShRUIOp::create(
+        builder, loc, chunk,
+        emitIntConstant(builder, loc, chunk.getType(), -shift));
   return chunk;
 }
 
@@ -135,7 +139,12 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
   auto emitI32 = [&](int64_t value) -> Value {
     return emitIntConstant(builder, loc, i32, value);
   };
-  Value stateMask = emitI64(builder, loc, 0xFFFF, like);
+  // Where the last step's window ends within 32 bits (KV <= 5), the window
+  // is an i32: half the registers of an i64 on vector targets.
+  const bool narrow = needed <= 32;
+  const unsigned windowBits = narrow ? 32 : 64;
+  Type windowType = narrow ? i32 : shapedLike(like, builder.getI64Type());
+  Value stateMask = emitIntConstant(builder, loc, windowType, 0xFFFF);
   Value hashMask = emitI32(0xFFFF);
   Value one = emitI32(1);
   Value indexShift = emitI32(15 - tlutBits);
@@ -147,24 +156,28 @@ void qpal::detail::emitTcqLaneDecode(OpBuilder &builder, Location loc,
     Value window;
     for (unsigned delta = 0; delta < lanesNeeded; ++delta) {
       unsigned start = delta * chunkBits;
-      if (start >= 64)
+      if (start >= windowBits)
         break;
       Value chunk = emitLoadBitsLE(builder, loc, args.codes, segments[delta],
                                    tile * chunkBits, chunkBits, args.codeWords);
-      Value placed = placeChunk(builder, loc, chunk, start, chunkBits);
+      if (narrow) // 4 * KV <= 20 bits
+        chunk = arith::TruncIOp::create(builder, loc, windowType, chunk);
+      Value placed =
+          placeChunk(builder, loc, chunk, start, chunkBits, windowBits);
       window =
           window
               ? arith::OrIOp::create(builder, loc, window, placed).getResult()
               : placed;
     }
     for (unsigned reg = 0; reg < 4; ++reg) {
-      Value state = arith::TruncIOp::create(
-          builder, loc, i32,
-          arith::AndIOp::create(builder, loc,
-                                arith::ShRUIOp::create(
-                                    builder, loc, window,
-                                    emitI64(builder, loc, 48 - reg * kv, like)),
-                                stateMask));
+      Value state = arith::AndIOp::create(
+          builder, loc,
+          arith::ShRUIOp::create(builder, loc, window,
+                                 emitIntConstant(builder, loc, windowType,
+                                                 windowBits - 16 - reg * kv)),
+          stateMask);
+      if (!narrow)
+        state = arith::TruncIOp::create(builder, loc, i32, state);
       if (code != TrellisCode::Lut) {
         auto [first, second] = emitComputedPair(builder, loc, code, state);
         pairs.push_back({tile, reg, first, second});
