@@ -10,11 +10,8 @@
 #include "qpal/Support/OutputFile.h"
 #include "qpalpkg.h"
 
-#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
 

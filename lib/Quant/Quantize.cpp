@@ -11,11 +11,8 @@
 #include "Parallel.h"
 #include "qpal/Quant/Hadamard.h"
 #include "qpal/Quant/Half.h"
-#include "qpal/Quant/LutQuantizers.h"
 #include "qpal/Quant/QuantizerFamily.h"
 #include "qpal/Quant/Random.h"
-#include "qpal/Quant/SimtLayout.h"
-#include "qpal/Quant/TcqSplit.h"
 
 #include "llvm/Support/FormatVariadic.h"
 

@@ -22,9 +22,7 @@
 using namespace qpal;
 using llvm::StringRef;
 
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
+using detail::makeError;
 
 //===----------------------------------------------------------------------===//
 // Names
@@ -65,14 +63,6 @@ llvm::Expected<bool> QuantizerName::hessField(size_t index) const {
   return error(
       llvm::formatv("expected 'none' or 'hess' as the Hessian field, got '{0}'",
                     fields[index]));
-}
-
-llvm::Error qpal::checkRange(StringRef what, unsigned value, unsigned lo,
-                             unsigned hi) {
-  if (value >= lo && value <= hi)
-    return llvm::Error::success();
-  return makeError(
-      llvm::formatv("{0} must be in [{1}, {2}], got {3}", what, lo, hi, value));
 }
 
 //===----------------------------------------------------------------------===//

@@ -27,33 +27,44 @@ using detail::makeError;
 // State table
 //===----------------------------------------------------------------------===//
 
+TcqStateTable
+TcqStateTable::build(unsigned bits,
+                     llvm::function_ref<void(uint32_t, float (&)[4])> value) {
+  TcqStateTable table;
+  table.bits = bits;
+  float *raw = static_cast<float *>(
+      std::aligned_alloc(64, 4 * kTcqStates * sizeof(float)));
+  table.storage = std::shared_ptr<float>(raw, [](float *p) { std::free(p); });
+  double sum = 0;
+  for (uint32_t state = 0; state < kTcqStates; ++state) {
+    float values[4];
+    value(state, values);
+    for (int i = 0; i < 4; ++i)
+      raw[i * kTcqStates + state] = values[i];
+    double a = values[0], b = values[1];
+    sum += a * a + b * b;
+  }
+  table.rmsValue = std::sqrt(sum / (2.0 * kTcqStates));
+  return table;
+}
+
 llvm::Expected<TcqStateTable> TcqStateTable::create(const Codebook &tlut) {
   if (tlut.dim() != 2 || tlut.bits() < 1 || tlut.bits() > 15)
     return makeError(llvm::formatv(
         "expects a TCQ tlut of 2^1..2^15 two-dimensional codewords, got 2^{0} "
         "x {1}",
         tlut.bits(), tlut.dim()));
-  TcqStateTable table;
-  table.bits = tlut.bits();
-  float *raw = static_cast<float *>(
-      std::aligned_alloc(64, 4 * kTcqStates * sizeof(float)));
-  table.storage = std::shared_ptr<float>(raw, [](float *p) { std::free(p); });
-  double sum = 0;
-  for (uint32_t state = 0; state < kTcqStates; ++state) {
-    uint32_t index = tcqCodewordIndex(state, table.bits);
+  unsigned bits = tlut.bits();
+  return build(bits, [&](uint32_t state, float(&values)[4]) {
+    uint32_t index = tcqCodewordIndex(state, bits);
     float sign = tcqSignFlip(state) ? -1.0f : 1.0f;
     for (int precision = 0; precision < 2; ++precision) {
       auto which =
           precision ? CodebookPrecision::Fp16 : CodebookPrecision::Fp32;
-      raw[(2 * precision) * kTcqStates + state] =
-          sign * tlut.at(index, 0, which);
-      raw[(2 * precision + 1) * kTcqStates + state] = tlut.at(index, 1, which);
+      values[2 * precision] = sign * tlut.at(index, 0, which);
+      values[2 * precision + 1] = tlut.at(index, 1, which);
     }
-    double a = raw[state], b = raw[kTcqStates + state];
-    sum += a * a + b * b;
-  }
-  table.rmsValue = std::sqrt(sum / (2.0 * kTcqStates));
-  return table;
+  });
 }
 
 llvm::Expected<const TcqStateTable *>
@@ -83,22 +94,14 @@ const TcqStateTable *TcqStateTable::computed(TrellisCode code) {
   auto it = cache.find(code);
   if (it != cache.end())
     return it->second.get();
-  auto table = std::unique_ptr<TcqStateTable>(new TcqStateTable());
-  float *raw = static_cast<float *>(
-      std::aligned_alloc(64, 4 * kTcqStates * sizeof(float)));
-  table->storage = std::shared_ptr<float>(raw, [](float *p) { std::free(p); });
-  double sum = 0;
-  for (uint32_t state = 0; state < kTcqStates; ++state) {
-    auto [x1, x2] = computedTrellisWords(code, state);
-    float a = computedTrellisValue(code, x1),
-          b = computedTrellisValue(code, x2);
-    raw[state] = a;
-    raw[kTcqStates + state] = b;
-    raw[2 * kTcqStates + state] = roundToHalf(a);
-    raw[3 * kTcqStates + state] = roundToHalf(b);
-    sum += double(a) * a + double(b) * b;
-  }
-  table->rmsValue = std::sqrt(sum / (2.0 * kTcqStates));
+  auto table = std::unique_ptr<TcqStateTable>(
+      new TcqStateTable(build(0, [&](uint32_t state, float(&values)[4]) {
+        auto [x1, x2] = computedTrellisWords(code, state);
+        values[0] = computedTrellisValue(code, x1);
+        values[1] = computedTrellisValue(code, x2);
+        values[2] = roundToHalf(values[0]);
+        values[3] = roundToHalf(values[1]);
+      })));
   const TcqStateTable *result = table.get();
   cache.emplace(code, std::move(table));
   return result;

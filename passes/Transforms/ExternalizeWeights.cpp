@@ -21,7 +21,6 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/MapVector.h"
-#include "llvm/Support/FileSystem.h"
 
 namespace qpal {
 #define GEN_PASS_DEF_EXTERNALIZEWEIGHTSPASS

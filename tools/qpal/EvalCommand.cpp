@@ -84,7 +84,7 @@ static int runEval() {
                           "and {1}",
                           context.getValue(), maxTokens.getValue()));
   Expected<std::optional<model::QuantPlan>> plan =
-      driver::getQuantPlan(quantizer, planPath);
+      driver::getQuantPlan(quantizer, planPath, modelPath);
   if (!plan)
     return driver::reportError(kCommand, toString(plan.takeError()));
   if (!hessiansPath.empty()) {
@@ -110,17 +110,6 @@ static int runEval() {
                     "--plan");
     linears.emplace(**plan, seed, threads);
     options.linearProvider = linears->getProvider();
-  }
-  if (*plan && !(*plan)->layers.empty()) {
-    Expected<std::unique_ptr<model::ModelFile>> file =
-        model::openModel(modelPath);
-    if (!file)
-      return driver::reportError(kCommand, toString(file.takeError()));
-    if (Error err =
-            model::checkPlanLayers(**plan, (*file)->getConfig().numLayers))
-      return driver::reportError(kCommand,
-                                 formatv("plan '{0}': {1}", planPath.getValue(),
-                                         toString(std::move(err))));
   }
   if (*plan) {
     // A plan that names `lm_head` quantizes the LM head too.

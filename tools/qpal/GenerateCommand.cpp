@@ -52,22 +52,11 @@ static int runGenerate() {
         "generate",
         formatv("-n must be positive, got {0}", newTokens.getValue()));
   Expected<std::optional<model::QuantPlan>> plan =
-      driver::getQuantPlan(quantizer, planPath);
+      driver::getQuantPlan(quantizer, planPath, modelPath);
   if (!plan)
     return driver::reportError("generate", toString(plan.takeError()));
   model::EvaluatorOptions options;
   options.numThreads = threads;
-  if (*plan && !(*plan)->layers.empty()) {
-    Expected<std::unique_ptr<model::ModelFile>> file =
-        model::openModel(modelPath);
-    if (!file)
-      return driver::reportError("generate", toString(file.takeError()));
-    if (Error err =
-            model::checkPlanLayers(**plan, (*file)->getConfig().numLayers))
-      return driver::reportError("generate",
-                                 formatv("plan '{0}': {1}", planPath.getValue(),
-                                         toString(std::move(err))));
-  }
   if (*plan) {
     // A plan that names `lm_head` quantizes the LM head too.
     options.transformLmHead = (*plan)->layers.count("lm_head") > 0;

@@ -7,6 +7,8 @@
 
 #include "ModelOptions.h"
 
+#include "qpal/Model/ModelFile.h"
+
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -22,13 +24,24 @@ std::string qpal::driver::getSharedDir() {
 }
 
 Expected<std::optional<model::QuantPlan>>
-qpal::driver::getQuantPlan(StringRef quantizer, StringRef planPath) {
+qpal::driver::getQuantPlan(StringRef quantizer, StringRef planPath,
+                           StringRef modelPath) {
   if (!quantizer.empty() && !planPath.empty())
     return createStringError("give --quantizer or --plan, not both");
   if (!planPath.empty()) {
     Expected<model::QuantPlan> plan = model::loadQuantPlan(planPath);
     if (!plan)
       return plan.takeError();
+    // Checked before any weight is quantized: an entry for a layer the
+    // model lacks would be ignored silently.
+    Expected<std::unique_ptr<model::ModelFile>> file =
+        model::openModel(modelPath);
+    if (!file)
+      return file.takeError();
+    if (Error err =
+            model::checkPlanLayers(*plan, (*file)->getConfig().numLayers))
+      return createStringError(
+          formatv("plan '{0}': {1}", planPath, toString(std::move(err))));
     return std::optional<model::QuantPlan>(std::move(*plan));
   }
   if (quantizer.empty() || quantizer == "fp")

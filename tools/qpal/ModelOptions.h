@@ -23,9 +23,11 @@ namespace qpal::driver {
 std::string getSharedDir();
 
 /// The weights a model command evaluates: the model's own (no plan), one
-/// quantizer for every block linear, or a plan from a JSON file.
+/// quantizer for every block linear, or a plan from a JSON file, whose
+/// layers must all be layers of the model at `modelPath`.
 llvm::Expected<std::optional<model::QuantPlan>>
-getQuantPlan(llvm::StringRef quantizer, llvm::StringRef planPath);
+getQuantPlan(llvm::StringRef quantizer, llvm::StringRef planPath,
+             llvm::StringRef modelPath);
 
 /// The text of `files`, joined by a blank line (as the evaluation protocol
 /// joins its speeches); an unreadable file is an error that names it.

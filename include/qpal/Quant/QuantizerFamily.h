@@ -20,6 +20,7 @@
 
 #include "qpal/Quant/Quantize.h"
 #include "qpal/Quant/QuantizerSpec.h"
+#include "qpal/Support/Limits.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -76,11 +77,6 @@ struct QuantizerName {
   llvm::Expected<bool> hessField(size_t index) const;
 };
 
-/// Fails with "<what> must be in [lo, hi], got <value>" unless
-/// lo <= value <= hi.
-llvm::Error checkRange(llvm::StringRef what, unsigned value, unsigned lo,
-                       unsigned hi);
-
 /// The reference's own measurement of the quantizer named `referenceName`
 /// (data/quantizer_distortion.json: one 4096 x 4096 N(0, 1) matrix), if it
 /// measured that quantizer.
@@ -118,8 +114,9 @@ public:
   parse(const QuantizerName &name) const = 0;
   /// The reference name; `parse` reads it back to the same spec.
   virtual std::string referenceName(const QuantizerSpec &spec) const = 0;
-  /// Reports a parameter outside its range (the scale and the kernel kind
-  /// are checked by `QuantizerSpec::verify`).
+  /// Reports a parameter outside its range (`checkBounds`,
+  /// qpal/Support/Limits.h; the scale and the kernel kind are checked by
+  /// `QuantizerSpec::verify`).
   virtual llvm::Error verify(const QuantizerSpec &spec) const = 0;
 
   //===--------------------------------------------------------------------===//

@@ -33,6 +33,7 @@
 #include "qpal/Quant/Codebooks.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -86,6 +87,10 @@ public:
 
 private:
   TcqStateTable() = default;
+  /// Fills a table of `bits` from `value(state, {fp32 first, fp32 second,
+  /// fp16 first, fp16 second})` and computes the fp32 rms.
+  static TcqStateTable
+  build(unsigned bits, llvm::function_ref<void(uint32_t, float (&)[4])> value);
   unsigned bits = 0;
   double rmsValue = 0;
   /// fp32 first, fp32 second, fp16 first, fp16 second; 2^16 each.

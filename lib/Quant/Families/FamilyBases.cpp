@@ -36,9 +36,9 @@ std::string TrellisFamilyBase::tlutSuffix(const QuantizerSpec &spec,
 }
 
 llvm::Error TrellisFamilyBase::verifyTrellis(const QuantizerSpec &spec) {
-  if (auto err = checkRange("KV", spec.kv1, kMinTcqKV, kMaxTcqKV))
+  if (auto err = checkBounds("KV", spec.kv1, kMinTcqKV, kMaxTcqKV))
     return err;
-  if (auto err = checkRange("KV", spec.kv2, kMinTcqKV, kMaxTcqKV))
+  if (auto err = checkBounds("KV", spec.kv2, kMinTcqKV, kMaxTcqKV))
     return err;
   if (spec.code != TrellisCode::Lut &&
       spec.tlutBits != defaultTlutBits(std::max(spec.kv1, spec.kv2)))
@@ -46,8 +46,8 @@ llvm::Error TrellisFamilyBase::verifyTrellis(const QuantizerSpec &spec) {
         "the computed code '{0}' reads no codebook: it takes no codebook "
         "size",
         stringifyTrellisCode(spec.code)));
-  return checkRange("codebook bits", spec.tlutBits, kMinTcqTlutBits,
-                    kMaxTcqTlutBits);
+  return checkBounds("codebook bits", spec.tlutBits, kMinTcqTlutBits,
+                     kMaxTcqTlutBits);
 }
 
 llvm::Expected<TrellisCode>
@@ -143,8 +143,8 @@ std::string LutFamilyBase::referenceName(const QuantizerSpec &spec) const {
 }
 
 llvm::Error LutFamilyBase::verify(const QuantizerSpec &spec) const {
-  return checkRange(llvm::formatv("{0} index bits", what).str(), spec.indexBits,
-                    minBits, maxBits);
+  return checkBounds(llvm::formatv("{0} index bits", what).str(),
+                     spec.indexBits, minBits, maxBits);
 }
 
 std::vector<QuantizerSpec> LutFamilyBase::members() const {
