@@ -55,3 +55,14 @@ func.func private @tcq_rounding() attributes {q = #qpal.tcq<kv = 6, rounding = y
 // The range in the message is the quantizer's, not the parser's.
 // expected-error @+1 {{#qpal.tcq: KV must be in [2, 10], got 99}}
 func.func private @kv_far_out_of_range() attributes {q = #qpal.tcq<kv = 99>}
+
+// -----
+
+// expected-error @+1 {{expected "lut", "1mad" or "3inst" for 'code' of #qpal.tcq, got '2mad'}}
+func.func private @unknown_code() attributes {q = #qpal.tcq<kv = 6, code = "2mad">}
+
+// -----
+
+// A computed code reads no table, so it takes no table size.
+// expected-error @+1 {{#qpal.tcq: the computed code '3inst' reads no codebook: it takes no codebook size}}
+func.func private @code_with_tlut() attributes {q = #qpal.tcq<kv = 6, tlut_bits = 10, code = "3inst">}

@@ -22,3 +22,7 @@ func.func private @tcomb_7_4() attributes {q = #qpal.tcq_split<kv1 = 7, kv2 = 4,
 // CHECK-LABEL: func.func private @tcq_split_hess
 // CHECK-SAME: q = #qpal.tcq_split<kv1 = 6, kv2 = 7, rounding = hess>
 func.func private @tcq_split_hess() attributes {q = #qpal.tcq_split<kv1 = 6, kv2 = 7, rounding = hess>}
+
+// CHECK-LABEL: func.func private @tcomb_6_7_1mad
+// CHECK-SAME: q = #qpal.tcq_split<kv1 = 6, kv2 = 7, scale = 1.1, code = "1mad">
+func.func private @tcomb_6_7_1mad() attributes {q = #qpal.tcq_split<kv1 = 6, kv2 = 7, scale = 1.1, code = "1mad">}

@@ -33,3 +33,11 @@ func.func private @tcq_10() attributes {q = #qpal.tcq<kv = 10>}
 // CHECK-LABEL: func.func private @tcq_hess
 // CHECK-SAME: q = #qpal.tcq<kv = 6, rounding = hess>
 func.func private @tcq_hess() attributes {q = #qpal.tcq<kv = 6, rounding = hess>}
+
+// A computed trellis code (ComputedTrellis.h); "lut", the default, is elided.
+// CHECK-LABEL: func.func private @tcq_6_3inst
+// CHECK-SAME: q = #qpal.tcq<kv = 6, scale = 1.2, code = "3inst">
+func.func private @tcq_6_3inst() attributes {q = #qpal.tcq<kv = 6, scale = 1.2, code = "3inst">}
+// CHECK-LABEL: func.func private @tcq_6_lut
+// CHECK-SAME: q = #qpal.tcq<kv = 6>
+func.func private @tcq_6_lut() attributes {q = #qpal.tcq<kv = 6, code = "lut">}
