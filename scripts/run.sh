@@ -4,40 +4,97 @@
 #   scripts/run.sh test   install, build, and run every test (check-qpal)
 #   scripts/run.sh main   install, build, fetch SmolLM2, and run the most
 #                         complete job qpal can do on it
+#
+#   scripts/run.sh test --sanitize       the whole suite in an ASan + UBSan
+#                                        build (build-sanitize/), then the
+#                                        runtime's tests and a package's
+#                                        thread pool under TSan (build-tsan/)
+#   scripts/run.sh test --sanitize=ci    CI's part of it: the unit tests, the
+#                                        fuzz corpora and the dialect, pass,
+#                                        conversion and runtime lit tests
+#                                        under ASan + UBSan, and TSan as above
 set -euo pipefail
 cd "$(dirname "$0")/.."
 job="${1:-}"
-case "$job" in
-  test|main) ;;
-  *) echo "usage: scripts/run.sh test|main" >&2; exit 2 ;;
+mode="${2:-}"
+case "$job $mode" in
+  "test "|"main "|"test --sanitize"|"test --sanitize=ci") ;;
+  *) echo "usage: scripts/run.sh test [--sanitize|--sanitize=ci] | main" >&2; exit 2 ;;
 esac
 
 scripts/setup.sh --model
+# configure DIR [CMAKE_ARGS...]: a Release build with clang 22 in DIR.
+configure() {
+  local dir=$1
+  shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -G Ninja -S . -B "$dir" \
+      -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+      -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
+      -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
+      -DLLVM_ENABLE_ASSERTIONS=ON \
+      -DQPAL_SMOLLM2_GGUF="$PWD/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$@"
+  fi
+}
 build=${QPAL_BUILD_DIR:-build}
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -G Ninja -S . -B "$build" \
-    -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
-    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
-    -DLLVM_ENABLE_ASSERTIONS=ON \
-    -DQPAL_SMOLLM2_GGUF="$PWD/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-fi
 export QPAL_SMOLLM2_GGUF="$PWD/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+# summarize LOG STATUS LABEL: lit's summary as the plain closing line CI
+# reads.
+summarize() {
+  local log=$1 status=$2 label=$3 passed failed
+  passed=$(awk -F: '/^ *Passed *:/ {n += $2 + 0} END {print n + 0}' "$log")
+  failed=$(awk -F: '/^ *(Failed|Unresolved|Timed Out) *:/ {n += $2 + 0} END {print n + 0}' "$log")
+  if [ "$status" -ne 0 ] && ! grep -q 'Total Discovered Tests' "$log"; then
+    echo "$label: the build failed before the tests ran" >&2
+    exit "$status"
+  fi
+  echo "$label: $passed passed, $failed failed"
+}
+
+if [ -n "$mode" ]; then
+  # Sanitizers (cmake/QPalSanitizers.cmake). ASan + UBSan: the whole suite,
+  # or CI's part of it. TSan: the runtime's worker pool (its unit tests and
+  # test/Runtime), and a compiled package's thread pool, compiled with
+  # -fsanitize=thread (scripts/tsan-cc.sh) and run by TSan's qpal-run.
+  lit=/usr/lib/llvm-22/bin/lit
+  sbuild=${QPAL_SANITIZE_BUILD_DIR:-build-sanitize}
+  tbuild=${QPAL_TSAN_BUILD_DIR:-build-tsan}
+  configure "$sbuild" -DQPAL_SANITIZE="address;undefined"
+  configure "$tbuild" -DQPAL_SANITIZE=thread -DQPAL_ENABLE_BENCHMARKS=OFF
+  log=$(mktemp)
+  status=0
+  if [ "$mode" = "--sanitize" ]; then
+    { ninja -C "$sbuild" && ninja -C "$sbuild" check-qpal; } 2>&1 | tee "$log" || status=$?
+  else
+    suites=(Unit Dialect Passes Conversion Runtime Tools/fuzz-corpus-replay.test
+            Tools/hostile-inputs.test Tools/output-hygiene.test Tools/json-limits.test)
+    { ninja -C "$sbuild" QPalUnitTests qpal-fuzz-replays qpal-opt qpal qpal-run \
+        qpalrt-info qpal-bench-encode &&
+      "$lit" -sv "${suites[@]/#/$sbuild/test/}"; } 2>&1 | tee "$log" || status=$?
+  fi
+  summarize "$log" "$status" "asan+ubsan"
+  [ "$status" -eq 0 ] || exit "$status"
+
+  tlog=$(mktemp)
+  {
+    ninja -C "$tbuild" RuntimeTests RuntimeFakeCudaTests qpal-run qpalrt-info qpalrt_shared &&
+      "$lit" -sv "$tbuild/test/Unit/Runtime" "$tbuild/test/Runtime" &&
+      scripts/tsan-package.sh "$sbuild/bin/qpal" "$tbuild/bin/qpal-run"
+  } 2>&1 | tee "$tlog" || status=$?
+  summarize "$tlog" "$status" "tsan"
+  exit "$status"
+fi
+
+configure "$build"
 
 if [ "$job" = test ]; then
   log=$(mktemp)
   status=0
   # Everything builds (benchmarks too), then the lit + unit suite runs.
   { ninja -C "$build" && ninja -C "$build" check-qpal; } 2>&1 | tee "$log" || status=$?
-  # lit's summary, restated as the plain closing line CI reads.
-  passed=$(awk -F: '/^ *Passed *:/ {n = $2 + 0} END {print n + 0}' "$log")
-  failed=$(awk -F: '/^ *(Failed|Unresolved|Timed Out) *:/ {n += $2 + 0} END {print n + 0}' "$log")
-  if [ "$status" -ne 0 ] && ! grep -q 'Total Discovered Tests' "$log"; then
-    echo "check-qpal: the build failed before the tests ran" >&2
-    exit "$status"
-  fi
-  echo "check-qpal: $passed passed, $failed failed"
+  summarize "$log" "$status" "check-qpal"
   exit "$status"
 fi
 

@@ -28,12 +28,24 @@ llvm_config.use_default_substitutions()
 # from this build.
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.qpal_tools_dir, config.llvm_tools_dir]
+# A ThreadSanitizer build (QPAL_SANITIZE=thread) builds only the runtime and
+# runs test/Runtime and the runtime's unit tests; every other build has every
+# tool.
+unresolved = "ignore" if config.qpal_sanitize == "thread" else "fatal"
 tools = [
-    ToolSubst("qpal-opt", unresolved="fatal"),
-    ToolSubst("qpal", unresolved="fatal"),
+    ToolSubst("qpal-opt", unresolved=unresolved),
+    ToolSubst("qpal", unresolved=unresolved),
     ToolSubst("qpal-run", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The fuzz harnesses without libFuzzer, which replay their corpora
+# (fuzz/ReplayMain.cpp).
+replays = [ToolSubst(f"qpal-{name}-replay", unresolved=unresolved)
+           for name in ["gguf", "safetensors", "vocabulary", "tokenizer",
+                        "hessian", "dialect", "plan", "sensitivity",
+                        "latency", "distortion"]]
+llvm_config.add_tool_substitutions(replays, tool_dirs)
 
 # The MLIR-free GPU kernel runner is built with the benchmarks.
 if os.path.exists(os.path.join(config.qpal_tools_dir, "qpal-gpu-kernels")):
@@ -58,3 +70,18 @@ smollm2 = os.environ.get("QPAL_SMOLLM2_GGUF", config.qpal_smollm2_gguf)
 if smollm2 and os.path.exists(smollm2):
     config.available_features.add("smollm2")
     config.substitutions.append(("%smollm2", smollm2))
+
+# A sanitizer build (QPAL_SANITIZE): libMLIR/libLLVM are uninstrumented, and
+# LLVM's headers poison allocator slabs that the library never unpoisons.
+# Errors stop the test with a report; leaks are reported at exit.
+if config.qpal_sanitize:
+    config.available_features.add("sanitizer")
+    config.environment["ASAN_OPTIONS"] = (
+        "allow_user_poisoning=0:detect_leaks=1:abort_on_error=0:"
+        "exitcode=86:strict_string_checks=1:detect_stack_use_after_return=0")
+    config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+    config.environment["TSAN_OPTIONS"] = "halt_on_error=1:second_deadlock_stack=1"
+    symbolizer = os.path.join(config.llvm_tools_dir, "llvm-symbolizer")
+    if os.path.exists(symbolizer):
+        config.environment["ASAN_SYMBOLIZER_PATH"] = symbolizer
+        config.environment["LLVM_SYMBOLIZER_PATH"] = symbolizer

@@ -21,7 +21,9 @@
 #include <cstring>
 #include <optional>
 #include <random>
+#include <sys/mman.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace llvm;
 using namespace qpal;
@@ -73,6 +75,92 @@ private:
   std::atomic<bool> stopping{false};
   function_ref<void(unsigned)> *task = nullptr;
 };
+
+/// A copy of one kernel argument in its own mapping, flush against an
+/// inaccessible page at its end or its start (GuardPlacement), so that a
+/// kernel touching one byte outside its buffer faults. Packages map their
+/// weights straight from the file; there an overread is a crash in the
+/// field.
+class GuardedBuffer {
+public:
+  GuardedBuffer() = default;
+  GuardedBuffer(const GuardedBuffer &) = delete;
+  GuardedBuffer &operator=(const GuardedBuffer &) = delete;
+  GuardedBuffer(GuardedBuffer &&other) { *this = std::move(other); }
+  GuardedBuffer &operator=(GuardedBuffer &&other) {
+    std::swap(base, other.base);
+    std::swap(mapped, other.mapped);
+    std::swap(data, other.data);
+    std::swap(bytes, other.bytes);
+    return *this;
+  }
+  ~GuardedBuffer() {
+    if (base)
+      munmap(base, mapped);
+  }
+
+  /// Maps `size` bytes, a copy of `source` (or uninitialized when null),
+  /// placed as `placement` says (End or Start).
+  static Expected<GuardedBuffer> create(const void *source, size_t size,
+                                        GuardPlacement placement) {
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t pages = (size + page - 1) / page;
+    GuardedBuffer buffer;
+    buffer.mapped = (pages + 2) * page;
+    void *base = mmap(nullptr, buffer.mapped, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+      return createStringError(inconvertibleErrorCode(),
+                               "cannot map a guarded buffer of %zu bytes: %s",
+                               size, std::strerror(errno));
+    buffer.base = static_cast<char *>(base);
+    if (pages &&
+        mprotect(buffer.base + page, pages * page, PROT_READ | PROT_WRITE) != 0)
+      return createStringError(inconvertibleErrorCode(),
+                               "cannot open a guarded buffer: %s",
+                               std::strerror(errno));
+    char *first = buffer.base + page;
+    buffer.data = placement == GuardPlacement::Start
+                      ? first
+                      : first + pages * page - size;
+    buffer.bytes = size;
+    if (source && size)
+      std::memcpy(buffer.data, source, size);
+    return std::move(buffer);
+  }
+
+  template <typename T> T *get() const { return reinterpret_cast<T *>(data); }
+  size_t size() const { return bytes; }
+
+private:
+  char *base = nullptr;
+  size_t mapped = 0;
+  char *data = nullptr;
+  size_t bytes = 0;
+};
+
+/// Guarded copies of `vectors` (any element type), in order; the first
+/// error if one cannot be made.
+template <typename... Vectors>
+Expected<std::vector<GuardedBuffer>> guardAll(GuardPlacement placement,
+                                              const Vectors &...vectors) {
+  std::vector<GuardedBuffer> buffers;
+  Error error = Error::success();
+  auto add = [&](const auto &vector) {
+    if (error)
+      return;
+    Expected<GuardedBuffer> buffer = GuardedBuffer::create(
+        vector.data(), vector.size() * sizeof(vector[0]), placement);
+    if (!buffer)
+      error = buffer.takeError();
+    else
+      buffers.push_back(std::move(*buffer));
+  };
+  (add(vectors), ...);
+  if (error)
+    return std::move(error);
+  return std::move(buffers);
+}
 
 /// The seeded case of `shape`, with its reference.
 Expected<KernelCase> makeData(const KernelShape &shape,
@@ -131,26 +219,52 @@ using DequantFn = void (*)(const uint8_t *, const float *, float *, int64_t *);
 class JitCaller final : public CpuCaller {
 public:
   JitCaller(KernelFn kernel, DequantFn dequantKernel, int64_t groups,
-            unsigned workers)
+            unsigned workers, GuardPlacement guard)
       : kernel(kernel), dequantKernel(dequantKernel), groups(groups),
-        workers(workers) {
+        workers(workers), guard(guard) {
     // Workers persist across calls, as in a runtime: starting threads per
     // call cost ~60 us, more than a small layer's kernel.
     pool.emplace(workers);
   }
   unsigned getThreads() const override { return workers; }
   Error matmul(const KernelCase &data, std::vector<float> &y) override {
+    if (guard == GuardPlacement::None) {
+      parallelCall([&](int64_t *range) {
+        kernel(data.x.data(), data.codes.data(), data.codebook.data(),
+               data.scales.data(), y.data(), range);
+      });
+      return Error::success();
+    }
+    Expected<std::vector<GuardedBuffer>> args =
+        guardAll(guard, data.x, data.codes, data.codebook, data.scales, y);
+    if (!args)
+      return args.takeError();
+    std::vector<GuardedBuffer> &a = *args;
     parallelCall([&](int64_t *range) {
-      kernel(data.x.data(), data.codes.data(), data.codebook.data(),
-             data.scales.data(), y.data(), range);
+      kernel(a[0].get<float>(), a[1].get<uint8_t>(), a[2].get<float>(),
+             a[3].get<float>(), a[4].get<float>(), range);
     });
+    std::memcpy(y.data(), a[4].get<float>(), a[4].size());
     return Error::success();
   }
   Error dequant(const KernelCase &data, std::vector<float> &weights) override {
+    if (guard == GuardPlacement::None) {
+      parallelCall([&](int64_t *range) {
+        dequantKernel(data.codes.data(), data.codebook.data(), weights.data(),
+                      range);
+      });
+      return Error::success();
+    }
+    Expected<std::vector<GuardedBuffer>> args =
+        guardAll(guard, data.codes, data.codebook, weights);
+    if (!args)
+      return args.takeError();
+    std::vector<GuardedBuffer> &a = *args;
     parallelCall([&](int64_t *range) {
-      dequantKernel(data.codes.data(), data.codebook.data(), weights.data(),
+      dequantKernel(a[0].get<uint8_t>(), a[1].get<float>(), a[2].get<float>(),
                     range);
     });
+    std::memcpy(weights.data(), a[2].get<float>(), a[2].size());
     return Error::success();
   }
   Expected<double> time(const KernelCase &data, unsigned calls) override {
@@ -177,6 +291,7 @@ private:
   DequantFn dequantKernel;
   int64_t groups;
   unsigned workers;
+  GuardPlacement guard;
   std::optional<WorkerPool> pool;
 };
 
@@ -338,6 +453,18 @@ Expected<CpuRun> prepareCpuRun(const KernelShape &shape,
 
 } // namespace
 
+StringRef qpal::harness::getGuardPlacementName(GuardPlacement placement) {
+  switch (placement) {
+  case GuardPlacement::None:
+    return "none";
+  case GuardPlacement::End:
+    return "end";
+  case GuardPlacement::Start:
+    return "start";
+  }
+  llvm_unreachable("unknown guard placement");
+}
+
 double qpal::harness::measureCopyBandwidth(unsigned workers) {
   return measureCopyBandwidthImpl(workers);
 }
@@ -365,7 +492,8 @@ Error qpal::harness::runCpuKernel(mlir::ModuleOp module,
     return run.takeError();
   JitCaller caller(reinterpret_cast<KernelFn>(*kernel),
                    reinterpret_cast<DequantFn>(*dequant), run->groups,
-                   run->workers);
+                   run->workers, options.guard);
+  report.fields["guard_pages"] = getGuardPlacementName(options.guard);
   return checkAndTimeCpu(shape, run->data, caller, options, report);
 }
 
@@ -489,8 +617,19 @@ Error qpal::harness::runCpuRotationKernel(mlir::ModuleOp module, int64_t cols,
   int64_t range[2] = {0, batch};
   using RotateFn =
       void (*)(float *, float *, float *, float *, float *, int64_t *);
-  reinterpret_cast<RotateFn> (*kernel)(x.data(), signs.data(), hk.data(),
-                                       t.data(), y.data(), range);
+  auto rotate = reinterpret_cast<RotateFn>(*kernel);
+  if (options.guard == GuardPlacement::None) {
+    rotate(x.data(), signs.data(), hk.data(), t.data(), y.data(), range);
+  } else {
+    Expected<std::vector<GuardedBuffer>> args =
+        guardAll(options.guard, x, signs, hk, t, y);
+    if (!args)
+      return args.takeError();
+    std::vector<GuardedBuffer> &a = *args;
+    rotate(a[0].get<float>(), a[1].get<float>(), a[2].get<float>(),
+           a[3].get<float>(), a[4].get<float>(), range);
+    std::memcpy(y.data(), a[4].get<float>(), a[4].size());
+  }
   double worst = 0, scale = 0;
   std::vector<double> reference(cols);
   for (int64_t n = 0; n < batch; ++n) {
@@ -505,6 +644,7 @@ Error qpal::harness::runCpuRotationKernel(mlir::ModuleOp module, int64_t cols,
   }
   double relative = worst / scale;
   report.fields["max_rel_err"] = relative;
+  report.fields["guard_pages"] = getGuardPlacementName(options.guard);
   report.fields["hadamard_order"] =
       static_cast<int64_t>(transform->smallOrder());
   report.lines.push_back(

@@ -29,6 +29,21 @@
 
 namespace qpal::harness {
 
+/// Where `--guard-pages` puts each argument buffer of a CPU kernel run.
+enum class GuardPlacement {
+  /// In ordinary heap memory.
+  None,
+  /// Its last byte just before an inaccessible page: reading or writing
+  /// past the end faults.
+  End,
+  /// Its first byte just after an inaccessible page: reading or writing
+  /// before the start faults.
+  Start,
+};
+
+/// "none", "end" or "start".
+llvm::StringRef getGuardPlacementName(GuardPlacement placement);
+
 /// How a kernel is exercised.
 struct HarnessOptions {
   /// Seed of the case's data.
@@ -39,6 +54,8 @@ struct HarnessOptions {
   unsigned iterations = 0;
   /// Time the kernel, not only check it.
   bool bench = false;
+  /// Where the argument buffers of a JIT-compiled CPU kernel live.
+  GuardPlacement guard = GuardPlacement::None;
 };
 
 /// Results for a table or a JSON object.

@@ -123,6 +123,14 @@ Expected<ArrayRef<double>> HessianSet::secondMomentFor(StringRef layerKey,
 }
 
 Error qpal::model::writeHessianFile(const HessianSet &set, StringRef path) {
+  Expected<std::string> bytes = serializeHessianFile(set);
+  if (!bytes)
+    return makeError(llvm::formatv("cannot write '{0}': {1}", path,
+                                   llvm::toString(bytes.takeError())));
+  return writeOutputFile(path, *bytes);
+}
+
+Expected<std::string> qpal::model::serializeHessianFile(const HessianSet &set) {
   std::string bytes(kMagic, sizeof(kMagic));
   put<uint32_t>(bytes, kVersion);
   put<uint32_t>(bytes, static_cast<uint32_t>(set.inputs.size()));
@@ -131,9 +139,9 @@ Error qpal::model::writeHessianFile(const HessianSet &set, StringRef path) {
     if (n <= 0 || static_cast<int64_t>(input.mean.size()) != n ||
         static_cast<int64_t>(input.secondMoment.size()) != n * n)
       return makeError(llvm::formatv(
-          "cannot write '{0}': input '{1}' has size {2} but {3} mean values "
-          "and {4} second-moment values",
-          path, name, n, input.mean.size(), input.secondMoment.size()));
+          "input '{0}' has size {1} but {2} mean values and {3} second-moment "
+          "values",
+          name, n, input.mean.size(), input.secondMoment.size()));
     put<uint32_t>(bytes, static_cast<uint32_t>(name.size()));
     bytes += name;
     put<uint64_t>(bytes, static_cast<uint64_t>(n));
@@ -145,7 +153,7 @@ Error qpal::model::writeHessianFile(const HessianSet &set, StringRef path) {
         put<float>(bytes, static_cast<float>(input.secondMoment[i * n + j]));
   }
   put<uint64_t>(bytes, fnv1a(bytes.data(), bytes.size(), kFnvBasis));
-  return writeOutputFile(path, bytes);
+  return bytes;
 }
 
 Expected<HessianSet> qpal::model::readHessianFile(StringRef path) {
@@ -154,9 +162,13 @@ Expected<HessianSet> qpal::model::readHessianFile(StringRef path) {
   if (!buffer)
     return makeError(llvm::formatv("cannot read '{0}': {1}", path,
                                    buffer.getError().message()));
-  StringRef data = (*buffer)->getBuffer();
+  return parseHessianFile((*buffer)->getBuffer(), path);
+}
+
+Expected<HessianSet> qpal::model::parseHessianFile(StringRef data,
+                                                   StringRef name) {
   auto fail = [&](const llvm::Twine &what) {
-    return makeError("'" + path + "' is not a valid Hessian file: " + what);
+    return makeError("'" + name + "' is not a valid Hessian file: " + what);
   };
   if (data.size() < sizeof(kMagic) + 16 ||
       std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0)

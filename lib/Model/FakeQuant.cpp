@@ -54,8 +54,13 @@ Expected<QuantPlan> qpal::model::loadQuantPlan(StringRef path) {
     return createStringError(buffer.getError(), "cannot read plan '%s': %s",
                              path.str().c_str(),
                              buffer.getError().message().c_str());
-  Expected<json::Value> value = qpal::parseJsonBounded(
-      (*buffer)->getBuffer(), formatv("plan '{0}'", path).str());
+  return parseQuantPlan((*buffer)->getBuffer(), path);
+}
+
+Expected<QuantPlan> qpal::model::parseQuantPlan(StringRef text,
+                                                StringRef path) {
+  Expected<json::Value> value =
+      qpal::parseJsonBounded(text, formatv("plan '{0}'", path).str());
   if (!value)
     return value.takeError();
   const json::Object *object = value->getAsObject();

@@ -24,10 +24,13 @@
 |* named by the environment variable QPALRT_CUDA_DRIVER.                      *|
 |*                                                                            *|
 |* Thread safety: entry points may run concurrently on different contexts.    *|
-|* A context and everything created from it must not be used by two threads   *|
-|* at once without external locking. On CUDA, every entry point makes the     *|
-|* context's device current on the calling thread, so a context may move      *|
-|* between threads.                                                           *|
+|* On one context, qpalrtAlloc, qpalrtFree, qpalrtLoadModule(Data), uploads   *|
+|* and downloads of distinct buffers, and qpalrtLaunchRange (the CPU worker   *|
+|* pool serves one ranged launch at a time) may come from several threads    *|
+|* at once; any other use of a context and of what was created from it by    *|
+|* two threads at once needs external locking. On CUDA, every entry point     *|
+|* makes the context's device current on the calling thread, so a context     *|
+|* may move between threads.                                                  *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -47,8 +50,18 @@
 extern "C" {
 #endif
 
+/// The enums below are int-sized in C. In C++ they get int as their fixed
+/// underlying type, so that any value a C caller passes is a value the
+/// runtime can check and reject (without one, loading a value outside the
+/// enumerators is undefined behaviour).
+#ifdef __cplusplus
+#define QPALRT_ENUM_BASE : int
+#else
+#define QPALRT_ENUM_BASE
+#endif
+
 /// The result of every entry point.
-typedef enum qpalrtStatus {
+typedef enum qpalrtStatus QPALRT_ENUM_BASE {
   /// The call did what it was asked.
   QPALRT_SUCCESS = 0,
   /// An argument was null, out of range or inconsistent with another one.
@@ -71,7 +84,7 @@ typedef enum qpalrtStatus {
 } qpalrtStatus;
 
 /// The kinds of device a context can run on.
-typedef enum qpalrtDeviceKind {
+typedef enum qpalrtDeviceKind QPALRT_ENUM_BASE {
   /// The host CPU: kernels are functions in a shared object.
   QPALRT_DEVICE_CPU = 0,
   /// An NVIDIA GPU, reached through the CUDA driver API.
@@ -79,7 +92,7 @@ typedef enum qpalrtDeviceKind {
 } qpalrtDeviceKind;
 
 /// The formats a module can be loaded from.
-typedef enum qpalrtModuleFormat {
+typedef enum qpalrtModuleFormat QPALRT_ENUM_BASE {
   /// Decided from the bytes and the context: ELF or fatbinary images are
   /// cubins on CUDA and shared objects on the CPU; anything else is PTX.
   QPALRT_MODULE_FORMAT_AUTO = 0,

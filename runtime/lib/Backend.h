@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -103,6 +104,9 @@ struct qpalrtContext {
   /// Owned; freed by qpalrtUnloadModule / qpalrtFree or with the context.
   std::set<qpalrtModule *> modules;
   std::set<qpalrtBuffer *> buffers;
+  /// Guards `modules` and `buffers`: buffers may be allocated and freed,
+  /// and modules loaded, from several threads at once (see qpalrt.h).
+  std::mutex lock;
 };
 
 /// Loaded code and the functions looked up in it.

@@ -116,6 +116,7 @@ qpalrtStatus loadModule(qpalrtContext *context, const void *data, size_t size,
                                                     &module->handle))
     return s;
   *out = module.get();
+  std::lock_guard<std::mutex> guard(context->lock);
   context->modules.insert(module.release());
   return QPALRT_SUCCESS;
 }
@@ -186,7 +187,11 @@ qpalrtStatus qpalrtCreateContext(qpalrtDeviceKind kind, int ordinal,
                            ? createCpuBackend(ordinal, backend)
                            : createCudaBackend(ordinal, backend))
     return s;
-  *out = new qpalrtContext{kind, ordinal, std::move(backend), {}, {}};
+  auto *context = new qpalrtContext();
+  context->kind = kind;
+  context->ordinal = ordinal;
+  context->backend = std::move(backend);
+  *out = context;
   return QPALRT_SUCCESS;
 }
 
@@ -195,13 +200,18 @@ qpalrtStatus qpalrtDestroyContext(qpalrtContext *context) {
     return QPALRT_SUCCESS;
   // Free everything even if a step fails; report the first failure.
   qpalrtStatus first = context->backend->synchronize();
-  for (qpalrtBuffer *buffer : std::vector<qpalrtBuffer *>(
-           context->buffers.begin(), context->buffers.end())) {
+  std::vector<qpalrtBuffer *> buffers;
+  std::vector<qpalrtModule *> modules;
+  {
+    std::lock_guard<std::mutex> guard(context->lock);
+    buffers.assign(context->buffers.begin(), context->buffers.end());
+    modules.assign(context->modules.begin(), context->modules.end());
+  }
+  for (qpalrtBuffer *buffer : buffers) {
     qpalrtStatus s = qpalrtFree(buffer);
     first = first ? first : s;
   }
-  for (qpalrtModule *module : std::vector<qpalrtModule *>(
-           context->modules.begin(), context->modules.end())) {
+  for (qpalrtModule *module : modules) {
     qpalrtStatus s = qpalrtUnloadModule(module);
     first = first ? first : s;
   }
@@ -273,7 +283,10 @@ qpalrtStatus qpalrtUnloadModule(qpalrtModule *module) {
   if (!module)
     return QPALRT_SUCCESS;
   qpalrtContext *context = module->context;
-  context->modules.erase(module);
+  {
+    std::lock_guard<std::mutex> guard(context->lock);
+    context->modules.erase(module);
+  }
   qpalrtStatus s = context->backend->unloadModule(module->handle);
   delete module;
   return s;
@@ -316,6 +329,7 @@ qpalrtStatus qpalrtAlloc(qpalrtContext *context, size_t bytes,
   if (qpalrtStatus s = context->backend->allocate(bytes, &address))
     return s;
   auto *buffer = new qpalrtBuffer{context, address, bytes};
+  std::lock_guard<std::mutex> guard(context->lock);
   context->buffers.insert(buffer);
   *out = buffer;
   return QPALRT_SUCCESS;
@@ -325,7 +339,10 @@ qpalrtStatus qpalrtFree(qpalrtBuffer *buffer) {
   if (!buffer)
     return QPALRT_SUCCESS;
   qpalrtContext *context = buffer->context;
-  context->buffers.erase(buffer);
+  {
+    std::lock_guard<std::mutex> guard(context->lock);
+    context->buffers.erase(buffer);
+  }
   qpalrtStatus s = context->backend->deallocate(buffer->address);
   delete buffer;
   return s;

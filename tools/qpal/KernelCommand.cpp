@@ -154,6 +154,12 @@ static cl::opt<bool> bench("bench", cl::sub(kernelCommand),
 static cl::opt<bool> emitJson("json", cl::sub(kernelCommand),
                               cl::cat(driver::category()),
                               cl::desc("Print the results as JSON"));
+static cl::opt<std::string> guardPages(
+    "guard-pages", cl::sub(kernelCommand), cl::init("none"),
+    cl::cat(driver::category()),
+    cl::desc("With --check on the CPU: put each argument buffer flush "
+             "against an inaccessible page at its 'end' or its 'start', so "
+             "that an access outside it faults (default: none)"));
 static cl::opt<uint64_t> seed("seed", cl::sub(kernelCommand), cl::init(1),
                               cl::cat(driver::category()),
                               cl::desc("Seed of the random data"));
@@ -176,7 +182,27 @@ harness::HarnessOptions harnessOptions() {
   options.threads = threads;
   options.iterations = iterations;
   options.bench = bench;
+  options.guard = guardPages == "end"     ? harness::GuardPlacement::End
+                  : guardPages == "start" ? harness::GuardPlacement::Start
+                                          : harness::GuardPlacement::None;
   return options;
+}
+
+/// Checks --guard-pages: a known placement, on a JIT-compiled CPU kernel
+/// that is checked, not timed.
+Error checkGuardPages(bool gpu) {
+  if (guardPages != "none" && guardPages != "end" && guardPages != "start")
+    return createStringError(
+        inconvertibleErrorCode(),
+        formatv("unknown --guard-pages '{0}', expected none, end or start",
+                guardPages.getValue()));
+  if (guardPages == "none")
+    return Error::success();
+  if (gpu || !loadPath.empty() || bench || !run)
+    return createStringError(inconvertibleErrorCode(),
+                             "--guard-pages takes a CPU kernel with --check "
+                             "(not --target nvptx, --load or --bench)");
+  return Error::success();
 }
 
 /// The MLIR context, the diagnostics and the module a kernel is built in.
@@ -294,6 +320,8 @@ int runRotationKernel() {
     return driver::reportError(
         kCommand, "--check of the GPU rotation kernel runs through "
                   "qpal-gpu-kernels on a GPU machine, not here");
+  if (Error err = checkGuardPages(gpu))
+    return driver::reportError(kCommand, toString(std::move(err)));
   KernelBuild build;
   mlir::OpBuilder &builder = build.builder;
   mlir::Location loc = build.loc;
@@ -371,6 +399,8 @@ int runKernel() {
     return driver::reportError(
         kCommand, "--load runs CPU kernels; GPU kernels run through "
                   "--run here or qpal-gpu-kernels on a GPU machine");
+  if (Error err = checkGuardPages(gpu))
+    return driver::reportError(kCommand, toString(std::move(err)));
 
   harness::Report report;
   report.fields["quantizer"] = quantizer->getReferenceName();

@@ -83,10 +83,18 @@ llvm::Expected<std::string> getInputKey(llvm::StringRef layerKey);
 /// renamed on success; errors name the file.
 llvm::Error writeHessianFile(const HessianSet &set, llvm::StringRef path);
 
+/// The bytes `writeHessianFile` writes, or an error naming an inconsistent
+/// input.
+llvm::Expected<std::string> serializeHessianFile(const HessianSet &set);
+
 /// Reads a `.qpalh` file; a wrong magic or version, a truncated or
 /// oversized entry, a non-finite value, a negative diagonal or a bad
 /// checksum is an error that names the file and the problem.
 llvm::Expected<HessianSet> readHessianFile(llvm::StringRef path);
+
+/// Reads the bytes of a `.qpalh` file; errors name it `name`.
+llvm::Expected<HessianSet> parseHessianFile(llvm::StringRef data,
+                                            llvm::StringRef name);
 
 /// How `calibrate` runs.
 struct CalibrationOptions {

@@ -45,6 +45,10 @@ struct QuantPlan {
 /// writes). Errors name the file and the offending entry.
 llvm::Expected<QuantPlan> loadQuantPlan(llvm::StringRef path);
 
+/// Reads a plan from its JSON text; errors call it plan 'name'.
+llvm::Expected<QuantPlan> parseQuantPlan(llvm::StringRef text,
+                                         llvm::StringRef name);
+
 /// Fails, naming the first such entry, when `plan` names a layer that a
 /// model of `numLayers` blocks does not have (a block past the last, a
 /// projection Llama has not): such an entry would be ignored silently.

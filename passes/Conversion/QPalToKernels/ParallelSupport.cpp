@@ -19,7 +19,11 @@
 // into contiguous parts, one per thread, and calls the kernel on each with
 // its own range. The calling thread takes a part too; the workers spin
 // briefly between calls (a decode step issues a hundred in a row) and sleep
-// on a condition variable otherwise. `qpal_set_threads(n)` (exported; the
+// on a condition variable otherwise. Threads claim parts through one
+// atomic ticket that carries the call's generation, so a worker still
+// finishing one call never takes part in, or reads the arguments of, the
+// next (ThreadSanitizer checks it: scripts/tsan-package.sh).
+// `qpal_set_threads(n)` (exported; the
 // runtime calls it) sets the threads, n <= 0 meaning one per online core.
 // The workers run this code for the life of the process, so the shared
 // object is linked `-z nodelete`: closing a package must not unmap it.
@@ -47,15 +51,21 @@ enum { QPAL_MAX_THREADS = 64, QPAL_SPINS = 200000 };
 
 static pthread_mutex_t qpal_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t qpal_wake = PTHREAD_COND_INITIALIZER;
-static int qpal_threads;  /* wanted, the caller included; 0: not set */
-static int qpal_workers;  /* started */
+static atomic_int qpal_threads; /* wanted, the caller included; 0: not set */
+static int qpal_workers;        /* started; only the calling thread */
+/* The current call, written by the calling thread before it publishes the
+   call's ticket and read by a thread only after it claimed a part of it. */
 static qpal_kernel_fn qpal_fn;
 static void *qpal_args[5];
 static int64_t qpal_count;
-static int qpal_parts;
-static atomic_int qpal_next;
-static atomic_int qpal_remaining;
-static atomic_ulong qpal_generation;
+/* The current call's ticket: its generation (bits 32..63), its parts (bits
+   16..31) and the next unclaimed part (bits 0..15). A part is claimed by a
+   compare-and-swap that keeps the generation, so a worker still in an
+   earlier call can never claim a part of a later one, nor read its
+   arguments while they are written. */
+static _Atomic uint64_t qpal_ticket;
+static atomic_int qpal_remaining; /* parts of the call not finished */
+static atomic_ulong qpal_generation; /* what idle workers wait on */
 
 static int qpal_default_threads(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -63,20 +73,26 @@ static int qpal_default_threads(void) {
 }
 
 __attribute__((visibility("default"))) void qpal_set_threads(int n) {
-  pthread_mutex_lock(&qpal_lock);
-  qpal_threads = n <= 0 ? qpal_default_threads()
-                        : n > QPAL_MAX_THREADS ? QPAL_MAX_THREADS : n;
-  pthread_mutex_unlock(&qpal_lock);
+  atomic_store_explicit(&qpal_threads,
+                        n <= 0 ? qpal_default_threads()
+                        : n > QPAL_MAX_THREADS ? QPAL_MAX_THREADS
+                                               : n,
+                        memory_order_relaxed);
 }
 
-/* Runs parts of the current call until none is left. */
-static void qpal_work(void) {
+/* Runs parts of the call of `generation` until none is left. */
+static void qpal_work(uint32_t generation) {
   for (;;) {
-    int part = atomic_fetch_add_explicit(&qpal_next, 1, memory_order_acquire);
-    if (part >= qpal_parts)
+    uint64_t ticket = atomic_load_explicit(&qpal_ticket, memory_order_acquire);
+    uint64_t parts = (ticket >> 16) & 0xFFFF, part = ticket & 0xFFFF;
+    if ((uint32_t)(ticket >> 32) != generation || part >= parts)
       return;
-    int64_t range[2] = {qpal_count * part / qpal_parts,
-                        qpal_count * (part + 1) / qpal_parts};
+    if (!atomic_compare_exchange_weak_explicit(&qpal_ticket, &ticket,
+                                               ticket + 1, memory_order_acquire,
+                                               memory_order_relaxed))
+      continue;
+    int64_t range[2] = {qpal_count * (int64_t)part / (int64_t)parts,
+                        qpal_count * (int64_t)(part + 1) / (int64_t)parts};
     if (range[1] > range[0])
       qpal_fn(qpal_args[0], qpal_args[1], qpal_args[2], qpal_args[3],
               qpal_args[4], range);
@@ -101,16 +117,16 @@ static void *qpal_worker(void *unused) {
       pthread_mutex_unlock(&qpal_lock);
     }
     seen = atomic_load_explicit(&qpal_generation, memory_order_acquire);
-    qpal_work();
+    qpal_work((uint32_t)seen);
   }
   return 0;
 }
 
 void qpal_parallel_rows(qpal_kernel_fn fn, int64_t count, void *a0, void *a1,
                         void *a2, void *a3, void *a4) {
-  if (!qpal_threads)
+  if (!atomic_load_explicit(&qpal_threads, memory_order_relaxed))
     qpal_set_threads(0);
-  int threads = qpal_threads;
+  int threads = atomic_load_explicit(&qpal_threads, memory_order_relaxed);
   if (threads > count)
     threads = (int)count;
   if (threads <= 1) {
@@ -127,6 +143,8 @@ void qpal_parallel_rows(qpal_kernel_fn fn, int64_t count, void *a0, void *a1,
   }
   if (threads > qpal_workers + 1)
     threads = qpal_workers + 1;
+  /* Every part of the previous call finished (below), so no thread reads
+     these until it claims a part of this call. */
   qpal_fn = fn;
   qpal_args[0] = a0;
   qpal_args[1] = a1;
@@ -134,14 +152,18 @@ void qpal_parallel_rows(qpal_kernel_fn fn, int64_t count, void *a0, void *a1,
   qpal_args[3] = a3;
   qpal_args[4] = a4;
   qpal_count = count;
-  qpal_parts = threads;
   atomic_store_explicit(&qpal_remaining, threads, memory_order_relaxed);
-  atomic_store_explicit(&qpal_next, 0, memory_order_release);
+  uint32_t generation =
+      (uint32_t)atomic_load_explicit(&qpal_generation, memory_order_relaxed) +
+      1;
+  atomic_store_explicit(&qpal_ticket,
+                        (uint64_t)generation << 32 | (uint64_t)threads << 16,
+                        memory_order_release);
   atomic_fetch_add_explicit(&qpal_generation, 1, memory_order_release);
   pthread_mutex_lock(&qpal_lock);
   pthread_cond_broadcast(&qpal_wake);
   pthread_mutex_unlock(&qpal_lock);
-  qpal_work();
+  qpal_work(generation);
   while (atomic_load_explicit(&qpal_remaining, memory_order_acquire) > 0)
     __builtin_ia32_pause();
 }

@@ -104,6 +104,28 @@ def cpu_runs(group, names):
     return runs
 
 
+def guard_runs(group, names):
+    """Both ends of the group's rates on each CPU decode path, each run
+    twice: every argument buffer flush against an inaccessible page at its
+    end, then at its start (`--guard-pages`). An access outside a buffer
+    faults, and the run fails."""
+    simt = group.endswith("simt")
+    chosen = sorted({names[0], names[-1]})
+    if simt:
+        paths = [((196, 2112, 3), []), ((196, 2112, 2), ["--cpu-decode=lanes"]),
+                 ((196, 2112, 1), ["--cpu-isa=generic", "--cpu-decode=vector"])]
+    else:
+        paths = [((192, 576, 1), []), ((192, 576, 3), []),
+                 ((192, 576, 2), ["--cpu-decode=lanes"]),
+                 ((192, 576, 3), ["--cpu-isa=generic", "--cpu-decode=vector"]),
+                 ((192, 576, 2), ["--cpu-decode=vector", "--cpu-packed=false"])]
+        if host_has("avx2") and host_has("avx512f"):
+            paths.append(((192, 576, 2), ["--cpu-isa=avx2"]))
+    return [(name, case, options + ["--guard-pages=" + where])
+            for name in chosen for case, options in paths
+            for where in ("end", "start")]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tools", required=True)
@@ -113,6 +135,8 @@ def main():
     which.add_argument("--shard", help="K/N: every N-th run of every group, "
                        "starting at the K-th")
     parser.add_argument("--target", default="cpu", choices=["cpu", "nvptx"])
+    parser.add_argument("--guard-pages", action="store_true",
+                        help="CPU only: the guard-page runs (guard_runs)")
     parser.add_argument("--workdir", default=".")
     args = parser.parse_args()
     qpal = os.path.join(args.tools, "qpal")
@@ -131,6 +155,9 @@ def main():
         label = "shard %d/%d" % (shard, shards)
     if args.target == "nvptx":
         runs = [r for g in chosen for r in nvptx_runs(groups[g])]
+    elif args.guard_pages:
+        label += " guard-pages"
+        runs = [r for g in chosen for r in guard_runs(g, groups[g])]
     else:
         runs = [r for g in chosen for r in cpu_runs(g, groups[g])]
     runs = runs[shard::shards]
@@ -153,6 +180,9 @@ def main():
             assert report["decode_mismatches"] == 0, report
             assert report["max_rel_err"] < 1e-3, report
             assert report["max_rel_err"] > 0, report
+            for option in options:
+                if option.startswith("--guard-pages="):
+                    assert report["guard_pages"] == option.split("=")[1], report
             if "--cpu-decode=lanes" in options:
                 assert not report["vector_decode"], report
             if "--cpu-decode=vector" in options:

@@ -26,6 +26,7 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -143,6 +144,7 @@ void registerPipelinePasses() {
     registerQPalPasses();
     registerQPalPipelines();
     mlir::bufferization::registerBufferizationPasses();
+    mlir::bufferization::registerBufferizationPipelines();
     mlir::registerLinalgPasses();
     return true;
   }();
@@ -163,8 +165,13 @@ TEST_P(LowerLinearsTest, ProductsEqualTheReferenceDecode) {
   registerPipelinePasses();
   mlir::PassManager pm(&context);
   ASSERT_TRUE(mlir::succeeded(mlir::parsePassPipeline(
-      llvm::formatv("qpal-lower-linears{{target=cpu batch={0} cpu-isa=host},"
-                    "one-shot-bufferize,convert-linalg-to-loops,"
+      // The passes of qpal-lower-linears, with the model pipeline's
+      // bufferization and deallocation before the kernels are called (the
+      // kernel lowering frees its own temporaries): nothing leaks.
+      llvm::formatv("qpal-quantize-weights,qpal-convert-to-buffers,"
+                    "one-shot-bufferize,buffer-deallocation-pipeline,"
+                    "qpal-lower-to-kernels{{target=cpu batch={0} "
+                    "cpu-isa=host},convert-linalg-to-loops,"
                     "qpal-cpu-kernels-to-llvm",
                     kTokens)
           .str(),

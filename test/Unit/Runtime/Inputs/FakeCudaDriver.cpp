@@ -23,20 +23,25 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 using namespace qpalrt::cuda;
 
 struct qpalrt::cuda::CUctx_st {
   int references = 0;
 };
-struct qpalrt::cuda::CUmod_st {
-  std::string ptx;
-};
 struct qpalrt::cuda::CUfunc_st {
   std::string name;
   size_t numParams;
   int maxDynamicShared = 48 * 1024;
+};
+struct qpalrt::cuda::CUmod_st {
+  std::string ptx;
+  /// The functions looked up, which live as long as the module (as the
+  /// driver's do).
+  std::vector<std::unique_ptr<CUfunc_st>> functions;
 };
 struct qpalrt::cuda::CUevent_st {
   std::chrono::steady_clock::time_point time;
@@ -188,7 +193,7 @@ CUresult cuModuleLoadDataEx(CUmodule *module, const void *image,
                     "name of any known instruction: 'bogus'\n");
     return CUDA_ERROR_INVALID_PTX;
   }
-  *module = new CUmod_st{ptx};
+  *module = new CUmod_st{ptx, {}};
   return CUDA_SUCCESS;
 }
 
@@ -207,7 +212,9 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule module,
       std::string::npos)
     return CUDA_ERROR_NOT_FOUND;
   size_t numParams = std::strcmp(name, "qpal_test_vadd") == 0 ? 3 : 2;
-  *function = new CUfunc_st{name, numParams}; // Lives as long as the process.
+  module->functions.push_back(
+      std::make_unique<CUfunc_st>(CUfunc_st{name, numParams}));
+  *function = module->functions.back().get();
   return CUDA_SUCCESS;
 }
 

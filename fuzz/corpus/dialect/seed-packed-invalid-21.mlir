@@ -1,0 +1,9 @@
+
+
+// The input has K columns (signs has 128), the output M (scales has 96).
+func.func @input_columns(%x: memref<?x96xf32>, %codes: memref<6912xi8>, %scales: memref<96xf32>, %signs: memref<128xf32>, %codebook: memref<1024xf32>, %y: memref<?x96xf32>) {
+  // expected-error @+1 {{'qpal.dequant_matmul' op expects an input with 128 columns, got 'memref<?x96xf32>'}}
+  qpal.dequant_matmul %x, %codes, %scales, %signs, %codebook, %y {quantizer = #qpal.vq<bits = 9>} : memref<?x96xf32>, memref<6912xi8>, memref<96xf32>, memref<128xf32>, memref<1024xf32>, memref<?x96xf32>
+  return
+}
+
