@@ -73,7 +73,9 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mlir::ScopedDiagnosticHandler quiet(
       context.get(), [](mlir::Diagnostic &) { return mlir::success(); });
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  // MLIR's lexer relies on the NUL after the buffer (as a file read by
+  // MemoryBuffer, or a std::string, has); libFuzzer's input has none.
+  std::string text(reinterpret_cast<const char *>(data), size);
   mlir::ParserConfig config(context.get(), /*verifyAfterParse=*/true);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(text, config, "fuzz.mlir");

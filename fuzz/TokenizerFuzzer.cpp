@@ -15,7 +15,13 @@
 //  - a text whose every byte the vocabulary spells on its own that does not
 //    decode back to itself (up to the one space a SentencePiece encoder
 //    puts in front): byte-level BPE and byte fallback lose nothing they can
-//    spell.
+//    spell. For SentencePiece the text must also be valid UTF-8: like
+//    llama.cpp, the encoder splits invalid UTF-8 by its lead bytes' lengths,
+//    so the escaped space after an invalid byte can be cut into byte tokens
+//    that decode to the bytes of U+2581, not to a space (fuzz/corpus/
+//    tokenizer/crash-spm-invalid-utf8 is such an input). Nor may it hold
+//    U+2581 itself, which SentencePiece decodes as the space it stands for
+//    (crash-spm-literal-u2581).
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,6 +54,35 @@ std::vector<Vocabulary> vocabularies;
 [[noreturn]] void finding(const Vocabulary &vocab, const std::string &what) {
   std::fprintf(stderr, "finding (%s): %s\n", vocab.name.c_str(), what.c_str());
   std::abort();
+}
+
+/// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or
+/// code points past U+10FFFF).
+bool isValidUtf8(llvm::StringRef text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = text[i];
+    size_t length = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
+    if (!length || i + length > text.size())
+      return false;
+    uint32_t cp = length == 1 ? c : c & (0x7F >> length);
+    for (size_t k = 1; k < length; ++k) {
+      unsigned char next = text[i + k];
+      if ((next & 0xC0) != 0x80)
+        return false;
+      cp = cp << 6 | (next & 0x3F);
+    }
+    static const uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < smallest[length] || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += length;
+  }
+  return true;
 }
 
 /// Whether `decoded` is `text`, up to a SentencePiece encoder's leading
@@ -111,6 +146,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (unsigned char c : text)
     if (!vocab.spells[c])
       return 0;
+  if (tokenizer.getKind() == TokenizerKind::SentencePiece &&
+      (!isValidUtf8(text) || text.contains("\xe2\x96\x81")))
+    return 0;
   std::string decoded = tokenizer.decode(tokenizer.encode(text), true);
   if (!sameText(tokenizer, text, decoded))
     finding(vocab, "'" + text.str() + "' decodes as '" + decoded + "'");

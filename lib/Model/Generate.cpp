@@ -40,7 +40,8 @@ Expected<GenerateResult> qpal::model::generateText(Evaluator &evaluator,
   using Clock = std::chrono::steady_clock;
   GenerateResult result;
   result.promptTokens =
-      tokenizer.encode(prompt, tokenizer.getAddBos(), /*parseSpecial=*/true);
+      tokenizer.encode(prompt, tokenizer.getAddBos(), /*parseSpecial=*/true,
+                       &result.droppedBytes);
   if (result.promptTokens.empty())
     return llvm::createStringError("the prompt is empty");
   if (static_cast<int64_t>(result.promptTokens.size()) >=

@@ -111,6 +111,17 @@ std::string format(const char *format, ...) {
 }
 
 /// Throws a Failure with the runtime's message unless `status` is success.
+/// Warns, when `dropped` > 0, that that many bytes of `what` have no token
+/// in the package's vocabulary and were left out of its tokens.
+void warnDroppedBytes(size_t dropped, const std::string &what) {
+  if (dropped)
+    std::fprintf(stderr,
+                 "qpal-run: warning: %zu byte%s of %s have no token in the "
+                 "model's vocabulary and were dropped (llama.cpp drops them "
+                 "too)\n",
+                 dropped, dropped == 1 ? "" : "s", what.c_str());
+}
+
 void check(qpalrtStatus status) {
   if (status != QPALRT_SUCCESS)
     throw Failure{qpalrtGetLastError()};
@@ -637,8 +648,10 @@ int runGenerate(const Options &options) {
   if (options.chat)
     prompt =
         "<|im_start|>user\n" + prompt + "<|im_end|>\n<|im_start|>assistant\n";
-  std::vector<int32_t> promptTokens =
-      tokenizer.encode(prompt, tokenizer.getAddBos(), /*parseSpecial=*/true);
+  size_t dropped = 0;
+  std::vector<int32_t> promptTokens = tokenizer.encode(
+      prompt, tokenizer.getAddBos(), /*parseSpecial=*/true, &dropped);
+  warnDroppedBytes(dropped, "the prompt");
   if (promptTokens.empty())
     throw Failure{"the prompt is empty"};
   // `qpal generate`'s evaluator holds min(context, 4096) positions.
@@ -825,7 +838,10 @@ int runPerplexity(const Options &options) {
       textName += (textName.empty() ? "" : ", ") + file;
     }
   }
-  std::vector<int32_t> tokens = model.tokenizer->encode(text, false);
+  size_t dropped = 0;
+  std::vector<int32_t> tokens =
+      model.tokenizer->encode(text, false, /*parseSpecial=*/false, &dropped);
+  warnDroppedBytes(dropped, textName);
   if (int64_t(tokens.size()) > maxTokens)
     tokens.resize(size_t(maxTokens));
 

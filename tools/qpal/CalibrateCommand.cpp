@@ -131,10 +131,13 @@ static int runCalibrate() {
     Expected<std::string> text = driver::readTextFiles(textFiles);
     if (!text)
       return driver::reportError(kCommand, toString(text.takeError()));
-    ids = loaded->tokenizer->encode(*text, /*addBos=*/false);
+    size_t dropped = 0;
+    ids = loaded->tokenizer->encode(*text, /*addBos=*/false,
+                                    /*parseSpecial=*/false, &dropped);
     if (static_cast<int64_t>(ids.size()) > tokens)
       ids.resize(tokens);
     textName = join(textFiles, ", ");
+    driver::warnDroppedBytes(kCommand, dropped, textName);
   }
   if (ids.empty())
     return driver::reportError(kCommand, "the calibration text has no tokens");

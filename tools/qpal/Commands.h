@@ -40,6 +40,14 @@ llvm::cl::OptionCategory &category();
 /// Prints `message` as `qpal <command>: error: <message>` and returns 1.
 int reportError(llvm::StringRef command, const llvm::Twine &message);
 
+/// Prints `qpal <command>: warning: <message>`.
+void reportWarning(llvm::StringRef command, const llvm::Twine &message);
+
+/// Warns, when `dropped` > 0, that that many bytes of `what` have no token
+/// in the model's vocabulary and were left out of its tokens.
+void warnDroppedBytes(llvm::StringRef command, size_t dropped,
+                      llvm::StringRef what);
+
 /// Expresses `file` in the qpal dialect, as `qpal import` does (with
 /// `fuse`, the q/k/v and gate/up candidates in fusion groups; with
 /// `palette`, the reference palette attached); on failure `error` says why.

@@ -143,10 +143,13 @@ static int runEval() {
     Expected<std::string> text = driver::readTextFiles(textFiles);
     if (!text)
       return driver::reportError(kCommand, toString(text.takeError()));
-    tokens = loaded->tokenizer->encode(*text, protocol.addBos);
+    size_t dropped = 0;
+    tokens = loaded->tokenizer->encode(*text, protocol.addBos,
+                                       /*parseSpecial=*/false, &dropped);
     if (static_cast<int64_t>(tokens.size()) > maxTokens)
       tokens.resize(maxTokens);
     textName = join(textFiles, ", ");
+    driver::warnDroppedBytes(kCommand, dropped, textName);
   }
   Expected<model::PerplexityResult> result =
       model::evaluatePerplexity(*loaded->evaluator, tokens, protocol);

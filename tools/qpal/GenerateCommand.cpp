@@ -70,6 +70,7 @@ static int runGenerate() {
       *loaded->evaluator, *loaded->tokenizer, prompt, newTokens);
   if (!result)
     return driver::reportError("generate", toString(result.takeError()));
+  driver::warnDroppedBytes("generate", result->droppedBytes, "the prompt");
   outs() << result->text << "\n";
   errs() << formatv("[{0} prompt tokens in {1:f2} s, {2} new tokens in "
                     "{3:f2} s; weights: {4}]\n",

@@ -14,6 +14,7 @@
 #include "Commands.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -48,6 +49,21 @@ int qpal::driver::reportError(StringRef command, const Twine &message) {
   errs() << "qpal " << command << ": ";
   WithColor::error(errs(), "") << message << "\n";
   return 1;
+}
+
+void qpal::driver::reportWarning(StringRef command, const Twine &message) {
+  errs() << "qpal " << command << ": ";
+  WithColor::warning(errs(), "") << message << "\n";
+}
+
+void qpal::driver::warnDroppedBytes(StringRef command, size_t dropped,
+                                    StringRef what) {
+  if (dropped)
+    reportWarning(command,
+                  formatv("{0} byte{1} of {2} have no token in the model's "
+                          "vocabulary and were dropped (llama.cpp drops them "
+                          "too)",
+                          dropped, dropped == 1 ? "" : "s", what));
 }
 
 int main(int argc, char **argv) {

@@ -46,6 +46,8 @@ struct GenerateResult {
   std::string text;
   /// Seconds spent on the prompt (prefill) and on the new tokens (decode).
   double prefillSeconds = 0.0, decodeSeconds = 0.0;
+  /// Bytes of the prompt that no token spells (dropped).
+  size_t droppedBytes = 0;
 };
 
 /// Tokenizes `prompt` (with BOS if the tokenizer asks for one; control tokens

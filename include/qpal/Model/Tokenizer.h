@@ -81,9 +81,11 @@ public:
 
   /// Tokenizes `text`. With `addBos`, prepends the BOS token (if any); with
   /// `parseSpecial`, control tokens written in the text are recognized.
+  /// Bytes no token spells are dropped; `dropped`, if given, counts them.
   std::vector<int32_t> encode(llvm::StringRef text, bool addBos = false,
-                              bool parseSpecial = false) const {
-    return impl->encode(text, addBos, parseSpecial);
+                              bool parseSpecial = false,
+                              size_t *dropped = nullptr) const {
+    return impl->encode(text, addBos, parseSpecial, dropped);
   }
   /// Returns the text of `tokens`; control tokens are skipped unless
   /// `includeSpecial`.

@@ -333,8 +333,8 @@ std::vector<std::string> Tokenizer::preTokenize(std::string_view text) const {
   return words;
 }
 
-void Tokenizer::encodeBpeWord(std::string_view word,
-                              std::vector<int32_t> &out) const {
+void Tokenizer::encodeBpeWord(std::string_view word, std::vector<int32_t> &out,
+                              size_t &dropped) const {
   // Map the bytes to the GPT-2 alphabet.
   std::string mapped;
   for (unsigned char byte : word)
@@ -396,21 +396,32 @@ void Tokenizer::encodeBpeWord(std::string_view word,
       out.push_back(*id);
       continue;
     }
-    // Fall back to one token per byte of the mapped text.
-    for (char byte : text)
-      if (std::optional<int32_t> id = lookup(std::string_view(&byte, 1)))
-        out.push_back(*id);
+    // Fall back to one token per byte of the mapped text. A character of
+    // it (one byte of the input) with a byte no token spells is dropped.
+    for (size_t i = 0; i < text.size();) {
+      size_t length = std::min(getUtf8Length(static_cast<uint8_t>(text[i])),
+                               text.size() - i);
+      bool lost = false;
+      for (char byte : text.substr(i, length))
+        if (std::optional<int32_t> id = lookup(std::string_view(&byte, 1)))
+          out.push_back(*id);
+        else
+          lost = true;
+      dropped += lost;
+      i += length;
+    }
   }
 }
 
-void Tokenizer::encodeBpe(std::string_view text,
-                          std::vector<int32_t> &out) const {
+void Tokenizer::encodeBpe(std::string_view text, std::vector<int32_t> &out,
+                          size_t &dropped) const {
   for (const std::string &word : preTokenize(text))
-    encodeBpeWord(word, out);
+    encodeBpeWord(word, out, dropped);
 }
 
 void Tokenizer::encodeSentencePiece(std::string_view raw, bool prefixSpace,
-                                    std::vector<int32_t> &out) const {
+                                    std::vector<int32_t> &out,
+                                    size_t &dropped) const {
   std::string text;
   if (prefixSpace)
     text += ' ';
@@ -480,7 +491,17 @@ void Tokenizer::encodeSentencePiece(std::string_view raw, bool prefixSpace,
         auto it = reverseMerge.find(piece);
         if (it == reverseMerge.end()) {
           static const char hex[] = "0123456789ABCDEF";
-          for (unsigned char byte : piece) {
+          // A character with a byte no token spells is dropped (counted
+          // once: the escaped space is one character of three bytes).
+          bool lost = false;
+          size_t characterEnd = 0;
+          for (size_t i = 0; i < piece.size(); ++i) {
+            if (i == characterEnd) {
+              dropped += lost;
+              lost = false;
+              characterEnd = i + getUtf8Length(static_cast<uint8_t>(piece[i]));
+            }
+            unsigned char byte = piece[i];
             char name[] = {'<', '0', 'x', hex[byte >> 4], hex[byte & 15], '>'};
             if (std::optional<int32_t> byteToken =
                     lookup(std::string_view(name, sizeof(name))))
@@ -488,7 +509,10 @@ void Tokenizer::encodeSentencePiece(std::string_view raw, bool prefixSpace,
             else if (std::optional<int32_t> rawToken = lookup(std::string_view(
                          reinterpret_cast<const char *>(&byte), 1)))
               out.push_back(*rawToken);
+            else
+              lost = true;
           }
+          dropped += lost;
           return;
         }
         auto [l, r] = it->second;
@@ -500,8 +524,10 @@ void Tokenizer::encodeSentencePiece(std::string_view raw, bool prefixSpace,
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool withBos,
-                                       bool parseSpecial) const {
+                                       bool parseSpecial,
+                                       size_t *droppedBytes) const {
   std::vector<int32_t> out;
+  size_t dropped = 0;
   if (withBos && vocab.bos >= 0)
     out.push_back(vocab.bos);
   // Split the text around special tokens, longest first. A fragment is raw
@@ -544,12 +570,14 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool withBos,
       continue;
     }
     if (vocab.kind == Kind::BytePairEncoding)
-      encodeBpe(fragment.text, out);
+      encodeBpe(fragment.text, out, dropped);
     else
-      encodeSentencePiece(fragment.text,
-                          vocab.addSpacePrefix && previousSpecial, out);
+      encodeSentencePiece(
+          fragment.text, vocab.addSpacePrefix && previousSpecial, out, dropped);
     previousSpecial = false;
   }
+  if (droppedBytes)
+    *droppedBytes = dropped;
   return out;
 }
 

@@ -148,8 +148,12 @@ public:
 
   /// Tokenizes `text`. With `addBos`, prepends the BOS token (if any); with
   /// `parseSpecial`, control tokens written in the text are recognized.
+  /// Bytes that no token spells (a vocabulary without byte tokens) are
+  /// dropped, as llama.cpp drops them; `dropped`, if given, is set to how
+  /// many were, so that a tool can say so.
   std::vector<int32_t> encode(std::string_view text, bool addBos = false,
-                              bool parseSpecial = false) const;
+                              bool parseSpecial = false,
+                              size_t *dropped = nullptr) const;
   /// Returns the text of the `count` tokens at `tokens`; ids outside the
   /// vocabulary are skipped, and so are control and unknown tokens unless
   /// `includeSpecial`.
@@ -165,13 +169,17 @@ private:
   /// if `splitDigits`.
   std::vector<std::string> preTokenize(std::string_view text) const;
   /// Appends the BPE ids of `text`.
-  void encodeBpe(std::string_view text, std::vector<int32_t> &out) const;
+  /// Appends the BPE ids of `text`; counts the bytes no token spells in
+  /// `dropped`.
+  void encodeBpe(std::string_view text, std::vector<int32_t> &out,
+                 size_t &dropped) const;
   /// Appends the BPE ids of one pre-tokenized word.
-  void encodeBpeWord(std::string_view word, std::vector<int32_t> &out) const;
+  void encodeBpeWord(std::string_view word, std::vector<int32_t> &out,
+                     size_t &dropped) const;
   /// Appends the SentencePiece ids of `text`, preceded by a space if
   /// `prefixSpace`.
   void encodeSentencePiece(std::string_view text, bool prefixSpace,
-                           std::vector<int32_t> &out) const;
+                           std::vector<int32_t> &out, size_t &dropped) const;
 
   /// The maps from token texts to ids and from merges to ranks.
   struct Index;
