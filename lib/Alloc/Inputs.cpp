@@ -96,6 +96,21 @@ alloc::parseSensitivities(const llvm::json::Value &json) {
     return makeError("sensitivities: 'coefficients' is empty");
   Sensitivities result;
   unsigned numBlocks = seen.rbegin()->first + 1;
+  // Blocks 0..n-1 each appear: the first block missing is named before
+  // anything is sized by the largest block number (a hostile key such as
+  // '999999999_mlp.up_proj' would otherwise allocate gigabytes).
+  if (seen.size() != numBlocks) {
+    unsigned missing = 0;
+    for (const auto &entry : seen) {
+      if (entry.first != missing)
+        break;
+      ++missing;
+    }
+    return makeError(llvm::formatv(
+        "sensitivities: missing layer '{0}' (blocks 0..{1} must each have "
+        "q, k, v, o, gate, up and down)",
+        layerKey(missing, Projection::Q), numBlocks - 1));
+  }
   result.coefficients.resize(numBlocks);
   for (unsigned block = 0; block < numBlocks; ++block)
     for (Projection projection : kAllProjections) {

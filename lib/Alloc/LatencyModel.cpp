@@ -8,6 +8,7 @@
 #include "qpal/Alloc/LatencyModel.h"
 
 #include "qpal/Alloc/Inputs.h"
+#include "qpal/Support/Limits.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -143,11 +144,18 @@ LatencyTable::fromJson(const llvm::json::Value &json, StringRef source) {
           info ? info->getInteger("out_features") : std::nullopt;
       std::optional<int64_t> cols =
           info ? info->getInteger("in_features") : std::nullopt;
-      if (!rows || !cols || *rows <= 0 || *cols <= 0)
+      if (!rows || !cols)
         return makeError(llvm::formatv(
-            "latency table '{0}': group '{1}' needs positive 'out_features' "
+            "latency table '{0}': group '{1}' needs integer 'out_features' "
             "and 'in_features'",
             source, groupEntry.first.str()));
+      if (llvm::Error err = checkMatrixShape(
+              llvm::formatv("latency table '{0}': group '{1}': "
+                            "'out_features' and 'in_features'",
+                            source, groupEntry.first.str())
+                  .str(),
+              *rows, *cols))
+        return err;
       table->setGroupShape(*group, {*rows, *cols});
     }
   }

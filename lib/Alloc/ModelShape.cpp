@@ -8,6 +8,7 @@
 #include "qpal/Alloc/ModelShape.h"
 
 #include "qpal/Quant/QuantizerSpec.h"
+#include "qpal/Support/Limits.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -245,6 +246,26 @@ llvm::Error ModelConfig::verify() const {
     return makeError(llvm::formatv(
         "model '{0}': {1} heads are not a multiple of {2} KV heads", name,
         numHeads, numKvHeads));
+  // Bounded before any product is formed: no shape, byte count or message
+  // below can overflow.
+  for (const Field &field : fields)
+    if (llvm::Error err = checkBounds(
+            llvm::formatv("model '{0}': the {1}", name, field.name).str(),
+            field.value, 1, kMaxMatrixDim))
+      return err;
+  if (llvm::Error err = checkBounds(
+          llvm::formatv("model '{0}': the vocabulary size", name).str(),
+          vocabSize, 0, kMaxMatrixDim))
+    return err;
+  for (Projection projection : kAllProjections) {
+    LayerShape layer = shape(projection);
+    if (llvm::Error err =
+            checkMatrixShape(llvm::formatv("model '{0}': the {1} shape", name,
+                                           projectionModulePath(projection))
+                                 .str(),
+                             layer.rows, layer.cols))
+      return err;
+  }
   return llvm::Error::success();
 }
 
