@@ -1,25 +1,33 @@
-//===- ExactDp.cpp - Exact MSQ under one budget: Lagrangian core + DP -----===//
+//===- ExactDp.cpp - Exact MSQ: Lagrangian core + Pareto DP ---------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
 //
 //===----------------------------------------------------------------------===//
 //
-// With a single budget row, MSQ is a multiple-choice knapsack whose classes
-// are the (block, segment) pairs and whose items are the segment's
-// (partition, options) combinations. Its LP bound is within a few 1e-4 of
-// the optimum, but branching on single binaries (what CBC does) closes that
-// last gap slowly: the question is which few layers move one step to fill
-// the budget exactly. This solver closes it by enumeration:
+// MSQ is a multiple-choice knapsack with one or two knapsack rows (bytes,
+// seconds per token) whose classes are the (block, segment) pairs and whose
+// items are the segment's (partition, options) combinations. Its LP bound is
+// within a few 1e-4 of the optimum, but branching on single binaries (what
+// CBC does) closes that last gap slowly: the question is which few layers
+// move one step to fill the budgets exactly. This solver closes it by
+// enumeration:
 //
-//  1. The Lagrangian L(lambda) = sum_k min_i (c_ki + lambda w_ki) - lambda W
-//     is maximized over lambda (= the LP bound).
+//  1. The Lagrangian L(lambda) = sum_k min_i (c_ki + lambda . w_ki) -
+//     lambda . W, with one multiplier per budget, is maximized over
+//     lambda >= 0 (= the LP bound): by bisection on the slope for one
+//     budget; for two, by bisection on the slope in lambda_seconds of the
+//     best L over lambda_bytes (itself a bisection). Any lambda gives a valid
+//     bound; the search only makes it tight.
 //  2. With an incumbent of cost U, a solution cheaper than U can only use
-//     items of reduced cost c + lambda w - min <= U - L; all other items are
-//     dropped, which leaves few items in few classes.
-//  3. A Pareto dynamic program over (weight, cost) enumerates the remaining
-//     combinations, pruned by the same Lagrangian bound; it returns a
-//     solution cheaper than U or proves that none exists.
+//     items of reduced cost c + lambda . w - min <= U - L; all other items
+//     are dropped, which leaves few items in few classes.
+//  3. A Pareto dynamic program over (weights, cost) enumerates the
+//     remaining combinations, pruned by the budgets and by the same
+//     Lagrangian bound; a state survives unless another one is no heavier in
+//     every budget and no costlier (with two budgets, a staircase over
+//     seconds in order of bytes finds the dominating state in log time). It
+//     returns a solution cheaper than U or proves that none exists.
 //
 // The result is optimal up to floating-point rounding (1e-12 relative).
 //
@@ -33,6 +41,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 using namespace qpal;
 using namespace qpal::alloc;
@@ -43,56 +52,108 @@ static unsigned index(FusionGroup group) {
 }
 
 namespace {
+/// The budgeted resources: bytes and seconds per token, in that order.
+constexpr unsigned kResources = 2;
+using Weights = std::array<double, kResources>;
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
 /// One item of a class: a partition of the segment and an option per group.
 struct Item {
   unsigned partition = 0;
   llvm::SmallVector<std::pair<FusionGroup, int>, 3> options;
-  double weight = 0;
+  Weights weight{};
   double cost = 0;
 };
 
-/// A DP state: the resource used, the cost, and how it was reached.
+/// A DP state: the resources used, the cost, and how it was reached.
 struct State {
-  double weight;
+  Weights weight;
   double cost;
   uint32_t parent;
   uint32_t item;
 };
 
-/// The single-budget view of a formulation.
-class SingleBudget {
-public:
-  explicit SingleBudget(const Formulation &formulation)
-      : formulation(formulation),
-        useSeconds(formulation.secondsBudget.has_value()),
-        budget(useSeconds ? *formulation.secondsBudget
-                          : *formulation.bytesBudget) {}
+/// A point of the Lagrangian: its value and the resources of a minimizer.
+struct DualPoint {
+  double value;
+  Weights weight;
+};
 
-  double resource(const GroupOption &option) const {
-    return useSeconds ? option.seconds : option.bytes;
+/// The knapsack view of a formulation: every resource has a capacity, +inf
+/// where it has no budget (whose multiplier stays 0).
+class Knapsack {
+public:
+  explicit Knapsack(const Formulation &formulation) : formulation(formulation) {
+    capacity.fill(kInfinity);
+    if (formulation.bytesBudget)
+      capacity[0] =
+          *formulation.bytesBudget + 1e-12 * std::abs(*formulation.bytesBudget);
+    if (formulation.secondsBudget)
+      capacity[1] = *formulation.secondsBudget +
+                    1e-12 * std::abs(*formulation.secondsBudget);
+    // The dual search evaluates L thousands of times: costs and weights
+    // are tabulated once.
+    costTable.resize(size_t(formulation.numBlocks) * kNumFusionGroups);
+    for (FusionGroup group : kAllFusionGroups) {
+      const auto &options = formulation.options[index(group)];
+      for (const GroupOption &option : options)
+        weightTable[index(group)].push_back(resources(option));
+      for (unsigned block = 0; block < formulation.numBlocks; ++block)
+        for (unsigned o = 0; o < options.size(); ++o)
+          costTable[block * kNumFusionGroups + index(group)].push_back(
+              formulation.cost(block, group, o));
+    }
   }
 
-  /// min over the items of class (block, segment) of cost + lambda weight,
-  /// and the weight of a minimizer.
-  std::pair<double, double> classMinimum(unsigned block, unsigned segment,
-                                         double lambda) const {
-    double best = std::numeric_limits<double>::infinity(), bestWeight = 0;
+  /// a-weighted error of option `o` of `group` in `block`.
+  double costOf(unsigned block, FusionGroup group, unsigned o) const {
+    return costTable[block * kNumFusionGroups + index(group)][o];
+  }
+  /// The budgeted resources of option `o` of `group`.
+  const Weights &weightOf(FusionGroup group, unsigned o) const {
+    return weightTable[index(group)][o];
+  }
+
+  /// The budgeted resources of `option` (0 for a resource without a
+  /// budget, which neither prices nor dominates).
+  Weights resources(const GroupOption &option) const {
+    return {budgeted(0) ? option.bytes : 0.0,
+            budgeted(1) ? option.seconds : 0.0};
+  }
+  bool budgeted(unsigned r) const { return capacity[r] != kInfinity; }
+  /// lambda . w over the budgeted resources.
+  double price(const Weights &lambda, const Weights &weight) const {
+    double sum = 0;
+    for (unsigned r = 0; r < kResources; ++r)
+      if (budgeted(r))
+        sum += lambda[r] * weight[r];
+    return sum;
+  }
+
+  /// min over the items of class (block, segment) of cost + lambda . w, and
+  /// the weights of a minimizer.
+  std::pair<double, Weights> classMinimum(unsigned block, unsigned segment,
+                                          const Weights &lambda) const {
+    double best = kInfinity;
+    Weights bestWeight{};
     for (const auto &partition : formulation.segments[segment].partitions) {
-      double sum = 0, weight = 0;
+      double sum = 0;
+      Weights weight{};
       for (FusionGroup group : partition) {
         const auto &options = formulation.options[index(group)];
-        double groupBest = std::numeric_limits<double>::infinity();
-        double groupWeight = 0;
+        double groupBest = kInfinity;
+        Weights groupWeight{};
         for (unsigned o = 0; o < options.size(); ++o) {
-          double value =
-              formulation.cost(block, group, o) + lambda * resource(options[o]);
+          const Weights &w = weightOf(group, o);
+          double value = costOf(block, group, o) + price(lambda, w);
           if (value < groupBest) {
             groupBest = value;
-            groupWeight = resource(options[o]);
+            groupWeight = w;
           }
         }
         sum += groupBest;
-        weight += groupWeight;
+        for (unsigned r = 0; r < kResources; ++r)
+          weight[r] += groupWeight[r];
       }
       if (sum < best) {
         best = sum;
@@ -102,22 +163,106 @@ public:
     return {best, bestWeight};
   }
 
-  /// L(lambda) and the weight of the minimizer.
-  std::pair<double, double> lagrangian(double lambda) const {
-    double value = -lambda * budget, weight = 0;
+  /// The minimizer of cost + lambda . w of every class, as block choices.
+  std::vector<BlockChoice> minimizer(const Weights &lambda) const {
+    std::vector<BlockChoice> choices(formulation.numBlocks);
     for (unsigned block = 0; block < formulation.numBlocks; ++block)
       for (unsigned segment = 0; segment < 4; ++segment) {
-        auto [minimum, minimizerWeight] = classMinimum(block, segment, lambda);
-        value += minimum;
-        weight += minimizerWeight;
+        double best = kInfinity;
+        const auto &partitions = formulation.segments[segment].partitions;
+        for (unsigned p = 0; p < partitions.size(); ++p) {
+          double sum = 0;
+          llvm::SmallVector<std::pair<FusionGroup, int>, 3> picked;
+          for (FusionGroup group : partitions[p]) {
+            const auto &options = formulation.options[index(group)];
+            double groupBest = kInfinity;
+            int option = -1;
+            for (unsigned o = 0; o < options.size(); ++o) {
+              double value =
+                  costOf(block, group, o) + price(lambda, weightOf(group, o));
+              if (value < groupBest) {
+                groupBest = value;
+                option = static_cast<int>(o);
+              }
+            }
+            sum += groupBest;
+            picked.emplace_back(group, option);
+          }
+          if (sum < best) {
+            best = sum;
+            BlockChoice &choice = choices[block];
+            for (FusionGroup group : formulation.segments[segment].groups)
+              choice.option[index(group)] = -1;
+            choice.partition[segment] = p;
+            for (auto [group, option] : picked)
+              choice.option[index(group)] = option;
+          }
+        }
       }
-    return {value, weight};
+    return choices;
+  }
+
+  /// L(lambda) and the weights of the minimizer.
+  DualPoint lagrangian(const Weights &lambda) const {
+    DualPoint point{0, {}};
+    for (unsigned r = 0; r < kResources; ++r)
+      if (budgeted(r))
+        point.value -= lambda[r] * capacity[r];
+    for (unsigned block = 0; block < formulation.numBlocks; ++block)
+      for (unsigned segment = 0; segment < 4; ++segment) {
+        auto [minimum, weight] = classMinimum(block, segment, lambda);
+        point.value += minimum;
+        for (unsigned r = 0; r < kResources; ++r)
+          point.weight[r] += weight[r];
+      }
+    return point;
+  }
+
+  /// Maximizes L over lambda[r] >= 0 with the other multiplier fixed, by
+  /// bisection on the sign of the slope (weight of the minimizer less the
+  /// capacity). Returns the best lambda[r] found and its point; std::nullopt
+  /// when no multiplier brings the minimizer within the capacity.
+  std::optional<std::pair<double, DualPoint>>
+  maximizeAlong(unsigned r, Weights lambda, unsigned steps) const {
+    lambda[r] = 0;
+    DualPoint lowPoint = lagrangian(lambda);
+    if (lowPoint.weight[r] <= capacity[r])
+      return std::make_pair(0.0, lowPoint);
+    double low = 0, high = 1e-30;
+    DualPoint highPoint;
+    for (;;) {
+      lambda[r] = high;
+      highPoint = lagrangian(lambda);
+      if (highPoint.weight[r] <= capacity[r])
+        break;
+      low = high;
+      lowPoint = highPoint;
+      high *= 4;
+      if (high > 1e300)
+        return std::nullopt;
+    }
+    for (unsigned step = 0; step < steps; ++step) {
+      double middle = 0.5 * (low + high);
+      if (middle <= low || middle >= high)
+        break;
+      lambda[r] = middle;
+      DualPoint point = lagrangian(lambda);
+      if (point.weight[r] > capacity[r]) {
+        low = middle;
+        lowPoint = point;
+      } else {
+        high = middle;
+        highPoint = point;
+      }
+    }
+    return lowPoint.value >= highPoint.value ? std::make_pair(low, lowPoint)
+                                             : std::make_pair(high, highPoint);
   }
 
   /// The items of class (block, segment) whose reduced cost at `lambda` is
   /// at most `slack`.
-  std::vector<Item> items(unsigned block, unsigned segment, double lambda,
-                          double slack) const {
+  std::vector<Item> items(unsigned block, unsigned segment,
+                          const Weights &lambda, double slack) const {
     double minimum = classMinimum(block, segment, lambda).first;
     std::vector<Item> result;
     const Segment &seg = formulation.segments[segment];
@@ -127,11 +272,11 @@ public:
       llvm::SmallVector<double, 3> groupMinimum;
       double partitionMinimum = 0;
       for (FusionGroup group : partition) {
-        double best = std::numeric_limits<double>::infinity();
+        double best = kInfinity;
         const auto &options = formulation.options[index(group)];
         for (unsigned o = 0; o < options.size(); ++o)
-          best = std::min(best, formulation.cost(block, group, o) +
-                                    lambda * resource(options[o]));
+          best = std::min(best, costOf(block, group, o) +
+                                    price(lambda, weightOf(group, o)));
         groupMinimum.push_back(best);
         partitionMinimum += best;
       }
@@ -146,13 +291,13 @@ public:
     return result;
   }
 
-  double budgetValue() const { return budget; }
+  Weights capacity;
 
 private:
   void enumerate(unsigned block, llvm::ArrayRef<FusionGroup> partition,
                  llvm::ArrayRef<double> groupMinimum, unsigned position,
-                 double reduced, double slack, double lambda, Item &item,
-                 std::vector<Item> &out) const {
+                 double reduced, double slack, const Weights &lambda,
+                 Item &item, std::vector<Item> &out) const {
     if (position == partition.size()) {
       out.push_back(item);
       return;
@@ -160,201 +305,377 @@ private:
     FusionGroup group = partition[position];
     const auto &options = formulation.options[index(group)];
     for (unsigned o = 0; o < options.size(); ++o) {
-      double cost = formulation.cost(block, group, o);
-      double weight = resource(options[o]);
-      double groupReduced = cost + lambda * weight - groupMinimum[position];
+      double optionCost = costOf(block, group, o);
+      const Weights &optionWeight = weightOf(group, o);
+      double groupReduced =
+          optionCost + price(lambda, optionWeight) - groupMinimum[position];
       if (reduced + groupReduced > slack)
         continue;
+      Item saved = item;
       item.options.emplace_back(group, o);
-      item.cost += cost;
-      item.weight += weight;
+      item.cost += optionCost;
+      for (unsigned r = 0; r < kResources; ++r)
+        item.weight[r] += optionWeight[r];
       enumerate(block, partition, groupMinimum, position + 1,
                 reduced + groupReduced, slack, lambda, item, out);
-      item.options.pop_back();
-      item.cost -= cost;
-      item.weight -= weight;
+      item = std::move(saved);
     }
   }
 
   const Formulation &formulation;
-  bool useSeconds;
-  double budget;
+  std::vector<std::vector<double>> costTable;
+  std::array<std::vector<Weights>, kNumFusionGroups> weightTable;
 };
+
+/// Keeps the states of `candidates` that no other candidate dominates (no
+/// heavier in any resource, no costlier), in order of bytes.
+std::vector<State> paretoFront(std::vector<State> candidates) {
+  llvm::sort(candidates, [](const State &a, const State &b) {
+    return std::tie(a.weight[0], a.weight[1], a.cost) <
+           std::tie(b.weight[0], b.weight[1], b.cost);
+  });
+  // The staircase of the states kept so far (all no heavier in bytes than
+  // the next candidate): seconds ascending, cost strictly descending, so
+  // the entry at or below a candidate's seconds is the cheapest such state.
+  std::map<double, double> staircase;
+  std::vector<State> front;
+  for (const State &state : candidates) {
+    auto above = staircase.upper_bound(state.weight[1]);
+    if (above != staircase.begin() && std::prev(above)->second <= state.cost)
+      continue;
+    front.push_back(state);
+    // Entries at or above this state's seconds that cost no less are now
+    // dominated on the staircase.
+    auto it = staircase.lower_bound(state.weight[1]);
+    while (it != staircase.end() && it->second >= state.cost)
+      it = staircase.erase(it);
+    staircase[state.weight[1]] = state.cost;
+  }
+  return front;
+}
 } // namespace
 
 std::optional<ExactSolution>
-detail::solveSingleBudgetExactly(const Formulation &formulation,
-                                 const std::vector<BlockChoice> &incumbent,
-                                 uint64_t maxStates) {
-  if (formulation.secondsBudget.has_value() ==
-      formulation.bytesBudget.has_value())
+detail::solveExactly(const Formulation &formulation,
+                     const std::vector<BlockChoice> &incumbent,
+                     uint64_t maxStates) {
+  if (!formulation.secondsBudget && !formulation.bytesBudget)
     return std::nullopt;
-  SingleBudget problem(formulation);
-  double budget = problem.budgetValue();
-  double capacity = budget + 1e-12 * std::abs(budget);
+  Knapsack problem(formulation);
+  const Weights &capacity = problem.capacity;
 
   ExactSolution solution;
   solution.choices = incumbent;
   double upper = totals(formulation, incumbent).objective;
 
-  // 1. The Lagrangian dual: L is concave in lambda with slope
-  // (weight of the minimizer - budget); bisect on the slope's sign.
-  double low = 0, high = 0;
-  auto [lowValue, lowWeight] = problem.lagrangian(0);
-  solution.lagrangianBound = lowValue;
-  if (lowWeight > capacity) {
-    // Resource per unit of cost: start where the bound is informative.
-    high = 1e-30;
-    while (problem.lagrangian(high).second > capacity) {
-      high *= 2;
-      if (high > 1e300)
-        return std::nullopt;
+  // 1. The Lagrangian dual (concave in lambda).
+  Weights lambda{};
+  DualPoint best{};
+  if (problem.budgeted(0) && problem.budgeted(1)) {
+    // g(mu) = max over lambda_bytes of L(lambda_bytes, mu) is concave in
+    // mu = lambda_seconds with slope (seconds of its minimizer - capacity):
+    // bisect on that sign, each g by an inner bisection.
+    auto inner = [&](double mu) {
+      Weights at{0, mu};
+      auto found = problem.maximizeAlong(0, at, 60);
+      if (!found)
+        return std::optional<std::pair<Weights, DualPoint>>();
+      at[0] = found->first;
+      return std::optional<std::pair<Weights, DualPoint>>(
+          std::make_pair(at, found->second));
+    };
+    auto consider = [&](const std::pair<Weights, DualPoint> &point) {
+      if (point.second.value > best.value) {
+        best = point.second;
+        lambda = point.first;
+      }
+    };
+    auto low = inner(0);
+    if (!low)
+      return std::nullopt;
+    best = low->second;
+    lambda = low->first;
+    if (low->second.weight[1] > capacity[1]) {
+      double lowMu = 0, highMu = 1e-30;
+      for (;;) {
+        auto high = inner(highMu);
+        if (!high)
+          return std::nullopt;
+        consider(*high);
+        if (high->second.weight[1] <= capacity[1])
+          break;
+        lowMu = highMu;
+        highMu *= 4;
+        if (highMu > 1e300)
+          return std::nullopt;
+      }
+      for (unsigned step = 0; step < 60; ++step) {
+        double middle = 0.5 * (lowMu + highMu);
+        if (middle <= lowMu || middle >= highMu)
+          break;
+        auto point = inner(middle);
+        if (!point)
+          return std::nullopt;
+        consider(*point);
+        if (point->second.weight[1] > capacity[1])
+          lowMu = middle;
+        else
+          highMu = middle;
+      }
     }
-    for (unsigned step = 0; step < 200 && low < high; ++step) {
-      double middle = 0.5 * (low + high);
-      if (middle <= low || middle >= high)
-        break;
-      if (problem.lagrangian(middle).second > capacity)
-        low = middle;
-      else
-        high = middle;
-    }
-    solution.lagrangianBound =
-        std::max(problem.lagrangian(low).first, problem.lagrangian(high).first);
+  } else {
+    unsigned r = problem.budgeted(0) ? 0 : 1;
+    auto found = problem.maximizeAlong(r, lambda, 200);
+    if (!found)
+      return std::nullopt;
+    lambda[r] = found->first;
+    best = found->second;
   }
-  double lambda =
-      problem.lagrangian(low).first >= problem.lagrangian(high).first ? low
-                                                                      : high;
-  double bound = problem.lagrangian(lambda).first;
+  double bound = best.value;
+  solution.lagrangianBound = bound;
+
+  // A better incumbent makes the filter below tighter: the minimizer at
+  // t * lambda for the least t >= 1 that fits the budgets, improved
+  // greedily. (With two budgets the heuristic's single multiplier on
+  // normalized resources can leave a few percent.)
+  {
+    auto fits = [&](const std::vector<BlockChoice> &choices) {
+      return fitsBudgets(formulation, totals(formulation, choices));
+    };
+    auto scaled = [&](double t) {
+      Weights at = lambda;
+      for (double &value : at)
+        value *= t;
+      return problem.minimizer(at);
+    };
+    std::optional<std::vector<BlockChoice>> repaired;
+    if (fits(scaled(1))) {
+      repaired = scaled(1);
+    } else {
+      double low = 1, high = 2;
+      while (!fits(scaled(high)) && high < 1e12)
+        high *= 2;
+      if (fits(scaled(high))) {
+        for (unsigned step = 0; step < 60; ++step) {
+          double middle = 0.5 * (low + high);
+          if (fits(scaled(middle)))
+            high = middle;
+          else
+            low = middle;
+        }
+        repaired = scaled(high);
+      }
+    }
+    if (repaired) {
+      greedyImprove(formulation, *repaired);
+      double objective = totals(formulation, *repaired).objective;
+      if (objective < upper) {
+        upper = objective;
+        solution.choices = std::move(*repaired);
+      }
+    }
+  }
   double tolerance = 1e-12 * std::max(std::abs(upper), 1e-300);
   if (upper - bound <= tolerance) {
     solution.objective = upper;
     return solution;
   }
 
-  // 2. Items that may appear in a solution cheaper than `upper`.
-  double slack = upper - bound;
-  struct Class {
-    unsigned block, segment;
-    std::vector<Item> items;
-    double spread;
-  };
-  std::vector<Class> freeClasses;
-  std::vector<BlockChoice> fixed(formulation.numBlocks);
-  double baseWeight = 0, baseCost = 0;
-  for (unsigned block = 0; block < formulation.numBlocks; ++block)
-    for (unsigned segment = 0; segment < 4; ++segment) {
-      std::vector<Item> items = problem.items(block, segment, lambda, slack);
-      if (items.empty())
-        return std::nullopt; // Rounding: the minimizer itself was lost.
-      if (items.size() == 1) {
-        const Item &item = items.front();
-        fixed[block].partition[segment] = item.partition;
-        for (auto [group, option] : item.options)
-          fixed[block].option[index(group)] = option;
-        baseWeight += item.weight;
-        baseCost += item.cost;
-        continue;
+  // Every lambda >= 0 bounds, so the filter and the DP use several: lambda
+  // itself and, with two budgets, lambda with one coordinate scaled. At the
+  // dual optimum L is flat along a face; states or items that spend one
+  // resource too freely are cut by the multipliers that price it higher.
+  std::vector<Weights> multipliers{lambda};
+  if (problem.budgeted(0) && problem.budgeted(1))
+    for (unsigned r = 0; r < kResources; ++r)
+      for (double factor : {0.25, 0.5, 0.8, 1.25, 2.0, 4.0}) {
+        Weights at = lambda;
+        at[r] *= factor;
+        multipliers.push_back(at);
       }
-      double lightest = std::numeric_limits<double>::infinity(), heaviest = 0;
-      for (const Item &item : items) {
-        lightest = std::min(lightest, item.weight);
-        heaviest = std::max(heaviest, item.weight);
-      }
-      freeClasses.push_back(
-          {block, segment, std::move(items), heaviest - lightest});
-      solution.freeItems += freeClasses.back().items.size();
-    }
-  solution.freeClasses = freeClasses.size();
-  // Wide classes first: the remaining spread, and so the states, shrink.
-  llvm::sort(freeClasses, [](const Class &a, const Class &b) {
-    return a.spread > b.spread ||
-           (a.spread == b.spread && std::make_pair(a.block, a.segment) <
-                                        std::make_pair(b.block, b.segment));
-  });
+  std::vector<double> multiplierBound;
+  for (const Weights &at : multipliers)
+    multiplierBound.push_back(problem.lagrangian(at).value);
 
-  // Suffix sums for the bounds: lightest weight and Lagrangian minimum of
-  // the classes not yet decided.
-  size_t numFree = freeClasses.size();
-  std::vector<double> restWeight(numFree + 1, 0.0),
-      restLagrangian(numFree + 1, 0.0);
-  for (size_t i = numFree; i-- > 0;) {
-    double lightest = std::numeric_limits<double>::infinity();
-    double lagrangianMinimum = std::numeric_limits<double>::infinity();
-    for (const Item &item : freeClasses[i].items) {
-      lightest = std::min(lightest, item.weight);
-      lagrangianMinimum =
-          std::min(lagrangianMinimum, item.cost + lambda * item.weight);
-    }
-    restWeight[i] = restWeight[i + 1] + lightest;
-    restLagrangian[i] = restLagrangian[i + 1] + lagrangianMinimum;
-  }
-
-  // 3. Pareto DP over (weight, cost), keeping only states that may still
-  // end below `upper`.
-  std::vector<std::vector<State>> stages;
-  std::vector<State> states{{baseWeight, baseCost, 0, 0}};
-  uint64_t stored = 1;
-  double target = upper - tolerance;
-  for (size_t i = 0; i < numFree; ++i) {
-    std::vector<State> next;
-    const Class &cls = freeClasses[i];
-    // Bound the candidates too, not only the Pareto states kept.
-    if (states.size() * cls.items.size() > 4 * maxStates)
-      return std::nullopt;
-    for (uint32_t s = 0; s < states.size(); ++s)
-      for (uint32_t it = 0; it < cls.items.size(); ++it) {
-        double weight = states[s].weight + cls.items[it].weight;
-        double cost = states[s].cost + cls.items[it].cost;
-        if (weight + restWeight[i + 1] > capacity)
+  // Steps 2 and 3 find the cheapest plan below `target`, if one exists.
+  // Started with a target just above the bound, where the filter and the
+  // pruning are tightest, and raised towards the incumbent until a plan is
+  // found (it is then the optimum: every plan below the target was
+  // enumerated) or none below the incumbent exists.
+  enum class Attempt { Found, NoneBelow, GaveUp };
+  auto attempt = [&](double target) -> Attempt {
+    uint64_t stored = 1;
+    // 2. Items that may appear in a solution cheaper than `target`.
+    double slack = target - bound;
+    struct Class {
+      unsigned block, segment;
+      std::vector<Item> items;
+      double spread;
+    };
+    std::vector<Class> freeClasses;
+    std::vector<BlockChoice> fixed(formulation.numBlocks);
+    Weights baseWeight{};
+    double baseCost = 0;
+    for (unsigned block = 0; block < formulation.numBlocks; ++block)
+      for (unsigned segment = 0; segment < 4; ++segment) {
+        std::vector<Item> items = problem.items(block, segment, lambda, slack);
+        // An item must pass the filter of every multiplier.
+        for (size_t j = 1; j < multipliers.size() && items.size() > 1; ++j) {
+          double minimum =
+              problem.classMinimum(block, segment, multipliers[j]).first;
+          double jSlack = target - multiplierBound[j];
+          llvm::erase_if(items, [&](const Item &item) {
+            return item.cost + problem.price(multipliers[j], item.weight) -
+                       minimum >
+                   jSlack;
+          });
+        }
+        if (items.empty())
+          return Attempt::GaveUp; // Rounding: the minimizer itself was lost.
+        if (items.size() == 1) {
+          const Item &item = items.front();
+          fixed[block].partition[segment] = item.partition;
+          for (auto [group, option] : item.options)
+            fixed[block].option[index(group)] = option;
+          for (unsigned r = 0; r < kResources; ++r)
+            baseWeight[r] += item.weight[r];
+          baseCost += item.cost;
           continue;
-        // Cheapest completion: the Lagrangian minimum of the rest, less the
-        // value of the budget left to it.
-        if (cost + restLagrangian[i + 1] - lambda * (capacity - weight) >=
-            target)
-          continue;
-        next.push_back({weight, cost, s, it});
+        }
+        // The spread, in each resource relative to its capacity.
+        double spread = 0;
+        for (unsigned r = 0; r < kResources; ++r) {
+          if (!problem.budgeted(r))
+            continue;
+          double lightest = kInfinity, heaviest = 0;
+          for (const Item &item : items) {
+            lightest = std::min(lightest, item.weight[r]);
+            heaviest = std::max(heaviest, item.weight[r]);
+          }
+          spread += (heaviest - lightest) / capacity[r];
+        }
+        freeClasses.push_back({block, segment, std::move(items), spread});
+        solution.freeItems += freeClasses.back().items.size();
       }
-    llvm::sort(next, [](const State &a, const State &b) {
-      return a.weight < b.weight || (a.weight == b.weight && a.cost < b.cost);
+    solution.freeClasses = freeClasses.size();
+    // Wide classes first: the remaining spread, and so the states, shrink.
+    llvm::sort(freeClasses, [](const Class &a, const Class &b) {
+      return a.spread > b.spread ||
+             (a.spread == b.spread && std::make_pair(a.block, a.segment) <
+                                          std::make_pair(b.block, b.segment));
     });
-    std::vector<State> pareto;
-    double cheapest = std::numeric_limits<double>::infinity();
-    for (const State &state : next)
-      if (state.cost < cheapest) {
-        cheapest = state.cost;
-        pareto.push_back(state);
-      }
-    stored += pareto.size();
-    solution.states = stored;
-    if (stored > maxStates)
-      return std::nullopt;
-    stages.push_back(states);
-    states = std::move(pareto);
-    if (states.empty())
-      break;
-  }
 
-  // The cheapest final state, if any is cheaper than the incumbent.
-  if (!states.empty() && stages.size() == numFree) {
-    const State *best = nullptr;
-    for (const State &state : states)
-      if (state.weight <= capacity && (!best || state.cost < best->cost))
-        best = &state;
-    if (best && best->cost < target) {
-      std::vector<BlockChoice> choices = fixed;
-      State current = *best;
-      for (size_t i = numFree; i-- > 0;) {
-        const Class &cls = freeClasses[i];
-        const Item &item = cls.items[current.item];
-        choices[cls.block].partition[cls.segment] = item.partition;
-        for (auto [group, option] : item.options)
-          choices[cls.block].option[index(group)] = option;
-        current = stages[i][current.parent];
+    // Suffix sums for the bounds: the lightest weight in each resource and
+    // the Lagrangian minimum of the classes not yet decided.
+    size_t numFree = freeClasses.size();
+    size_t numMultipliers = multipliers.size();
+    std::vector<Weights> restWeight(numFree + 1, Weights{});
+    // restLagrangian[i * numMultipliers + j]: over the classes from i on, the
+    // sum of min(cost + multipliers[j] . w).
+    std::vector<double> restLagrangian((numFree + 1) * numMultipliers, 0.0);
+    for (size_t i = numFree; i-- > 0;) {
+      Weights lightest;
+      lightest.fill(kInfinity);
+      for (const Item &item : freeClasses[i].items)
+        for (unsigned r = 0; r < kResources; ++r)
+          lightest[r] = std::min(lightest[r], item.weight[r]);
+      for (unsigned r = 0; r < kResources; ++r)
+        restWeight[i][r] = restWeight[i + 1][r] + lightest[r];
+      for (size_t j = 0; j < numMultipliers; ++j) {
+        double lagrangianMinimum = kInfinity;
+        for (const Item &item : freeClasses[i].items)
+          lagrangianMinimum =
+              std::min(lagrangianMinimum,
+                       item.cost + problem.price(multipliers[j], item.weight));
+        restLagrangian[i * numMultipliers + j] =
+            restLagrangian[(i + 1) * numMultipliers + j] + lagrangianMinimum;
       }
-      solution.choices = std::move(choices);
-      upper = totals(formulation, solution.choices).objective;
     }
+
+    // 3. Pareto DP over (weights, cost), keeping only states that may still
+    // end below `target`.
+    std::vector<std::vector<State>> stages;
+    std::vector<State> states{{baseWeight, baseCost, 0, 0}};
+    for (size_t i = 0; i < numFree; ++i) {
+      std::vector<State> next;
+      const Class &cls = freeClasses[i];
+      // Bound the candidates too, not only the Pareto states kept.
+      if (states.size() * cls.items.size() > 4 * maxStates)
+        return Attempt::GaveUp;
+      for (uint32_t s = 0; s < states.size(); ++s)
+        for (uint32_t it = 0; it < cls.items.size(); ++it) {
+          State candidate{states[s].weight, states[s].cost + cls.items[it].cost,
+                          s, it};
+          bool fits = true;
+          Weights left{};
+          for (unsigned r = 0; r < kResources; ++r) {
+            candidate.weight[r] += cls.items[it].weight[r];
+            if (!problem.budgeted(r))
+              continue;
+            fits &= candidate.weight[r] + restWeight[i + 1][r] <= capacity[r];
+            left[r] = capacity[r] - candidate.weight[r];
+          }
+          if (!fits)
+            continue;
+          // Cheapest completion: by every multiplier, the Lagrangian minimum
+          // of the rest less the value of the budgets left to it.
+          bool promising = true;
+          for (size_t j = 0; j < numMultipliers && promising; ++j)
+            promising = candidate.cost +
+                            restLagrangian[(i + 1) * numMultipliers + j] -
+                            problem.price(multipliers[j], left) <
+                        target;
+          if (promising)
+            next.push_back(candidate);
+        }
+      std::vector<State> front = paretoFront(std::move(next));
+      stored += front.size();
+      ++solution.states;
+      solution.states += front.size();
+      if (stored > maxStates)
+        return Attempt::GaveUp;
+      stages.push_back(std::move(states));
+      states = std::move(front);
+      if (states.empty())
+        break;
+    }
+
+    // The cheapest final state, if any is cheaper than the incumbent.
+    if (!states.empty() && stages.size() == numFree) {
+      const State *cheapest = nullptr;
+      for (const State &state : states) {
+        bool fits = true;
+        for (unsigned r = 0; r < kResources; ++r)
+          fits &= state.weight[r] <= capacity[r];
+        if (fits && (!cheapest || state.cost < cheapest->cost))
+          cheapest = &state;
+      }
+      if (cheapest && cheapest->cost < target && cheapest->cost < upper) {
+        std::vector<BlockChoice> choices = fixed;
+        State current = *cheapest;
+        for (size_t i = numFree; i-- > 0;) {
+          const Class &cls = freeClasses[i];
+          const Item &item = cls.items[current.item];
+          choices[cls.block].partition[cls.segment] = item.partition;
+          for (auto [group, option] : item.options)
+            choices[cls.block].option[index(group)] = option;
+          current = stages[i][current.parent];
+        }
+        solution.choices = std::move(choices);
+        upper = totals(formulation, solution.choices).objective;
+        return Attempt::Found;
+      }
+    }
+    return Attempt::NoneBelow;
+  };
+  double target = upper - tolerance;
+  for (double gap = (upper - bound) / 64;; gap *= 2) {
+    double tried = std::min(bound + gap, upper - tolerance);
+    Attempt result = attempt(tried);
+    if (result == Attempt::GaveUp)
+      return std::nullopt;
+    if (result == Attempt::Found || tried >= target)
+      break;
   }
   solution.objective = upper;
   return solution;

@@ -355,8 +355,8 @@ static std::vector<BlockChoice> lagrangianChoice(const Formulation &formulation,
 
 /// Improves a feasible plan one group at a time: the move that lowers the
 /// objective most while staying within the budgets, until none does.
-static void greedyImprove(const Formulation &formulation,
-                          std::vector<BlockChoice> &choices) {
+void detail::greedyImprove(const Formulation &formulation,
+                           std::vector<BlockChoice> &choices) {
   ChoiceTotals current = totals(formulation, choices);
   for (unsigned iteration = 0; iteration < 100000; ++iteration) {
     double bestGain = 0;

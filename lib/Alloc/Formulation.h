@@ -96,12 +96,17 @@ ChoiceTotals totals(const Formulation &formulation,
 /// Returns true when `totals` fits the budgets.
 bool fitsBudgets(const Formulation &formulation, const ChoiceTotals &totals);
 
+/// Moves single groups of a feasible `choices` to cheaper options while the
+/// budgets allow, best gain first, until none is left.
+void greedyImprove(const Formulation &formulation,
+                   std::vector<BlockChoice> &choices);
+
 /// A feasible plan from Lagrangian relaxation of the budgets plus greedy
 /// improvement, or std::nullopt when the heuristic finds none.
 std::optional<std::vector<BlockChoice>>
 heuristicPlan(const Formulation &formulation);
 
-/// A solution proven optimal by `solveSingleBudgetExactly`.
+/// A solution proven optimal by `solveExactly`.
 struct ExactSolution {
   std::vector<BlockChoice> choices;
   /// Its objective (the optimum, up to 1e-12 relative rounding).
@@ -114,14 +119,14 @@ struct ExactSolution {
   uint64_t states = 0;
 };
 
-/// Solves a problem with exactly one budget to optimality, starting from a
-/// feasible `incumbent`: Lagrangian bound, reduced-cost filtering, then a
-/// Pareto DP over the remaining items. Returns std::nullopt when the
-/// problem has two budgets or the DP would exceed `maxStates` states.
+/// Solves a problem with a memory budget, a latency budget or both to
+/// optimality, starting from a feasible `incumbent`: Lagrangian bound (one
+/// multiplier per budget), reduced-cost filtering, then a Pareto DP over
+/// the remaining items. Returns std::nullopt when the problem has no budget
+/// or the DP would exceed `maxStates` states.
 std::optional<ExactSolution>
-solveSingleBudgetExactly(const Formulation &formulation,
-                         const std::vector<BlockChoice> &incumbent,
-                         uint64_t maxStates);
+solveExactly(const Formulation &formulation,
+             const std::vector<BlockChoice> &incumbent, uint64_t maxStates);
 
 } // namespace qpal::alloc::detail
 

@@ -390,11 +390,6 @@ llvm::Expected<Plan> alloc::solveMsq(const MsqProblem &problem,
   if (!built)
     return built.takeError();
   Formulation &formulation = *built;
-  bool singleBudget = formulation.secondsBudget.has_value() !=
-                      formulation.bytesBudget.has_value();
-  if (options.solver == MsqSolver::LagrangianDp && !singleBudget)
-    return makeError("the Lagrangian DP solves problems with one budget; "
-                     "this one has a memory and a latency budget (use CBC)");
 
   std::optional<std::vector<BlockChoice>> start;
   if (options.warmStart || options.solver != MsqSolver::Cbc)
@@ -419,10 +414,10 @@ llvm::Expected<Plan> alloc::solveMsq(const MsqProblem &problem,
   bool proven = false;
   std::vector<BlockChoice> choices;
 
-  // Single budget: enumerate exactly (Lagrangian core + Pareto DP).
-  if (options.solver != MsqSolver::Cbc && singleBudget && start) {
+  // Enumerate exactly (Lagrangian core + Pareto DP).
+  if (options.solver != MsqSolver::Cbc && start) {
     std::optional<ExactSolution> exact =
-        solveSingleBudgetExactly(formulation, *start, options.maxDpStates);
+        solveExactly(formulation, *start, options.maxDpStates);
     if (exact) {
       choices = std::move(exact->choices);
       // No plan cheaper than the optimum less rounding exists.
@@ -444,6 +439,9 @@ llvm::Expected<Plan> alloc::solveMsq(const MsqProblem &problem,
     }
   }
 
+  if (!proven && !start && options.solver != MsqSolver::Cbc)
+    plan.notes.push_back("the heuristic found no feasible plan to start the "
+                         "Lagrangian DP from; solved with CBC");
   if (!proven) {
     if (start && options.warmStart)
       mip.start = startPoint(formulation, layout, *start, mip.objective.size());

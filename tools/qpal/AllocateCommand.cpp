@@ -109,7 +109,8 @@ static cl::opt<std::string> memoryModelName(
 static cl::opt<std::string> solverName(
     "solver", cl::sub(allocateCommand), cl::cat(driver::category()),
     cl::init("auto"),
-    cl::desc("auto (exact DP for one budget, CBC for two), cbc, or dp"),
+    cl::desc("auto (the exact Lagrangian DP, CBC where it gives up), cbc, "
+             "or dp"),
     cl::value_desc("solver"));
 static cl::opt<double>
     timeLimit("time-limit", cl::sub(allocateCommand),

@@ -69,15 +69,15 @@ struct MsqProblem {
 
 /// Which exact method solves the problem.
 enum class MsqSolver : uint8_t {
-  /// Single-budget problems: `LagrangianDp`, falling back to CBC when its
-  /// state limit is exceeded; two budgets: CBC.
+  /// `LagrangianDp`, falling back to CBC when its state limit is exceeded
+  /// (or the heuristic finds no feasible plan to start from).
   Auto,
   /// The MIP with CBC only.
   Cbc,
-  /// Single-budget problems only: Lagrangian bound, reduced-cost filtering
-  /// and a Pareto DP over the remaining choices; proves optimality (gap 0
-  /// up to 1e-12 rounding) where CBC's branching closes the last 0.01%
-  /// slowly.
+  /// One budget or both: Lagrangian bound (one multiplier per budget),
+  /// reduced-cost filtering and a Pareto DP over the remaining choices;
+  /// proves optimality (gap 0 up to 1e-12 rounding) where CBC's branching
+  /// closes the last 0.01% slowly.
   LagrangianDp,
 };
 
