@@ -9,9 +9,10 @@
 // type parsers, its ops' custom assembly and verifiers) and the upstream
 // dialects qpal's IR uses. A module that parses and verifies is printed,
 // parsed again and printed again: the second text must parse, verify and
-// equal the first. Any diagnostic is fine; a crash, a sanitizer report or a
-// broken round trip is a finding. The seeds are the split inputs of
-// test/Dialect (fuzz/corpus/dialect), and fuzz/qpal.dict has the keywords.
+// equal the first (each parse in a fresh context). Any diagnostic is fine; a
+// crash, a sanitizer report or a broken round trip is a finding. The seeds are
+// the split inputs of test/Dialect (fuzz/corpus/dialect), and fuzz/qpal.dict
+// has the keywords.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,7 +42,17 @@
 
 namespace {
 
-std::unique_ptr<mlir::MLIRContext> context;
+std::unique_ptr<mlir::DialectRegistry> registry;
+
+/// A context of its own for every parse: state a context keeps (the names
+/// of dense resources, which it renames when taken) must not carry from one
+/// input, or one parse, to the next.
+std::unique_ptr<mlir::MLIRContext> makeContext() {
+  auto context = std::make_unique<mlir::MLIRContext>(
+      *registry, mlir::MLIRContext::Threading::DISABLED);
+  context->loadAllAvailableDialects();
+  return context;
+}
 
 [[noreturn]] void finding(const std::string &what) {
   std::fprintf(stderr, "finding: %s\n", what.c_str());
@@ -58,30 +69,34 @@ std::string print(mlir::ModuleOp module) {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
-  mlir::DialectRegistry registry;
-  registry.insert<qpal::QPalDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::math::MathDialect,
-                  mlir::scf::SCFDialect, mlir::memref::MemRefDialect,
-                  mlir::tensor::TensorDialect, mlir::vector::VectorDialect>();
-  context = std::make_unique<mlir::MLIRContext>(registry);
-  context->loadAllAvailableDialects();
-  // The fuzzer runs one thread; MLIR's pool would only add noise.
-  context->disableMultithreading();
+  registry = std::make_unique<mlir::DialectRegistry>();
+  registry->insert<qpal::QPalDialect, mlir::func::FuncDialect,
+                   mlir::arith::ArithDialect, mlir::math::MathDialect,
+                   mlir::scf::SCFDialect, mlir::memref::MemRefDialect,
+                   mlir::tensor::TensorDialect, mlir::vector::VectorDialect>();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  mlir::ScopedDiagnosticHandler quiet(
-      context.get(), [](mlir::Diagnostic &) { return mlir::success(); });
   // MLIR's lexer relies on the NUL after the buffer (as a file read by
   // MemoryBuffer, or a std::string, has); libFuzzer's input has none.
   std::string text(reinterpret_cast<const char *>(data), size);
+  std::string first;
+  {
+    std::unique_ptr<mlir::MLIRContext> context = makeContext();
+    mlir::ScopedDiagnosticHandler quiet(
+        context.get(), [](mlir::Diagnostic &) { return mlir::success(); });
+    mlir::ParserConfig config(context.get(), /*verifyAfterParse=*/true);
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        mlir::parseSourceString<mlir::ModuleOp>(text, config, "fuzz.mlir");
+    if (!module)
+      return 0;
+    first = print(*module);
+  }
+  std::unique_ptr<mlir::MLIRContext> context = makeContext();
+  mlir::ScopedDiagnosticHandler quiet(
+      context.get(), [](mlir::Diagnostic &) { return mlir::success(); });
   mlir::ParserConfig config(context.get(), /*verifyAfterParse=*/true);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(text, config, "fuzz.mlir");
-  if (!module)
-    return 0;
-  std::string first = print(*module);
   mlir::OwningOpRef<mlir::ModuleOp> again =
       mlir::parseSourceString<mlir::ModuleOp>(first, config, "printed.mlir");
   if (!again)

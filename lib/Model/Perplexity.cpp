@@ -104,6 +104,8 @@ qpal::model::evaluatePerplexity(Evaluator &evaluator,
   double total = 0.0;
   auto start = std::chrono::steady_clock::now();
   int64_t n = static_cast<int64_t>(tokens.size());
+  int64_t windows =
+      n < protocol.window ? 0 : (n - protocol.window) / protocol.stride + 1;
   for (int64_t begin = 0; begin + protocol.window <= n;
        begin += protocol.stride) {
     Expected<double> nll =
@@ -113,6 +115,8 @@ qpal::model::evaluatePerplexity(Evaluator &evaluator,
     result.windowNll.push_back(*nll);
     total += *nll;
     result.tokensScored += protocol.window - 1;
+    if (protocol.progress)
+      protocol.progress(static_cast<int64_t>(result.windowNll.size()), windows);
   }
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

@@ -13,6 +13,7 @@
 
 #include "qpal/Model/FakeQuant.h"
 #include "qpal/Model/ModelFile.h"
+#include "qpal/Passes/Actions.h"
 #include "qpal/Passes/Passes.h"
 #include "qpal/Quant/Ldlq.h"
 #include "qpal/Quant/Quantize.h"
@@ -32,6 +33,8 @@ namespace qpal {
 
 using namespace mlir;
 using namespace qpal;
+
+MLIR_DEFINE_EXPLICIT_TYPE_ID(qpal::QuantizeLayerAction)
 
 namespace {
 
@@ -302,9 +305,25 @@ void QuantizeWeightsPass::runOnOperation() {
               member, member.getWeightAttr().getAttr()))
         readWeights.insert(weight);
     }
-  for (PackJob &job : jobs)
-    if (failed(pack(job, **file, symbolTable)))
+  // One action per layer: a driver follows the quantization through an
+  // action handler (qpal compile's progress line).
+  for (auto [index, job] : llvm::enumerate(jobs)) {
+    std::string name;
+    for (LinearOp member : job.members) {
+      auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(
+          member, member.getWeightAttr().getAttr());
+      name += (name.empty() ? "" : "+") + (weight && weight.getSource()
+                                               ? weight.getSource()->str()
+                                               : member.getLayerKey());
+    }
+    LogicalResult packed = failure();
+    getContext().executeAction<QuantizeLayerAction>(
+        [&] { packed = pack(job, **file, symbolTable); }, {IRUnit(job.op)},
+        static_cast<int64_t>(index), static_cast<int64_t>(jobs.size()), name,
+        job.quantizer.getReferenceName());
+    if (failed(packed))
       return signalPassFailure();
+  }
 
   // Dense weights whose every reader was packed are no longer part of the
   // program.

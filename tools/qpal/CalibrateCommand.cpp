@@ -20,6 +20,7 @@
 #include "qpal/Model/Generate.h"
 #include "qpal/Model/Perplexity.h"
 #include "qpal/Support/OutputFile.h"
+#include "qpal/Support/Progress.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -142,24 +143,15 @@ static int runCalibrate() {
   if (ids.empty())
     return driver::reportError(kCommand, "the calibration text has no tokens");
 
-  bool shown = !quiet && errs().is_displayed();
+  ProgressLine progress("qpal calibrate", quiet);
   model::CalibrationOptions calibration;
   calibration.window = context;
   calibration.progress = [&](int64_t done, int64_t total) {
-    if (!shown)
-      return;
-    double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    double eta = done > 0 ? elapsed * (total - done) / done : 0.0;
-    errs() << formatv("\rqpal calibrate: {0}/{1} tokens, {2:f0} s, ETA "
-                      "{3:f0} s   ",
-                      done, total, elapsed, eta);
-    if (done == total)
-      errs() << "\n";
+    progress.update(done, total, "tokens");
   };
   Expected<model::HessianSet> set =
       model::calibrate(*loaded->evaluator, accumulator, ids, calibration);
+  progress.finish();
   if (!set)
     return driver::reportError(kCommand, toString(set.takeError()));
   if (Error err = model::writeHessianFile(*set, outputPath))

@@ -27,12 +27,14 @@
 #include "qpal/Model/ModelFile.h"
 #include "qpal/Model/Tokenizer.h"
 #include "qpal/Package/PackageWriter.h"
+#include "qpal/Passes/Actions.h"
 #include "qpal/Passes/Allocation.h"
 #include "qpal/Passes/Package.h"
 #include "qpal/Passes/Passes.h"
 #include "qpal/Passes/Pipelines.h"
 #include "qpal/Support/Json.h"
 #include "qpal/Support/OutputFile.h"
+#include "qpal/Support/Progress.h"
 
 #include "qpaltok/Tokenizer.h"
 
@@ -47,8 +49,6 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/TargetParser/Host.h"
-
-#include <chrono>
 
 using namespace llvm;
 using namespace qpal;
@@ -163,25 +163,6 @@ static int fail(const Twine &message) {
 }
 
 namespace {
-
-/// Progress lines on a terminal: the step, and the time since the start.
-class Progress {
-public:
-  Progress() : shown(!quiet && errs().is_displayed()) {}
-  void step(StringRef what) {
-    if (!shown)
-      return;
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    errs() << formatv("qpal compile: [{0,5:f1} s] {1}\n", seconds, what);
-  }
-
-private:
-  bool shown;
-  std::chrono::steady_clock::time_point start =
-      std::chrono::steady_clock::now();
-};
 
 /// One layer of the compiled plan.
 struct PlannedLayer {
@@ -370,7 +351,7 @@ static int runCompile() {
   if (Error err = checkOutputFile(outputPath))
     return fail(toString(std::move(err)));
 
-  Progress progress;
+  ProgressLine progress("qpal compile", quiet);
   progress.step(formatv("reading {0}", modelPath.getValue()).str());
   auto file = model::openModel(modelPath);
   if (!file)
@@ -441,6 +422,19 @@ static int runCompile() {
                         plan.size())
                     .str());
   {
+    // The layers, as qpal-quantize-weights reports them (an MLIR action
+    // each): done/total, and the one being quantized.
+    if (progress.isShown())
+      context.registerActionHandler([&](function_ref<void()> transform,
+                                        const mlir::tracing::Action &action) {
+        auto *layer = dyn_cast<QuantizeLayerAction>(&action);
+        if (layer)
+          progress.update(layer->index, layer->total, "layers",
+                          layer->name + " with " + layer->quantizer);
+        transform();
+        if (layer && layer->index + 1 == layer->total)
+          progress.update(layer->total, layer->total, "layers");
+      });
     mlir::PassManager pm(&context);
     LowerModelOptions options;
     options.model = modelPath;
@@ -450,7 +444,10 @@ static int runCompile() {
     options.batches = batches;
     options.cpuIsa = cpuIsa;
     buildLowerModelPipeline(pm, options);
-    if (failed(pm.run(root)))
+    mlir::LogicalResult lowered = pm.run(root);
+    context.registerActionHandler(nullptr);
+    progress.finish();
+    if (failed(lowered))
       return failWith("cannot lower the model", diagnostics);
   }
   mlir::FailureOr<WeightArena> arena = externalizeWeights(root);

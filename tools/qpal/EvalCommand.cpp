@@ -18,6 +18,7 @@
 
 #include "qpal/Model/Generate.h"
 #include "qpal/Model/Perplexity.h"
+#include "qpal/Support/Progress.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -74,6 +75,9 @@ static cl::opt<bool> kernels(
 static cl::opt<bool> emitJson("json", cl::sub(evalCommand),
                               cl::cat(driver::category()),
                               cl::desc("Print a JSON object"));
+static cl::opt<bool> quiet("quiet", cl::sub(evalCommand),
+                           cl::cat(driver::category()),
+                           cl::desc("No progress line on a terminal"));
 
 static constexpr StringLiteral kCommand = "eval";
 
@@ -151,8 +155,13 @@ static int runEval() {
     textName = join(textFiles, ", ");
     driver::warnDroppedBytes(kCommand, dropped, textName);
   }
+  ProgressLine progress("qpal eval", quiet);
+  protocol.progress = [&](int64_t done, int64_t total) {
+    progress.update(done, total, "windows");
+  };
   Expected<model::PerplexityResult> result =
       model::evaluatePerplexity(*loaded->evaluator, tokens, protocol);
+  progress.finish();
   if (!result)
     return driver::reportError(kCommand, toString(result.takeError()));
 

@@ -26,6 +26,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,9 @@ struct PerplexityProtocol {
   int64_t stride = 512;
   /// Whether a BOS token starts the tokenization.
   bool addBos = false;
+  /// Called after each window with the windows done and their total (a
+  /// progress line), if set.
+  std::function<void(int64_t done, int64_t total)> progress;
 };
 
 /// A perplexity measurement.
