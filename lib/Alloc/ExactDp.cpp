@@ -355,12 +355,12 @@ std::vector<State> paretoFront(std::vector<State> candidates) {
 }
 } // namespace
 
-std::optional<ExactSolution>
-detail::solveExactly(const Formulation &formulation,
-                     const std::vector<BlockChoice> &incumbent,
-                     uint64_t maxStates) {
-  if (!formulation.secondsBudget && !formulation.bytesBudget)
-    return std::nullopt;
+/// solveExactly, knowing that no plan costs less than `floor` (the optimum
+/// of a relaxation).
+static std::optional<ExactSolution>
+solveAbove(const Formulation &formulation,
+           const std::vector<BlockChoice> &incumbent, uint64_t maxStates,
+           double floor) {
   Knapsack problem(formulation);
   const Weights &capacity = problem.capacity;
 
@@ -592,6 +592,61 @@ detail::solveExactly(const Formulation &formulation,
       }
     }
 
+    // With two budgets, exact completions in one resource: for the classes
+    // from i on, suffix[r][i] is the Pareto front of (weight r, cost +
+    // lambda_other * weight other), weight ascending and value descending,
+    // of every combination that fits resource r. A state's completion then
+    // costs at least F(capacity r left) - lambda_other * (capacity other
+    // left), far tighter than the Lagrangian bound in both. A front grown
+    // past the state limit is dropped (its bound is not used).
+    std::array<std::vector<std::vector<std::pair<double, double>>>, kResources>
+        suffix;
+    if (problem.budgeted(0) && problem.budgeted(1))
+      for (unsigned r = 0; r < kResources; ++r) {
+        unsigned other = 1 - r;
+        auto &fronts = suffix[r];
+        fronts.assign(numFree + 1, {});
+        fronts[numFree] = {{0.0, 0.0}};
+        // What the decided part of a plan weighs at least: the fixed
+        // classes and the lightest item of each free class before i.
+        std::vector<double> before(numFree + 1, baseWeight[r]);
+        for (size_t i = 0; i < numFree; ++i)
+          before[i + 1] = before[i] + (restWeight[i][r] - restWeight[i + 1][r]);
+        uint64_t points = 0;
+        for (size_t i = numFree; i-- > 0;) {
+          std::vector<std::pair<double, double>> next;
+          for (const auto &[weight, value] : fronts[i + 1])
+            for (const Item &item : freeClasses[i].items) {
+              double total = weight + item.weight[r];
+              if (before[i] + total <= capacity[r])
+                next.push_back({total, value + item.cost +
+                                           lambda[other] * item.weight[other]});
+            }
+          llvm::sort(next);
+          for (const auto &point : next)
+            if (fronts[i].empty() || point.second < fronts[i].back().second)
+              fronts[i].push_back(point);
+          points += fronts[i].size();
+          if (points > maxStates) {
+            fronts.clear();
+            break;
+          }
+        }
+      }
+    /// The least value of a completion from class i on within `left` of
+    /// resource r, or +inf when none fits; 0 without the fronts.
+    auto exactRest = [&](unsigned r, size_t i, double left) {
+      if (suffix[r].empty())
+        return 0.0;
+      const auto &front = suffix[r][i];
+      auto it = std::upper_bound(
+          front.begin(), front.end(), left,
+          [](double bound, const std::pair<double, double> &point) {
+            return bound < point.first;
+          });
+      return it == front.begin() ? kInfinity : std::prev(it)->second;
+    };
+
     // 3. Pareto DP over (weights, cost), keeping only states that may still
     // end below `target`.
     std::vector<std::vector<State>> stages;
@@ -625,6 +680,11 @@ detail::solveExactly(const Formulation &formulation,
                             restLagrangian[(i + 1) * numMultipliers + j] -
                             problem.price(multipliers[j], left) <
                         target;
+          for (unsigned r = 0; r < kResources && promising; ++r)
+            if (!suffix[r].empty())
+              promising = candidate.cost + exactRest(r, i + 1, left[r]) -
+                              lambda[1 - r] * left[1 - r] <
+                          target;
           if (promising)
             next.push_back(candidate);
         }
@@ -669,8 +729,9 @@ detail::solveExactly(const Formulation &formulation,
     return Attempt::NoneBelow;
   };
   double target = upper - tolerance;
-  for (double gap = (upper - bound) / 64;; gap *= 2) {
-    double tried = std::min(bound + gap, upper - tolerance);
+  double lowest = std::max(bound, floor);
+  for (double gap = (upper - lowest) / 64;; gap *= 2) {
+    double tried = std::min(lowest + gap, upper - tolerance);
     Attempt result = attempt(tried);
     if (result == Attempt::GaveUp)
       return std::nullopt;
@@ -679,4 +740,31 @@ detail::solveExactly(const Formulation &formulation,
   }
   solution.objective = upper;
   return solution;
+}
+
+std::optional<ExactSolution>
+detail::solveExactly(const Formulation &formulation,
+                     const std::vector<BlockChoice> &incumbent,
+                     uint64_t maxStates) {
+  if (!formulation.secondsBudget && !formulation.bytesBudget)
+    return std::nullopt;
+  if (!formulation.secondsBudget || !formulation.bytesBudget)
+    return solveAbove(formulation, incumbent, maxStates, 0);
+  // Two budgets. Often one of them does not bind: the optimum with the
+  // other alone (a one-budget DP, fast) then fits both and is the optimum.
+  // Otherwise the larger of the two relaxed optima is a floor for the
+  // targets of the two-budget DP.
+  double floor = 0;
+  for (bool keepBytes : {true, false}) {
+    Formulation relaxed = formulation;
+    (keepBytes ? relaxed.secondsBudget : relaxed.bytesBudget).reset();
+    std::optional<ExactSolution> alone =
+        solveAbove(relaxed, incumbent, maxStates, 0);
+    if (!alone)
+      continue;
+    if (fitsBudgets(formulation, totals(formulation, alone->choices)))
+      return alone;
+    floor = std::max(floor, alone->objective);
+  }
+  return solveAbove(formulation, incumbent, maxStates, floor);
 }
