@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(
   cmake ninja-build ccache pkg-config python3 python3-pip
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  libclang-rt-22-dev
   libgtest-dev libgmock-dev libbenchmark-dev coinor-libcbc-dev
   libopenblas-dev liblapacke-dev
 )
