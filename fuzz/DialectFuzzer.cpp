@@ -77,31 +77,29 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   return 0;
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  // MLIR's lexer relies on the NUL after the buffer (as a file read by
-  // MemoryBuffer, or a std::string, has); libFuzzer's input has none.
-  std::string text(reinterpret_cast<const char *>(data), size);
-  std::string first;
-  {
-    std::unique_ptr<mlir::MLIRContext> context = makeContext();
-    mlir::ScopedDiagnosticHandler quiet(
-        context.get(), [](mlir::Diagnostic &) { return mlir::success(); });
-    mlir::ParserConfig config(context.get(), /*verifyAfterParse=*/true);
-    mlir::OwningOpRef<mlir::ModuleOp> module =
-        mlir::parseSourceString<mlir::ModuleOp>(text, config, "fuzz.mlir");
-    if (!module)
-      return 0;
-    first = print(*module);
-  }
+/// Parses and verifies `text` in a fresh context and prints it; "" when it
+/// does not parse or verify (with every diagnostic swallowed).
+static std::string parseAndPrint(const std::string &text,
+                                 llvm::StringRef name) {
   std::unique_ptr<mlir::MLIRContext> context = makeContext();
   mlir::ScopedDiagnosticHandler quiet(
       context.get(), [](mlir::Diagnostic &) { return mlir::success(); });
   mlir::ParserConfig config(context.get(), /*verifyAfterParse=*/true);
-  mlir::OwningOpRef<mlir::ModuleOp> again =
-      mlir::parseSourceString<mlir::ModuleOp>(first, config, "printed.mlir");
-  if (!again)
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text, config, name);
+  return module ? print(*module) : std::string();
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  // MLIR's lexer relies on the NUL after the buffer (as a file read by
+  // MemoryBuffer, or a std::string, has); libFuzzer's input has none.
+  std::string first = parseAndPrint(
+      std::string(reinterpret_cast<const char *>(data), size), "fuzz.mlir");
+  if (first.empty())
+    return 0;
+  std::string second = parseAndPrint(first, "printed.mlir");
+  if (second.empty())
     finding("the printed module does not parse and verify:\n" + first);
-  std::string second = print(*again);
   if (first != second)
     finding("the module changes on a round trip:\n" + first + "\n---\n" +
             second);
