@@ -480,6 +480,10 @@ Error qpal::model::dequantize(TensorType type, ArrayRef<uint8_t> data,
     return llvm::createStringError(
         llvm::formatv("{0} elements of {1} take {2} bytes, got {3}", n,
                       getTensorTypeName(type), *bytes, data.size()));
+  // An empty tensor decodes to nothing (and its buffers may be null, which
+  // memcpy must not be given: a fuzz finding).
+  if (n == 0)
+    return Error::success();
   const uint8_t *src = data.data();
   float *dst = out.data();
   int64_t blockBytes = getBlockBytes(type);

@@ -153,6 +153,15 @@ TEST(TensorType, DequantizeErrors) {
             "bool tensors cannot be read as float");
 }
 
+/// An empty tensor of every type decodes to nothing, with empty (null)
+/// buffers (a fuzz finding: memcpy was given null pointers).
+TEST(TensorType, EmptyTensors) {
+  for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::BF16,
+                          TensorType::Q4_0, TensorType::Q8_0})
+    EXPECT_FALSE(static_cast<bool>(dequantize(type, {}, {})))
+        << getTensorTypeName(type).str();
+}
+
 /// Every metadata value type reads back, arrays included.
 TEST(GgufMetadata, AllValueTypes) {
   std::unique_ptr<GgufFile> file = openFixture();
