@@ -70,7 +70,7 @@ if [ -n "$mode" ]; then
   else
     suites=(Unit Dialect Passes Conversion Runtime Tools/fuzz-corpus-replay.test
             Tools/hostile-inputs.test Tools/output-hygiene.test Tools/json-limits.test)
-    { ninja -C "$sbuild" QPalUnitTests qpal-fuzz-replays qpal-opt qpal qpal-run \
+    { ninja -C "$sbuild" QPalUnitTests qpal-fuzz-replays qpal-opt qpal qpal-run qpalrt_shared \
         qpalrt-info qpal-bench-encode &&
       "$lit" -sv "${suites[@]/#/$sbuild/test/}"; } 2>&1 | tee "$log" || status=$?
   fi
