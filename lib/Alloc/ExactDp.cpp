@@ -73,11 +73,57 @@ struct State {
   uint32_t item;
 };
 
-/// A point of the Lagrangian: its value and the resources of a minimizer.
+/// A point of the Lagrangian: its multipliers, its value and the resources
+/// of a minimizer.
 struct DualPoint {
+  Weights lambda;
   double value;
   Weights weight;
 };
+
+/// Maximizes a concave function of one multiplier t >= 0 whose slope at t is
+/// (resource r of the minimizer at t) - `capacity`, by bisection on the
+/// slope's sign after bracketing; `evaluate(t)` gives the point at t, or
+/// std::nullopt. Returns the best point evaluated; std::nullopt when no t
+/// brings the minimizer within the capacity or an evaluation fails.
+template <typename Evaluate>
+std::optional<DualPoint> maximizeConcave(Evaluate evaluate, unsigned r,
+                                         double capacity, unsigned steps) {
+  std::optional<DualPoint> low = evaluate(0.0);
+  if (!low)
+    return std::nullopt;
+  DualPoint best = *low;
+  auto consider = [&](const DualPoint &point) {
+    if (point.value > best.value)
+      best = point;
+  };
+  if (low->weight[r] <= capacity)
+    return best;
+  double lowT = 0, highT = 1e-30;
+  for (;;) {
+    std::optional<DualPoint> high = evaluate(highT);
+    if (!high)
+      return std::nullopt;
+    consider(*high);
+    if (high->weight[r] <= capacity)
+      break;
+    lowT = highT;
+    highT *= 4;
+    if (highT > 1e300)
+      return std::nullopt;
+  }
+  for (unsigned step = 0; step < steps; ++step) {
+    double middle = 0.5 * (lowT + highT);
+    if (middle <= lowT || middle >= highT)
+      break;
+    std::optional<DualPoint> point = evaluate(middle);
+    if (!point)
+      return std::nullopt;
+    consider(*point);
+    (point->weight[r] > capacity ? lowT : highT) = middle;
+  }
+  return best;
+}
 
 /// The knapsack view of a formulation: every resource has a capacity, +inf
 /// where it has no budget (whose multiplier stays 0).
@@ -130,6 +176,24 @@ public:
     return sum;
   }
 
+  /// The option of `group` in `block` with the least cost + lambda . w, and
+  /// that value.
+  std::pair<double, int> bestOption(unsigned block, FusionGroup group,
+                                    const Weights &lambda) const {
+    double best = kInfinity;
+    int option = -1;
+    for (unsigned o = 0, e = formulation.options[index(group)].size(); o < e;
+         ++o) {
+      double value =
+          costOf(block, group, o) + price(lambda, weightOf(group, o));
+      if (value < best) {
+        best = value;
+        option = static_cast<int>(o);
+      }
+    }
+    return {best, option};
+  }
+
   /// min over the items of class (block, segment) of cost + lambda . w, and
   /// the weights of a minimizer.
   std::pair<double, Weights> classMinimum(unsigned block, unsigned segment,
@@ -140,20 +204,11 @@ public:
       double sum = 0;
       Weights weight{};
       for (FusionGroup group : partition) {
-        const auto &options = formulation.options[index(group)];
-        double groupBest = kInfinity;
-        Weights groupWeight{};
-        for (unsigned o = 0; o < options.size(); ++o) {
-          const Weights &w = weightOf(group, o);
-          double value = costOf(block, group, o) + price(lambda, w);
-          if (value < groupBest) {
-            groupBest = value;
-            groupWeight = w;
-          }
-        }
+        auto [groupBest, option] = bestOption(block, group, lambda);
         sum += groupBest;
-        for (unsigned r = 0; r < kResources; ++r)
-          weight[r] += groupWeight[r];
+        if (option >= 0)
+          for (unsigned r = 0; r < kResources; ++r)
+            weight[r] += weightOf(group, option)[r];
       }
       if (sum < best) {
         best = sum;
@@ -174,17 +229,7 @@ public:
           double sum = 0;
           llvm::SmallVector<std::pair<FusionGroup, int>, 3> picked;
           for (FusionGroup group : partitions[p]) {
-            const auto &options = formulation.options[index(group)];
-            double groupBest = kInfinity;
-            int option = -1;
-            for (unsigned o = 0; o < options.size(); ++o) {
-              double value =
-                  costOf(block, group, o) + price(lambda, weightOf(group, o));
-              if (value < groupBest) {
-                groupBest = value;
-                option = static_cast<int>(o);
-              }
-            }
+            auto [groupBest, option] = bestOption(block, group, lambda);
             sum += groupBest;
             picked.emplace_back(group, option);
           }
@@ -204,7 +249,7 @@ public:
 
   /// L(lambda) and the weights of the minimizer.
   DualPoint lagrangian(const Weights &lambda) const {
-    DualPoint point{0, {}};
+    DualPoint point{lambda, 0, {}};
     for (unsigned r = 0; r < kResources; ++r)
       if (budgeted(r))
         point.value -= lambda[r] * capacity[r];
@@ -218,45 +263,15 @@ public:
     return point;
   }
 
-  /// Maximizes L over lambda[r] >= 0 with the other multiplier fixed, by
-  /// bisection on the sign of the slope (weight of the minimizer less the
-  /// capacity). Returns the best lambda[r] found and its point; std::nullopt
-  /// when no multiplier brings the minimizer within the capacity.
-  std::optional<std::pair<double, DualPoint>>
-  maximizeAlong(unsigned r, Weights lambda, unsigned steps) const {
-    lambda[r] = 0;
-    DualPoint lowPoint = lagrangian(lambda);
-    if (lowPoint.weight[r] <= capacity[r])
-      return std::make_pair(0.0, lowPoint);
-    double low = 0, high = 1e-30;
-    DualPoint highPoint;
-    for (;;) {
-      lambda[r] = high;
-      highPoint = lagrangian(lambda);
-      if (highPoint.weight[r] <= capacity[r])
-        break;
-      low = high;
-      lowPoint = highPoint;
-      high *= 4;
-      if (high > 1e300)
-        return std::nullopt;
-    }
-    for (unsigned step = 0; step < steps; ++step) {
-      double middle = 0.5 * (low + high);
-      if (middle <= low || middle >= high)
-        break;
-      lambda[r] = middle;
-      DualPoint point = lagrangian(lambda);
-      if (point.weight[r] > capacity[r]) {
-        low = middle;
-        lowPoint = point;
-      } else {
-        high = middle;
-        highPoint = point;
-      }
-    }
-    return lowPoint.value >= highPoint.value ? std::make_pair(low, lowPoint)
-                                             : std::make_pair(high, highPoint);
+  /// Maximizes L over lambda[r] >= 0 with the other multiplier fixed.
+  std::optional<DualPoint> maximizeAlong(unsigned r, Weights lambda,
+                                         unsigned steps) const {
+    return maximizeConcave(
+        [&](double t) -> std::optional<DualPoint> {
+          lambda[r] = t;
+          return lagrangian(lambda);
+        },
+        r, capacity[r], steps);
   }
 
   /// The items of class (block, segment) whose reduced cost at `lambda` is
@@ -272,11 +287,7 @@ public:
       llvm::SmallVector<double, 3> groupMinimum;
       double partitionMinimum = 0;
       for (FusionGroup group : partition) {
-        double best = kInfinity;
-        const auto &options = formulation.options[index(group)];
-        for (unsigned o = 0; o < options.size(); ++o)
-          best = std::min(best, costOf(block, group, o) +
-                                    price(lambda, weightOf(group, o)));
+        double best = bestOption(block, group, lambda).first;
         groupMinimum.push_back(best);
         partitionMinimum += best;
       }
@@ -368,69 +379,23 @@ solveAbove(const Formulation &formulation,
   solution.choices = incumbent;
   double upper = totals(formulation, incumbent).objective;
 
-  // 1. The Lagrangian dual (concave in lambda).
-  Weights lambda{};
-  DualPoint best{};
-  if (problem.budgeted(0) && problem.budgeted(1)) {
-    // g(mu) = max over lambda_bytes of L(lambda_bytes, mu) is concave in
-    // mu = lambda_seconds with slope (seconds of its minimizer - capacity):
-    // bisect on that sign, each g by an inner bisection.
-    auto inner = [&](double mu) {
-      Weights at{0, mu};
-      auto found = problem.maximizeAlong(0, at, 60);
-      if (!found)
-        return std::optional<std::pair<Weights, DualPoint>>();
-      at[0] = found->first;
-      return std::optional<std::pair<Weights, DualPoint>>(
-          std::make_pair(at, found->second));
-    };
-    auto consider = [&](const std::pair<Weights, DualPoint> &point) {
-      if (point.second.value > best.value) {
-        best = point.second;
-        lambda = point.first;
-      }
-    };
-    auto low = inner(0);
-    if (!low)
-      return std::nullopt;
-    best = low->second;
-    lambda = low->first;
-    if (low->second.weight[1] > capacity[1]) {
-      double lowMu = 0, highMu = 1e-30;
-      for (;;) {
-        auto high = inner(highMu);
-        if (!high)
-          return std::nullopt;
-        consider(*high);
-        if (high->second.weight[1] <= capacity[1])
-          break;
-        lowMu = highMu;
-        highMu *= 4;
-        if (highMu > 1e300)
-          return std::nullopt;
-      }
-      for (unsigned step = 0; step < 60; ++step) {
-        double middle = 0.5 * (lowMu + highMu);
-        if (middle <= lowMu || middle >= highMu)
-          break;
-        auto point = inner(middle);
-        if (!point)
-          return std::nullopt;
-        consider(*point);
-        if (point->second.weight[1] > capacity[1])
-          lowMu = middle;
-        else
-          highMu = middle;
-      }
-    }
-  } else {
-    unsigned r = problem.budgeted(0) ? 0 : 1;
-    auto found = problem.maximizeAlong(r, lambda, 200);
-    if (!found)
-      return std::nullopt;
-    lambda[r] = found->first;
-    best = found->second;
-  }
+  // 1. The Lagrangian dual (concave in lambda). With two budgets, g(mu) =
+  // max over lambda_bytes of L(lambda_bytes, mu) is concave in mu =
+  // lambda_seconds with slope (seconds of its minimizer - capacity): the
+  // same bisection over mu, each g by a bisection over lambda_bytes.
+  std::optional<DualPoint> dual;
+  if (problem.budgeted(0) && problem.budgeted(1))
+    dual = maximizeConcave(
+        [&](double mu) {
+          return problem.maximizeAlong(0, {0, mu}, 60);
+        },
+        1, capacity[1], 60);
+  else
+    dual = problem.maximizeAlong(problem.budgeted(0) ? 0 : 1, {}, 200);
+  if (!dual)
+    return std::nullopt;
+  DualPoint best = *dual;
+  Weights lambda = best.lambda;
   double bound = best.value;
   solution.lagrangianBound = bound;
 
@@ -448,22 +413,25 @@ solveAbove(const Formulation &formulation,
         value *= t;
       return problem.minimizer(at);
     };
-    std::optional<std::vector<BlockChoice>> repaired;
-    if (fits(scaled(1))) {
-      repaired = scaled(1);
-    } else {
+    std::optional<std::vector<BlockChoice>> repaired = scaled(1);
+    if (!fits(*repaired)) {
       double low = 1, high = 2;
-      while (!fits(scaled(high)) && high < 1e12)
-        high *= 2;
-      if (fits(scaled(high))) {
+      repaired = scaled(high);
+      while (!fits(*repaired) && high < 1e12)
+        repaired = scaled(high *= 2);
+      if (!fits(*repaired)) {
+        repaired.reset();
+      } else {
         for (unsigned step = 0; step < 60; ++step) {
           double middle = 0.5 * (low + high);
-          if (fits(scaled(middle)))
+          std::vector<BlockChoice> choices = scaled(middle);
+          if (fits(choices)) {
             high = middle;
-          else
+            repaired = std::move(choices);
+          } else {
             low = middle;
+          }
         }
-        repaired = scaled(high);
       }
     }
     if (repaired) {
