@@ -123,6 +123,29 @@ llvm::Error alloc::verifyCover(const Plan &plan) {
   return llvm::Error::success();
 }
 
+llvm::Error alloc::completePlan(Plan &plan) {
+  for (BlockPlan &block : plan.blocks) {
+    std::array<bool, kNumProjections> covered{};
+    for (FusionGroup group : block.groups)
+      for (Projection member : fusionGroupMembers(group))
+        covered[static_cast<unsigned>(member)] = true;
+    for (Projection projection : kAllProjections)
+      if (!covered[static_cast<unsigned>(projection)])
+        block.groups.push_back(singletonGroup(projection));
+    llvm::sort(block.groups);
+  }
+  if (auto err = verifyCover(plan))
+    return err;
+  plan.memory = MemoryBreakdown();
+  for (const BlockPlan &block : plan.blocks)
+    for (Projection projection : kAllProjections)
+      plan.memory.addLayer(block.quantizer(projection),
+                           plan.model.shape(projection));
+  plan.memory.signBytes = plan.model.signBytesPerBlock() *
+                          static_cast<uint64_t>(plan.blocks.size());
+  return llvm::Error::success();
+}
+
 //===----------------------------------------------------------------------===//
 // JSON
 //===----------------------------------------------------------------------===//
@@ -281,7 +304,6 @@ llvm::Expected<Plan> alloc::planFromJson(const llvm::json::Value &json) {
                                        layerKey(b, projection)));
       block.quantizers[static_cast<unsigned>(projection)] = *quantizer;
     }
-    std::array<bool, kNumProjections> covered{};
     if (const llvm::json::Array *fused =
             fusion ? fusion->getArray(std::to_string(b)) : nullptr) {
       for (const llvm::json::Value &value : *fused) {
@@ -294,24 +316,12 @@ llvm::Expected<Plan> alloc::planFromJson(const llvm::json::Value &json) {
           return makeError(llvm::formatv("plan: block {0}: {1}", b,
                                          llvm::toString(group.takeError())));
         block.groups.push_back(*group);
-        for (Projection member : fusionGroupMembers(*group))
-          covered[static_cast<unsigned>(member)] = true;
       }
     }
-    for (Projection projection : kAllProjections)
-      if (!covered[static_cast<unsigned>(projection)])
-        block.groups.push_back(singletonGroup(projection));
-    llvm::sort(block.groups);
   }
-  if (auto err = verifyCover(plan))
+  if (auto err = completePlan(plan))
     return makeError(
         llvm::formatv("plan: {0}", llvm::toString(std::move(err))));
-
-  for (unsigned b = 0; b < numBlocks; ++b)
-    for (Projection projection : kAllProjections)
-      plan.memory.addLayer(plan.blocks[b].quantizer(projection),
-                           model->shape(projection));
-  plan.memory.signBytes = model->signBytesPerBlock() * numBlocks;
 
   if (std::optional<StringRef> status = root->getString("status")) {
     if (*status == "optimal")

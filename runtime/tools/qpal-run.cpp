@@ -470,6 +470,17 @@ std::string stringMember(const qpalrt::json::Value &object, const char *key) {
   return value && value->isString() ? value->getString() : "";
 }
 
+/// The decode speed `qpal compile --latency-table` predicted for the
+/// package (its manifest's allocation), or 0 when it predicted none.
+double predictedTokensPerSecond(const qpalrt::json::Value &manifest) {
+  const qpalrt::json::Value *allocation = manifest.get("allocation");
+  const qpalrt::json::Value *predicted =
+      allocation && allocation->isObject()
+          ? allocation->get("predicted_tokens_per_second")
+          : nullptr;
+  return predicted && predicted->isNumber() ? predicted->getNumber() : 0.0;
+}
+
 int runInfo(const Options &options) {
   Model model;
   openModel(options, model, /*withTokenizer=*/false);
@@ -541,6 +552,8 @@ int runInfo(const Options &options) {
         .integer("weight_bytes", int64_t(info.weightBytes))
         .integer("weights", weightCount)
         .raw("plan", planJson.str())
+        .real("predicted_decode_tokens_per_second",
+              predictedTokensPerSecond(manifest))
         .raw("sections", sectionJson + "]");
     std::printf("%s\n", root.str().c_str());
     return 0;
@@ -573,6 +586,10 @@ int runInfo(const Options &options) {
   for (size_t i = 0; i < used.size(); ++i)
     std::printf("%s %" PRId64 " x %s", i ? "," : ":", used[i].second,
                 used[i].first.c_str());
+  if (double predicted = predictedTokensPerSecond(manifest))
+    std::printf("\npredicted decode: %.1f tokens/s (qpal compile "
+                "--latency-table)",
+                predicted);
   std::printf("\nsections:\n");
   for (const auto &[name, bytes] : sections)
     std::printf("  %-12s %12zu bytes\n", name.c_str(), bytes);
@@ -946,6 +963,11 @@ int runBench(const Options &options) {
   double prefill = median(prefillSeconds), decoded = median(decodeSeconds);
   double prefillRate = double(prompt) / prefill;
   double decodeRate = double(decode) / decoded;
+  qpalrt::json::Value manifest;
+  std::string error;
+  if (!qpalrt::json::parse(model.section("manifest"), manifest, error))
+    throw Failure{"manifest: " + error};
+  double predicted = predictedTokensPerSecond(manifest);
   if (options.json) {
     ObjectWriter root;
     root.string("package", options.package)
@@ -955,6 +977,7 @@ int runBench(const Options &options) {
         .integer("threads", options.threads)
         .real("prefill_tokens_per_second", prefillRate)
         .real("decode_tokens_per_second", decodeRate)
+        .real("predicted_decode_tokens_per_second", predicted)
         .real("prefill_seconds_median", prefill)
         .real("decode_seconds_median", decoded)
         .raw("prefill_seconds", list(prefillSeconds))
@@ -969,6 +992,10 @@ int runBench(const Options &options) {
               static_cast<long long>(prompt), prefill * 1e3, prefillRate,
               static_cast<long long>(decode), decoded * 1e3, decodeRate,
               decoded * 1e3 / double(decode));
+  if (predicted > 0)
+    std::printf("  predicted decode (qpal compile --latency-table): %.1f "
+                "tokens/s, measured/predicted %.3f\n",
+                predicted, decodeRate / predicted);
   return 0;
 }
 

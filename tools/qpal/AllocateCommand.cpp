@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+#include "ModelOptions.h"
 
 #include "qpal/Model/ModelFile.h"
 
@@ -170,17 +171,11 @@ static Expected<MsqProblem> buildProblem() {
     auto file = model::openModel(modelFile);
     if (!file)
       return file.takeError();
-    const model::ModelConfig &config = (*file)->getConfig();
-    problem.model.name = sys::path::filename(modelFile).str();
-    problem.model.hiddenSize = config.hiddenSize;
-    problem.model.intermediateSize = config.intermediateSize;
-    problem.model.numHeads = config.numHeads;
-    problem.model.numKvHeads = config.numKvHeads;
-    problem.model.headDim = config.headDim;
-    problem.model.numBlocks = config.numLayers;
-    problem.model.vocabSize = config.vocabSize;
-    if (Error err = problem.model.verify())
-      return err;
+    auto model = driver::getPlannerModel((*file)->getConfig(),
+                                         sys::path::filename(modelFile));
+    if (!model)
+      return model.takeError();
+    problem.model = std::move(*model);
   } else {
     auto model = ModelConfig::byName(shapes);
     if (!model)

@@ -21,7 +21,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+#include "ModelOptions.h"
 
+#include "qpal/Alloc/LatencyModel.h"
+#include "qpal/Alloc/Msq.h"
 #include "qpal/Alloc/Plan.h"
 #include "qpal/Conversion/QPalToKernels.h"
 #include "qpal/Model/ModelFile.h"
@@ -196,6 +199,107 @@ std::vector<PlannedLayer> collectPlan(mlir::ModuleOp module) {
   return layers;
 }
 
+/// The plan as the planner sees it, read back from `module`: every block
+/// layer's quantizer (f16 where none) and each block's fused groups. Layers
+/// outside the blocks (the LM head) are not part of it.
+Expected<alloc::Plan> readAllocation(mlir::ModuleOp module,
+                                     const alloc::ModelConfig &model) {
+  alloc::Plan plan;
+  plan.model = model;
+  plan.blocks.resize(static_cast<size_t>(model.numBlocks));
+  std::vector<std::array<bool, alloc::kNumProjections>> seen(
+      plan.blocks.size());
+  std::string error;
+  module.walk([&](LinearOp linear) {
+    std::string key = linear.getLayerKey();
+    auto parsed = alloc::parseLayerKey(key);
+    if (!parsed) {
+      consumeError(parsed.takeError());
+      return mlir::WalkResult::advance();
+    }
+    auto [block, projection] = *parsed;
+    if (block >= plan.blocks.size()) {
+      error = formatv("layer '{0}' is beyond the model's {1} blocks", key,
+                      plan.blocks.size());
+      return mlir::WalkResult::interrupt();
+    }
+    QuantizerAttrInterface quantizer = linear.getQuantizerAttr();
+    plan.blocks[block].quantizers[static_cast<unsigned>(projection)] =
+        quantizer ? quantizer.getSpec() : QuantizerSpec::f16();
+    seen[block][static_cast<unsigned>(projection)] = true;
+    auto group = dyn_cast<FusionGroupOp>(linear->getParentOp());
+    if (!group || *group.getMembers().begin() != linear)
+      return mlir::WalkResult::advance();
+    // The group whose members are this op's members.
+    std::array<bool, alloc::kNumProjections> members{};
+    for (LinearOp member : group.getMembers()) {
+      auto memberKey = alloc::parseLayerKey(member.getLayerKey());
+      if (!memberKey) {
+        error = toString(memberKey.takeError());
+        return mlir::WalkResult::interrupt();
+      }
+      members[static_cast<unsigned>(memberKey->second)] = true;
+    }
+    for (alloc::FusionGroup fused : alloc::kFusedGroups) {
+      std::array<bool, alloc::kNumProjections> wanted{};
+      for (alloc::Projection member : alloc::fusionGroupMembers(fused))
+        wanted[static_cast<unsigned>(member)] = true;
+      if (wanted == members) {
+        plan.blocks[block].groups.push_back(fused);
+        return mlir::WalkResult::advance();
+      }
+    }
+    error =
+        formatv("block {0} fuses layers the planner has no group for", block);
+    return mlir::WalkResult::interrupt();
+  });
+  if (!error.empty())
+    return createStringError(inconvertibleErrorCode(), error);
+  for (size_t block = 0; block < seen.size(); ++block)
+    for (alloc::Projection projection : alloc::kAllProjections)
+      if (!seen[block][static_cast<unsigned>(projection)])
+        return createStringError(inconvertibleErrorCode(),
+                                 formatv("the module has no layer '{0}'",
+                                         alloc::layerKey(block, projection)));
+  if (Error err = alloc::completePlan(plan))
+    return std::move(err);
+  return plan;
+}
+
+/// When the latency table at `path` records how it was measured (`qpal
+/// profile` writes `measured`) and that differs from this compilation (the
+/// LM head's quantizer, the host), says how.
+std::optional<std::string> describeTableMismatch(StringRef path) {
+  auto buffer = MemoryBuffer::getFile(path);
+  if (!buffer)
+    return std::nullopt;
+  Expected<json::Value> json =
+      qpal::parseJsonBounded((*buffer)->getBuffer(), path.str());
+  if (!json) {
+    consumeError(json.takeError());
+    return std::nullopt;
+  }
+  const json::Object *root = json->getAsObject();
+  const json::Object *measured = root ? root->getObject("measured") : nullptr;
+  if (!measured)
+    return std::nullopt;
+  std::string head = lmHeadName.empty() ? "f32" : lmHeadName.getValue();
+  if (std::optional<StringRef> tableHead = measured->getString("lm_head");
+      tableHead && *tableHead != head)
+    return formatv("latency table '{0}' was measured with LM head '{1}', "
+                   "this package's is '{2}': its constant does not fit",
+                   path, *tableHead, head)
+        .str();
+  std::string chip = sys::getHostCPUName().str();
+  if (std::optional<StringRef> tableChip = measured->getString("chip");
+      tableChip && *tableChip != chip)
+    return formatv("latency table '{0}' was measured on '{1}', this host is "
+                   "'{2}'",
+                   path, *tableChip, chip)
+        .str();
+  return std::nullopt;
+}
+
 /// Chooses the quantizers of `module` as the options ask.
 LogicalResult planModule(mlir::ModuleOp module, std::string &error) {
   mlir::MLIRContext *context = module.getContext();
@@ -266,7 +370,7 @@ LogicalResult planModule(mlir::ModuleOp module, std::string &error) {
 /// The manifest of the package.
 json::Object buildManifest(const model::ModelConfig &config,
                            const std::vector<PlannedLayer> &plan,
-                           const WeightArena &arena,
+                           json::Value allocation, const WeightArena &arena,
                            ArrayRef<int64_t> batches) {
   json::Object model{{"name", config.name},
                      {"architecture", config.architecture},
@@ -314,6 +418,7 @@ json::Object buildManifest(const model::ModelConfig &config,
       {"entry_points", std::move(entries)},
       {"bits_per_weight", weights > 0 ? bits / double(weights) : 0.0},
       {"plan", std::move(layers)},
+      {"allocation", std::move(allocation)},
       {"weights", std::move(weightTable)}};
 }
 
@@ -404,6 +509,43 @@ static int runCompile() {
       return failWith("cannot quantize the LM head", diagnostics);
   }
   std::vector<PlannedLayer> plan = collectPlan(root);
+  // The plan as the planner sees it (the manifest records it, so that
+  // `qpal profile` and people can price it) and, with a latency table, its
+  // predicted decode speed.
+  json::Value allocation = nullptr;
+  {
+    auto model = driver::getPlannerModel(
+        config,
+        config.name.empty() ? sys::path::stem(modelPath).str() : config.name);
+    if (!model)
+      return fail(toString(model.takeError()));
+    Expected<alloc::Plan> planned = readAllocation(root, *model);
+    if (!planned)
+      return failWith("cannot read the plan back from the module",
+                      toString(planned.takeError()));
+    if (!latencyTablePath.empty()) {
+      auto table = alloc::loadLatencyTable(latencyTablePath);
+      if (!table)
+        return fail(toString(table.takeError()));
+      if (std::optional<std::string> mismatch =
+              describeTableMismatch(latencyTablePath)) {
+        driver::reportWarning(kCommand, *mismatch);
+      }
+      Expected<double> seconds =
+          alloc::predictSecondsPerToken(*planned, **table);
+      if (seconds) {
+        planned->secondsPerToken = *seconds;
+        planned->latencyModel = (*table)->describe();
+        progress.step(formatv("predicted decode: {0:f1} tokens/s under {1}",
+                              1.0 / *seconds, planned->latencyModel)
+                          .str());
+      } else {
+        driver::reportWarning(kCommand, "no predicted speed: " +
+                                            toString(seconds.takeError()));
+      }
+    }
+    allocation = alloc::toJson(*planned);
+  }
   if (!emitPlanPath.empty()) {
     json::Object layers;
     for (const PlannedLayer &layer : plan)
@@ -482,7 +624,8 @@ static int runCompile() {
   {
     raw_string_ostream os(manifest);
     os << formatv("{0:2}",
-                  json::Value(buildManifest(config, plan, *arena, batches)))
+                  json::Value(buildManifest(config, plan, std::move(allocation),
+                                            *arena, batches)))
        << "\n";
   }
   std::vector<package::Section> sections = {

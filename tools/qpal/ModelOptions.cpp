@@ -79,3 +79,19 @@ qpal::driver::readTextFiles(llvm::ArrayRef<std::string> files) {
   }
   return text;
 }
+
+Expected<alloc::ModelConfig>
+driver::getPlannerModel(const model::ModelConfig &config, StringRef name) {
+  alloc::ModelConfig model;
+  model.name = name.str();
+  model.hiddenSize = config.hiddenSize;
+  model.intermediateSize = config.intermediateSize;
+  model.numHeads = config.numHeads;
+  model.numKvHeads = config.numKvHeads;
+  model.headDim = config.headDim;
+  model.numBlocks = config.numLayers;
+  model.vocabSize = config.vocabSize;
+  if (Error err = model.verify())
+    return std::move(err);
+  return model;
+}

@@ -8,7 +8,9 @@
 #ifndef QPAL_TOOLS_QPAL_MODELOPTIONS_H
 #define QPAL_TOOLS_QPAL_MODELOPTIONS_H
 
+#include "qpal/Alloc/ModelShape.h"
 #include "qpal/Model/FakeQuant.h"
+#include "qpal/Model/ModelFile.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -32,6 +34,11 @@ getQuantPlan(llvm::StringRef quantizer, llvm::StringRef planPath,
 /// The text of `files`, joined by a blank line (as the evaluation protocol
 /// joins its speeches); an unreadable file is an error that names it.
 llvm::Expected<std::string> readTextFiles(llvm::ArrayRef<std::string> files);
+
+/// The layer shapes of `config` as the planner sees them, named `name`;
+/// errors name an inconsistent dimension.
+llvm::Expected<alloc::ModelConfig>
+getPlannerModel(const model::ModelConfig &config, llvm::StringRef name);
 
 /// Describes `plan` for people: "fp", a quantizer name or the plan's path.
 std::string describeWeights(llvm::StringRef quantizer,

@@ -160,6 +160,13 @@ void printSummary(const Plan &plan, llvm::raw_ostream &os);
 /// fused members do not share one quantizer and kernel kind.
 llvm::Error verifyCover(const Plan &plan);
 
+/// Completes a plan whose blocks name every projection's quantizer and list
+/// only their multi-member fusion groups: adds the singleton groups, orders
+/// each block's groups, checks the cover (`verifyCover`) and sums the
+/// memory. `planFromJson` and `qpal compile` (reading a lowered module's
+/// choices back) build plans this way.
+llvm::Error completePlan(Plan &plan);
+
 } // namespace qpal::alloc
 
 #endif // QPAL_ALLOC_PLAN_H
