@@ -13,6 +13,7 @@ packages=(
   libclang-rt-22-dev
   libgtest-dev libgmock-dev libbenchmark-dev coinor-libcbc-dev
   libopenblas-dev liblapacke-dev
+  chromium
 )
 
 missing=()

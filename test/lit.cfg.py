@@ -63,6 +63,12 @@ if config.host_cc and os.path.exists(config.host_cc):
     config.available_features.add("host-cc")
     config.substitutions.append(("%host_cc", config.host_cc))
 
+# Headless Chromium renders qpal's SVG pictures in a test.
+chromium = shutil.which("chromium")
+if chromium:
+    config.available_features.add("chromium")
+    config.substitutions.append(("%chromium", chromium))
+
 if os.path.exists(config.qpal_shared_dir):
     config.available_features.add("shared-data")
 

@@ -46,6 +46,10 @@ extern "C" {
 #define QPALPKG_MAGIC "QPALPKG\0"
 /// The format version this header describes.
 #define QPALPKG_FORMAT_VERSION 1u
+/// The version of qpal (compiler, runtime and qpal-run) this header ships
+/// with; `qpal --version` and `qpal-run --version` print it, packages record
+/// the compiler's.
+#define QPAL_VERSION_STRING "0.1.0"
 /// The alignment of the section table and of every section.
 #define QPALPKG_ALIGNMENT 64u
 /// The most sections a package may list.

@@ -27,6 +27,7 @@
 
 #include "Json.h"
 
+#include "qpalpkg.h"
 #include "qpalrt.h"
 #include "qpaltok/Tokenizer.h"
 
@@ -61,6 +62,7 @@ const char *const kUsage =
     "[--max-tokens N] [--threads N]";
 
 const char *const kHelp = R"(
+  --version            print qpal-run's version and the package format
   --info               describe the model, the plan, the sections
   --prompt TEXT        generate from TEXT (control tokens such as
                        <|im_start|> are parsed), streaming the text
@@ -208,6 +210,11 @@ Options parseOptions(int argc, char **argv) {
     };
     if (arg == "-h" || arg == "--help") {
       std::printf("%s\n%s", kUsage, kHelp);
+      std::exit(0);
+    }
+    if (arg == "--version") {
+      std::printf("qpal-run %s (package format %u)\n", QPAL_VERSION_STRING,
+                  QPALPKG_FORMAT_VERSION);
       std::exit(0);
     }
     if (arg.empty() || arg[0] != '-' || arg == "-") {

@@ -100,6 +100,11 @@ static cl::opt<std::string>
               cl::desc("Plan for the layer shapes of this model file (GGUF "
                        "or safetensors) instead of --shapes"),
               cl::value_desc("file"));
+static cl::opt<std::string> plotPath(
+    "plot", cl::sub(allocateCommand), cl::cat(driver::category()),
+    cl::desc("Also draw the plan as SVG: blocks x layer roles, colour = bits "
+             "per weight, SIMT kernels and fused groups marked"),
+    cl::value_desc("plan.svg"));
 static cl::opt<std::string> memoryModelName(
     "memory-model", cl::sub(allocateCommand), cl::cat(driver::category()),
     cl::init("full"),
@@ -264,6 +269,9 @@ static int runAllocate() {
   if (!modelFile.empty() && shapes.getNumOccurrences() > 0)
     return fail("give --model or --shapes, not both: --model plans for the "
                 "model file's own layer shapes");
+  if (!plotPath.empty())
+    if (Error err = checkOutputFile(plotPath))
+      return fail(std::move(err));
   auto options = buildSolveOptions();
   if (!options)
     return fail(options.takeError());
@@ -287,6 +295,9 @@ static int runAllocate() {
     plan = std::move(*solved);
   }
 
+  if (!plotPath.empty())
+    if (Error err = writeOutputFile(plotPath, renderPlanSvg(*plan)))
+      return fail(std::move(err));
   Error written = writeOutputFile(outputPath, [&](raw_pwrite_stream &os) {
     if (!emitJson) {
       printSummary(*plan, os);

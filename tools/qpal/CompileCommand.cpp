@@ -39,6 +39,7 @@
 #include "qpal/Support/OutputFile.h"
 #include "qpal/Support/Progress.h"
 
+#include "qpalpkg.h"
 #include "qpaltok/Tokenizer.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -58,7 +59,7 @@ using namespace qpal;
 
 static constexpr const char *kCommand = "compile";
 /// The version a package records.
-static constexpr const char *kQPalVersion = "0.1.0";
+static constexpr const char *kQPalVersion = QPAL_VERSION_STRING;
 
 static cl::SubCommand
     compileCommand("compile",

@@ -18,6 +18,9 @@
 #include "qpal/Quant/Measure.h"
 #include "qpal/Quant/QuantizerFamily.h"
 #include "qpal/Support/Limits.h"
+#include "qpal/Support/OutputFile.h"
+#include "qpal/Support/Progress.h"
+#include "qpal/Support/Svg.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"
@@ -26,6 +29,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <map>
 
 using namespace llvm;
 using namespace qpal;
@@ -59,6 +63,103 @@ static cl::opt<bool> allMembers(
     "all", cl::sub(paletteCommand), cl::cat(driver::category()),
     cl::desc("List every member of every quantizer family (each rate, each "
              "kernel layout) instead of the reference palette"));
+static cl::opt<std::string> plotPath(
+    "plot", cl::sub(paletteCommand), cl::cat(driver::category()),
+    cl::desc("With --measure: also draw distortion against bits per weight "
+             "for every family, with the Gaussian bound 2^(-2b), as SVG"),
+    cl::value_desc("rd.svg"));
+static cl::opt<bool> quiet("quiet", cl::sub(paletteCommand),
+                           cl::cat(driver::category()),
+                           cl::desc("No progress line on a terminal"));
+
+/// The rate-distortion picture of `measured`: log-scale normalized MSE
+/// against bits per weight, one line per family, the Gaussian bound dashed.
+static std::string
+renderRateDistortionSvg(ArrayRef<PaletteMeasurement> measured) {
+  constexpr double kWidth = 640, kHeight = 440, kLeft = 70, kRight = 170,
+                   kTop = 40, kBottom = 50;
+  double plotWidth = kWidth - kLeft - kRight,
+         plotHeight = kHeight - kTop - kBottom;
+  double minBits = 1, maxBits = 8;
+  for (const PaletteMeasurement &m : measured) {
+    minBits = std::min(minBits, std::floor(m.bitsPerWeight));
+    maxBits = std::max(maxBits, std::ceil(m.bitsPerWeight));
+  }
+  // Decades from below the smallest value (or the bound) to 1.
+  double minLog = 0;
+  for (const PaletteMeasurement &m : measured)
+    if (m.normalizedMse > 0)
+      minLog = std::min(minLog, std::floor(std::log10(m.normalizedMse)));
+  minLog = std::min(minLog, std::floor(std::log10(std::exp2(-2 * maxBits))));
+  double maxLog = 0;
+  auto px = [&](double bits) {
+    return kLeft + (bits - minBits) / (maxBits - minBits) * plotWidth;
+  };
+  auto py = [&](double mse) {
+    double l = std::log10(std::max(mse, 1e-300));
+    return kTop + (maxLog - l) / (maxLog - minLog) * plotHeight;
+  };
+  svg::Document doc(kWidth, kHeight);
+  doc.text(kLeft, 24, "Distortion of the palette on an i.i.d. Gaussian source",
+           14, "start", "bold");
+  // Axes, grid and ticks.
+  for (double l = minLog; l <= maxLog; ++l) {
+    double y = py(std::pow(10, l));
+    doc.line(kLeft, y, kLeft + plotWidth, y, "#e0e0e0");
+    doc.text(kLeft - 6, y + 4, "1e" + svg::number(l, 0), 10, "end");
+  }
+  for (double b = minBits; b <= maxBits; ++b) {
+    double x = px(b);
+    doc.line(x, kTop, x, kTop + plotHeight, "#e0e0e0");
+    doc.text(x, kTop + plotHeight + 16, svg::number(b, 0), 10, "middle");
+  }
+  doc.rect(kLeft, kTop, plotWidth, plotHeight, "none", "#000000", 1);
+  doc.text(kLeft + plotWidth / 2, kHeight - 12, "bits per weight", 12,
+           "middle");
+  doc.text(18, kTop + plotHeight / 2, "normalized MSE (log scale)", 12,
+           "middle", "normal", -90);
+  // The bound 2^(-2b).
+  std::vector<std::pair<double, double>> bound;
+  for (double b = minBits; b <= maxBits + 1e-9; b += 0.25)
+    bound.push_back({px(b), py(std::exp2(-2 * b))});
+  doc.polyline(bound, "#000000", 1.5, "5,4");
+  // One line per family, in rate order.
+  std::map<std::string, std::vector<const PaletteMeasurement *>> families;
+  for (const PaletteMeasurement &m : measured) {
+    std::string family = stringifyQuantizerFamily(m.spec.family);
+    if (m.spec.kernel == KernelKind::Simt)
+      family += " (SIMT)";
+    families[family].push_back(&m);
+  }
+  static constexpr const char *kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c",
+                                             "#d62728", "#9467bd", "#8c564b",
+                                             "#e377c2", "#7f7f7f"};
+  double legendY = kTop + 10;
+  unsigned index = 0;
+  for (auto &[family, members] : families) {
+    const char *colour = kColours[index++ % std::size(kColours)];
+    llvm::sort(members,
+               [](const PaletteMeasurement *a, const PaletteMeasurement *b) {
+                 return a->bitsPerWeight < b->bitsPerWeight;
+               });
+    std::vector<std::pair<double, double>> points;
+    for (const PaletteMeasurement *m : members) {
+      points.push_back({px(m->bitsPerWeight), py(m->normalizedMse)});
+      doc.circle(points.back().first, points.back().second, 3, colour);
+    }
+    if (points.size() > 1)
+      doc.polyline(points, colour);
+    doc.line(kLeft + plotWidth + 14, legendY, kLeft + plotWidth + 34, legendY,
+             colour, 2);
+    doc.text(kLeft + plotWidth + 40, legendY + 4,
+             family + " (" + std::to_string(members.size()) + ")", 11);
+    legendY += 18;
+  }
+  doc.line(kLeft + plotWidth + 14, legendY, kLeft + plotWidth + 34, legendY,
+           "#000000", 1.5, "5,4");
+  doc.text(kLeft + plotWidth + 40, legendY + 4, "bound 2^(-2b)", 11);
+  return doc.str();
+}
 static cl::list<std::string>
     only("only", cl::sub(paletteCommand), cl::CommaSeparated,
          cl::cat(driver::category()),
@@ -123,16 +224,30 @@ static int runPalette() {
     std::vector<QuantizerSpec> specs;
     for (QuantizerAttrInterface quantizer : palette.getQuantizers())
       specs.push_back(quantizer.getSpec());
+    if (!plotPath.empty())
+      if (Error err = checkOutputFile(plotPath))
+        return driver::reportError("palette", toString(std::move(err)));
+    // Done/total and the last one measured on a terminal; nothing on a
+    // pipe.
+    ProgressLine line("qpal palette", quiet);
+    int64_t done = 0, total = int64_t(specs.size());
     auto progress = [&](const PaletteMeasurement &m) {
-      if (!emitJson)
-        errs() << formatv("measured {0}: {1:e4} in {2:f1} s\n", m.name,
-                          m.normalizedMse, m.encodeSeconds);
+      line.update(++done, total, "quantizers",
+                  formatv("{0}: {1:e3}", m.name, m.normalizedMse).str());
     };
     Expected<std::vector<PaletteMeasurement>> results =
         measurePalette(specs, rows, cols, seed, threads, progress);
+    line.finish();
     if (!results)
       return driver::reportError("palette", toString(results.takeError()));
     measured = std::move(*results);
+    if (!plotPath.empty())
+      if (Error err =
+              writeOutputFile(plotPath, renderRateDistortionSvg(measured)))
+        return driver::reportError("palette", toString(std::move(err)));
+  } else if (!plotPath.empty()) {
+    return driver::reportError("palette", "--plot draws what --measure "
+                                          "measures: add --measure");
   }
 
   if (emitJson) {

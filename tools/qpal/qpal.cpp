@@ -13,7 +13,10 @@
 
 #include "Commands.h"
 
+#include "qpalpkg.h"
+
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -71,6 +74,10 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category());
   for (Registered &entry : registry())
     cl::HideUnrelatedOptions(category(), *entry.command);
+  cl::SetVersionPrinter([](raw_ostream &os) {
+    os << "qpal " << QPAL_VERSION_STRING << " (package format "
+       << QPALPKG_FORMAT_VERSION << ", LLVM " << LLVM_VERSION_STRING << ")\n";
+  });
   cl::ParseCommandLineOptions(
       argc, argv,
       "qpal: compile Llama-family models to weight-only quantized inference "

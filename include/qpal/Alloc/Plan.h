@@ -156,6 +156,12 @@ llvm::Expected<Plan> planFromJson(const llvm::json::Value &json);
 /// and the objective against the bound and the information-theoretic line.
 void printSummary(const Plan &plan, llvm::raw_ostream &os);
 
+/// Draws `plan` as an SVG document (the paper's Figure-1 view): one column
+/// per block, one row per role, colour = bits per weight, a ring for SIMT
+/// kernels, fused groups outlined, the budget, prediction and objective in
+/// the title.
+std::string renderPlanSvg(const Plan &plan);
+
 /// Reports a plan whose groups do not cover each block exactly once or whose
 /// fused members do not share one quantizer and kernel kind.
 llvm::Error verifyCover(const Plan &plan);
