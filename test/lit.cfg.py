@@ -63,6 +63,18 @@ if config.host_cc and os.path.exists(config.host_cc):
     config.available_features.add("host-cc")
     config.substitutions.append(("%host_cc", config.host_cc))
 
+# The Python bindings, installed into the build directory by
+# `pip install --target BUILD/python ./python` (scripts/run.sh test).
+python_dir = os.path.join(config.qpal_obj_root, "python")
+config.substitutions.append(("%qpal_python", python_dir))
+if os.path.exists(os.path.join(python_dir, "qpal", "__init__.py")):
+    try:
+        import importlib.util
+        if importlib.util.find_spec("pytest"):
+            config.available_features.add("qpal-python")
+    except ImportError:
+        pass
+
 # Headless Chromium renders qpal's SVG pictures in a test.
 chromium = shutil.which("chromium")
 if chromium:

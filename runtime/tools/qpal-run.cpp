@@ -25,6 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Evaluate.h"
 #include "Json.h"
 
 #include "qpalpkg.h"
@@ -607,63 +608,6 @@ int runInfo(const Options &options) {
 // --prompt
 //===----------------------------------------------------------------------===//
 
-/// Picks the next token: the first largest logit at temperature 0 (as `qpal
-/// generate`), else a draw from the softmax at `temperature`, cut to the
-/// most likely tokens whose probabilities reach `topP`.
-class Sampler {
-public:
-  Sampler(double temperature, double topP, uint64_t seed)
-      : temperature(temperature), topP(topP), engine(seed) {}
-
-  int32_t next(const std::vector<float> &logits) {
-    if (temperature == 0)
-      return int32_t(std::max_element(logits.begin(), logits.end()) -
-                     logits.begin());
-    float maxLogit = *std::max_element(logits.begin(), logits.end());
-    std::vector<std::pair<double, int32_t>> probabilities(logits.size());
-    double total = 0.0;
-    for (size_t v = 0; v < logits.size(); ++v) {
-      double p = std::exp(double(logits[v] - maxLogit) / temperature);
-      probabilities[v] = {p, int32_t(v)};
-      total += p;
-    }
-    std::sort(probabilities.begin(), probabilities.end(),
-              [](const auto &a, const auto &b) {
-                return a.first > b.first ||
-                       (a.first == b.first && a.second < b.second);
-              });
-    size_t kept = 0;
-    double mass = 0.0;
-    while (kept < probabilities.size() && (kept == 0 || mass < topP * total))
-      mass += probabilities[kept++].first;
-    // 53 random bits: the same draw on every platform.
-    double u = double(engine() >> 11) * 0x1.0p-53 * mass;
-    for (size_t i = 0; i < kept; ++i) {
-      u -= probabilities[i].first;
-      if (u < 0)
-        return probabilities[i].second;
-    }
-    return probabilities[kept - 1].second;
-  }
-
-private:
-  double temperature, topP;
-  std::mt19937_64 engine;
-};
-
-/// The length of `text` without a trailing incomplete UTF-8 sequence.
-size_t completeUtf8Prefix(const std::string &text) {
-  size_t end = text.size();
-  for (size_t back = 1; back <= 3 && back <= end; ++back) {
-    unsigned char c = static_cast<unsigned char>(text[end - back]);
-    if ((c & 0xc0) == 0x80)
-      continue; // a continuation byte: look further back
-    size_t length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-    return length > back ? end - back : end;
-  }
-  return end;
-}
-
 int runGenerate(const Options &options) {
   Model model;
   openModel(options, model, /*withTokenizer=*/true);
@@ -690,7 +634,7 @@ int runGenerate(const Options &options) {
   if (std::optional<int32_t> eos = tokenizer.getEosToken())
     stops.push_back(*eos);
 
-  Sampler sampler(options.temperature, options.topP, options.seed);
+  qpalrun::Sampler sampler(options.temperature, options.topP, options.seed);
   std::vector<float> logits(size_t(model.info.vocabSize));
   std::vector<int32_t> tokens;
   std::string printed;
@@ -702,7 +646,7 @@ int runGenerate(const Options &options) {
     // not half a UTF-8 character.
     if (text.compare(0, printed.size(), printed) != 0)
       return;
-    size_t end = final ? text.size() : completeUtf8Prefix(text);
+    size_t end = final ? text.size() : qpalrun::completeUtf8Prefix(text);
     if (end <= printed.size())
       return;
     std::fwrite(text.data() + printed.size(), 1, end - printed.size(), stdout);
@@ -813,31 +757,6 @@ std::string loadProtocolText(std::string &textName) {
   return text;
 }
 
-/// The sum of negative log-likelihoods of tokens[1..] given the tokens
-/// before them, from position 0 (Evaluator::scoreSequence).
-double scoreSequence(qpalrtSession *session, const int32_t *tokens, int64_t n,
-                     int64_t vocab, std::vector<float> &logits) {
-  check(qpalrtSessionReset(session));
-  const int64_t chunk = 256;
-  double total = 0.0;
-  for (int64_t begin = 0; begin < n; begin += chunk) {
-    int64_t end = std::min(n, begin + chunk);
-    logits.resize(size_t((end - begin) * vocab));
-    check(qpalrtSessionRun(session, tokens + begin, end - begin, logits.data(),
-                           0));
-    for (int64_t t = begin; t < end && t + 1 < n; ++t) {
-      const float *row = logits.data() + (t - begin) * vocab;
-      float maxLogit = *std::max_element(row, row + vocab);
-      double sum = 0.0;
-      for (int64_t v = 0; v < vocab; ++v)
-        sum += std::exp(static_cast<double>(row[v] - maxLogit));
-      total += maxLogit + std::log(sum) - row[tokens[t + 1]];
-    }
-  }
-  check(qpalrtSessionReset(session));
-  return total;
-}
-
 int runPerplexity(const Options &options) {
   int64_t maxTokens = options.maxTokens.value_or(8192);
   if (options.context < 2 || maxTokens < 2)
@@ -870,24 +789,12 @@ int runPerplexity(const Options &options) {
     tokens.resize(size_t(maxTokens));
 
   Session session(model, options.context);
-  const int64_t vocab = model.info.vocabSize, n = int64_t(tokens.size());
-  std::vector<float> logits;
-  double total = 0.0;
-  int64_t scored = 0, windows = 0;
   Clock::time_point start = Clock::now();
-  for (int64_t begin = 0; begin + options.context <= n;
-       begin += options.context) {
-    total += scoreSequence(session, tokens.data() + begin, options.context,
-                           vocab, logits);
-    scored += options.context - 1;
-    ++windows;
-  }
+  qpalrun::Perplexity measured = qpalrun::measurePerplexity(
+      session, tokens, options.context, model.info.vocabSize);
   double seconds = secondsSince(start);
-  if (scored == 0)
-    throw Failure{format("%lld tokens do not fill one window of %lld",
-                         static_cast<long long>(n),
-                         static_cast<long long>(options.context))};
-  double perplexity = std::exp(total / double(scored));
+  int64_t scored = measured.scored, windows = measured.windows;
+  double perplexity = measured.perplexity;
   double tokensPerSecond = double(scored) / seconds;
   if (options.json) {
     ObjectWriter root;
@@ -1033,6 +940,10 @@ int main(int argc, char **argv) {
   } catch (const Failure &failure) {
     std::fflush(stdout);
     std::fprintf(stderr, "qpal-run: error: %s\n", failure.message.c_str());
+    return 1;
+  } catch (const qpalrun::Error &error) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "qpal-run: error: %s\n", error.what());
     return 1;
   } catch (const std::bad_alloc &) {
     std::fflush(stdout);
