@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -151,21 +152,44 @@ def main():
         packages.append({"name": f"uniform {quantizer}", "kind": "uniform",
                          "path": path})
 
-    # 5. Run them.
+    # 5. Run them. The baseline runs too: its measured speed against the
+    # table's says how far this machine drifted since the profile.
+    packages.append({"name": "baseline (uniform ldlq_1_4_none_1.0, profiled)",
+                     "kind": "baseline", "path": base})
     for package in packages:
         info = run_json([qpal_run, package["path"], "--info", "--json"])
-        bench = run_json([qpal_run, package["path"], "--bench", "--json",
-                          "--threads", str(a.threads),
-                          "--repeats", str(a.repeats)])
         package["bits"] = info["bits_per_weight"]
-        package["predicted"] = bench["predicted_decode_tokens_per_second"]
-        package["measured"] = bench["decode_tokens_per_second"]
+        package["allocation"] = read_allocation(package["path"])
         package["perplexity"] = run_json(
             [qpal_run, package["path"], "--perplexity", "--json",
              "--threads", str(a.threads)])["perplexity"]
-        package["allocation"] = read_allocation(package["path"])
-        log(f"{package['name']}: predicted {package['predicted']:.1f}, "
-            f"measured {package['measured']:.1f} tokens/s, perplexity "
+    # The compiles took long: profile again now, and price every plan with
+    # this table too (the model: the constant plus the plan's entries), so
+    # that the check measures the model, not the drift of a shared machine
+    # over the compiles. Then the benches, interleaved: one repeat of every
+    # package per round, the median of the rounds.
+    fresh = work("costs-check.json")
+    run([qpal, "profile", a.gguf, "--threads", str(a.threads),
+         "--package", base, "--quiet", "-o", fresh])
+    fresh_table = json.load(open(fresh))
+    samples = {p["path"]: [] for p in packages}
+    for _ in range(a.repeats):
+        for package in packages:
+            bench = run_json([qpal_run, package["path"], "--bench", "--json",
+                              "--threads", str(a.threads), "--repeats", "1"])
+            samples[package["path"]].append(
+                bench["decode_tokens_per_second"])
+            package["predicted"] = bench["predicted_decode_tokens_per_second"]
+    for package in packages:
+        package["measured"] = statistics.median(samples[package["path"]])
+        package["measured_samples"] = samples[package["path"]]
+        package["predicted_fresh"] = 1 / price(fresh_table,
+                                               package["allocation"])
+        if package["kind"] == "baseline":
+            package["predicted"] = 1 / price(table, package["allocation"])
+        log(f"{package['name']}: predicted {package['predicted']:.1f} "
+            f"(fresh table {package['predicted_fresh']:.1f}), measured "
+            f"{package['measured']:.1f} tokens/s, perplexity "
             f"{package['perplexity']:.3f}")
 
     report(a, table, llama, packages)
@@ -174,6 +198,34 @@ def main():
             json.dump({"threads": a.threads, "llama_cpp": llama,
                        "fastest_plan": fastest, "packages": packages,
                        "constant_s": table["constant_s"]}, f, indent=1)
+
+
+def price(table, allocation):
+    """Seconds per decode step of a package's allocation under a latency
+    table: the constant plus each block's groups (written here from the
+    schema, independently of qpal's predictSecondsPerToken)."""
+    members = {"q": ["self_attn.q_proj"], "k": ["self_attn.k_proj"],
+               "v": ["self_attn.v_proj"], "o": ["self_attn.o_proj"],
+               "g": ["mlp.gate_proj"], "u": ["mlp.up_proj"],
+               "d": ["mlp.down_proj"]}
+    group_members = dict(members)
+    group_members.update({
+        "qk": members["q"] + members["k"], "kv": members["k"] + members["v"],
+        "qv": members["q"] + members["v"],
+        "qkv": members["q"] + members["k"] + members["v"],
+        "ug": members["u"] + members["g"]})
+    plan = allocation["plan"]
+    blocks = allocation["model"]["num_hidden_layers"]
+    seconds = table["constant_s"]
+    for b in range(blocks):
+        groups = list(allocation.get("fusion", {}).get(str(b), []))
+        covered = {m for g in groups for m in group_members[g]}
+        groups += [g for g in "qkvogud" if group_members[g][0] not in covered]
+        for g in groups:
+            name = plan[f"{b}_{group_members[g][0]}"]
+            kind = "SIMT" if name.endswith(":simt") else "TC"
+            seconds += table["latency_s"][g][name.split(":")[0]][kind]
+    return seconds
 
 
 def read_allocation(path):
@@ -198,9 +250,10 @@ def report(a, table, llama, packages):
     rows = sorted(packages, key=lambda p: -p["measured"])
     print(f"llama.cpp (shipped Q4_1, {a.threads} threads): "
           f"{llama['decode_tokens_per_second']:.1f} decode tokens/s\n")
-    print("| package | bits/weight | predicted tok/s | measured tok/s | "
-          "measured/predicted | perplexity | fused groups | dominates |")
-    print("|---|---:|---:|---:|---:|---:|---|---|")
+    print("| package | bits/weight | predicted at compile | predicted, fresh "
+          "table | measured tok/s | measured / fresh | perplexity | fused "
+          "groups | dominates the uniform ones |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
     uniform = [p for p in packages if p["kind"] == "uniform"]
     for p in rows:
         fused = {}
@@ -218,7 +271,8 @@ def report(a, table, llama, packages):
             if not rivals:
                 verdict = "yes (no uniform as fast)"
         print(f"| {p['name']} | {p['bits']:.2f} | {p['predicted']:.1f} | "
-              f"{p['measured']:.1f} | {p['measured'] / p['predicted']:.3f} | "
+              f"{p['predicted_fresh']:.1f} | {p['measured']:.1f} | "
+              f"{p['measured'] / p['predicted_fresh']:.3f} | "
               f"{p['perplexity']:.3f} | {fused_text} | {verdict} |")
 
     print("\nFused against unfused (microseconds per block, measured by "
