@@ -68,6 +68,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <set>
 
 using namespace llvm;
 using namespace qpal;
@@ -575,10 +576,14 @@ static int runProfile() {
                         "products: --package times them in the constant)",
                         paletteName.getValue()));
 
-  progress.step(formatv("compiling {0} products ({1} quantizer-kernel pairs "
-                        "x {2} shapes)",
+  std::set<std::pair<int64_t, int64_t>> shapes;
+  for (const Probe &probe : probes)
+    shapes.insert({probe.shape.rows, probe.shape.cols});
+  progress.step(formatv("compiling {0} products ({1} quantizer-kernel "
+                        "pair{2} at {3} weight shape{4})",
                         probes.size(), palette->size(),
-                        probes.size() / std::max<size_t>(1, palette->size()))
+                        palette->size() == 1 ? "" : "s", shapes.size(),
+                        shapes.size() == 1 ? "" : "s")
                     .str());
   Expected<std::vector<char>> code = compileProbes(probes);
   if (!code)
@@ -711,8 +716,13 @@ static int runProfile() {
   os << formatv("{0:2}", root) << "\n";
   if (Error err = writeOutputFile(outputPath, text))
     return fail(toString(std::move(err)));
-  progress.step(formatv("wrote {0}: {1} entries, constant {2:f3} ms",
-                        outputPath.getValue(), probes.size(), constant * 1e3)
+  size_t entries = 0;
+  for (const Probe &probe : probes)
+    entries += probe.groups.size();
+  progress.step(formatv("wrote {0}: {1} entries from {2} products, constant "
+                        "{3:f3} ms",
+                        outputPath.getValue(), entries, probes.size(),
+                        constant * 1e3)
                     .str());
   return 0;
 }

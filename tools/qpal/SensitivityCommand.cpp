@@ -22,6 +22,7 @@
 #include "qpal/Support/Json.h"
 #include "qpal/Support/Limits.h"
 #include "qpal/Support/OutputFile.h"
+#include "qpal/Support/Progress.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -65,6 +66,9 @@ static cl::opt<unsigned> threads("threads", cl::sub(sensitivityCommand),
                                  cl::init(0), cl::cat(driver::category()),
                                  cl::desc("Worker threads (0: all)"));
 
+static cl::opt<bool> quiet("quiet", cl::sub(sensitivityCommand),
+                           cl::cat(driver::category()),
+                           cl::desc("No progress line on a terminal"));
 static cl::opt<bool> force("force", cl::sub(sensitivityCommand),
                            cl::cat(driver::category()),
                            cl::desc("Measure again even when -o already holds "
@@ -133,11 +137,19 @@ static int runSensitivity() {
   model::SensitivityOptions sensitivity;
   sensitivity.relativeNoise = noise;
   sensitivity.seed = seed;
+  // Layers done/total, elapsed and ETA on a terminal; nothing on a pipe.
+  ProgressLine progress("qpal sensitivity", quiet);
+  int64_t done = 0,
+          total = int64_t(model::getLinearLayerKeys(
+                              loaded->evaluator->getConfig().numLayers)
+                              .size());
   Expected<model::SensitivityResult> result = model::measureSensitivities(
       *loaded->evaluator, *ids, protocol, sensitivity,
-      [](StringRef key, double a) {
-        errs() << formatv("{0,-22} a = {1:e4}\n", key, a);
+      [&](StringRef key, double a) {
+        progress.update(++done, total, "layers",
+                        formatv("{0}: a = {1:e3}", key, a).str());
       });
+  progress.finish();
   if (!result)
     return driver::reportError(kCommand, toString(result.takeError()));
   json::Value value = model::toJson(*result, sensitivity, modelName, text);
