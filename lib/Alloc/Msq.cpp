@@ -75,10 +75,7 @@ Plan alloc::uniformPlan(const ModelConfig &model,
     for (Projection member : fusionGroupMembers(group))
       covered[static_cast<unsigned>(member)] = true;
   }
-  for (Projection projection : kAllProjections)
-    if (!covered[static_cast<unsigned>(projection)])
-      block.groups.push_back(singletonGroup(projection));
-  llvm::sort(block.groups);
+  block.coverWithSingletons();
   plan.blocks.assign(model.numBlocks, block);
   return plan;
 }

@@ -123,17 +123,20 @@ llvm::Error alloc::verifyCover(const Plan &plan) {
   return llvm::Error::success();
 }
 
+void BlockPlan::coverWithSingletons() {
+  std::array<bool, kNumProjections> covered{};
+  for (FusionGroup group : groups)
+    for (Projection member : fusionGroupMembers(group))
+      covered[static_cast<unsigned>(member)] = true;
+  for (Projection projection : kAllProjections)
+    if (!covered[static_cast<unsigned>(projection)])
+      groups.push_back(singletonGroup(projection));
+  llvm::sort(groups);
+}
+
 llvm::Error alloc::completePlan(Plan &plan) {
-  for (BlockPlan &block : plan.blocks) {
-    std::array<bool, kNumProjections> covered{};
-    for (FusionGroup group : block.groups)
-      for (Projection member : fusionGroupMembers(group))
-        covered[static_cast<unsigned>(member)] = true;
-    for (Projection projection : kAllProjections)
-      if (!covered[static_cast<unsigned>(projection)])
-        block.groups.push_back(singletonGroup(projection));
-    llvm::sort(block.groups);
-  }
+  for (BlockPlan &block : plan.blocks)
+    block.coverWithSingletons();
   if (auto err = verifyCover(plan))
     return err;
   plan.memory = MemoryBreakdown();

@@ -73,6 +73,9 @@ struct BlockPlan {
   }
   /// The multi-member groups, as the reference's merge_info lists them.
   std::vector<FusionGroup> fusedGroups() const;
+  /// Adds a singleton group for every projection no group covers yet and
+  /// puts the groups in `FusionGroup` order.
+  void coverWithSingletons();
 };
 
 /// How certain the plan is.
