@@ -75,6 +75,11 @@ if os.path.exists(os.path.join(python_dir, "qpal", "__init__.py")):
     except ImportError:
         pass
 
+# `qpal compile` keeps quantized layers in a cache; the tests keep theirs in
+# the build directory, not in the user's home.
+config.environment["QPAL_CACHE_DIR"] = os.path.join(config.qpal_obj_root,
+                                                    "test", "layer-cache")
+
 # Headless Chromium renders qpal's SVG pictures in a test.
 chromium = shutil.which("chromium")
 if chromium:

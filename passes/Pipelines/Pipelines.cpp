@@ -125,6 +125,7 @@ void qpal::buildLowerModelPipeline(OpPassManager &pm,
   quantize.seed = options.seed;
   quantize.threads = options.threads;
   quantize.hessians = options.hessians;
+  quantize.cache = options.cache;
   pm.addPass(createQuantizeWeightsPass(quantize));
   MaterializeWeightsPassOptions materialize;
   materialize.model = options.model;

@@ -15,6 +15,7 @@
 #include "qpal/Model/ModelFile.h"
 #include "qpal/Passes/Actions.h"
 #include "qpal/Passes/Passes.h"
+#include "qpal/Quant/LayerCache.h"
 #include "qpal/Quant/Ldlq.h"
 #include "qpal/Quant/Quantize.h"
 
@@ -201,12 +202,36 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
         return failure();
       options.hessian = *hessian;
     }
+    // A layer quantized before (any compilation that shared the cache) is
+    // read back; one encoded here is stored for the next.
+    std::optional<LayerCache> layerCache;
+    std::string layerKeyHash;
+    if (!cache.empty()) {
+      layerCache.emplace(cache);
+      layerKeyHash = LayerCache::key(spec, stacked, rows, cols, options.seed,
+                                     options.hessian);
+    }
+    std::optional<QuantizedLayer> cached =
+        layerCache ? layerCache->load(layerKeyHash, spec, rows, cols)
+                   : std::nullopt;
     llvm::Expected<QuantizedLayer> layer =
-        quantizeLayerWithHessian(spec, stacked.data(), rows, cols, options);
+        cached ? llvm::Expected<QuantizedLayer>(std::move(*cached))
+               : quantizeLayerWithHessian(spec, stacked.data(), rows, cols,
+                                          options);
     if (!layer)
       return op->emitOpError()
              << "cannot quantize with " << job.quantizer.getReferenceName()
              << ": " << llvm::toString(layer.takeError());
+    if (cached) {
+      ++numFromCache;
+      op->emitRemark() << "read from the layer cache";
+    } else {
+      ++numEncoded;
+      if (layerCache)
+        if (llvm::Error err = layerCache->store(layerKeyHash, *layer))
+          op->emitWarning()
+              << "the layer cache: " << llvm::toString(std::move(err));
+    }
 
     // The packed weight, declared before the function that uses it.
     OpBuilder builder(&getContext());

@@ -35,6 +35,7 @@
 #include "qpal/Passes/Package.h"
 #include "qpal/Passes/Passes.h"
 #include "qpal/Passes/Pipelines.h"
+#include "qpal/Quant/LayerCache.h"
 #include "qpal/Support/Json.h"
 #include "qpal/Support/OutputFile.h"
 #include "qpal/Support/Progress.h"
@@ -158,6 +159,17 @@ static cl::opt<std::string> emitMlirPath(
     "emit-mlir", cl::sub(compileCommand), cl::cat(driver::category()),
     cl::desc("Also write the lowered module (before LLVM), resources elided"),
     cl::value_desc("file"));
+static cl::opt<std::string> cacheDir(
+    "cache-dir", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("Keep quantized layers here, so that compiling another plan "
+             "re-encodes only the layers whose choice changed (default: "
+             "$QPAL_CACHE_DIR, else $XDG_CACHE_HOME/qpal/layers, else "
+             "~/.cache/qpal/layers)"),
+    cl::value_desc("dir"));
+static cl::opt<bool> noCache("no-cache", cl::sub(compileCommand),
+                             cl::cat(driver::category()),
+                             cl::desc("Encode every layer; read and write no "
+                                      "layer cache"));
 static cl::opt<bool> quiet("quiet", cl::sub(compileCommand),
                            cl::cat(driver::category()),
                            cl::desc("No progress lines on a terminal"));
@@ -584,6 +596,9 @@ static int runCompile() {
     options.seed = seed;
     options.threads = threads;
     options.hessians = hessiansPath;
+    if (!noCache)
+      options.cache = cacheDir.empty() ? LayerCache::getDefaultDirectory()
+                                       : cacheDir.getValue();
     options.batches = batches;
     options.cpuIsa = cpuIsa;
     buildLowerModelPipeline(pm, options);

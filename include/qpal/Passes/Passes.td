@@ -212,6 +212,16 @@ def QuantizeWeightsPass : Pass<"qpal-quantize-weights", "::mlir::ModuleOp"> {
     Option<"hessians", "hessians", "std::string", /*default=*/"\"\"",
            "Calibration statistics (`qpal calibrate`) that layers with "
            "`rounding = hess` round against">,
+    Option<"cache", "cache", "std::string", /*default=*/"\"\"",
+           "A directory of quantized layers (qpal/Quant/LayerCache.h): a "
+           "layer found there is not encoded again, a layer encoded is "
+           "stored; empty: no cache">,
+  ];
+  let statistics = [
+    Statistic<"numEncoded", "layers-encoded",
+              "Packed weights encoded by lib/Quant">,
+    Statistic<"numFromCache", "layers-from-cache",
+              "Packed weights read from the layer cache">,
   ];
 }
 

@@ -39,6 +39,8 @@ struct LowerModelOptions {
   unsigned threads = 0;
   /// The calibration statistics `rounding = hess` layers round against.
   std::string hessians;
+  /// The layer cache directory (empty: none).
+  std::string cache;
   /// The entry points' batch sizes.
   std::vector<int64_t> batches = {1, 8};
   /// target=cpu: host, avx512, avx2 or generic.
