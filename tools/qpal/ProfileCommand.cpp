@@ -577,12 +577,15 @@ static int runProfile() {
                         paletteName.getValue()));
 
   std::set<std::pair<int64_t, int64_t>> shapes;
-  for (const Probe &probe : probes)
+  std::set<std::string> pairs;
+  for (const Probe &probe : probes) {
     shapes.insert({probe.shape.rows, probe.shape.cols});
+    pairs.insert(probe.quantizer.referenceName());
+  }
   progress.step(formatv("compiling {0} products ({1} quantizer-kernel "
                         "pair{2} at {3} weight shape{4})",
-                        probes.size(), palette->size(),
-                        palette->size() == 1 ? "" : "s", shapes.size(),
+                        probes.size(), pairs.size(),
+                        pairs.size() == 1 ? "" : "s", shapes.size(),
                         shapes.size() == 1 ? "" : "s")
                     .str());
   Expected<std::vector<char>> code = compileProbes(probes);
