@@ -665,12 +665,15 @@ static int runProfile() {
     if (Error err = package->measure())
       return fail(toString(std::move(err)));
     double step = median(package->samples);
-    constant = step - *products;
-    if (constant < 0)
+    // The rest of the step; a table's constant is never negative (readers
+    // refuse one), so products priced above the whole step leave 0.
+    constant = std::max(0.0, step - *products);
+    if (step < *products)
       driver::reportWarning(
           kCommand,
           formatv("the products of '{0}' priced at {1:f3} ms exceed its "
-                  "measured step of {2:f3} ms: the constant is negative",
+                  "measured step of {2:f3} ms: the constant is 0, and the "
+                  "entries overprice this package",
                   packagePath.getValue(), *products * 1e3, step * 1e3));
     json::Array samples;
     for (double sample : package->samples)
