@@ -150,3 +150,21 @@ python3 -c "import llama_cpp" 2>/dev/null ||
     python3 -m pip install --quiet llama-cpp-python==0.3.36  # builds llama.cpp once (minutes)
 python3 bench/models/smollm2_package.py --qpal-run "$run" --gguf "$model" --threads 2 \
   "qpal MSQ 3.25=$out/smollm2-msq-3.25.qpal" "qpal SQ4-hess + SQ4-hess head=$out/smollm2-sq4-hess.qpal"
+echo "== 9. This machine's latency table (qpal profile), and SmolLM2 compiled for a decode speed instead of a size =="
+"$qpal" compile "$model" --quantizer ldlq_1_4_none_1.0 --lm-head ldlq_1_4_none_1.0 --quiet \
+  -o "$out/smollm2-sq4.qpal"
+"$qpal" profile "$model" --threads 2 --package "$out/smollm2-sq4.qpal" -o "$out/smollm2-latency-cpu.json"
+# The target: the uniform 4-bit package's measured speed, which the table
+# can always reach; MSQ spends the same time where the loss is most
+# sensitive.
+target=$(python3 -c 'import json, sys; print(1 / json.load(open(sys.argv[1]))["measured"]["step_seconds"])' \
+  "$out/smollm2-latency-cpu.json")
+"$qpal" compile "$model" --latency-table "$out/smollm2-latency-cpu.json" \
+  --target-tokens-per-second "$target" --sensitivity "$sens" --lm-head ldlq_1_4_none_1.0 \
+  -o "$out/smollm2-fast.qpal"
+"$qpal" allocate --model "$model" --sensitivity "$sens" --latency-table "$out/smollm2-latency-cpu.json" \
+  --target-tokens-per-second "$target" --plot "$out/smollm2-fast-plan.svg" > /dev/null
+echo "(the plan's picture: $out/smollm2-fast-plan.svg)"
+"$run" "$out/smollm2-fast.qpal" --bench --threads 2
+"$run" "$out/smollm2-sq4.qpal" --perplexity
+"$run" "$out/smollm2-fast.qpal" --perplexity
