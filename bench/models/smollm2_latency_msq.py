@@ -110,7 +110,7 @@ def main():
         run([qpal, "profile", a.gguf, "--threads", str(a.threads),
              "--package", base, "--quiet", "-o", costs])
     table = json.load(open(costs))
-    blocks = 30
+    blocks = read_allocation(base)["model"]["num_hidden_layers"]
 
     # 2. llama.cpp.
     llama = bench_llamacpp(a.gguf, a.threads, 128, 64, a.repeats)
