@@ -390,3 +390,43 @@ LogicalResult qpal::applyModuleAllocation(ModuleOp module,
   applyPlan(module, *layers, plan);
   return success();
 }
+
+FailureOr<alloc::Plan> qpal::readModuleAllocation(ModuleOp module) {
+  FailureOr<ModelLayers> layers =
+      collectLayers(module, /*needSensitivity=*/false);
+  if (failed(layers))
+    return failure();
+  alloc::Plan plan;
+  plan.model = layers->model;
+  plan.blocks.resize(layers->linears.size());
+  for (unsigned block = 0; block < plan.blocks.size(); ++block) {
+    alloc::BlockPlan &blockPlan = plan.blocks[block];
+    for (Projection projection : alloc::kAllProjections) {
+      LinearOp linear = layers->at(block, projection);
+      QuantizerAttrInterface quantizer = linear.getQuantizerAttr();
+      blockPlan.quantizers[static_cast<unsigned>(projection)] =
+          quantizer ? quantizer.getSpec() : QuantizerSpec::f16();
+      // A group is named once, by its first member.
+      auto group = dyn_cast<FusionGroupOp>(linear->getParentOp());
+      if (!group || *group.getMembers().begin() != linear)
+        continue;
+      std::array<bool, kNumProjections> members{};
+      for (LinearOp member : group.getMembers())
+        members[static_cast<unsigned>(*member.getRole())] = true;
+      auto named = llvm::find_if(alloc::kFusedGroups, [&](FusionGroup fused) {
+        std::array<bool, kNumProjections> wanted{};
+        for (Projection member : alloc::fusionGroupMembers(fused))
+          wanted[static_cast<unsigned>(member)] = true;
+        return wanted == members;
+      });
+      if (named == alloc::kFusedGroups.end())
+        return group.emitOpError()
+               << "fuses layers of block " << block
+               << " that no planner fusion group (qk, kv, qv, qkv, ug) names";
+      blockPlan.groups.push_back(*named);
+    }
+  }
+  if (llvm::Error err = alloc::completePlan(plan))
+    return emitLibraryError(module, std::move(err));
+  return plan;
+}

@@ -117,6 +117,9 @@ struct QuantizeWeightsPass final
   /// quantizer, seed): layers that read the same weights the same way share
   /// one packed weight instead of quantizing it again.
   llvm::StringMap<PackedWeightOp> packedWeights;
+
+  /// The layers of earlier compilations (`cache`), if any.
+  std::optional<LayerCache> layerCache;
 };
 
 FailureOr<ArrayRef<double>> QuantizeWeightsPass::getHessian(Operation *op,
@@ -204,13 +207,10 @@ LogicalResult QuantizeWeightsPass::pack(PackJob &job,
     }
     // A layer quantized before (any compilation that shared the cache) is
     // read back; one encoded here is stored for the next.
-    std::optional<LayerCache> layerCache;
-    std::string layerKeyHash;
-    if (!cache.empty()) {
-      layerCache.emplace(cache);
-      layerKeyHash = LayerCache::key(spec, stacked, rows, cols, options.seed,
-                                     options.hessian);
-    }
+    std::string layerKeyHash =
+        layerCache ? LayerCache::key(spec, stacked, rows, cols, options.seed,
+                                     options.hessian)
+                   : std::string();
     std::optional<QuantizedLayer> cached =
         layerCache ? layerCache->load(layerKeyHash, spec, rows, cols)
                    : std::nullopt;
@@ -284,6 +284,9 @@ void QuantizeWeightsPass::runOnOperation() {
   ModuleOp module = getOperation();
   packedWeights.clear();
   hessianSet.reset();
+  layerCache.reset();
+  if (!cache.empty())
+    layerCache.emplace(cache);
 
   // The layers to pack: fusion groups, then the lone linears.
   SmallVector<PackJob> jobs;

@@ -23,6 +23,7 @@
 #include "Commands.h"
 #include "ModelOptions.h"
 
+#include "qpal/Alloc/Inputs.h"
 #include "qpal/Alloc/LatencyModel.h"
 #include "qpal/Alloc/Msq.h"
 #include "qpal/Alloc/Plan.h"
@@ -212,87 +213,12 @@ std::vector<PlannedLayer> collectPlan(mlir::ModuleOp module) {
   return layers;
 }
 
-/// The plan as the planner sees it, read back from `module`: every block
-/// layer's quantizer (f16 where none) and each block's fused groups. Layers
-/// outside the blocks (the LM head) are not part of it.
-Expected<alloc::Plan> readAllocation(mlir::ModuleOp module,
-                                     const alloc::ModelConfig &model) {
-  alloc::Plan plan;
-  plan.model = model;
-  plan.blocks.resize(static_cast<size_t>(model.numBlocks));
-  std::vector<std::array<bool, alloc::kNumProjections>> seen(
-      plan.blocks.size());
-  std::string error;
-  module.walk([&](LinearOp linear) {
-    std::string key = linear.getLayerKey();
-    auto parsed = alloc::parseLayerKey(key);
-    if (!parsed) {
-      consumeError(parsed.takeError());
-      return mlir::WalkResult::advance();
-    }
-    auto [block, projection] = *parsed;
-    if (block >= plan.blocks.size()) {
-      error = formatv("layer '{0}' is beyond the model's {1} blocks", key,
-                      plan.blocks.size());
-      return mlir::WalkResult::interrupt();
-    }
-    QuantizerAttrInterface quantizer = linear.getQuantizerAttr();
-    plan.blocks[block].quantizers[static_cast<unsigned>(projection)] =
-        quantizer ? quantizer.getSpec() : QuantizerSpec::f16();
-    seen[block][static_cast<unsigned>(projection)] = true;
-    auto group = dyn_cast<FusionGroupOp>(linear->getParentOp());
-    if (!group || *group.getMembers().begin() != linear)
-      return mlir::WalkResult::advance();
-    // The group whose members are this op's members.
-    std::array<bool, alloc::kNumProjections> members{};
-    for (LinearOp member : group.getMembers()) {
-      auto memberKey = alloc::parseLayerKey(member.getLayerKey());
-      if (!memberKey) {
-        error = toString(memberKey.takeError());
-        return mlir::WalkResult::interrupt();
-      }
-      members[static_cast<unsigned>(memberKey->second)] = true;
-    }
-    for (alloc::FusionGroup fused : alloc::kFusedGroups) {
-      std::array<bool, alloc::kNumProjections> wanted{};
-      for (alloc::Projection member : alloc::fusionGroupMembers(fused))
-        wanted[static_cast<unsigned>(member)] = true;
-      if (wanted == members) {
-        plan.blocks[block].groups.push_back(fused);
-        return mlir::WalkResult::advance();
-      }
-    }
-    error =
-        formatv("block {0} fuses layers the planner has no group for", block);
-    return mlir::WalkResult::interrupt();
-  });
-  if (!error.empty())
-    return createStringError(inconvertibleErrorCode(), error);
-  for (size_t block = 0; block < seen.size(); ++block)
-    for (alloc::Projection projection : alloc::kAllProjections)
-      if (!seen[block][static_cast<unsigned>(projection)])
-        return createStringError(inconvertibleErrorCode(),
-                                 formatv("the module has no layer '{0}'",
-                                         alloc::layerKey(block, projection)));
-  if (Error err = alloc::completePlan(plan))
-    return std::move(err);
-  return plan;
-}
-
-/// When the latency table at `path` records how it was measured (`qpal
-/// profile` writes `measured`) and that differs from this compilation (the
-/// LM head's quantizer, the host), says how.
-std::optional<std::string> describeTableMismatch(StringRef path) {
-  auto buffer = MemoryBuffer::getFile(path);
-  if (!buffer)
-    return std::nullopt;
-  Expected<json::Value> json =
-      qpal::parseJsonBounded((*buffer)->getBuffer(), path.str());
-  if (!json) {
-    consumeError(json.takeError());
-    return std::nullopt;
-  }
-  const json::Object *root = json->getAsObject();
+/// When the latency table `table` (read from `path`) records how it was
+/// measured (`qpal profile` writes `measured`) and that differs from this
+/// compilation (the LM head's quantizer, the host), says how.
+std::optional<std::string> describeTableMismatch(const json::Value &table,
+                                                 StringRef path) {
+  const json::Object *root = table.getAsObject();
   const json::Object *measured = root ? root->getObject("measured") : nullptr;
   if (!measured)
     return std::nullopt;
@@ -527,23 +453,28 @@ static int runCompile() {
   // predicted decode speed.
   json::Value allocation = nullptr;
   {
+    mlir::FailureOr<alloc::Plan> planned = readModuleAllocation(root);
+    if (failed(planned))
+      return failWith("cannot read the plan back from the module", diagnostics);
+    // The model as its file states it (name, vocabulary), the shapes
+    // being the ones the IR gives.
     auto model = driver::getPlannerModel(
         config,
         config.name.empty() ? sys::path::stem(modelPath).str() : config.name);
     if (!model)
       return fail(toString(model.takeError()));
-    Expected<alloc::Plan> planned = readAllocation(root, *model);
-    if (!planned)
-      return failWith("cannot read the plan back from the module",
-                      toString(planned.takeError()));
+    planned->model = std::move(*model);
     if (!latencyTablePath.empty()) {
-      auto table = alloc::loadLatencyTable(latencyTablePath);
+      // One read of the table: its entries, and how it was measured.
+      Expected<json::Value> json = alloc::readJsonFile(latencyTablePath);
+      if (!json)
+        return fail(toString(json.takeError()));
+      auto table = alloc::LatencyTable::fromJson(*json, latencyTablePath);
       if (!table)
         return fail(toString(table.takeError()));
       if (std::optional<std::string> mismatch =
-              describeTableMismatch(latencyTablePath)) {
+              describeTableMismatch(*json, latencyTablePath))
         driver::reportWarning(kCommand, *mismatch);
-      }
       Expected<double> seconds =
           alloc::predictSecondsPerToken(*planned, **table);
       if (seconds) {

@@ -39,7 +39,7 @@
 #include "qpal/Model/ModelFile.h"
 #include "qpal/Passes/Passes.h"
 #include "qpal/Passes/Pipelines.h"
-#include "qpal/Quant/KernelCase.h"
+#include "qpal/Quant/Codebooks.h"
 #include "qpal/Support/Json.h"
 #include "qpal/Support/OutputFile.h"
 #include "qpal/Support/Progress.h"
@@ -602,12 +602,10 @@ static int runProfile() {
         reinterpret_cast<ProbeFn>(dlsym(*handle, probe.symbol.c_str()));
     if (!probe.function)
       return fail(formatv("the probes lack '{0}'", probe.symbol));
-    Expected<KernelCase> data =
-        makeKernelCase(probe.quantizer, probe.shape.rows, probe.shape.cols,
-                       /*batch=*/1, seed, /*withReference=*/false);
-    if (!data)
-      return fail(toString(data.takeError()));
-    probe.codebook = std::move(data->codebook);
+    Expected<ArrayRef<float>> codebook = kernelCodebookValues(probe.quantizer);
+    if (!codebook)
+      return fail(toString(codebook.takeError()));
+    probe.codebook.assign(codebook->begin(), codebook->end());
   }
 
   progress.step(formatv("timing {0} products, {1} rounds", probes.size(),
@@ -616,27 +614,23 @@ static int runProfile() {
   timeProbes(probes, progress);
   progress.finish();
 
-  // The entries, and (max - min) / median of each.
-  auto fillTable = [&](alloc::LatencyTable &table) {
-    for (const Probe &probe : probes)
-      for (alloc::FusionGroup group : probe.groups) {
-        table.set(group, probe.quantizer, probe.quantizer.kernel,
-                  median(probe.samples));
-        table.setGroupShape(group, probe.shape);
-      }
-  };
-  alloc::LatencyTable productTable(outputPath, 0.0);
-  fillTable(productTable);
+  // The entries (the constant is set once --package has been timed), and
+  // (max - min) / median of each.
+  alloc::LatencyTable table(outputPath, 0.0);
   std::map<std::string, std::map<std::string, json::Object>> spreads;
   for (const Probe &probe : probes) {
+    double seconds = median(probe.samples);
     auto [low, high] =
         std::minmax_element(probe.samples.begin(), probe.samples.end());
     QuantizerSpec key = probe.quantizer;
     key.kernel = KernelKind::TensorCore;
-    for (alloc::FusionGroup group : probe.groups)
+    for (alloc::FusionGroup group : probe.groups) {
+      table.set(group, probe.quantizer, probe.quantizer.kernel, seconds);
+      table.setGroupShape(group, probe.shape);
       spreads[alloc::fusionGroupName(group).str()][key.referenceName()]
              [probe.quantizer.kernel == KernelKind::Simt ? "SIMT" : "TC"] =
-                 (*high - *low) / median(probe.samples);
+                 (*high - *low) / seconds;
+    }
   }
   json::Object spread;
   for (auto &[group, entries] : spreads) {
@@ -659,7 +653,7 @@ static int runProfile() {
     progress.step(
         formatv("timing the decode steps of {0}", packagePath.getValue())
             .str());
-    Expected<double> products = package->priceProducts(productTable);
+    Expected<double> products = package->priceProducts(table);
     if (!products)
       return fail(toString(products.takeError()));
     if (Error err = package->measure())
@@ -696,9 +690,8 @@ static int runProfile() {
                           "no --package: the constant is 0, so predictions "
                           "count the quantized products only");
   }
-  alloc::LatencyTable result(outputPath, constant);
-  fillTable(result);
-  result.setDescription(
+  table.setConstantSeconds(constant);
+  table.setDescription(
       formatv("qpal profile of {0} on {1} ({2} threads): one "
               "dequant_matmul at batch 1 per entry, median of {3} "
               "interleaved rounds{4}",
@@ -711,7 +704,7 @@ static int runProfile() {
                                             sys::path::filename(packagePath))
                                         .str())
           .str());
-  json::Value root = result.toJson();
+  json::Value root = table.toJson();
   json::Object *object = root.getAsObject();
   (*object)["measured"] = std::move(measured);
   (*object)["spread"] = std::move(spread);

@@ -74,6 +74,8 @@ public:
   /// Sets the time of `group` stored with `quantizer` run by `kind`.
   void set(FusionGroup group, const QuantizerSpec &quantizer, KernelKind kind,
            double seconds);
+  /// Sets the seconds per step outside the entries.
+  void setConstantSeconds(double seconds) { constant = seconds; }
   /// Records the shape the entries of `group` were measured for.
   void setGroupShape(FusionGroup group, LayerShape shape);
   /// Reproduces the released solver's bug (kernels-and-msq.md section 17.1):

@@ -41,6 +41,13 @@ solveModuleAllocation(mlir::ModuleOp module, alloc::MsqRequest request,
 mlir::LogicalResult applyModuleAllocation(mlir::ModuleOp module,
                                           const alloc::Plan &plan);
 
+/// The inverse of `applyModuleAllocation`: the plan `module` states, every
+/// block linear's quantizer (f16 where it has none) and each
+/// `qpal.fusion_group`, with the model shape derived from the weights.
+/// Errors (a layer without its place, a group no fusion group names) are
+/// reported on the module or the offending op.
+mlir::FailureOr<alloc::Plan> readModuleAllocation(mlir::ModuleOp module);
+
 } // namespace qpal
 
 #endif // QPAL_PASSES_ALLOCATION_H
