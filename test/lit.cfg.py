@@ -63,6 +63,15 @@ if config.host_cc and os.path.exists(config.host_cc):
     config.available_features.add("host-cc")
     config.substitutions.append(("%host_cc", config.host_cc))
 
+# CMake, the generator's build tool and the C++ compiler of the build: a
+# test installs qpal and builds the out-of-tree example against the install.
+if os.path.exists(config.cmake_command) and os.path.exists(config.host_cxx):
+    config.available_features.add("cmake-install")
+    config.substitutions.append(("%cmake", config.cmake_command))
+    config.substitutions.append(("%make_program", config.make_program))
+    config.substitutions.append(("%host_cxx", config.host_cxx))
+    config.substitutions.append(("%qpal_obj", config.qpal_obj_root))
+
 # The Python bindings, installed into the build directory by
 # `pip install --target BUILD/python ./python` (scripts/run.sh test).
 python_dir = os.path.join(config.qpal_obj_root, "python")

@@ -28,6 +28,7 @@
 
 #include "qpal/Quant/Hadamard.h"
 #include "qpal/Quant/KernelCase.h"
+#include "qpal/Quant/QuantizerFamily.h"
 #include "qpal/Quant/QuantizerSpec.h"
 
 #include "qpalrt.h"
@@ -355,7 +356,7 @@ int main(int argc, char **argv) {
       buffers.release();
       double error = maxRelativeError(data, y);
       bool ok = error < 1e-3; // false for NaN
-      std::string family = std::string(stringifyQuantizerFamily(spec->family)) +
+      std::string family = spec->familyInfo().mnemonic().str() +
                            (spec->kernel == KernelKind::Simt ? "_simt" : "") +
                            " " + entry.variant;
       tallies[family].add(ok, error);

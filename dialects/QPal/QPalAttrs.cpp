@@ -6,11 +6,18 @@
 //===----------------------------------------------------------------------===//
 
 #include "qpal/Dialect/QPal/QPalDialect.h"
+#include "qpal/Quant/QuantizerFamily.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <array>
+#include <mutex>
+#include <optional>
 
 using namespace mlir;
 using namespace qpal;
@@ -68,6 +75,44 @@ LogicalResult PaletteAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Plug-in quantizers
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The attributes of the plug-in families, by family value. Written while
+/// plug-ins load, before any context exists; read without a lock.
+struct PluginAttrRegistry {
+  std::mutex mutex;
+  std::array<std::optional<PluginQuantizerAttr>, 256> byValue;
+};
+PluginAttrRegistry &pluginAttrs() {
+  static PluginAttrRegistry registry;
+  return registry;
+}
+} // namespace
+
+llvm::Error qpal::registerPluginQuantizer(const QuantizerFamilyInfo &info,
+                                          PluginQuantizerAttr attr) {
+  if (!attr.fromSpec || !attr.loadDialect)
+    return llvm::createStringError(
+        llvm::formatv("quantizer family '{0}': the plug-in gives no "
+                      "attribute builder or dialect loader",
+                      info.mnemonic()));
+  if (llvm::Error err = registerQuantizerFamily(info))
+    return err;
+  PluginAttrRegistry &registry = pluginAttrs();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  registry.byValue[static_cast<unsigned>(info.family())] = attr;
+  return llvm::Error::success();
+}
+
+void qpal::detail::loadPluginQuantizerDialects(MLIRContext *context) {
+  for (const std::optional<PluginQuantizerAttr> &attr : pluginAttrs().byValue)
+    if (attr)
+      attr->loadDialect(context);
+}
+
 QuantizerAttrInterface qpal::getQuantizerAttr(MLIRContext *context,
                                               const QuantizerSpec &spec) {
   switch (spec.family) {
@@ -76,7 +121,15 @@ QuantizerAttrInterface qpal::getQuantizerAttr(MLIRContext *context,
     return Name##Attr::fromSpec(context, spec);
 #include "qpal/Quant/Families.def"
   }
-  llvm_unreachable("unknown quantizer family");
+  // Not one of Families.def: a plug-in's family.
+  const std::optional<PluginQuantizerAttr> &attr =
+      pluginAttrs().byValue[static_cast<unsigned>(spec.family)];
+  if (!attr)
+    llvm::report_fatal_error(llvm::formatv(
+        "quantizer family '{0}' has no attribute: a plug-in registers its "
+        "family with registerPluginQuantizer (QPalDialect.h)",
+        spec.familyInfo().mnemonic()));
+  return attr->fromSpec(context, spec);
 }
 
 llvm::Expected<QuantizerAttrInterface>

@@ -22,6 +22,8 @@ void QPalDialect::initialize() {
 #define GET_OP_LIST
 #include "qpal/Dialect/QPal/QPalOps.cpp.inc"
       >();
+  // The plug-in quantizers' dialects, whose attributes qpal's passes build.
+  detail::loadPluginQuantizerDialects(getContext());
 }
 
 LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,

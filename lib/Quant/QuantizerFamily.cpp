@@ -15,9 +15,12 @@
 
 #include "Diagnostics.h"
 
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <array>
 #include <cmath>
+#include <mutex>
 
 using namespace qpal;
 using llvm::StringRef;
@@ -192,23 +195,71 @@ QuantizerFamilyInfo::decode(const QuantizerSpec &spec,
 // Registry
 //===----------------------------------------------------------------------===//
 
-const QuantizerFamilyInfo &
-qpal::getQuantizerFamilyInfo(QuantizerFamily family) {
-  switch (family) {
-#define QPAL_FAMILY(Name, Value, Mnemonic)                                     \
-  case QuantizerFamily::Name:                                                  \
-    return detail::get##Name##FamilyInfo();
+namespace {
+/// Every family by value, and every family in registration order. `all`
+/// holds at most one entry per value, so with its capacity reserved it
+/// never reallocates: an ArrayRef handed out stays valid.
+struct FamilyRegistry {
+  std::mutex mutex;
+  std::array<const QuantizerFamilyInfo *, 256> byValue{};
+  std::vector<const QuantizerFamilyInfo *> all;
+
+  FamilyRegistry() {
+    all.reserve(byValue.size());
+#define QPAL_FAMILY(Name, Value, Mnemonic) add(detail::get##Name##FamilyInfo());
 #include "qpal/Quant/Families.def"
   }
-  llvm_unreachable("unknown quantizer family");
+  void add(const QuantizerFamilyInfo &info) {
+    byValue[static_cast<unsigned>(info.family())] = &info;
+    all.push_back(&info);
+  }
+};
+
+FamilyRegistry &familyRegistry() {
+  static FamilyRegistry registry;
+  return registry;
+}
+} // namespace
+
+llvm::Error qpal::registerQuantizerFamily(const QuantizerFamilyInfo &info) {
+  FamilyRegistry &registry = familyRegistry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  unsigned value = static_cast<unsigned>(info.family());
+  if (value < kFirstPluginFamily)
+    return makeError(llvm::formatv(
+        "quantizer family '{0}': value {1} is reserved for qpal's own "
+        "families; a plug-in takes a value from {2} to 255",
+        info.mnemonic(), value, kFirstPluginFamily));
+  if (registry.byValue[value] == &info)
+    return llvm::Error::success();
+  if (const QuantizerFamilyInfo *other = registry.byValue[value])
+    return makeError(llvm::formatv(
+        "quantizer family '{0}': value {1} is already family '{2}'",
+        info.mnemonic(), value, other->mnemonic()));
+  if (info.mnemonic().empty())
+    return makeError(
+        llvm::formatv("quantizer family {0} has no mnemonic", value));
+  for (const QuantizerFamilyInfo *other : registry.all)
+    if (other->mnemonic() == info.mnemonic())
+      return makeError(llvm::formatv(
+          "quantizer family '{0}': the mnemonic is already family {1}'s",
+          info.mnemonic(), static_cast<unsigned>(other->family())));
+  registry.add(info);
+  return llvm::Error::success();
+}
+
+const QuantizerFamilyInfo &
+qpal::getQuantizerFamilyInfo(QuantizerFamily family) {
+  if (const QuantizerFamilyInfo *info =
+          familyRegistry().byValue[static_cast<unsigned>(family)])
+    return *info;
+  llvm::report_fatal_error(llvm::formatv(
+      "quantizer family {0} is not registered (is its plug-in loaded?)",
+      static_cast<unsigned>(family)));
 }
 
 llvm::ArrayRef<const QuantizerFamilyInfo *> qpal::quantizerFamilies() {
-  static const QuantizerFamilyInfo *const families[] = {
-#define QPAL_FAMILY(Name, Value, Mnemonic) &detail::get##Name##FamilyInfo(),
-#include "qpal/Quant/Families.def"
-  };
-  return families;
+  return familyRegistry().all;
 }
 
 std::vector<QuantizerSpec> qpal::allCodedQuantizers() {

@@ -126,7 +126,7 @@ renderRateDistortionSvg(ArrayRef<PaletteMeasurement> measured) {
   // One line per family, in rate order.
   std::map<std::string, std::vector<const PaletteMeasurement *>> families;
   for (const PaletteMeasurement &m : measured) {
-    std::string family = stringifyQuantizerFamily(m.spec.family);
+    std::string family = m.spec.familyInfo().mnemonic().str();
     if (m.spec.kernel == KernelKind::Simt)
       family += " (SIMT)";
     families[family].push_back(&m);
@@ -261,7 +261,7 @@ static int runPalette() {
       array.push_back(json::Object{
           {"name", quantizer.getReferenceName()},
           {"attribute", printAttr(quantizer)},
-          {"family", stringifyQuantizerFamily(spec.family)},
+          {"family", spec.familyInfo().mnemonic()},
           {"bits", quantizer.getBitsPerWeight()},
           {"expected_distortion", quantizer.getExpectedDistortion()},
           {"gaussian_bound", bound},
@@ -309,7 +309,7 @@ static int runPalette() {
         "{0,-26} {1,-36} {2,-10} {3,5:f2} {4,12:e3} {5,7:f3}  "
         "{6}\n",
         quantizer.getReferenceName(), printAttr(quantizer),
-        stringifyQuantizerFamily(spec.family), quantizer.getBitsPerWeight(),
+        spec.familyInfo().mnemonic(), quantizer.getBitsPerWeight(),
         quantizer.getExpectedDistortion(),
         quantizer.getExpectedDistortion() / bound, join(kernelsOf(spec), ", "));
   }

@@ -15,6 +15,8 @@
 
 #include "qpalpkg.h"
 
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/Plugins/DialectPlugin.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -69,8 +71,36 @@ void qpal::driver::warnDroppedBytes(StringRef command, size_t dropped,
                           dropped, dropped == 1 ? "" : "s", what));
 }
 
+/// Loads each `--load-dialect-plugin` library: a plug-in quantizer family
+/// registers itself (registerPluginQuantizer) when its dialects are
+/// registered, as in qpal-opt. Returns false after reporting a failure.
+static bool loadDialectPlugins(ArrayRef<std::string> paths) {
+  for (const std::string &path : paths) {
+    Expected<mlir::DialectPlugin> plugin = mlir::DialectPlugin::load(path);
+    if (!plugin) {
+      errs() << "qpal: ";
+      WithColor::error(errs(), "")
+          << "cannot load the dialect plug-in '" << path
+          << "': " << toString(plugin.takeError()) << "\n";
+      return false;
+    }
+    // The dialects register into the context of each command through the
+    // qpal dialect (registerPluginQuantizer's `loadDialect`); this registry
+    // only runs the plug-in's registration.
+    mlir::DialectRegistry registry;
+    plugin->registerDialectRegistryCallbacks(registry);
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
+  static cl::list<std::string> dialectPlugins(
+      "load-dialect-plugin",
+      cl::desc("Load a dialect plug-in that adds a quantizer family "
+               "(docs/NewQuantizer.md, \"Out of tree\"); repeatable"),
+      cl::value_desc("library"), cl::sub(cl::SubCommand::getAll()),
+      cl::cat(category()));
   cl::HideUnrelatedOptions(category());
   for (Registered &entry : registry())
     cl::HideUnrelatedOptions(category(), *entry.command);
@@ -83,6 +113,8 @@ int main(int argc, char **argv) {
       "qpal: compile Llama-family models to weight-only quantized inference "
       "code (Q-Palette)\n\n"
       "  Run `qpal <command> --help` for the options of one command.\n");
+  if (!loadDialectPlugins(dialectPlugins))
+    return 1;
   for (Registered &entry : registry())
     if (*entry.command)
       return entry.run();

@@ -10,8 +10,9 @@
 // grammar, parameter ranges, rates and bytes, layout geometry, expected
 // distortion, codebook and codec, and the members tests and tools
 // enumerate. `QuantizerSpec`'s methods dispatch to it, so no code outside
-// a family's file switches over families. The registry is generated from
-// Families.def.
+// a family's file switches over families. The registry holds qpal's own
+// families (Families.def) and those a plug-in registers at load time
+// (`registerQuantizerFamily`; docs/NewQuantizer.md, "Out of tree").
 //
 //===----------------------------------------------------------------------===//
 
@@ -91,12 +92,19 @@ inline const char *roundingField(const QuantizerSpec &spec) {
 /// spec of this family.
 class QuantizerFamilyInfo {
 public:
-  explicit QuantizerFamilyInfo(QuantizerFamily family) : family_(family) {}
+  /// One of qpal's own families (Families.def), named by its mnemonic
+  /// there.
+  explicit QuantizerFamilyInfo(QuantizerFamily family)
+      : family_(family), mnemonic_(stringifyQuantizerFamily(family)) {}
+  /// A plug-in family: a value from `kFirstPluginFamily` on, and a
+  /// mnemonic of its own (its attribute's, and the JSON name).
+  QuantizerFamilyInfo(QuantizerFamily family, llvm::StringRef mnemonic)
+      : family_(family), mnemonic_(mnemonic) {}
   virtual ~QuantizerFamilyInfo();
 
   QuantizerFamily family() const { return family_; }
-  /// The dialect mnemonic (`"tcq"`, `"sq"`), from Families.def.
-  llvm::StringRef mnemonic() const { return stringifyQuantizerFamily(family_); }
+  /// The attribute mnemonic and JSON name (`"tcq"`, `"sq"`).
+  llvm::StringRef mnemonic() const { return mnemonic_; }
 
   virtual CodecKind codecKind() const = 0;
 
@@ -199,12 +207,31 @@ public:
 
 private:
   QuantizerFamily family_;
+  llvm::StringRef mnemonic_;
 };
 
-/// The descriptor of `family`.
+/// The first `QuantizerFamily` value a plug-in family may take; the values
+/// below belong to qpal's own families (Families.def). Values are stored in
+/// plans and packages: a plug-in keeps its value for good.
+inline constexpr unsigned kFirstPluginFamily = 128;
+
+/// Adds a plug-in family to the registry, for `QuantizerSpec::parse`,
+/// `getQuantizerFamilyInfo` and `quantizerFamilies()`. `info` must outlive
+/// every use (a plug-in's static object). Fails, naming the clash, when its
+/// value is below `kFirstPluginFamily` or its value or mnemonic is another
+/// family's; registering the same descriptor again does nothing. Register
+/// at load time, before any thread reads the registry: lookups take no
+/// lock. A family with an attribute registers through the dialect
+/// (`registerPluginQuantizer`, QPalDialect.h), which calls this.
+llvm::Error registerQuantizerFamily(const QuantizerFamilyInfo &info);
+
+/// The descriptor of `family`, one of Families.def or a registered
+/// plug-in's (anything else is a fatal error: a spec only holds a family
+/// that parsed).
 const QuantizerFamilyInfo &getQuantizerFamilyInfo(QuantizerFamily family);
 
-/// Every family's descriptor, in Families.def order.
+/// Every family's descriptor: Families.def's in order, then the plug-ins'
+/// in the order they registered.
 llvm::ArrayRef<const QuantizerFamilyInfo *> quantizerFamilies();
 
 /// Every member of every family that stores codes (not f16), family by

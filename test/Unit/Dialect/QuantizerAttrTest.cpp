@@ -113,4 +113,28 @@ TEST_F(QuantizerAttrTest, BadNamesKeepTheirMessage) {
             std::string::npos);
 }
 
+/// A plug-in family without an attribute builder or dialect loader is
+/// refused before lib/Quant sees it: every name of it would parse into a
+/// spec no attribute can hold.
+TEST_F(QuantizerAttrTest, PluginQuantizerNeedsItsAttribute) {
+  const QuantizerFamilyInfo &sq = getQuantizerFamilyInfo(QuantizerFamily::Sq);
+  size_t before = quantizerFamilies().size();
+  llvm::Error err = registerPluginQuantizer(sq, {nullptr, nullptr});
+  ASSERT_TRUE(static_cast<bool>(err));
+  EXPECT_EQ(llvm::toString(std::move(err)),
+            "quantizer family 'sq': the plug-in gives no attribute builder "
+            "or dialect loader");
+  // With both, lib/Quant's checks apply: SQ's value is qpal's own.
+  err = registerPluginQuantizer(
+      sq, {[](MLIRContext *context, const QuantizerSpec &spec) {
+             return getQuantizerAttr(context, spec);
+           },
+           [](MLIRContext *) {}});
+  ASSERT_TRUE(static_cast<bool>(err));
+  EXPECT_EQ(llvm::toString(std::move(err)),
+            "quantizer family 'sq': value 4 is reserved for qpal's own "
+            "families; a plug-in takes a value from 128 to 255");
+  EXPECT_EQ(quantizerFamilies().size(), before);
+}
+
 } // namespace

@@ -81,6 +81,74 @@ TEST(QuantizerFamilies, EveryMemberIsConsistent) {
 }
 
 /// Every reference string parses to one spec whose name is the same string.
+/// A descriptor a plug-in could register: parses nothing, one member.
+class TestPluginFamily final : public QuantizerFamilyInfo {
+public:
+  TestPluginFamily(unsigned value, llvm::StringRef mnemonic)
+      : QuantizerFamilyInfo(static_cast<QuantizerFamily>(value), mnemonic) {}
+  CodecKind codecKind() const override { return CodecKind::Lut; }
+  llvm::StringRef namePrefix() const override { return mnemonic(); }
+  std::optional<llvm::Expected<QuantizerSpec>>
+  parse(const QuantizerName &) const override {
+    return std::nullopt;
+  }
+  std::string referenceName(const QuantizerSpec &) const override {
+    return mnemonic().str();
+  }
+  llvm::Error verify(const QuantizerSpec &) const override {
+    return llvm::Error::success();
+  }
+  std::pair<uint64_t, uint64_t>
+  bitsPerWeightFraction(const QuantizerSpec &) const override {
+    return {4, 1};
+  }
+  unsigned vectorDim(const QuantizerSpec &) const override { return 1; }
+  uint64_t codebookBytes(const QuantizerSpec &) const override { return 32; }
+  KernelFamily kernelFamily(const QuantizerSpec &) const override {
+    return KernelFamily::SqTensorCore;
+  }
+  double expectedDistortion(const QuantizerSpec &) const override {
+    return 0.01;
+  }
+  std::vector<QuantizerSpec> members() const override {
+    return {QuantizerSpec::lut(family(), 4)};
+  }
+};
+
+/// A plug-in family must take a value of its own from kFirstPluginFamily
+/// on and a mnemonic of its own; a refused one leaves the registry as it
+/// was. (A registration that succeeds is permanent in the process: the
+/// out-of-tree example, test/Examples, registers one and runs it end to
+/// end.)
+TEST(QuantizerFamilies, PluginRegistrationRefusesClashes) {
+  size_t before = quantizerFamilies().size();
+  auto message = [](llvm::Error err) {
+    return err ? llvm::toString(std::move(err)) : std::string("success");
+  };
+  TestPluginFamily reserved(7, "mine");
+  EXPECT_EQ(message(registerQuantizerFamily(reserved)),
+            "quantizer family 'mine': value 7 is reserved for qpal's own "
+            "families; a plug-in takes a value from 128 to 255");
+  TestPluginFamily builtinValue(static_cast<unsigned>(QuantizerFamily::Tcq),
+                                "mine");
+  EXPECT_EQ(message(registerQuantizerFamily(builtinValue)),
+            "quantizer family 'mine': value 1 is reserved for qpal's own "
+            "families; a plug-in takes a value from 128 to 255");
+  TestPluginFamily takenMnemonic(200, "tcq");
+  EXPECT_EQ(message(registerQuantizerFamily(takenMnemonic)),
+            "quantizer family 'tcq': the mnemonic is already family 1's");
+  TestPluginFamily noMnemonic(201, "");
+  EXPECT_EQ(message(registerQuantizerFamily(noMnemonic)),
+            "quantizer family 201 has no mnemonic");
+  EXPECT_EQ(quantizerFamilies().size(), before);
+  // A name no family parses still lists the built-in prefixes only.
+  auto spec = QuantizerSpec::parse("mine_4");
+  ASSERT_FALSE(spec);
+  EXPECT_EQ(llvm::toString(spec.takeError()),
+            "unknown quantizer 'mine_4': expected 'f16' or a name starting "
+            "with 'tcq_', 'tcomb_' or 'ldlq_'");
+}
+
 TEST(QuantizerSpec, ReferenceNamesRoundTrip) {
   std::set<std::string> names;
   for (const QuantizerSpec &spec : referencePalette()) {

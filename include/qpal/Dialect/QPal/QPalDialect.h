@@ -44,6 +44,36 @@
 
 namespace qpal {
 
+class QuantizerFamilyInfo;
+
+/// What the dialect needs to know of a plug-in quantizer family's
+/// attribute, which the plug-in's own dialect defines.
+struct PluginQuantizerAttr {
+  /// The attribute that `spec` (a spec of the family) describes; the
+  /// inverse of its `getSpec()`.
+  QuantizerAttrInterface (*fromSpec)(mlir::MLIRContext *context,
+                                     const QuantizerSpec &spec);
+  /// Loads the plug-in's dialect into `context`. Every context that loads
+  /// the qpal dialect loads it too, so that a pass may build the family's
+  /// attribute from a name (`quantizer=usq_4_none_1.0`) in any context.
+  void (*loadDialect)(mlir::MLIRContext *context);
+};
+
+/// Registers a plug-in quantizer family: its descriptor with lib/Quant
+/// (`registerQuantizerFamily`, with its checks) and its attribute with the
+/// dialect, so that names, plans, palettes and allocations map to it. Call
+/// it from the plug-in's registration (`mlirGetDialectPluginInfo`'s
+/// callback) before any context is created; registering the same family
+/// again does nothing. docs/NewQuantizer.md, "Out of tree".
+llvm::Error registerPluginQuantizer(const QuantizerFamilyInfo &info,
+                                    PluginQuantizerAttr attr);
+
+namespace detail {
+/// Loads the dialects of the registered plug-in quantizers into `context`
+/// (QPalDialect::initialize).
+void loadPluginQuantizerDialects(mlir::MLIRContext *context);
+} // namespace detail
+
 /// Returns the quantizer attribute that `spec` describes.
 QuantizerAttrInterface getQuantizerAttr(mlir::MLIRContext *context,
                                         const QuantizerSpec &spec);

@@ -8,8 +8,8 @@
 #ifndef QPAL_CONVERSION_QPALTOKERNELS_DECODE_DECODEMODELS_H
 #define QPAL_CONVERSION_QPALTOKERNELS_DECODE_DECODEMODELS_H
 
-#include "DecodeSupport.h"
 #include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
+#include "qpal/Conversion/QPalToKernels/DecodeSupport.h"
 
 #include "mlir/IR/MLIRContext.h"
 

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "DecodeSupport.h"
+#include "qpal/Conversion/QPalToKernels/DecodeSupport.h"
 
 #include "qpal/Conversion/QPalToKernels/KernelDecode.h"
 
@@ -19,14 +19,14 @@
 using namespace mlir;
 using namespace qpal;
 
-Type qpal::detail::shapedLike(Value like, Type element) {
+Type qpal::shapedLike(Value like, Type element) {
   if (auto vector = dyn_cast<VectorType>(like.getType()))
     return VectorType::get(vector.getShape(), element);
   return element;
 }
 
-Value qpal::detail::emitIntConstant(OpBuilder &builder, Location loc, Type type,
-                                    int64_t value) {
+Value qpal::emitIntConstant(OpBuilder &builder, Location loc, Type type,
+                            int64_t value) {
   if (auto vector = dyn_cast<VectorType>(type)) {
     Type element = vector.getElementType();
     Attribute scalar = element.isIndex()
@@ -43,15 +43,15 @@ Value qpal::detail::emitIntConstant(OpBuilder &builder, Location loc, Type type,
   return arith::ConstantIntOp::create(builder, loc, type, value);
 }
 
-Value qpal::detail::emitI64(OpBuilder &builder, Location loc, int64_t value,
-                            Value like) {
+Value qpal::emitI64(OpBuilder &builder, Location loc, int64_t value,
+                    Value like) {
   Type i64 = builder.getI64Type();
   return emitIntConstant(builder, loc, like ? shapedLike(like, i64) : i64,
                          value);
 }
 
-Value qpal::detail::emitGather(OpBuilder &builder, Location loc, Value memory,
-                               Value positions) {
+Value qpal::emitGather(OpBuilder &builder, Location loc, Value memory,
+                       Value positions) {
   auto positionType = cast<VectorType>(positions.getType());
   auto memoryType = cast<MemRefType>(memory.getType());
   auto resultType =
@@ -72,7 +72,7 @@ Value qpal::detail::emitGather(OpBuilder &builder, Location loc, Value memory,
 static Value emitLoad(OpBuilder &builder, Location loc, Value memory,
                       Value position) {
   if (isa<VectorType>(position.getType()))
-    return qpal::detail::emitGather(builder, loc, memory, position);
+    return qpal::emitGather(builder, loc, memory, position);
   return memref::LoadOp::create(builder, loc, memory, position);
 }
 
@@ -83,11 +83,11 @@ static Value emitAddIndex(OpBuilder &builder, Location loc, Value offset,
     return offset;
   return arith::AddIOp::create(
       builder, loc, offset,
-      qpal::detail::emitIntConstant(builder, loc, offset.getType(), value));
+      qpal::emitIntConstant(builder, loc, offset.getType(), value));
 }
 
-using qpal::detail::emitI64;
-using qpal::detail::emitIntConstant;
+using qpal::emitI64;
+using qpal::emitIntConstant;
 
 /// emitLoadBitsLE through a word view: words [first, last] of the field,
 /// each placed at its bit position relative to the field's first bit.
@@ -98,7 +98,7 @@ static Value emitLoadBitsFromWords(OpBuilder &builder, Location loc,
   unsigned first = bitOffset / wordBits;
   unsigned last = (bitOffset + numBits - 1) / wordBits;
   unsigned skip = bitOffset % wordBits;
-  Type i64 = qpal::detail::shapedLike(byteOffset, builder.getI64Type());
+  Type i64 = qpal::shapedLike(byteOffset, builder.getI64Type());
   const CachedSegment *cached = nullptr;
   for (const CachedSegment &segment : words.cached)
     if (segment.offset == byteOffset)
@@ -139,10 +139,9 @@ static Value emitLoadBitsFromWords(OpBuilder &builder, Location loc,
   return field;
 }
 
-Value qpal::detail::emitLoadBitsLE(OpBuilder &builder, Location loc,
-                                   Value codes, Value byteOffset,
-                                   unsigned bitOffset, unsigned numBits,
-                                   const CodeWords &words) {
+Value qpal::emitLoadBitsLE(OpBuilder &builder, Location loc, Value codes,
+                           Value byteOffset, unsigned bitOffset,
+                           unsigned numBits, const CodeWords &words) {
   assert(numBits >= 1 && numBits + bitOffset % 8 <= 64 &&
          "bit field does not fit an i64");
   if (words.words)
@@ -174,7 +173,7 @@ Value qpal::detail::emitLoadBitsLE(OpBuilder &builder, Location loc,
   return word;
 }
 
-Value qpal::detail::emitLoadWordStreamCode(
+Value qpal::emitLoadWordStreamCode(
     OpBuilder &builder, Location loc, Value codes,
     function_ref<Value(OpBuilder &, Location, unsigned)> wordOffset,
     unsigned code, unsigned bits, const CodeWords &words) {
@@ -228,25 +227,23 @@ static Value emitTablePosition(OpBuilder &builder, Location loc, Value index,
   return position;
 }
 
-Value qpal::detail::emitCodebookLoad(OpBuilder &builder, Location loc,
-                                     Value codebook, Value index,
-                                     unsigned stride, unsigned component) {
+Value qpal::emitCodebookLoad(OpBuilder &builder, Location loc, Value codebook,
+                             Value index, unsigned stride, unsigned component) {
   return emitLoad(builder, loc, codebook,
                   emitTablePosition(builder, loc, index, stride, component));
 }
 
-Value qpal::detail::emitCodebookLoad(OpBuilder &builder, Location loc,
-                                     Value codebook, CodebookLookup lookup,
-                                     Value index, unsigned stride,
-                                     unsigned component) {
+Value qpal::emitCodebookLoad(OpBuilder &builder, Location loc, Value codebook,
+                             CodebookLookup lookup, Value index,
+                             unsigned stride, unsigned component) {
   if (lookup && isa<VectorType>(index.getType()))
     if (Value value = lookup(builder, loc, index, stride, component))
       return value;
   return emitCodebookLoad(builder, loc, codebook, index, stride, component);
 }
 
-Value qpal::detail::emitPackHalves(OpBuilder &builder, Location loc,
-                                   Value first, Value second) {
+Value qpal::emitPackHalves(OpBuilder &builder, Location loc, Value first,
+                           Value second) {
   Type i32 = builder.getI32Type();
   auto bits = [&](Value value) -> Value {
     Value half =
@@ -261,8 +258,8 @@ Value qpal::detail::emitPackHalves(OpBuilder &builder, Location loc,
   return arith::OrIOp::create(builder, loc, bits(first), high);
 }
 
-Value qpal::detail::emitCodebookPairEntry(OpBuilder &builder, Location loc,
-                                          Value codebook, Value entry) {
+Value qpal::emitCodebookPairEntry(OpBuilder &builder, Location loc,
+                                  Value codebook, Value entry) {
   Value first = arith::MulIOp::create(
       builder, loc, entry, arith::ConstantIndexOp::create(builder, loc, 2));
   Value second = arith::AddIOp::create(
@@ -272,9 +269,9 @@ Value qpal::detail::emitCodebookPairEntry(OpBuilder &builder, Location loc,
                         memref::LoadOp::create(builder, loc, codebook, second));
 }
 
-Value qpal::detail::emitPackedPairLoad(OpBuilder &builder, Location loc,
-                                       const PackedPairTable &packedPairs,
-                                       Value index) {
+Value qpal::emitPackedPairLoad(OpBuilder &builder, Location loc,
+                               const PackedPairTable &packedPairs,
+                               Value index) {
   if (isa<VectorType>(index.getType())) {
     assert(packedPairs.replicas == 1 && "a lane vector reads one copy");
     return emitLoad(builder, loc, packedPairs.table,

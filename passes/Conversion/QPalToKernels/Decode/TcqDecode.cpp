@@ -19,8 +19,8 @@
 #include "TcqDecode.h"
 
 #include "DecodeModels.h"
-#include "DecodeSupport.h"
 #include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
+#include "qpal/Conversion/QPalToKernels/DecodeSupport.h"
 
 #include "qpal/Quant/ComputedTrellis.h"
 

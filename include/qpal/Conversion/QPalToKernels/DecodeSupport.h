@@ -14,8 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QPAL_CONVERSION_QPALTOKERNELS_DECODE_DECODESUPPORT_H
-#define QPAL_CONVERSION_QPALTOKERNELS_DECODE_DECODESUPPORT_H
+#ifndef QPAL_CONVERSION_QPALTOKERNELS_DECODESUPPORT_H
+#define QPAL_CONVERSION_QPALTOKERNELS_DECODESUPPORT_H
 
 #include "qpal/Conversion/QPalToKernels/KernelDecode.h"
 
@@ -23,7 +23,7 @@
 
 #include <utility>
 
-namespace qpal::detail {
+namespace qpal {
 
 /// Returns an i64 holding the `numBits` (<= 57) bits that start `bitOffset`
 /// bits into the little-endian byte string at `codes[byteOffset]`, bit 0
@@ -102,6 +102,6 @@ mlir::Value emitI64(mlir::OpBuilder &builder, mlir::Location loc, int64_t value,
 mlir::Value emitGather(mlir::OpBuilder &builder, mlir::Location loc,
                        mlir::Value memory, mlir::Value positions);
 
-} // namespace qpal::detail
+} // namespace qpal
 
-#endif // QPAL_CONVERSION_QPALTOKERNELS_DECODE_DECODESUPPORT_H
+#endif // QPAL_CONVERSION_QPALTOKERNELS_DECODESUPPORT_H
