@@ -93,10 +93,11 @@ if [ "$job" = test ]; then
   log=$(mktemp)
   status=0
   # Everything builds (benchmarks too), the Python bindings install into
-  # the build directory (test/Python runs their pytest suite), then the lit
-  # + unit suite runs.
+  # the build directory (test/Python runs their pytest suite), the test
+  # oracles from PyPI install (gguf, Hugging Face's tokenizers), then the
+  # lit + unit suite runs.
   { ninja -C "$build" &&
-      python3 -m pip install --quiet pytest numpy &&
+      python3 -m pip install --quiet pytest numpy gguf tokenizers &&
       python3 -m pip install --quiet --no-deps --upgrade --target "$build/python" ./python &&
       ninja -C "$build" check-qpal; } 2>&1 | tee "$log" || status=$?
   summarize "$log" "$status" "check-qpal"

@@ -43,6 +43,7 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 # (fuzz/ReplayMain.cpp).
 replays = [ToolSubst(f"qpal-{name}-replay", unresolved=unresolved)
            for name in ["gguf", "safetensors", "vocabulary", "tokenizer",
+                        "hf-tokenizer",
                         "hessian", "dialect", "plan", "sensitivity",
                         "latency", "distortion"]]
 llvm_config.add_tool_substitutions(replays, tool_dirs)
@@ -83,6 +84,16 @@ if os.path.exists(os.path.join(python_dir, "qpal", "__init__.py")):
             config.available_features.add("qpal-python")
     except ImportError:
         pass
+
+# PyPI test oracles, as the tests' python3 sees them: `gguf` reads GGUF
+# vocabularies (the tokenizer.json fixtures are made from them),
+# `tokenizers` is Hugging Face's tokenizer.
+import subprocess
+python3 = shutil.which("python3")
+for module, feature in (("gguf", "gguf-py"), ("tokenizers", "hf-tokenizers")):
+    if python3 and subprocess.run([python3, "-c", "import " + module],
+                                  capture_output=True).returncode == 0:
+        config.available_features.add(feature)
 
 # `qpal compile` keeps quantized layers in a cache; the tests keep theirs in
 # the build directory, not in the user's home.

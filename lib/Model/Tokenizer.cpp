@@ -18,7 +18,9 @@
 #include "qpal/Model/Gguf.h"
 #include "qpal/Model/ModelFile.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
 
 using namespace qpal::model;
 using llvm::Error;
@@ -143,7 +145,16 @@ Expected<std::unique_ptr<Tokenizer>>
 qpal::model::loadTokenizer(const ModelFile &model) {
   if (const GgufFile *gguf = model.getGguf())
     return Tokenizer::fromGguf(*gguf);
-  return llvm::createStringError(model.getPath() +
-                                 ": only GGUF files carry a tokenizer qpal "
-                                 "can read");
+  // A Hugging Face checkpoint: tokenizer.json in its directory.
+  llvm::SmallString<256> file(model.getPath());
+  if (!llvm::sys::fs::is_directory(file))
+    llvm::sys::path::remove_filename(file);
+  llvm::sys::path::append(file, "tokenizer.json");
+  if (!llvm::sys::fs::exists(file))
+    return llvm::createStringError(
+        model.getPath() +
+        ": no tokenizer: a safetensors model's is the "
+        "tokenizer.json beside it, and " +
+        file + " does not exist");
+  return Tokenizer::fromHfJson(file);
 }

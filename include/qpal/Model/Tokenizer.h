@@ -1,4 +1,5 @@
-//===- Tokenizer.h - Tokenizers embedded in GGUF files ----------*- C++ -*-===//
+//===- Tokenizer.h - Tokenizers of GGUF files and tokenizer.json -*- C++
+//-*-===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -12,6 +13,12 @@
 // qpaltok::Vocabulary, and the LLVM-free qpaltok::Tokenizer
 // (runtime/tokenizer) does the work, reproducing llama.cpp's token ids
 // exactly. This class adapts it to LLVM types.
+//
+// A safetensors model's tokenizer is Hugging Face's `tokenizer.json` beside
+// it (HfTokenizer.cpp): byte-level BPE and SentencePiece-style (BPE with
+// byte fallback, or Unigram) vocabularies map onto the same
+// qpaltok::Vocabulary as the GGUF file of the same vocabulary, and give the
+// same ids.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,12 +48,16 @@ using TokenizerKind = qpaltok::Kind;
 /// The GGUF token types (`tokenizer.ggml.token_type`).
 using TokenType = qpaltok::TokenType;
 
-/// A tokenizer built from a GGUF vocabulary.
+/// A tokenizer built from a GGUF vocabulary or a tokenizer.json.
 class Tokenizer {
 public:
   /// Builds the tokenizer described by `file`'s `tokenizer.ggml.*` metadata.
   static llvm::Expected<std::unique_ptr<Tokenizer>>
   fromGguf(const GgufFile &file);
+  /// Builds the tokenizer of a Hugging Face `tokenizer.json` at `path`
+  /// (readHfTokenizerJson).
+  static llvm::Expected<std::unique_ptr<Tokenizer>>
+  fromHfJson(llvm::StringRef path);
   ~Tokenizer();
 
   /// Returns the vocabulary read from the file: `scores` and `types` are
@@ -101,7 +112,33 @@ private:
   std::unique_ptr<qpaltok::Tokenizer> impl;
 };
 
-/// Builds the tokenizer of `model` (the vocabulary embedded in a GGUF file).
+/// Reads a Hugging Face `tokenizer.json` into the vocabulary of the GGUF
+/// file that holds the same tokenizer:
+///
+/// - model `BPE` with a ByteLevel pre-tokenizer (GPT-2's regex, after
+///   `Digits(individual_digits)` or not): byte-level BPE, its merges;
+/// - model `BPE` with `byte_fallback` (Llama-2 style: a Prepend("\u2581") +
+///   Replace(" ", "\u2581") normalizer, or a Metaspace pre-tokenizer):
+///   SentencePiece, each token scored -(rank of the first merge that makes
+///   it), so that merges happen in the file's order;
+/// - model `Unigram`: SentencePiece with the file's scores (as llama.cpp
+///   runs such vocabularies).
+///
+/// Added tokens are control (special) or user-defined tokens; a
+/// TemplateProcessing post-processor that starts with a special token makes
+/// it the BOS, added to prompts. `tokenizer_config.json` beside the file
+/// names the BOS/EOS (`bos_token`, `eos_token`, `add_bos_token`), else
+/// `config.json` (`bos_token_id`, `eos_token_id`). Anything qpal would
+/// tokenize differently (another normalizer, pre-tokenizer or model) is an
+/// error that names it.
+llvm::Expected<qpaltok::Vocabulary> readHfTokenizerJson(llvm::StringRef path);
+/// Reads `contents` as the tokenizer.json at `path` (messages name it; its
+/// directory is searched for the configuration files).
+llvm::Expected<qpaltok::Vocabulary>
+readHfTokenizerJson(llvm::StringRef contents, llvm::StringRef path);
+
+/// Builds the tokenizer of `model`: the vocabulary embedded in a GGUF file,
+/// or the `tokenizer.json` beside a safetensors model.
 llvm::Expected<std::unique_ptr<Tokenizer>>
 loadTokenizer(const ModelFile &model);
 
