@@ -77,22 +77,23 @@ if os.path.exists(config.cmake_command) and os.path.exists(config.host_cxx):
 # `pip install --target BUILD/python ./python` (scripts/run.sh test).
 python_dir = os.path.join(config.qpal_obj_root, "python")
 config.substitutions.append(("%qpal_python", python_dir))
-if os.path.exists(os.path.join(python_dir, "qpal", "__init__.py")):
-    try:
-        import importlib.util
-        if importlib.util.find_spec("pytest"):
-            config.available_features.add("qpal-python")
-    except ImportError:
-        pass
+def python3_has(module):
+    """Whether the tests' python3 (the one on PATH, which RUN lines call)
+    imports `module`; lit itself may run on another interpreter."""
+    import subprocess
+    python3 = shutil.which("python3")
+    return bool(python3) and subprocess.run(
+        [python3, "-c", "import " + module], capture_output=True).returncode == 0
 
-# PyPI test oracles, as the tests' python3 sees them: `gguf` reads GGUF
-# vocabularies (the tokenizer.json fixtures are made from them),
-# `tokenizers` is Hugging Face's tokenizer.
-import subprocess
-python3 = shutil.which("python3")
+
+if os.path.exists(os.path.join(python_dir, "qpal", "__init__.py")) and \
+        python3_has("pytest"):
+    config.available_features.add("qpal-python")
+
+# PyPI test oracles: `gguf` reads GGUF vocabularies (the tokenizer.json
+# fixtures are made from them), `tokenizers` is Hugging Face's tokenizer.
 for module, feature in (("gguf", "gguf-py"), ("tokenizers", "hf-tokenizers")):
-    if python3 and subprocess.run([python3, "-c", "import " + module],
-                                  capture_output=True).returncode == 0:
+    if python3_has(module):
         config.available_features.add(feature)
 
 # `qpal compile` keeps quantized layers in a cache; the tests keep theirs in

@@ -128,3 +128,16 @@ def test_smollm2_generation_equals_qpal_run():
                           "The capital of France is", "-n", "16"],
                          check=True, capture_output=True, text=True).stdout
     assert model.generate("The capital of France is", n=16) == out.rstrip("\n")
+
+
+@pytest.mark.skipif(not os.environ.get("QPAL_SMOLLM2_PACKAGE")
+                    or not os.environ.get("QPAL_SMOLLM2_TEXT"),
+                    reason="set QPAL_SMOLLM2_PACKAGE and QPAL_SMOLLM2_TEXT")
+def test_smollm2_perplexity_equals_qpal_run():
+    path = os.environ["QPAL_SMOLLM2_PACKAGE"]
+    text = os.environ["QPAL_SMOLLM2_TEXT"]
+    expected = qpal_run_json(path, "--perplexity", "--text", text,
+                             "--threads", "2")["perplexity"]
+    got = qpal.Package(path, threads=2).perplexity(open(text).read())
+    assert 1 < got < 100
+    assert got == pytest.approx(expected, rel=1e-12)
