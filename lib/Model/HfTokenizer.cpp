@@ -25,7 +25,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
-#include <limits>
+#include <tuple>
 
 using namespace qpal::model;
 using llvm::Error;
@@ -75,6 +75,18 @@ private:
   Error readPostProcessor(const json::Object &root);
   Error readSpecialTokenConfig();
   Expected<int32_t> idOf(StringRef text, StringRef where) const;
+  /// Fails when a file declares more than `limit` `what`.
+  Error checkCount(size_t count, size_t limit, StringRef what) const {
+    if (count <= limit)
+      return Error::success();
+    return error(llvm::formatv("{0} {1}, more than {2}", count, what, limit));
+  }
+  /// The model's "merges" array, at most kMaxMerges long.
+  Expected<const json::Array *> mergesOf(const json::Object &model) const;
+  /// The two parts of merge `index`: "left right" (tokenizers < 0.20) or
+  /// ["left", "right"], neither empty.
+  Expected<std::pair<StringRef, StringRef>> mergeParts(const json::Value &merge,
+                                                       size_t index) const;
 
   std::string path;
   qpaltok::Vocabulary vocab;
@@ -118,9 +130,8 @@ Error Reader::readVocabulary(const json::Object &model, bool unigram) {
     const json::Array *entries = model.getArray("vocab");
     if (!entries)
       return error("the Unigram model has no \"vocab\" array");
-    if (entries->size() > kMaxTokens)
-      return error(llvm::formatv("{0} tokens, more than {1}", entries->size(),
-                                 kMaxTokens));
+    if (Error e = checkCount(entries->size(), kMaxTokens, "tokens"))
+      return e;
     vocab.scores.assign(entries->size(), 0.0f);
     for (size_t i = 0; i < entries->size(); ++i) {
       const json::Array *pair = (*entries)[i].getAsArray();
@@ -141,9 +152,8 @@ Error Reader::readVocabulary(const json::Object &model, bool unigram) {
   const json::Object *entries = model.getObject("vocab");
   if (!entries)
     return error("the BPE model has no \"vocab\" object");
-  if (entries->size() > kMaxTokens)
-    return error(llvm::formatv("{0} tokens, more than {1}", entries->size(),
-                               kMaxTokens));
+  if (Error e = checkCount(entries->size(), kMaxTokens, "tokens"))
+    return e;
   for (const auto &[text, value] : *entries) {
     std::optional<int64_t> id = value.getAsInteger();
     if (!id)
@@ -231,37 +241,50 @@ Error Reader::readByteLevel(const json::Object &root,
                  "ByteLevel with GPT-2's regex, alone or after "
                  "Digits(individual_digits)");
 
+  Expected<const json::Array *> merges = mergesOf(model);
+  if (!merges)
+    return merges.takeError();
+  vocab.merges.reserve((*merges)->size());
+  for (size_t i = 0; i < (*merges)->size(); ++i) {
+    Expected<std::pair<StringRef, StringRef>> parts =
+        mergeParts((**merges)[i], i);
+    if (!parts)
+      return parts.takeError();
+    auto [left, right] = *parts;
+    if (left.contains(' ') || right.contains(' '))
+      return error(llvm::formatv("merge {0} has a part with a space, which "
+                                 "byte-level BPE never has: {1}",
+                                 i, show(&(**merges)[i])));
+    vocab.merges.push_back((left + " " + right).str());
+  }
+  return Error::success();
+}
+
+Expected<const json::Array *>
+Reader::mergesOf(const json::Object &model) const {
   const json::Array *merges = model.getArray("merges");
   if (!merges)
     return error("the BPE model has no \"merges\" array");
-  if (merges->size() > kMaxMerges)
-    return error(
-        llvm::formatv("{0} merges, more than {1}", merges->size(), kMaxMerges));
-  vocab.merges.reserve(merges->size());
-  for (size_t i = 0; i < merges->size(); ++i) {
-    const json::Value &merge = (*merges)[i];
-    // "left right" (tokenizers < 0.20) or ["left", "right"].
-    std::string text;
-    if (std::optional<StringRef> joined = merge.getAsString()) {
-      text = joined->str();
-    } else if (const json::Array *pair = merge.getAsArray();
-               pair && pair->size() == 2 && (*pair)[0].getAsString() &&
-               (*pair)[1].getAsString()) {
-      StringRef left = *(*pair)[0].getAsString();
-      StringRef right = *(*pair)[1].getAsString();
-      if (left.contains(' ') || right.contains(' '))
-        return error(llvm::formatv("merge {0} has a part with a space, "
-                                   "which byte-level BPE never has: {1}",
-                                   i, show(&merge)));
-      text = (left + " " + right).str();
-    } else {
-      return error(llvm::formatv("merge {0} is neither \"left right\" nor "
-                                 "[\"left\", \"right\"]: {1}",
-                                 i, show(&merge)));
-    }
-    vocab.merges.push_back(std::move(text));
+  if (Error e = checkCount(merges->size(), kMaxMerges, "merges"))
+    return std::move(e);
+  return merges;
+}
+
+Expected<std::pair<StringRef, StringRef>>
+Reader::mergeParts(const json::Value &merge, size_t index) const {
+  std::optional<StringRef> left, right;
+  if (std::optional<StringRef> joined = merge.getAsString()) {
+    std::tie(left, right) = joined->split(' ');
+  } else if (const json::Array *pair = merge.getAsArray();
+             pair && pair->size() == 2) {
+    left = (*pair)[0].getAsString();
+    right = (*pair)[1].getAsString();
   }
-  return Error::success();
+  if (left && right && !left->empty() && !right->empty())
+    return std::make_pair(*left, *right);
+  return error(llvm::formatv("merge {0} is neither \"left right\" nor "
+                             "[\"left\", \"right\"]: {1}",
+                             index, show(&merge)));
 }
 
 Error Reader::readSentencePiece(const json::Object &root,
@@ -356,30 +379,18 @@ Error Reader::readSentencePiece(const json::Object &root,
   // merge that makes it): merges happen in the file's order. A token no
   // merge makes is never the product of one in tokenizers; it scores below
   // every merge.
-  const json::Array *merges = model.getArray("merges");
+  Expected<const json::Array *> merges = mergesOf(model);
   if (!merges)
-    return error("the BPE model has no \"merges\" array");
-  if (merges->size() > kMaxMerges)
-    return error(
-        llvm::formatv("{0} merges, more than {1}", merges->size(), kMaxMerges));
-  const float unmerged = -static_cast<float>(merges->size()) - 1.0f;
+    return merges.takeError();
+  const float unmerged = -static_cast<float>((*merges)->size()) - 1.0f;
   vocab.scores.assign(vocab.texts.size(), unmerged);
   std::vector<bool> made(vocab.texts.size(), false);
-  for (size_t rank = 0; rank < merges->size(); ++rank) {
-    const json::Value &merge = (*merges)[rank];
-    std::string text;
-    if (std::optional<StringRef> joined = merge.getAsString()) {
-      auto [left, right] = joined->split(' ');
-      text = (left + right).str();
-    } else if (const json::Array *pair = merge.getAsArray();
-               pair && pair->size() == 2 && (*pair)[0].getAsString() &&
-               (*pair)[1].getAsString()) {
-      text = (*(*pair)[0].getAsString() + *(*pair)[1].getAsString()).str();
-    } else {
-      return error(llvm::formatv("merge {0} is neither \"left right\" nor "
-                                 "[\"left\", \"right\"]: {1}",
-                                 rank, show(&merge)));
-    }
+  for (size_t rank = 0; rank < (*merges)->size(); ++rank) {
+    Expected<std::pair<StringRef, StringRef>> parts =
+        mergeParts((**merges)[rank], rank);
+    if (!parts)
+      return parts.takeError();
+    std::string text = (parts->first + parts->second).str();
     auto it = idByText.find(text);
     if (it == idByText.end())
       return error(llvm::formatv("merge {0} makes '{1}', which is not in the "

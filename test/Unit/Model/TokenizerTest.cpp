@@ -196,7 +196,8 @@ TEST(Tokenizer, HfJsonErrorsNameTheProblem) {
   EXPECT_EQ(hfError("{" + byteLevel +
                     R"("model": {"type": "BPE", "vocab": {"a": 0}, )"
                     R"("merges": ["a"]}})"),
-            "tokenizer.json: merge #0 'a' has no space");
+            "tokenizer.json: merge 0 is neither \"left right\" nor "
+            "[\"left\", \"right\"]: \"a\"");
   // SentencePiece forms.
   EXPECT_EQ(hfError(R"({"model": {"type": "BPE", "byte_fallback": true, )"
                     R"("vocab": {"a": 0}, "merges": []}})"),
