@@ -20,3 +20,6 @@ config.environment["QPAL_CACHE_DIR"] = os.path.join(config.usq_test_build, "laye
 
 config.substitutions.append(("%usq_plugin", config.usq_plugin))
 config.substitutions.append(("%python", config.python))
+if config.ptxas and os.path.exists(config.ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", config.ptxas))
