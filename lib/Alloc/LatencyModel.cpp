@@ -31,10 +31,13 @@ static StringRef kindKey(KernelKind kind) {
   return kind == KernelKind::Simt ? "SIMT" : "TC";
 }
 
-/// Table key of a quantizer: its reference name with the TC kernel.
+/// Table key of a quantizer: its reference name with the TC kernel and
+/// data-free rounding. A `hess` quantizer differs from its `none` twin only
+/// in which codes it chose (LDLQ): same layout, same kernels, same cost.
 static std::string tableKey(const QuantizerSpec &quantizer) {
   QuantizerSpec canonical = quantizer;
   canonical.kernel = KernelKind::TensorCore;
+  canonical.hessian = false;
   return canonical.referenceName();
 }
 

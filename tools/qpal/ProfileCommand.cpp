@@ -197,9 +197,16 @@ std::vector<Probe> planProbes(const alloc::ModelConfig &model,
     alloc::LayerShape shape = model.shape(group);
     byShape[{shape.rows, shape.cols}].push_back(group);
   }
-  for (const QuantizerSpec &quantizer : palette) {
-    if (quantizer.family == QuantizerFamily::F16)
-      continue;
+  // A `hess` quantizer runs its data-free twin's kernel (the table prices
+  // both with one entry): each kernel is timed once.
+  std::vector<QuantizerSpec> kernels;
+  for (QuantizerSpec quantizer : palette) {
+    quantizer.hessian = false;
+    if (quantizer.family != QuantizerFamily::F16 &&
+        !llvm::is_contained(kernels, quantizer))
+      kernels.push_back(quantizer);
+  }
+  for (const QuantizerSpec &quantizer : kernels) {
     for (const auto &[dims, members] : byShape) {
       if (std::optional<std::string> why =
               quantizer.checkShape(dims.first, dims.second)) {

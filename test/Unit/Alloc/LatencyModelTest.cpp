@@ -58,6 +58,29 @@ TEST(LatencyTable, SimtPricing) {
   EXPECT_NEAR(uniformMillis(*table, "ldlq_2_6_none_1.0:simt"), 5.374, 5e-4);
 }
 
+/// A quantizer that rounds with LDLQ (`hess`) runs its data-free twin's
+/// kernels: the table's `none` entries price it, TC and SIMT alike.
+TEST(LatencyTable, HessianRoundingPricesAsItsTwin) {
+  auto table = unwrap(
+      loadLatencyTable(referenceData("llama31_8b_latency_rtx4090.json")));
+  ASSERT_TRUE(table);
+  for (const char *fused : {"", "qkv+ug"})
+    for (auto [hess, none] :
+         {std::pair<const char *, const char *>{"ldlq_2_6_hess_1.0",
+                                                "ldlq_2_6_none_1.0"},
+          {"ldlq_2_6_hess_1.0:simt", "ldlq_2_6_none_1.0:simt"},
+          {"tcq_6_hess_0.9", "tcq_6_none_0.9"},
+          {"tcomb_6_7_0.5_hess_0.9", "tcomb_6_7_0.5_none_0.9"}}) {
+      llvm::ArrayRef<FusionGroup> groups =
+          *fused ? llvm::ArrayRef<FusionGroup>(kQkvUg)
+                 : llvm::ArrayRef<FusionGroup>();
+      EXPECT_EQ(uniformMillis(*table, hess, groups),
+                uniformMillis(*table, none, groups))
+          << hess << " " << fused;
+    }
+  EXPECT_NEAR(uniformMillis(*table, "ldlq_2_6_hess_1.0:simt"), 5.176, 5e-4);
+}
+
 /// Missing entries and foreign shapes are errors that say what is missing.
 TEST(LatencyTable, Errors) {
   auto table = unwrap(
