@@ -187,6 +187,14 @@ Error SafetensorsModel::initialize(StringRef directory, StringRef indexPath,
   llvm::sys::path::append(configPath, "config.json");
   if (Error err = readConfig(configPath))
     return err;
+  // Without `_name_or_path`, the checkpoint is named by its directory, as
+  // Hugging Face names a local checkpoint.
+  if (config.name.empty()) {
+    llvm::SmallString<256> absolute(directory);
+    llvm::sys::fs::make_absolute(absolute);
+    llvm::sys::path::remove_dots(absolute, /*remove_dot_dot=*/true);
+    config.name = llvm::sys::path::filename(absolute).str();
+  }
   if (!indexPath.empty()) {
     Expected<llvm::json::Value> index = readJsonFile(indexPath);
     if (!index)

@@ -76,6 +76,10 @@ TEST(Safetensors, ShardedIndex) {
       openModel(inputPath("tiny-llama-sharded/model.safetensors.index.json"));
   ASSERT_TRUE(static_cast<bool>(viaIndex)) << toString(viaIndex.takeError());
   EXPECT_EQ((*viaIndex)->getTensors().size(), 2u * 9 + 3);
+  // Without `_name_or_path` in config.json, a checkpoint is named by its
+  // directory, however it is opened.
+  EXPECT_EQ(model->getConfig().name, "tiny-llama-sharded");
+  EXPECT_EQ((*viaIndex)->getConfig().name, "tiny-llama-sharded");
 }
 
 /// BF16 single file, F32 shards and permuted F16 GGUF read to identical
