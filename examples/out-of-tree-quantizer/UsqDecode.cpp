@@ -18,9 +18,7 @@
 
 #include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
 #include "qpal/Conversion/QPalToKernels/DecodeSupport.h"
-
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "qpal/Conversion/QPalToKernels/PairTableModels.h"
 
 using namespace mlir;
 using namespace qpal;
@@ -60,28 +58,10 @@ struct UniformLaneDecode
   }
 };
 
-/// Entry e of the pair table packs levels e mod 2^b (first) and e / 2^b
-/// (second) as two fp16 halves.
-struct UniformPairTable
-    : PackedPairTableAttrInterface::ExternalModel<UniformPairTable,
-                                                  usq::UniformAttr> {
-  Value emitPackedPairEntry(Attribute attr, OpBuilder &builder, Location loc,
-                            Value codebook, Value entry) const {
-    unsigned bits = cast<usq::UniformAttr>(attr).getBits();
-    Value first = arith::AndIOp::create(
-        builder, loc, entry,
-        arith::ConstantIndexOp::create(builder, loc, (1 << bits) - 1));
-    Value second = arith::ShRUIOp::create(
-        builder, loc, entry,
-        arith::ConstantIndexOp::create(builder, loc, bits));
-    return emitPackHalves(
-        builder, loc, memref::LoadOp::create(builder, loc, codebook, first),
-        memref::LoadOp::create(builder, loc, codebook, second));
-  }
-};
-
 } // namespace
 
 void usq::attachUsqDecodeModels(MLIRContext *context) {
-  UniformAttr::attachInterface<UniformLaneDecode, UniformPairTable>(*context);
+  // The pair table of a scalar codebook is qpal's (PairTableModels.h).
+  UniformAttr::attachInterface<UniformLaneDecode, ScalarPairTable<UniformAttr>>(
+      *context);
 }

@@ -79,6 +79,13 @@ mlir::Value emitPackHalves(mlir::OpBuilder &builder, mlir::Location loc,
 mlir::Value emitCodebookPairEntry(mlir::OpBuilder &builder, mlir::Location loc,
                                   mlir::Value codebook, mlir::Value entry);
 
+/// Returns scalar pair-table entry `entry` (an index): the levels `entry mod
+/// 2^bits` (first) and `entry / 2^bits` (second) of the f32 `codebook`,
+/// packed as by emitPackHalves: the pair table of 1-D codebooks.
+mlir::Value emitScalarPairEntry(mlir::OpBuilder &builder, mlir::Location loc,
+                                mlir::Value codebook, mlir::Value entry,
+                                unsigned bits);
+
 /// Returns entry `index` (an integer of any width) of the lane's copy of
 /// the packed pair table (an i32).
 mlir::Value emitPackedPairLoad(mlir::OpBuilder &builder, mlir::Location loc,

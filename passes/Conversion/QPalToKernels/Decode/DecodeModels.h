@@ -10,6 +10,7 @@
 
 #include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
 #include "qpal/Conversion/QPalToKernels/DecodeSupport.h"
+#include "qpal/Conversion/QPalToKernels/PairTableModels.h"
 
 #include "mlir/IR/MLIRContext.h"
 
@@ -34,18 +35,6 @@ inline llvm::LogicalResult checkLayout(QuantizerAttrInterface quantizer,
                    "tensor-core one"
                  : " stores its codes in the tensor-core layout");
 }
-
-/// The pair table of a 2-D codebook (TCQ, VQ): entry e is codeword e.
-template <typename Attr>
-struct CodewordPairTable
-    : PackedPairTableAttrInterface::ExternalModel<CodewordPairTable<Attr>,
-                                                  Attr> {
-  mlir::Value emitPackedPairEntry(mlir::Attribute, mlir::OpBuilder &builder,
-                                  mlir::Location loc, mlir::Value codebook,
-                                  mlir::Value entry) const {
-    return emitCodebookPairEntry(builder, loc, codebook, entry);
-  }
-};
 
 } // namespace qpal::detail
 

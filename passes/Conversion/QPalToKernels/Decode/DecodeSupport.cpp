@@ -269,6 +269,18 @@ Value qpal::emitCodebookPairEntry(OpBuilder &builder, Location loc,
                         memref::LoadOp::create(builder, loc, codebook, second));
 }
 
+Value qpal::emitScalarPairEntry(OpBuilder &builder, Location loc,
+                                Value codebook, Value entry, unsigned bits) {
+  Value first = arith::AndIOp::create(
+      builder, loc, entry,
+      arith::ConstantIndexOp::create(builder, loc, (1 << bits) - 1));
+  Value second = arith::ShRUIOp::create(
+      builder, loc, entry, arith::ConstantIndexOp::create(builder, loc, bits));
+  return emitPackHalves(builder, loc,
+                        memref::LoadOp::create(builder, loc, codebook, first),
+                        memref::LoadOp::create(builder, loc, codebook, second));
+}
+
 Value qpal::emitPackedPairLoad(OpBuilder &builder, Location loc,
                                const PackedPairTable &packedPairs,
                                Value index) {

@@ -13,9 +13,6 @@
 
 #include "DecodeModels.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-
 using namespace mlir;
 using namespace qpal;
 using namespace qpal::detail;
@@ -60,24 +57,6 @@ struct SqLaneDecode
   }
 };
 
-/// Entry e pairs code e mod 2^b (first) with code e / 2^b (second).
-struct SqPairTable
-    : PackedPairTableAttrInterface::ExternalModel<SqPairTable, SqAttr> {
-  Value emitPackedPairEntry(Attribute attr, OpBuilder &builder, Location loc,
-                            Value codebook, Value entry) const {
-    unsigned bits = cast<SqAttr>(attr).getBits();
-    Value first = arith::AndIOp::create(
-        builder, loc, entry,
-        arith::ConstantIndexOp::create(builder, loc, (1 << bits) - 1));
-    Value second = arith::ShRUIOp::create(
-        builder, loc, entry,
-        arith::ConstantIndexOp::create(builder, loc, bits));
-    return emitPackHalves(
-        builder, loc, memref::LoadOp::create(builder, loc, codebook, first),
-        memref::LoadOp::create(builder, loc, codebook, second));
-  }
-};
-
 struct SqSimtDecode
     : SimtDecodeAttrInterface::ExternalModel<SqSimtDecode, SqAttr> {
   LogicalResult emitSimtDecode(Attribute attr, OpBuilder &builder, Location loc,
@@ -103,5 +82,6 @@ struct SqSimtDecode
 } // namespace
 
 void qpal::detail::attachSqDecodeModels(MLIRContext *context) {
-  SqAttr::attachInterface<SqLaneDecode, SqPairTable, SqSimtDecode>(*context);
+  SqAttr::attachInterface<SqLaneDecode, ScalarPairTable<SqAttr>, SqSimtDecode>(
+      *context);
 }
