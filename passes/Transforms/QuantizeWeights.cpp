@@ -335,7 +335,8 @@ void QuantizeWeightsPass::runOnOperation() {
     }
   // One action per layer: a driver follows the quantization through an
   // action handler (qpal compile's progress line).
-  for (auto [index, job] : llvm::enumerate(jobs)) {
+  for (size_t index = 0; index < jobs.size(); ++index) {
+    auto &job = jobs[index];
     std::string name;
     for (LinearOp member : job.members) {
       auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(
