@@ -19,6 +19,7 @@
 #include "mlir/Tools/Plugins/DialectPlugin.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Config/llvm-config.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -75,12 +76,18 @@ void qpal::driver::warnDroppedBytes(StringRef command, size_t dropped,
 /// registers itself (registerPluginQuantizer) when its dialects are
 /// registered, as in qpal-opt. Returns false after reporting a failure.
 static bool loadDialectPlugins(ArrayRef<std::string> paths) {
-  for (const std::string &path : paths) {
-    Expected<mlir::DialectPlugin> plugin = mlir::DialectPlugin::load(path);
+  for (const std::string &given : paths) {
+    // dlopen searches the library path for a name without a slash: a file
+    // named in the working directory is meant.
+    SmallString<256> path(given);
+    if (sys::fs::exists(path))
+      sys::fs::make_absolute(path);
+    Expected<mlir::DialectPlugin> plugin =
+        mlir::DialectPlugin::load(path.str().str());
     if (!plugin) {
       errs() << "qpal: ";
       WithColor::error(errs(), "")
-          << "cannot load the dialect plug-in '" << path
+          << "cannot load the dialect plug-in '" << given
           << "': " << toString(plugin.takeError()) << "\n";
       return false;
     }

@@ -18,6 +18,7 @@ config.environment["PATH"] = os.pathsep.join(
 # Compiled layers are cached per test run, never in the user's cache.
 config.environment["QPAL_CACHE_DIR"] = os.path.join(config.usq_test_build, "layer-cache")
 
+config.substitutions.append(("%{usq_plugin_dir}", os.path.dirname(config.usq_plugin)))
 config.substitutions.append(("%usq_plugin", config.usq_plugin))
 config.substitutions.append(("%python", config.python))
 if config.ptxas and os.path.exists(config.ptxas):
