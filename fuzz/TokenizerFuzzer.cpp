@@ -7,7 +7,8 @@
 //
 // Random bytes in, round trip out. The first byte picks a vocabulary: the
 // byte-level BPE and the SentencePiece fixtures of test/Model/Inputs (made
-// by scripts/oracle/make_tokenizer_fixtures.py), and the GGUF file named by
+// by scripts/oracle/make_tokenizer_fixtures.py), the Llama 3 one
+// (make_llama3_tokenizer_fixture.py), and the GGUF file named by
 // QPAL_FUZZ_TOKENIZER_GGUF (SmolLM2's, say) when set. The rest is encoded
 // with and without special-token parsing and decoded. Findings:
 //
@@ -122,6 +123,7 @@ void load(const std::string &path) {
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   load(QPAL_FUZZ_INPUTS "/bpe-vocab.gguf");
   load(QPAL_FUZZ_INPUTS "/spm-vocab.gguf");
+  load(QPAL_FUZZ_INPUTS "/llama3-vocab.gguf");
   if (const char *path = std::getenv("QPAL_FUZZ_TOKENIZER_GGUF"))
     load(path);
   return 0;

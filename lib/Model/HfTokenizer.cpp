@@ -45,6 +45,12 @@ constexpr uint64_t kMaxFileBytes = uint64_t{1} << 30;
 /// SentencePiece's word-boundary mark, U+2581.
 constexpr StringRef kSpaceMark = "\xe2\x96\x81";
 
+/// Llama 3's pre-tokenizer regex, as Meta's tokenizer.json spells it.
+constexpr StringRef kLlama3Regex =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"
+    "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+    "\\s+(?!\\S)|\\s+";
+
 /// GPT-2's pre-tokenizer regex, as a Split pre-tokenizer spells it.
 constexpr StringRef kGpt2Regex = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| "
                                  "?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|"
@@ -229,17 +235,27 @@ Error Reader::readByteLevel(const json::Object &root,
         isByteLevel(second, true)) {
       vocab.preTokenizer = "smollm";
     } else if (first && first->getString("type") == "Split" &&
-               first->getObject("pattern") &&
-               first->getObject("pattern")->getString("Regex") == kGpt2Regex &&
-               isByteLevel(second, false)) {
-      vocab.preTokenizer = "gpt-2";
+               first->getObject("pattern") && isByteLevel(second, false)) {
+      std::optional<StringRef> regex =
+          first->getObject("pattern")->getString("Regex");
+      if (regex == kGpt2Regex)
+        vocab.preTokenizer = "gpt-2";
+      else if (regex == kLlama3Regex)
+        vocab.preTokenizer = "llama-bpe";
     }
   }
+  // Llama 3's words are looked up whole before they are merged (llama.cpp's
+  // ignore_merges for "llama-bpe"); a file that merges them would tokenize
+  // otherwise.
+  if (vocab.preTokenizer == "llama-bpe" &&
+      !model.getBoolean("ignore_merges").value_or(false))
+    return error("Llama 3's pre-tokenizer without \"ignore_merges\": true "
+                 "is not one qpal reproduces");
   if (vocab.preTokenizer.empty())
     return error("the pre-tokenizer " + show(pre) +
                  " is not one qpal reproduces: a byte-level BPE needs "
                  "ByteLevel with GPT-2's regex, alone or after "
-                 "Digits(individual_digits)");
+                 "Digits(individual_digits), or Llama 3's regex");
 
   Expected<const json::Array *> merges = mergesOf(model);
   if (!merges)

@@ -5,8 +5,10 @@ transformers' converters would for the same tokenizer:
 
   "gpt2" (byte-level BPE)   model BPE (vocab, merges), pre-tokenizer
                             ByteLevel (with Digits(individual) first for the
-                            digit-splitting pre-tokenizers such as "smollm"),
-                            decoder ByteLevel
+                            digit-splitting pre-tokenizers such as "smollm";
+                            for Llama 3's "llama-bpe", Split(Llama 3's regex)
+                            then ByteLevel, and ignore_merges), decoder
+                            ByteLevel
   "llama" (SentencePiece)   model BPE with byte_fallback and unk_token, the
                             merges every pair of pieces whose concatenation
                             is a piece, ordered by that piece's score (as
@@ -34,6 +36,11 @@ from gguf import GGUFReader
 DIGIT_SPLITTING = {"smollm", "starcoder", "refact", "command-r", "codeshell",
                    "exaone", "minerva"}
 GPT2 = {"gpt-2", "gpt2", "mpt", "olmo", "jais"}
+LLAMA3 = {"llama3", "llama-v3", "llama-bpe"}
+# Llama 3's pre-tokenizer regex, as Meta's tokenizer.json spells it.
+LLAMA3_REGEX = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"
+                "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+                "\\s+(?!\\S)|\\s+")
 
 
 def field(reader, key, default=None):
@@ -78,9 +85,18 @@ def bpe(reader, tokens, types):
     pre = field(reader, "tokenizer.ggml.pre", "gpt-2")
     byte_level = {"type": "ByteLevel", "add_prefix_space": False,
                   "trim_offsets": True, "use_regex": True}
+    ignore_merges = False
     if pre in DIGIT_SPLITTING:
         pre_tokenizer = {"type": "Sequence", "pretokenizers": [
             {"type": "Digits", "individual_digits": True}, byte_level]}
+    elif pre in LLAMA3:
+        # Meta's form: the regex in a Split, ByteLevel without its own, and
+        # whole words looked up before merging.
+        pre_tokenizer = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": LLAMA3_REGEX},
+             "behavior": "Isolated", "invert": False},
+            dict(byte_level, use_regex=False)]}
+        ignore_merges = True
     elif pre in GPT2:
         pre_tokenizer = byte_level
     else:
@@ -95,7 +111,7 @@ def bpe(reader, tokens, types):
         "model": {"type": "BPE", "dropout": None, "unk_token": None,
                   "continuing_subword_prefix": None,
                   "end_of_word_suffix": None, "fuse_unk": False,
-                  "byte_fallback": False, "ignore_merges": False,
+                  "byte_fallback": False, "ignore_merges": ignore_merges,
                   "vocab": {t: i for i, t in enumerate(tokens)},
                   "merges": [m.split(" ", 1) for m in merges]},
     }

@@ -116,7 +116,8 @@ private:
 /// file that holds the same tokenizer:
 ///
 /// - model `BPE` with a ByteLevel pre-tokenizer (GPT-2's regex, after
-///   `Digits(individual_digits)` or not): byte-level BPE, its merges;
+///   `Digits(individual_digits)` or not; or Llama 3's regex in a Split,
+///   with `ignore_merges`): byte-level BPE, its merges;
 /// - model `BPE` with `byte_fallback` (Llama-2 style: a Prepend("\u2581") +
 ///   Replace(" ", "\u2581") normalizer, or a Metaspace pre-tokenizer):
 ///   SentencePiece, each token scored -(rank of the first merge that makes

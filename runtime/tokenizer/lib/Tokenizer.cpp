@@ -36,6 +36,9 @@ constexpr std::string_view digitSplittingPreTokenizers[] = {
 /// Pre-tokenizers that are GPT-2's regex alone.
 constexpr std::string_view gpt2PreTokenizers[] = {"gpt-2", "gpt2", "mpt",
                                                   "olmo", "jais"};
+/// Pre-tokenizers that are Llama 3's regex (llama.cpp's LLAMA3 type).
+constexpr std::string_view llama3PreTokenizers[] = {"llama3", "llama-v3",
+                                                    "llama-bpe"};
 
 template <size_t N>
 bool contains(const std::string_view (&names)[N], std::string_view name) {
@@ -139,10 +142,12 @@ std::unique_ptr<Tokenizer> Tokenizer::create(Vocabulary vocab,
     }
   }
 
-  bool splitDigits = false;
+  bool splitDigits = false, llama3 = false;
   if (vocab.kind == Kind::BytePairEncoding) {
     if (contains(digitSplittingPreTokenizers, vocab.preTokenizer)) {
       splitDigits = true;
+    } else if (contains(llama3PreTokenizers, vocab.preTokenizer)) {
+      llama3 = true;
     } else if (!contains(gpt2PreTokenizers, vocab.preTokenizer)) {
       error = "unsupported pre-tokenizer '" + vocab.preTokenizer + "'";
       return nullptr;
@@ -166,6 +171,7 @@ std::unique_ptr<Tokenizer> Tokenizer::create(Vocabulary vocab,
   std::unique_ptr<Tokenizer> tok(new Tokenizer(std::move(vocab)));
   const Vocabulary &v = tok->vocab;
   tok->splitDigits = splitDigits;
+  tok->llama3 = llama3;
   tok->index->textToId.reserve(size);
   // Later duplicates of a text win, as in llama.cpp; earlier ones of a merge.
   for (size_t i = 0; i < size; ++i)
@@ -223,8 +229,122 @@ std::optional<int32_t> Tokenizer::lookup(std::string_view text) const {
   return index->textToId.find(text);
 }
 
+/// Llama 3's regex
+///   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+///    ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+/// as llama.cpp's hand-written matcher (unicode_regex_split_custom_llama3).
+static std::vector<std::string> splitLlama3(const std::vector<uint32_t> &cps) {
+  std::vector<std::string> words;
+  const size_t end = cps.size();
+  constexpr uint32_t kOutOfRange = 0xFFFFFFFFu;
+  auto cpAt = [&](size_t pos) { return pos < end ? cps[pos] : kOutOfRange; };
+  auto isLetterAt = [&](size_t pos) { return pos < end && isLetter(cps[pos]); };
+  auto isNumberAt = [&](size_t pos) { return pos < end && isNumber(cps[pos]); };
+  auto isSpaceAt = [&](size_t pos) {
+    return pos < end && isWhitespace(cps[pos]);
+  };
+  auto lower = [](uint32_t cp) {
+    return cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp;
+  };
+  auto isNewline = [](uint32_t cp) { return cp == '\r' || cp == '\n'; };
+  size_t prevEnd = 0;
+  auto addWord = [&](size_t wordEnd) {
+    if (wordEnd > prevEnd) {
+      std::string word;
+      for (size_t i = prevEnd; i < wordEnd; ++i)
+        appendUtf8(cps[i], word);
+      words.push_back(std::move(word));
+    }
+    prevEnd = wordEnd;
+  };
+  for (size_t pos = 0; pos < end;) {
+    uint32_t cp = cps[pos];
+    // (?i:'s|'t|'re|'ve|'m|'ll|'d)
+    if (cp == '\'' && pos + 1 < end) {
+      uint32_t next = lower(cpAt(pos + 1));
+      if (next == 's' || next == 't' || next == 'm' || next == 'd') {
+        addWord(pos + 2);
+        pos += 2;
+        continue;
+      }
+      if (pos + 2 < end) {
+        uint32_t nextNext = lower(cpAt(pos + 2));
+        if ((next == 'r' && nextNext == 'e') ||
+            (next == 'v' && nextNext == 'e') ||
+            (next == 'l' && nextNext == 'l')) {
+          addWord(pos + 3);
+          pos += 3;
+          continue;
+        }
+      }
+    }
+    // [^\r\n\p{L}\p{N}]?\p{L}+
+    if (!isNewline(cp) && !isNumber(cp) &&
+        (isLetter(cp) || isLetterAt(pos + 1))) {
+      ++pos;
+      while (isLetterAt(pos))
+        ++pos;
+      addWord(pos);
+      continue;
+    }
+    // \p{N}{1,3}
+    if (isNumber(cp)) {
+      size_t first = pos;
+      while (isNumberAt(pos))
+        if (++pos - first >= 3) {
+          addWord(pos);
+          first = pos;
+        }
+      addWord(pos);
+      continue;
+    }
+    //  ?[^\s\p{L}\p{N}]+[\r\n]*
+    auto isOther = [&](size_t at) {
+      return at < end && !isWhitespace(cps[at]) && !isLetter(cps[at]) &&
+             !isNumber(cps[at]);
+    };
+    if (isOther(cp == ' ' ? pos + 1 : pos)) {
+      pos += cp == ' ';
+      while (isOther(pos))
+        ++pos;
+      while (isNewline(cpAt(pos)))
+        ++pos;
+      addWord(pos);
+      continue;
+    }
+    size_t spaces = 0, lastNewlineEnd = 0;
+    while (isSpaceAt(pos + spaces)) {
+      if (isNewline(cps[pos + spaces]))
+        lastNewlineEnd = pos + spaces + 1;
+      ++spaces;
+    }
+    // \s*[\r\n]+
+    if (lastNewlineEnd > 0) {
+      pos = lastNewlineEnd;
+      addWord(pos);
+      continue;
+    }
+    // \s+(?!\S)
+    if (spaces > 1 && cpAt(pos + spaces) != kOutOfRange) {
+      pos += spaces - 1;
+      addWord(pos);
+      continue;
+    }
+    // \s+
+    if (spaces > 0) {
+      pos += spaces;
+      addWord(pos);
+      continue;
+    }
+    addWord(++pos);
+  }
+  return words;
+}
+
 std::vector<std::string> Tokenizer::preTokenize(std::string_view text) const {
   std::vector<uint32_t> cps = decodeUtf8(text);
+  if (llama3)
+    return splitLlama3(cps);
   // Chunk boundaries (code point offsets) after the digit split.
   std::vector<std::pair<size_t, size_t>> chunks;
   if (splitDigits) {
@@ -415,8 +535,19 @@ void Tokenizer::encodeBpeWord(std::string_view word, std::vector<int32_t> &out,
 
 void Tokenizer::encodeBpe(std::string_view text, std::vector<int32_t> &out,
                           size_t &dropped) const {
-  for (const std::string &word : preTokenize(text))
+  for (const std::string &word : preTokenize(text)) {
+    if (llama3) {
+      // A word that is a token is that token, merges or not.
+      std::string mapped;
+      for (unsigned char byte : word)
+        appendUtf8(byteToUnicode(byte), mapped);
+      if (std::optional<int32_t> id = lookup(mapped)) {
+        out.push_back(*id);
+        continue;
+      }
+    }
     encodeBpeWord(word, out, dropped);
+  }
 }
 
 void Tokenizer::encodeSentencePiece(std::string_view raw, bool prefixSpace,

@@ -32,13 +32,15 @@ using namespace qpal::model::test;
 
 namespace {
 
-void checkAgainstLlamaCpp(const char *name, TokenizerKind kind) {
+void checkAgainstLlamaCpp(
+    const char *name, TokenizerKind kind,
+    const char *expectedFile = "tokenizer-llamacpp.json") {
   auto model = openModel(inputPath(std::string(name) + "-vocab.gguf"));
   ASSERT_TRUE(static_cast<bool>(model)) << toString(model.takeError());
   auto tokenizer = loadTokenizer(**model);
   ASSERT_TRUE(static_cast<bool>(tokenizer)) << toString(tokenizer.takeError());
   EXPECT_EQ((*tokenizer)->getKind(), kind);
-  auto expected = readJson(inputPath("tokenizer-llamacpp.json"));
+  auto expected = readJson(inputPath(expectedFile));
   ASSERT_TRUE(expected);
   const llvm::json::Array *samples = expected->getAsObject()->getArray(name);
   ASSERT_TRUE(samples);
@@ -64,7 +66,9 @@ TEST(Tokenizer, BytePairEncodingMatchesLlamaCpp) {
 /// The tokenizer.json of a GGUF fixture's vocabulary is read into the same
 /// vocabulary (texts, types, BOS/EOS, BPE merges) and gives llama.cpp's ids
 /// for every sample, with and without BOS and special tokens.
-void checkHfJsonAgainstLlamaCpp(const char *name, TokenizerKind kind) {
+void checkHfJsonAgainstLlamaCpp(
+    const char *name, TokenizerKind kind,
+    const char *expectedFile = "tokenizer-llamacpp.json") {
   auto model = openModel(inputPath(std::string(name) + "-vocab.gguf"));
   ASSERT_TRUE(static_cast<bool>(model)) << toString(model.takeError());
   auto gguf = loadTokenizer(**model);
@@ -83,7 +87,7 @@ void checkHfJsonAgainstLlamaCpp(const char *name, TokenizerKind kind) {
   EXPECT_EQ(b.addSpacePrefix, a.addSpacePrefix);
   EXPECT_EQ(b.preTokenizer, a.preTokenizer);
   EXPECT_EQ(b.merges, a.merges);
-  auto expected = readJson(inputPath("tokenizer-llamacpp.json"));
+  auto expected = readJson(inputPath(expectedFile));
   ASSERT_TRUE(expected);
   for (const llvm::json::Value &sample :
        *expected->getAsObject()->getArray(name)) {
@@ -95,6 +99,20 @@ void checkHfJsonAgainstLlamaCpp(const char *name, TokenizerKind kind) {
               integers(object.getArray("ids_bos_special")))
         << name << " (BOS, special): '" << text << "'";
   }
+}
+
+/// Llama 3's pre-tokenizer ("llama-bpe"): its regex (case-insensitive
+/// contractions, digits in threes, newlines kept with what precedes them)
+/// and the whole-word lookup before merging, on a vocabulary with tokens no
+/// merge makes (scripts/oracle/make_llama3_tokenizer_fixture.py).
+TEST(Tokenizer, Llama3MatchesLlamaCpp) {
+  checkAgainstLlamaCpp("llama3", TokenizerKind::BytePairEncoding,
+                       "tokenizer-llamacpp-llama3.json");
+}
+
+TEST(Tokenizer, HfLlama3MatchesLlamaCpp) {
+  checkHfJsonAgainstLlamaCpp("llama3", TokenizerKind::BytePairEncoding,
+                             "tokenizer-llamacpp-llama3.json");
 }
 
 TEST(Tokenizer, HfSentencePieceMatchesLlamaCpp) {
@@ -181,7 +199,8 @@ TEST(Tokenizer, HfJsonErrorsNameTheProblem) {
                     R"("Whitespace"}})"),
             "tokenizer.json: the pre-tokenizer {\"type\":\"Whitespace\"} "
             "is not one qpal reproduces: a byte-level BPE needs ByteLevel "
-            "with GPT-2's regex, alone or after Digits(individual_digits)");
+            "with GPT-2's regex, alone or after Digits(individual_digits), or "
+            "Llama 3's regex");
   EXPECT_EQ(hfError(R"({"normalizer": {"type": "NFC"}, "model": {"type": )"
                     R"("BPE", "vocab": {"a": 0}, "merges": []}})"),
             "tokenizer.json: a byte-level BPE tokenizer with the normalizer "

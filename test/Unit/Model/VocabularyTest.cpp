@@ -492,8 +492,8 @@ TEST(Vocabulary, CreateValidates) {
   vocab.bos = -2;
   EXPECT_EQ(createError(vocab), "bos token -2 is outside the vocabulary of 4");
   vocab = smallVocabulary();
-  vocab.preTokenizer = "llama3";
-  EXPECT_EQ(createError(vocab), "unsupported pre-tokenizer 'llama3'");
+  vocab.preTokenizer = "qwen2";
+  EXPECT_EQ(createError(vocab), "unsupported pre-tokenizer 'qwen2'");
   vocab = smallVocabulary();
   vocab.merges.push_back(" ab");
   EXPECT_EQ(createError(vocab), "merge #1 ' ab' has no space");

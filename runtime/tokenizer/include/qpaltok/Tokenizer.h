@@ -166,7 +166,7 @@ private:
   /// Returns the score of token `id` (0 without scores).
   float getScore(int32_t id) const;
   /// Splits `text` into words by GPT-2's regex, after splitting off digits
-  /// if `splitDigits`.
+  /// if `splitDigits`, or by Llama 3's regex if `llama3`.
   std::vector<std::string> preTokenize(std::string_view text) const;
   /// Appends the BPE ids of `text`.
   /// Appends the BPE ids of `text`; counts the bytes no token spells in
@@ -187,6 +187,9 @@ private:
   Vocabulary vocab;
   /// Whether the pre-tokenizer splits digits off before GPT-2's regex.
   bool splitDigits = false;
+  /// Whether the pre-tokenizer is Llama 3's regex, whose words are looked
+  /// up whole before they are merged (llama.cpp's `ignore_merges`).
+  bool llama3 = false;
   /// The maps; their keys view the strings of `vocab`.
   std::unique_ptr<Index> index;
   /// Tokens matched literally before tokenization, longest first.
