@@ -31,22 +31,8 @@ SAMPLES = base.SAMPLES + [
 
 
 def write_llama3(path):
-    byte_map = base.bytes_to_unicode()
-    tokens = ["<|begin_of_text|>", "<|end_of_text|>"]
-    types = [3, 3]
-    for b in range(256):
-        tokens.append(byte_map[b])
-        types.append(1)
-    sp = byte_map[ord(" ")]
-    merges = [("h", "e"), (sp, "t"), (sp + "t", "he"), ("l", "l"),
-              ("o", "r"), (sp, "w"), (sp + "w", "or"), ("l", "d"),
-              (sp + "wor", "ld"), ("H", "e"), ("He", "ll"), ("Hell", "o"),
-              ("a", "n"), ("an", "d"), (sp, "and"), (sp, sp), ("i", "n"),
-              (sp, "in"), ("'", "s"), ("1", "2"), ("'", "t")]
-    for a, b in merges:
-        if a + b not in tokens:
-            tokens.append(a + b)
-            types.append(1)
+    tokens, types, merges = base.bpe_vocabulary(
+        ["<|begin_of_text|>", "<|end_of_text|>"], extra_merges=[("'", "t")])
     for whole in ["world", "123", "hello"]:
         tokens.append(whole)
         types.append(1)

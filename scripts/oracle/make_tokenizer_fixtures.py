@@ -128,10 +128,13 @@ def bytes_to_unicode():
     return dict(zip(bs, [chr(c) for c in cs]))
 
 
-def write_bpe(path):
+def bpe_vocabulary(control, extra_merges=()):
+    """A byte-level BPE vocabulary: the `control` tokens (type 3), the 256
+    byte tokens, and the products of the fixture's merges (then
+    `extra_merges`), in that order. Returns (tokens, types, merges)."""
     byte_map = bytes_to_unicode()
-    tokens = ["<|endoftext|>", "<|im_start|>"]
-    types = [3, 3]
+    tokens = list(control)
+    types = [3] * len(tokens)
     for b in range(256):
         tokens.append(byte_map[b])
         types.append(1)
@@ -140,11 +143,16 @@ def write_bpe(path):
               ("o", "r"), (sp, "w"), (sp + "w", "or"), ("l", "d"),
               (sp + "wor", "ld"), ("H", "e"), ("He", "ll"), ("Hell", "o"),
               ("a", "n"), ("an", "d"), (sp, "and"), (sp, sp), ("i", "n"),
-              (sp, "in"), ("'", "s"), ("1", "2")]
+              (sp, "in"), ("'", "s"), ("1", "2")] + list(extra_merges)
     for a, b in merges:
         if a + b not in tokens:
             tokens.append(a + b)
             types.append(1)
+    return tokens, types, merges
+
+
+def write_bpe(path):
+    tokens, types, merges = bpe_vocabulary(["<|endoftext|>", "<|im_start|>"])
     w = GGUFWriter(path, "llama")
     w.add_name("bpe-fixture")
     w.add_tokenizer_model("gpt2")

@@ -55,7 +55,7 @@ struct Symbol {
 /// Splits `text` into one symbol per UTF-8 character, linked in order (a
 /// truncated last character is one short symbol). The symbols point into
 /// `text`, which must outlive them.
-std::vector<Symbol> splitUtf8Symbols(const std::string &text) {
+std::vector<Symbol> splitUtf8Symbols(std::string_view text) {
   std::vector<Symbol> symbols;
   for (size_t offset = 0; offset < text.size();) {
     size_t length = std::min(text.size() - offset,
@@ -229,6 +229,48 @@ std::optional<int32_t> Tokenizer::lookup(std::string_view text) const {
   return index->textToId.find(text);
 }
 
+namespace {
+/// Cuts code points [begin, end) into words: `cut(e)` ends the current word
+/// at e (nothing if it would be empty).
+struct WordCutter {
+  const std::vector<uint32_t> &cps;
+  std::vector<std::string> &words;
+  size_t prevEnd;
+
+  void cut(size_t wordEnd) {
+    if (wordEnd > prevEnd) {
+      std::string word;
+      for (size_t i = prevEnd; i < wordEnd; ++i)
+        appendUtf8(cps[i], word);
+      words.push_back(std::move(word));
+    }
+    prevEnd = wordEnd;
+  }
+};
+} // namespace
+
+/// The length of the contraction 's|'t|'re|'ve|'m|'ll|'d at `pos` (ASCII
+/// case-insensitive with `ignoreCase`) within [pos, end), or 0.
+static size_t contractionLength(const std::vector<uint32_t> &cps, size_t pos,
+                                size_t end, bool ignoreCase) {
+  if (cps[pos] != '\'' || pos + 1 >= end)
+    return 0;
+  auto at = [&](size_t i) {
+    uint32_t cp = cps[i];
+    return ignoreCase && cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp;
+  };
+  uint32_t next = at(pos + 1);
+  if (next == 's' || next == 't' || next == 'm' || next == 'd')
+    return 2;
+  if (pos + 2 >= end)
+    return 0;
+  uint32_t nextNext = at(pos + 2);
+  return (next == 'r' && nextNext == 'e') || (next == 'v' && nextNext == 'e') ||
+                 (next == 'l' && nextNext == 'l')
+             ? 3
+             : 0;
+}
+
 /// Llama 3's regex
 ///   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 ///    ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
@@ -243,40 +285,16 @@ static std::vector<std::string> splitLlama3(const std::vector<uint32_t> &cps) {
   auto isSpaceAt = [&](size_t pos) {
     return pos < end && isWhitespace(cps[pos]);
   };
-  auto lower = [](uint32_t cp) {
-    return cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp;
-  };
   auto isNewline = [](uint32_t cp) { return cp == '\r' || cp == '\n'; };
-  size_t prevEnd = 0;
-  auto addWord = [&](size_t wordEnd) {
-    if (wordEnd > prevEnd) {
-      std::string word;
-      for (size_t i = prevEnd; i < wordEnd; ++i)
-        appendUtf8(cps[i], word);
-      words.push_back(std::move(word));
-    }
-    prevEnd = wordEnd;
-  };
+  WordCutter cutter{cps, words, 0};
+  auto addWord = [&](size_t wordEnd) { cutter.cut(wordEnd); };
   for (size_t pos = 0; pos < end;) {
     uint32_t cp = cps[pos];
     // (?i:'s|'t|'re|'ve|'m|'ll|'d)
-    if (cp == '\'' && pos + 1 < end) {
-      uint32_t next = lower(cpAt(pos + 1));
-      if (next == 's' || next == 't' || next == 'm' || next == 'd') {
-        addWord(pos + 2);
-        pos += 2;
-        continue;
-      }
-      if (pos + 2 < end) {
-        uint32_t nextNext = lower(cpAt(pos + 2));
-        if ((next == 'r' && nextNext == 'e') ||
-            (next == 'v' && nextNext == 'e') ||
-            (next == 'l' && nextNext == 'l')) {
-          addWord(pos + 3);
-          pos += 3;
-          continue;
-        }
-      }
+    if (size_t length = contractionLength(cps, pos, end, /*ignoreCase=*/true)) {
+      pos += length;
+      addWord(pos);
+      continue;
     }
     // [^\r\n\p{L}\p{N}]?\p{L}+
     if (!isNewline(cp) && !isNumber(cp) &&
@@ -387,36 +405,16 @@ std::vector<std::string> Tokenizer::preTokenize(std::string_view text) const {
         c = (c & ~Other) | Space;
       return c;
     };
-    size_t prevEnd = begin;
-    auto addWord = [&](size_t wordEnd) {
-      if (wordEnd > prevEnd) {
-        std::string word;
-        for (size_t i = prevEnd; i < wordEnd; ++i)
-          appendUtf8(cps[i], word);
-        words.push_back(std::move(word));
-      }
-      prevEnd = wordEnd;
-    };
+    WordCutter cutter{cps, words, begin};
+    auto addWord = [&](size_t wordEnd) { cutter.cut(wordEnd); };
     for (size_t pos = begin; pos < end;) {
       uint32_t cp = cpAt(pos);
       unsigned cls = classAt(pos);
-      if (cp == '\'' && pos + 1 < end) {
-        uint32_t next = cpAt(pos + 1);
-        if (next == 's' || next == 't' || next == 'm' || next == 'd') {
-          addWord(pos + 2);
-          pos += 2;
-          continue;
-        }
-        if (pos + 2 < end) {
-          uint32_t nextNext = cpAt(pos + 2);
-          if ((next == 'r' && nextNext == 'e') ||
-              (next == 'v' && nextNext == 'e') ||
-              (next == 'l' && nextNext == 'l')) {
-            addWord(pos + 3);
-            pos += 3;
-            continue;
-          }
-        }
+      if (size_t length =
+              contractionLength(cps, pos, end, /*ignoreCase=*/false)) {
+        pos += length;
+        addWord(pos);
+        continue;
       }
       unsigned cls2 = cp == ' ' ? classAt(pos + 1) : cls;
       if (cls2 & (Letter | Number)) {
@@ -453,13 +451,9 @@ std::vector<std::string> Tokenizer::preTokenize(std::string_view text) const {
   return words;
 }
 
-void Tokenizer::encodeBpeWord(std::string_view word, std::vector<int32_t> &out,
+void Tokenizer::encodeBpeWord(std::string_view mapped,
+                              std::vector<int32_t> &out,
                               size_t &dropped) const {
-  // Map the bytes to the GPT-2 alphabet.
-  std::string mapped;
-  for (unsigned char byte : word)
-    appendUtf8(byteToUnicode(byte), mapped);
-
   std::vector<Symbol> symbols = splitUtf8Symbols(mapped);
 
   struct Bigram {
@@ -535,18 +529,19 @@ void Tokenizer::encodeBpeWord(std::string_view word, std::vector<int32_t> &out,
 
 void Tokenizer::encodeBpe(std::string_view text, std::vector<int32_t> &out,
                           size_t &dropped) const {
+  std::string mapped;
   for (const std::string &word : preTokenize(text)) {
-    if (llama3) {
-      // A word that is a token is that token, merges or not.
-      std::string mapped;
-      for (unsigned char byte : word)
-        appendUtf8(byteToUnicode(byte), mapped);
+    // The word's bytes in the GPT-2 alphabet.
+    mapped.clear();
+    for (unsigned char byte : word)
+      appendUtf8(byteToUnicode(byte), mapped);
+    // Llama 3: a word that is a token is that token, merges or not.
+    if (llama3)
       if (std::optional<int32_t> id = lookup(mapped)) {
         out.push_back(*id);
         continue;
       }
-    }
-    encodeBpeWord(word, out, dropped);
+    encodeBpeWord(mapped, out, dropped);
   }
 }
 

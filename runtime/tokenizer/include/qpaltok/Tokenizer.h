@@ -168,13 +168,13 @@ private:
   /// Splits `text` into words by GPT-2's regex, after splitting off digits
   /// if `splitDigits`, or by Llama 3's regex if `llama3`.
   std::vector<std::string> preTokenize(std::string_view text) const;
-  /// Appends the BPE ids of `text`.
   /// Appends the BPE ids of `text`; counts the bytes no token spells in
   /// `dropped`.
   void encodeBpe(std::string_view text, std::vector<int32_t> &out,
                  size_t &dropped) const;
-  /// Appends the BPE ids of one pre-tokenized word.
-  void encodeBpeWord(std::string_view word, std::vector<int32_t> &out,
+  /// Appends the BPE ids of one pre-tokenized word, its bytes mapped to the
+  /// GPT-2 alphabet.
+  void encodeBpeWord(std::string_view mapped, std::vector<int32_t> &out,
                      size_t &dropped) const;
   /// Appends the SentencePiece ids of `text`, preceded by a space if
   /// `prefixSpace`.
