@@ -78,8 +78,17 @@ static std::array<Segment, 4> buildSegments(llvm::ArrayRef<FusionGroup> fused) {
 /// budgeted resource; of exact ties the first is kept.
 static void pruneDominated(std::vector<GroupOption> &options, bool bySeconds,
                            bool byBytes) {
+  // With per-layer errors an option must be no worse in every block.
+  auto noWorseError = [](const GroupOption &a, const GroupOption &b) {
+    if (a.blockCosts.empty())
+      return a.error <= b.error;
+    for (size_t block = 0; block < a.blockCosts.size(); ++block)
+      if (a.blockCosts[block] > b.blockCosts[block])
+        return false;
+    return true;
+  };
   auto noWorse = [&](const GroupOption &a, const GroupOption &b) {
-    return a.error <= b.error && (!bySeconds || a.seconds <= b.seconds) &&
+    return noWorseError(a, b) && (!bySeconds || a.seconds <= b.seconds) &&
            (!byBytes || a.bytes <= b.bytes);
   };
   std::vector<GroupOption> kept;
@@ -136,6 +145,12 @@ detail::buildFormulation(const MsqProblem &problem,
         "sensitivities cover {0} blocks but model '{1}' has {2}",
         problem.sensitivities.numBlocks(), model.name, model.numBlocks));
   formulation.numBlocks = model.numBlocks;
+  if (problem.layerErrors &&
+      problem.layerErrors->numBlocks() != model.numBlocks)
+    return makeError(llvm::formatv(
+        "layer errors '{0}' cover {1} blocks but model '{2}' has {3}",
+        problem.layerErrors->source(), problem.layerErrors->numBlocks(),
+        model.name, model.numBlocks));
   if (problem.palette.empty())
     return makeError("the palette is empty");
   if (!problem.maxBitsPerWeight && !problem.maxBytes &&
@@ -194,6 +209,18 @@ detail::buildFormulation(const MsqProblem &problem,
         if (!error)
           return error.takeError();
         option.error = *error;
+        if (problem.layerErrors) {
+          option.blockCosts.assign(formulation.numBlocks, 0.0);
+          for (unsigned block = 0; block < formulation.numBlocks; ++block)
+            for (Projection member : fusionGroupMembers(group)) {
+              auto layerError = problem.layerErrors->error(
+                  quantizer, block, member, problem.distortion);
+              if (!layerError)
+                return layerError.takeError();
+              option.blockCosts[block] +=
+                  problem.sensitivities.at(block, member) * *layerError;
+            }
+        }
         if (problem.latency) {
           auto seconds = problem.latency->groupSeconds(
               group, model.shape(group), quantizer, quantizer.kernel);

@@ -30,6 +30,9 @@ struct GroupOption {
   QuantizerSpec quantizer;
   /// err(q).
   double error = 0;
+  /// With per-layer errors: the a-weighted error sum_members a_l err_l(q)
+  /// of each block (empty otherwise).
+  std::vector<double> blockCosts;
   /// Seconds of one block's instance (0 without a latency model).
   double seconds = 0;
   /// Bytes of the members under the problem's memory model.
@@ -72,8 +75,10 @@ struct Formulation {
 
   /// a-weighted error of option `option` of `group` in `block`.
   double cost(unsigned block, FusionGroup group, unsigned option) const {
-    return problem->sensitivities.groupSum(block, group) *
-           options[static_cast<unsigned>(group)][option].error;
+    const GroupOption &chosen = options[static_cast<unsigned>(group)][option];
+    if (!chosen.blockCosts.empty())
+      return chosen.blockCosts[block];
+    return problem->sensitivities.groupSum(block, group) * chosen.error;
   }
 };
 

@@ -253,6 +253,24 @@ alloc::withSimtVariants(llvm::ArrayRef<QuantizerSpec> palette) {
 
 llvm::Expected<std::vector<QuantizerSpec>> alloc::parsePalette(StringRef text) {
   text = text.trim();
+  // A named palette with `-hess`: the same quantizers, rounded with LDLQ.
+  if (text.consume_back("-hess")) {
+    if (!llvm::is_contained(
+            {StringRef("reference-memory"), StringRef("reference-latency"),
+             StringRef("reference-latency-simt"), StringRef("full")},
+            text))
+      return makeError(llvm::formatv(
+          "palette '{0}-hess': '-hess' follows a palette name "
+          "(reference-memory, reference-latency, reference-latency-simt, "
+          "full)",
+          text));
+    auto palette = parsePalette(text);
+    if (!palette)
+      return palette.takeError();
+    for (QuantizerSpec &quantizer : *palette)
+      quantizer.hessian = true;
+    return palette;
+  }
   if (text == "reference-memory")
     return referenceMemoryPalette();
   if (text == "reference-latency")
@@ -265,8 +283,9 @@ llvm::Expected<std::vector<QuantizerSpec>> alloc::parsePalette(StringRef text) {
   text.split(names, ',', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
   if (names.empty())
     return makeError("empty palette: give a palette name (reference-memory, "
-                     "reference-latency, reference-latency-simt, full) or a "
-                     "comma-separated list of quantizer names");
+                     "reference-latency, reference-latency-simt, full, each "
+                     "also with -hess) or a comma-separated list of "
+                     "quantizer names");
   std::vector<QuantizerSpec> palette;
   for (StringRef name : names) {
     auto quantizer = QuantizerSpec::parse(name.trim());

@@ -110,7 +110,10 @@ llvm::Expected<PlanCosts> alloc::evaluatePlan(const MsqProblem &problem,
   for (unsigned block = 0; block < plan.blocks.size(); ++block)
     for (Projection projection : kAllProjections) {
       const QuantizerSpec &quantizer = plan.blocks[block].quantizer(projection);
-      auto error = problem.distortion.lookup(quantizer);
+      auto error = problem.layerErrors
+                       ? problem.layerErrors->error(
+                             quantizer, block, projection, problem.distortion)
+                       : problem.distortion.lookup(quantizer);
       if (!error)
         return error.takeError();
       costs.objective += problem.sensitivities.at(block, projection) * *error;

@@ -85,6 +85,13 @@ Error qpal::alloc::configureMsqProblem(MsqProblem &problem,
       return table.takeError();
     problem.distortion = std::move(*table);
   }
+  if (!request.layerErrors.empty()) {
+    auto layerErrors = loadLayerErrors(request.layerErrors);
+    if (!layerErrors)
+      return layerErrors.takeError();
+    problem.layerErrors =
+        std::make_shared<const LayerErrorModel>(std::move(*layerErrors));
+  }
   auto memoryModel = parseMemoryModel(request.memoryModel);
   if (!memoryModel)
     return memoryModel.takeError();

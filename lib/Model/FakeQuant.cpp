@@ -126,6 +126,33 @@ Expected<QuantizedLayer> qpal::model::quantizeBlockLinear(
   return quantizeLayerWithHessian(*spec, weights, rows, cols, options);
 }
 
+Expected<ProxyError> qpal::model::measureBlockLinearError(
+    const QuantPlan &plan, uint64_t seed, unsigned threads, StringRef layerKey,
+    const float *weights, int64_t rows, int64_t cols) {
+  if (!plan.hessians)
+    return createStringError(formatv(
+        "measuring the error of layer '{0}' needs the calibration statistics "
+        "of its input (--hessians FILE, from `qpal calibrate`)",
+        layerKey));
+  Expected<ArrayRef<double>> hessian =
+      plan.hessians->secondMomentFor(layerKey, cols);
+  if (!hessian)
+    return hessian.takeError();
+  Expected<QuantizedLayer> layer =
+      quantizeBlockLinear(plan, seed, threads, layerKey, weights, rows, cols);
+  if (!layer)
+    return layer.takeError();
+  Expected<std::vector<float>> decoded = dequantizeLayer(*layer);
+  if (!decoded)
+    return decoded.takeError();
+  Expected<ProxyError> error =
+      measureProxyError(weights, decoded->data(), rows, cols, *hessian);
+  if (!error)
+    return createStringError(
+        formatv("layer '{0}': {1}", layerKey, toString(error.takeError())));
+  return *error;
+}
+
 uint64_t qpal::model::getBlockLinearSeed(uint64_t seed, StringRef layerKey) {
   auto [blockText, module] = layerKey.split('_');
   uint64_t block = 0;

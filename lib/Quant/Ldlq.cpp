@@ -294,6 +294,38 @@ double qpal::proxyLoss(const float *a, const float *b, int64_t rows,
   return loss;
 }
 
+llvm::Expected<ProxyError> qpal::measureProxyError(const float *original,
+                                                   const float *quantized,
+                                                   int64_t rows, int64_t cols,
+                                                   llvm::ArrayRef<double> h) {
+  if (h.size() != static_cast<size_t>(cols * cols))
+    return makeError(llvm::formatv(
+        "proxy error: H must be {0} x {0} (the weight's columns), got {1} "
+        "values",
+        cols, h.size()));
+  double weightEnergy = 0, errorEnergy = 0;
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    double w = original[i], e = w - static_cast<double>(quantized[i]);
+    weightEnergy += w * w;
+    errorEnergy += e * e;
+  }
+  double trace = 0;
+  for (int64_t i = 0; i < cols; ++i)
+    trace += h[i * cols + i];
+  if (!(weightEnergy > 0))
+    return makeError("proxy error: the weight is all zeros");
+  if (!(trace > 0))
+    return makeError("proxy error: H has a zero trace (no input energy)");
+  std::vector<float> zeros(static_cast<size_t>(rows * cols), 0.0f);
+  double proxy = proxyLoss(original, quantized, rows, cols, h);
+  double output = proxyLoss(original, zeros.data(), rows, cols, h);
+  ProxyError result;
+  result.relativeProxy = output > 0 ? proxy / output : 0.0;
+  result.error = proxy * static_cast<double>(cols) / (weightEnergy * trace);
+  result.relativeMse = errorEnergy / weightEnergy;
+  return result;
+}
+
 llvm::Expected<QuantizedLayer>
 qpal::quantizeLayerWithHessian(const QuantizerSpec &spec, const float *weights,
                                int64_t rows, int64_t cols,

@@ -351,6 +351,7 @@ struct AllocateBitsPass final
     request.palette = palette;
     request.memoryModel = memoryModel;
     request.distortion = distortion;
+    request.layerErrors = layerErrors;
     request.fusion = fusion;
 
     FailureOr<ModuleAllocation> allocation =

@@ -82,13 +82,20 @@ static cl::opt<std::string> paletteName(
     "palette", cl::sub(allocateCommand), cl::cat(driver::category()),
     cl::desc("reference-memory (default without a throughput target), "
              "reference-latency, reference-latency-simt (default with one), "
-             "full, or comma-separated quantizer names (':simt' for the "
-             "CUDA-core kernel)"),
+             "full (each also with -hess: rounded with LDLQ), or "
+             "comma-separated quantizer names (':simt' for the CUDA-core "
+             "kernel)"),
     cl::value_desc("palette"));
 static cl::opt<std::string> distortionPath(
     "distortion", cl::sub(allocateCommand), cl::cat(driver::category()),
     cl::desc("Quantizer distortion JSON (normalized_mse); default: the "
              "reference's measurements"),
+    cl::value_desc("file"));
+static cl::opt<std::string> layerErrorsPath(
+    "layer-errors", cl::sub(allocateCommand), cl::cat(driver::category()),
+    cl::desc("Per-layer errors measured with Hessians (`qpal layer-errors` "
+             "JSON): err_l(q) per layer instead of one err(q) per "
+             "quantizer"),
     cl::value_desc("file"));
 static cl::opt<std::string>
     shapes("shapes", cl::sub(allocateCommand), cl::cat(driver::category()),
@@ -158,6 +165,7 @@ static MsqRequest buildRequest() {
   request.roofline = roofline;
   request.palette = paletteName;
   request.distortion = distortionPath;
+  request.layerErrors = layerErrorsPath;
   request.memoryModel = memoryModelName;
   request.fusion = !noFusion;
   return request;
@@ -312,6 +320,9 @@ static int runAllocate() {
     root["inputs"] = json::Object{{"sensitivity", sensitivityPath.getValue()},
                                   {"distortion", problem->distortion.source()},
                                   {"fusion", !problem->fusedGroups.empty()}};
+    if (problem->layerErrors)
+      (*root.getObject("inputs"))["layer_errors"] =
+          problem->layerErrors->source();
     os << formatv("{0:2}", value) << "\n";
     return Error::success();
   });

@@ -118,6 +118,11 @@ static cl::opt<std::string>
                 cl::desc("With --budget-bits: the quantizers MSQ chooses from "
                          "(as `qpal allocate --palette`)"),
                 cl::value_desc("palette"));
+static cl::opt<std::string> layerErrorsPath(
+    "layer-errors", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("With --sensitivity: per-layer errors measured with Hessians "
+             "(`qpal layer-errors` JSON) for MSQ's objective"),
+    cl::value_desc("file"));
 static cl::opt<std::string> lmHeadName(
     "lm-head", cl::sub(compileCommand), cl::cat(driver::category()),
     cl::desc("Quantize the LM head with this quantizer too (default: dense "
@@ -298,6 +303,7 @@ LogicalResult planModule(mlir::ModuleOp module, std::string &error) {
     request.tokensPerSecond = targetTokensPerSecond;
   request.latencyTable = latencyTablePath;
   request.palette = paletteName;
+  request.layerErrors = layerErrorsPath;
   request.fusion = true;
   mlir::FailureOr<ModuleAllocation> allocation =
       solveModuleAllocation(module, request);

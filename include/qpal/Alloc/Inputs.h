@@ -89,7 +89,9 @@ llvm::Expected<DistortionTable> loadDistortionTable(llvm::StringRef path);
 ///    tensor-core kernels only;
 ///  - `reference-latency-simt`: the 32 plus the SIMT kernel of each of the
 ///    17 ldlq quantizers (49 choices, the reference's `--use_cc`);
-///  - `full`: `referencePalette()` (34, tensor-core).
+///  - `full`: `referencePalette()` (34, tensor-core);
+///  - each of these with `-hess` (`reference-memory-hess`): the same
+///    quantizers rounded with LDLQ against calibration Hessians.
 /// Otherwise `text` is a comma-separated list of quantizer names
 /// (`ldlq_2_6_none_1.0:simt` selects the CUDA-core kernel).
 llvm::Expected<std::vector<QuantizerSpec>> parsePalette(llvm::StringRef text);

@@ -27,6 +27,7 @@
 #define QPAL_ALLOC_MSQ_H
 
 #include "qpal/Alloc/Inputs.h"
+#include "qpal/Alloc/LayerErrors.h"
 #include "qpal/Alloc/LatencyModel.h"
 #include "qpal/Alloc/Plan.h"
 
@@ -45,6 +46,10 @@ struct MsqProblem {
   std::vector<QuantizerSpec> palette;
   /// err(q) per quantizer.
   DistortionTable distortion = DistortionTable::expected();
+  /// err_l(q) per layer, measured on the model with its calibration
+  /// Hessians and modelled for the rest (LayerErrors.h); null: every layer
+  /// has `distortion`'s err(q).
+  std::shared_ptr<const LayerErrorModel> layerErrors;
   /// The multi-member groups blocks may use (empty: no fusion); the
   /// admissible partitions are those whose groups are all listed.
   std::vector<FusionGroup> fusedGroups;

@@ -48,6 +48,8 @@ struct MsqRequest {
   /// Distortion JSON (normalized_mse per quantizer); empty: the
   /// reference's measurements.
   std::string distortion;
+  /// Per-layer errors (`qpal layer-errors` JSON); empty: none.
+  std::string layerErrors;
   /// What the memory budget counts: full or reference.
   std::string memoryModel = "full";
   /// Let blocks fuse q/k/v and gate/up (only with a latency model, since

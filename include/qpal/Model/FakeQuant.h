@@ -17,6 +17,7 @@
 
 #include "qpal/Model/Calibration.h"
 #include "qpal/Model/Evaluator.h"
+#include "qpal/Quant/Ldlq.h"
 #include "qpal/Quant/Quantize.h"
 #include "qpal/Quant/QuantizerSpec.h"
 
@@ -61,6 +62,15 @@ llvm::Expected<QuantizedLayer>
 quantizeBlockLinear(const QuantPlan &plan, uint64_t seed, unsigned threads,
                     llvm::StringRef layerKey, const float *weights,
                     int64_t rows, int64_t cols);
+
+/// Quantizes block linear `layerKey` by `plan` as `quantizeBlockLinear`
+/// does and measures its error against the layer input's second moment in
+/// `plan.hessians` (which must be set): what `qpal layer-errors` records for
+/// MSQ.
+llvm::Expected<ProxyError>
+measureBlockLinearError(const QuantPlan &plan, uint64_t seed, unsigned threads,
+                        llvm::StringRef layerKey, const float *weights,
+                        int64_t rows, int64_t cols);
 
 /// Returns the seed of block linear `layerKey`'s input sign vector: derived
 /// from `seed`, its block and its rotation domain (q/k/v, o, gate/up, down),

@@ -100,7 +100,9 @@ def AllocateBitsPass : Pass<"qpal-allocate-bits", "::mlir::ModuleOp"> {
     minimizing `sum_l sensitivity_l * err(quantizer_l)` within a memory budget
     (`budget-bits`, average bits per weight), a latency budget
     (`target-tokens-per-second`, under `latency-table` or `roofline`), or
-    both. The problem is solved exactly by qpal::alloc::solveMsq.
+    both. The problem is solved exactly by qpal::alloc::solveMsq. With
+    `layer-errors` (measured by `qpal layer-errors` with calibration
+    Hessians) `err` is per layer, `err_l(quantizer_l)`.
 
     Every linear must carry `block`, `role` and `sensitivity` (see
     `qpal-attach-sensitivity`). The layer shapes come from the weights:
@@ -149,7 +151,8 @@ def AllocateBitsPass : Pass<"qpal-allocate-bits", "::mlir::ModuleOp"> {
            "with a latency model, since fusion changes nothing else">,
     Option<"palette", "palette", "std::string", /*default=*/"\"\"",
            "Palette name (reference-memory, reference-latency, "
-           "reference-latency-simt, full) or comma-separated quantizer names; "
+           "reference-latency-simt, full; each also with -hess) or "
+           "comma-separated quantizer names; "
            "default: the module's qpal.palette">,
     Option<"memoryModel", "memory-model", "std::string",
            /*default=*/"\"full\"",
@@ -158,6 +161,9 @@ def AllocateBitsPass : Pass<"qpal-allocate-bits", "::mlir::ModuleOp"> {
     Option<"distortion", "distortion", "std::string", /*default=*/"\"\"",
            "Distortion JSON (normalized_mse per quantizer name); default: "
            "the reference's measurements">,
+    Option<"layerErrors", "layer-errors", "std::string", /*default=*/"\"\"",
+           "Per-layer errors measured with calibration Hessians (`qpal "
+           "layer-errors` JSON): err_l(q) per layer instead of err(q)">,
   ];
 }
 

@@ -113,6 +113,28 @@ quantizeLayerWithHessian(const QuantizerSpec &spec, const float *weights,
 double proxyLoss(const float *a, const float *b, int64_t rows, int64_t cols,
                  llvm::ArrayRef<double> h);
 
+/// How far a quantized weight is from the original, weighted by its input
+/// second moment H.
+struct ProxyError {
+  /// tr(dW H dW^T) / tr(W H W^T): the proxy loss relative to the layer's
+  /// output energy.
+  double relativeProxy = 0;
+  /// tr(dW H dW^T) * cols / (||W||_F^2 tr(H)): the relative MSE of the
+  /// isotropic noise with the same proxy loss (MSQ's per-layer err_l;
+  /// equal to `relativeMse` when H = I).
+  double error = 0;
+  /// ||dW||_F^2 / ||W||_F^2.
+  double relativeMse = 0;
+};
+
+/// The errors of `quantized` against `original` (rows x cols, f32) for the
+/// n x n `h` (n = cols; not regularized), in float64. Fails, naming the
+/// quantity, on an all-zero weight or a zero trace of H.
+llvm::Expected<ProxyError> measureProxyError(const float *original,
+                                             const float *quantized,
+                                             int64_t rows, int64_t cols,
+                                             llvm::ArrayRef<double> h);
+
 } // namespace qpal
 
 #endif // QPAL_QUANT_LDLQ_H

@@ -111,6 +111,22 @@ TEST(Inputs, Palettes) {
             std::string::npos);
   EXPECT_NE(errorOf(parsePalette(" ")).find("empty palette"),
             std::string::npos);
+  // `-hess`: the same quantizers, each rounded with LDLQ.
+  auto memory = unwrap(parsePalette("reference-memory"));
+  auto hess = unwrap(parsePalette("reference-memory-hess"));
+  ASSERT_EQ(hess.size(), memory.size());
+  for (size_t i = 0; i < hess.size(); ++i) {
+    EXPECT_TRUE(hess[i].hessian);
+    QuantizerSpec twin = hess[i];
+    twin.hessian = false;
+    EXPECT_EQ(twin, memory[i]);
+  }
+  EXPECT_EQ(hess[2].referenceName(), "tcq_5_hess_0.9");
+  EXPECT_EQ(unwrap(parsePalette("reference-latency-simt-hess")).size(), 49u);
+  EXPECT_EQ(errorOf(parsePalette("tcq_6_none_0.9-hess")),
+            "palette 'tcq_6_none_0.9-hess': '-hess' follows a palette name "
+            "(reference-memory, reference-latency, reference-latency-simt, "
+            "full)");
 }
 
 } // namespace

@@ -10,7 +10,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <limits>
+#include <map>
 #include <random>
 
 using namespace qpal;
@@ -60,9 +62,15 @@ struct Costs {
   double seconds = 0;
 };
 
+/// The error of a quantizer in one layer, as the brute force sees it.
+using LayerErrorFn =
+    std::function<double(unsigned, Projection, const QuantizerSpec &)>;
+
 /// Every configuration of block `block`, enumerated without the library's
-/// formulation: each admissible partition, each quantizer per group.
-std::vector<Costs> enumerateBlock(const MsqProblem &problem, unsigned block) {
+/// formulation: each admissible partition, each quantizer per group; errors
+/// from `errorOf`, else the Gaussian err(q).
+std::vector<Costs> enumerateBlock(const MsqProblem &problem, unsigned block,
+                                  const LayerErrorFn &errorOf = nullptr) {
   using G = FusionGroup;
   std::vector<std::vector<std::vector<G>>> segments = {
       {{G::Q, G::K, G::V},
@@ -78,7 +86,8 @@ std::vector<Costs> enumerateBlock(const MsqProblem &problem, unsigned block) {
     for (Projection member : fusionGroupMembers(group)) {
       LayerShape shape = problem.model.shape(member);
       costs.objective += problem.sensitivities.at(block, member) *
-                         quantizer.expectedDistortion();
+                         (errorOf ? errorOf(block, member, quantizer)
+                                  : quantizer.expectedDistortion());
       costs.bytes += problem.memoryModel == MemoryModel::Full
                          ? quantizer.storageBytes(shape.rows, shape.cols)
                          : quantizer.codeBytes(shape.rows, shape.cols) +
@@ -137,9 +146,10 @@ struct Budget {
 /// The optimum over all plans of a two-block problem for each budget
 /// (infinity where none is feasible).
 std::vector<double> bruteForce(const MsqProblem &problem,
-                               llvm::ArrayRef<Budget> budgets) {
-  std::vector<Costs> first = enumerateBlock(problem, 0);
-  std::vector<Costs> second = enumerateBlock(problem, 1);
+                               llvm::ArrayRef<Budget> budgets,
+                               const LayerErrorFn &errorOf = nullptr) {
+  std::vector<Costs> first = enumerateBlock(problem, 0, errorOf);
+  std::vector<Costs> second = enumerateBlock(problem, 1, errorOf);
   std::vector<double> best(budgets.size(),
                            std::numeric_limits<double>::infinity());
   for (const Costs &a : first)
@@ -240,6 +250,136 @@ TEST(Msq, MatchesBruteForce) {
     }
   }
   EXPECT_GT(checked, 40u);
+}
+
+/// With per-layer errors (each layer its own err_l(q), drawn at random so
+/// that no quantizer dominates another in every block) CBC, the Lagrangian
+/// DP and brute force agree; the plan's recomputed objective uses the same
+/// per-layer errors.
+TEST(Msq, MatchesBruteForceWithLayerErrors) {
+  unsigned checked = 0;
+  for (unsigned seed = 0; seed < 3; ++seed) {
+    std::mt19937 random(100 + seed);
+    std::uniform_real_distribution<double> coefficient(0.0, 1.0);
+    std::uniform_real_distribution<double> factor(0.3, 3.0);
+    MsqProblem problem;
+    problem.model = tinyModel(2);
+    problem.palette = unwrap(
+        parsePalette("tcq_3_hess_0.9,tcq_5_hess_0.9,ldlq_2_6_hess_1.0:simt"));
+    problem.memoryModel = MemoryModel::Full;
+    problem.sensitivities = Sensitivities::uniform(2);
+    for (auto &row : problem.sensitivities.coefficients)
+      for (double &value : row)
+        value = coefficient(random);
+    problem.latency = randomTable(problem.model, problem.palette, random);
+    problem.allowAllFusion();
+    // err_l(q) = err(q) x a random factor per layer.
+    auto layerErrors = std::make_shared<LayerErrorModel>(2, "random");
+    std::map<std::tuple<unsigned, Projection, std::string>, double> drawn;
+    for (const QuantizerSpec &quantizer : problem.palette) {
+      QuantizerSpec tc = quantizer;
+      tc.kernel = KernelKind::TensorCore;
+      for (unsigned block = 0; block < 2; ++block)
+        for (Projection projection : kAllProjections) {
+          auto key = std::make_tuple(block, projection, tc.referenceName());
+          if (!drawn.count(key))
+            drawn[key] = quantizer.expectedDistortion() * factor(random);
+          layerErrors->set(quantizer, block, projection, drawn[key]);
+        }
+    }
+    problem.layerErrors = layerErrors;
+    LayerErrorFn errorOf = [&](unsigned block, Projection projection,
+                               const QuantizerSpec &quantizer) {
+      QuantizerSpec tc = quantizer;
+      tc.kernel = KernelKind::TensorCore;
+      return drawn.at(std::make_tuple(block, projection, tc.referenceName()));
+    };
+
+    std::vector<Costs> configs = enumerateBlock(problem, 0, errorOf);
+    double minBytes = 1e300, maxBytes = 0, minSeconds = 1e300, maxSeconds = 0;
+    for (const Costs &costs : configs) {
+      minBytes = std::min(minBytes, costs.bytes);
+      maxBytes = std::max(maxBytes, costs.bytes);
+      minSeconds = std::min(minSeconds, costs.seconds);
+      maxSeconds = std::max(maxSeconds, costs.seconds);
+    }
+    std::vector<Budget> budgets = {
+        {std::floor(2 * (minBytes + 0.4 * (maxBytes - minBytes))),
+         std::nullopt},
+        {std::nullopt, 2 * (minSeconds + 0.4 * (maxSeconds - minSeconds))},
+        {std::floor(2 * (minBytes + 0.6 * (maxBytes - minBytes))),
+         2 * (minSeconds + 0.3 * (maxSeconds - minSeconds))}};
+    std::vector<double> optimum = bruteForce(problem, budgets, errorOf);
+    // The per-layer errors change the optimum: the Gaussian errors' plan
+    // is worse under them for at least one budget of each seed.
+    std::vector<double> gaussianOptimum = bruteForce(problem, budgets);
+    bool differs = false;
+    for (size_t i = 0; i < budgets.size(); ++i) {
+      MsqProblem instance = problem;
+      if (budgets[i].bytes)
+        instance.maxBytes = static_cast<uint64_t>(*budgets[i].bytes);
+      if (budgets[i].seconds)
+        instance.minTokensPerSecond = 1.0 / *budgets[i].seconds;
+      MsqProblem gaussian = instance;
+      gaussian.layerErrors = nullptr;
+      if (auto plan = solveMsq(gaussian)) {
+        EXPECT_NEAR(plan->objective, gaussianOptimum[i],
+                    1e-9 * gaussianOptimum[i]);
+        PlanCosts costs = unwrap(evaluatePlan(instance, *plan));
+        differs |= costs.objective > optimum[i] * (1 + 1e-9);
+      } else {
+        llvm::consumeError(plan.takeError());
+      }
+      for (MsqSolver solver :
+           {MsqSolver::Auto, MsqSolver::Cbc, MsqSolver::LagrangianDp}) {
+        SolveOptions options;
+        options.solver = solver;
+        options.relativeGap = 0;
+        auto plan = solveMsq(instance, options);
+        std::string where = llvm::formatv("seed {0} budget {1} solver {2}",
+                                          seed, i, static_cast<int>(solver));
+        ASSERT_FALSE(std::isinf(optimum[i])) << where;
+        ASSERT_TRUE(static_cast<bool>(plan))
+            << where << ": " << llvm::toString(plan.takeError());
+        EXPECT_NEAR(plan->objective, optimum[i], 1e-9 * optimum[i]) << where;
+        EXPECT_EQ(plan->status, SolveStatus::Optimal) << where;
+        PlanCosts costs = unwrap(evaluatePlan(instance, *plan));
+        EXPECT_NEAR(costs.objective, plan->objective, 1e-12) << where;
+        ++checked;
+      }
+    }
+    EXPECT_TRUE(differs) << "seed " << seed;
+  }
+  EXPECT_EQ(checked, 27u);
+}
+
+/// Per-layer errors of another model size, or a hess quantizer they cannot
+/// price, are refused by name.
+TEST(Msq, LayerErrorsMustFitTheProblem) {
+  MsqProblem problem;
+  problem.model = tinyModel(2);
+  problem.palette = unwrap(parsePalette("tcq_3_hess_0.9,ldlq_1_4_hess_1.0"));
+  problem.sensitivities = Sensitivities::uniform(2);
+  problem.maxBitsPerWeight = 3;
+  auto threeBlocks = std::make_shared<LayerErrorModel>(3, "three.json");
+  for (unsigned block = 0; block < 3; ++block)
+    for (Projection projection : kAllProjections)
+      threeBlocks->set(unwrap(QuantizerSpec::parse("tcq_3_hess_0.9")), block,
+                       projection, 0.1);
+  problem.layerErrors = threeBlocks;
+  EXPECT_EQ(errorOf(solveMsq(problem)),
+            "layer errors 'three.json' cover 3 blocks but model 'tiny' has 2");
+  auto twoBlocks = std::make_shared<LayerErrorModel>(2, "two.json");
+  for (unsigned block = 0; block < 2; ++block)
+    for (Projection projection : kAllProjections)
+      twoBlocks->set(unwrap(QuantizerSpec::parse("tcq_3_hess_0.9")), block,
+                     projection, 0.1);
+  problem.layerErrors = twoBlocks;
+  EXPECT_EQ(errorOf(solveMsq(problem)),
+            "layer errors 'two.json' measure no quantizer that rounds as "
+            "'ldlq_1_4_hess_1.0' does (the same family, or any trellis code, "
+            "with Hessian-aware rounding): measure one with `qpal "
+            "layer-errors --quantizer`");
 }
 
 /// On problems too large to enumerate, the Lagrangian DP and CBC (asked for

@@ -380,4 +380,67 @@ TEST(Ldlq, RefusesWhatItCannotFactor) {
             std::string::npos);
 }
 
+/// measureProxyError against plain float64 loops: tr(E H E^T) summed
+/// entry by entry, the weight's output energy, and the isotropic noise of
+/// the same proxy loss; with H = c I the error is the relative MSE.
+TEST(Ldlq, ProxyErrorIsTheWeightedLoss) {
+  const int64_t rows = 12, cols = 24;
+  for (unsigned seed = 0; seed < 4; ++seed) {
+    std::vector<float> w = gaussian(rows * cols, 700 + seed);
+    std::vector<float> noise = gaussian(rows * cols, 800 + seed);
+    std::vector<float> q(w.size());
+    for (size_t i = 0; i < w.size(); ++i)
+      q[i] = w[i] + 0.05f * noise[i];
+    std::vector<double> h = randomHessian(cols, 6, 900 + seed);
+    double proxy = 0, output = 0, weight = 0, error = 0, trace = 0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < cols; ++i)
+        for (int64_t j = 0; j < cols; ++j) {
+          double ei = double(w[r * cols + i]) - double(q[r * cols + i]);
+          double ej = double(w[r * cols + j]) - double(q[r * cols + j]);
+          proxy += ei * h[i * cols + j] * ej;
+          output += double(w[r * cols + i]) * h[i * cols + j] *
+                    double(w[r * cols + j]);
+        }
+    for (size_t i = 0; i < w.size(); ++i) {
+      weight += double(w[i]) * w[i];
+      error += (double(w[i]) - q[i]) * (double(w[i]) - q[i]);
+    }
+    for (int64_t i = 0; i < cols; ++i)
+      trace += h[i * cols + i];
+    auto measured = measureProxyError(w.data(), q.data(), rows, cols, h);
+    ASSERT_TRUE(static_cast<bool>(measured))
+        << llvm::toString(measured.takeError());
+    EXPECT_NEAR(measured->relativeProxy, proxy / output,
+                1e-12 * proxy / output);
+    EXPECT_NEAR(measured->error, proxy * cols / (weight * trace),
+                1e-12 * proxy * cols / (weight * trace));
+    EXPECT_NEAR(measured->relativeMse, error / weight, 1e-12 * error / weight);
+    // Correlated inputs make the structured error cost more or less than
+    // isotropic noise; with H = 3 I it costs exactly its MSE.
+    auto isotropic =
+        measureProxyError(w.data(), q.data(), rows, cols, identity(cols, 3.0));
+    ASSERT_TRUE(static_cast<bool>(isotropic));
+    EXPECT_NEAR(isotropic->error, error / weight, 1e-12 * error / weight);
+  }
+  // What has no relative error is refused, naming why.
+  std::vector<float> zeros(rows * cols, 0.0f), ones(rows * cols, 1.0f);
+  auto zeroWeight =
+      measureProxyError(zeros.data(), ones.data(), rows, cols, identity(cols));
+  ASSERT_FALSE(static_cast<bool>(zeroWeight));
+  EXPECT_EQ(llvm::toString(zeroWeight.takeError()),
+            "proxy error: the weight is all zeros");
+  auto zeroTrace = measureProxyError(ones.data(), zeros.data(), rows, cols,
+                                     identity(cols, 0.0));
+  ASSERT_FALSE(static_cast<bool>(zeroTrace));
+  EXPECT_EQ(llvm::toString(zeroTrace.takeError()),
+            "proxy error: H has a zero trace (no input energy)");
+  auto wrongSize =
+      measureProxyError(ones.data(), zeros.data(), rows, cols, identity(8));
+  ASSERT_FALSE(static_cast<bool>(wrongSize));
+  EXPECT_EQ(llvm::toString(wrongSize.takeError()),
+            "proxy error: H must be 24 x 24 (the weight's columns), got 64 "
+            "values");
+}
+
 } // namespace
