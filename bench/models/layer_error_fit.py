@@ -14,8 +14,13 @@ usage: layer_error_fit.py ERRORS.json --hold-out Q1,Q2 --sensitivity S.json
 """
 import argparse
 import json
-import math
+import os
 import statistics
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "scripts", "oracle"))
+from layer_error_model import bits, gaussian, layer_error  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("errors")
@@ -29,31 +34,6 @@ a = json.load(open(args.sensitivity))["coefficients"]
 table = json.load(open(args.distortion))["normalized_mse"]
 
 
-def bits(name):
-    base = name.split(":")[0].split("_")
-    if base[0] == "ldlq":
-        return int(base[2]) / int(base[1])
-    if base[0] == "tcq":
-        return int(base[1]) / 2
-    return (int(base[1]) + int(base[2])) / 4
-
-
-def gaussian(name):
-    return table[name.split(":")[0].replace("_hess_", "_none_")]
-
-
-def modelled(name, key, known):
-    rates = sorted((bits(n), n) for n in known)
-    b = bits(name)
-    below = [x for x in rates if x[0] <= b] or rates[:1]
-    above = [x for x in rates if x[0] >= b] or rates[-1:]
-    (lb, ln), (hb, hn) = below[-1], above[0]
-    lr = math.log(layers[ln][key]["error"] / gaussian(ln))
-    hr = math.log(layers[hn][key]["error"] / gaussian(hn))
-    w = (b - lb) / (hb - lb) if hb > lb else 0.0
-    return gaussian(name) * math.exp(lr + w * (hr - lr))
-
-
 held = args.hold_out.split(",")
 known = [n for n in layers if n not in held]
 print("| held out | bits | from | per-layer error of the model: median / p90 / max | "
@@ -63,12 +43,13 @@ print("|---|---:|---|---|---|---|---|")
 for name in held:
     keys = sorted(layers[name])
     measured = {k: layers[name][k]["error"] for k in keys}
-    model = {k: modelled(name, k, known) for k in keys}
+    model = {k: layer_error(layers, name, k, table, known) for k in keys}
     relative = sorted(abs(model[k] / measured[k] - 1) for k in keys)
-    gauss = sorted(abs(gaussian(name) / measured[k] - 1) for k in keys)
+    flat_error = gaussian(name, table)
+    gauss = sorted(abs(flat_error / measured[k] - 1) for k in keys)
     objective = sum(a[k] * measured[k] for k in keys)
     predicted = sum(a[k] * model[k] for k in keys)
-    flat = sum(a[k] * gaussian(name) for k in keys)
+    flat = sum(a[k] * flat_error for k in keys)
     p90 = relative[int(0.9 * (len(relative) - 1))]
     print(f"| {name} | {bits(name):.2f} | {', '.join(sorted(known, key=bits))} | "
           f"{100 * statistics.median(relative):.1f}% / {100 * p90:.1f}% / "

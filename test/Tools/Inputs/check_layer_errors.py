@@ -1,9 +1,6 @@
 """Checks `qpal layer-errors` output and, with --plan, recomputes the MSQ
-objective of a `qpal allocate --json` plan from it independently: measured
-quantizers read their layers' errors; the others are their Gaussian error
-(the reference's quantizer_distortion.json, hess names read as their `none`
-twins) scaled by the measured ratio, interpolated geometrically over bits
-per weight between the measured rates of the same family.
+objective of a `qpal allocate --json` plan from it with the model written
+again in Python (scripts/oracle/layer_error_model.py).
 
 usage: check_layer_errors.py ERRORS.json --blocks N --lower-with-hess A,B
          [--plan PLAN.json --sensitivity S.json --distortion D.json]
@@ -11,7 +8,8 @@ usage: check_layer_errors.py ERRORS.json --blocks N --lower-with-hess A,B
 import argparse
 import json
 import math
-import re
+import os
+import sys
 
 parser = argparse.ArgumentParser()
 parser.add_argument("errors")
@@ -49,31 +47,15 @@ for name, per_layer in layers.items():
     assert data["encode_seconds"][name] >= 0
 
 
-def bits(name):
-    """Bits per weight of a reference name (SQ/VQ: b / v; TCQ: KV / 2)."""
-    base = name.split(":")[0].split("_")
-    if base[0] == "ldlq":
-        return int(base[2]) / int(base[1])
-    if base[0] == "tcq":
-        return int(base[1]) / 2
-    if base[0] == "tcomb":
-        return (int(base[1]) + int(base[2])) / 4
-    raise ValueError(name)
-
-
-def family(name):
-    base = name.split(":")[0].split("_")
-    hess = "hess" in base
-    if base[0] in ("tcq", "tcomb"):
-        return ("trellis", hess)
-    return (base[0] + base[1], hess)
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "scripts", "oracle"))
+from layer_error_model import bits, error_class, layer_error  # noqa: E402
 
 mean = {name: data["summary"][name]["mean_error"] for name in layers}
 # Fewer bits, more error.
 for a in layers:
     for b in layers:
-        if family(a) == family(b) and bits(a) < bits(b):
+        if error_class(a) == error_class(b) and bits(a) < bits(b):
             assert mean[a] > mean[b], (a, mean[a], b, mean[b])
 if args.lower_with_hess:
     hess, none = args.lower_with_hess.split(",")
@@ -91,36 +73,7 @@ if args.plan:
     a = json.load(open(args.sensitivity))["coefficients"]
     table = json.load(open(args.distortion))["normalized_mse"]
 
-    # f16 rounding: a uniform relative error of half an ulp (2^-11).
-    F16 = 2.0 ** -22 / 3
-
-    def gaussian(name):
-        if name == "f16":
-            return F16
-        return table[name.split(":")[0].replace("_hess_", "_none_")]
-
-    def error(name, key):
-        if name == "f16":
-            return F16
-        canonical = name.split(":")[0]
-        measured = {n.split(":")[0]: n for n in layers}
-        if canonical in measured:
-            return layers[measured[canonical]][key]["error"]
-        same = sorted((bits(n), n) for n in layers
-                      if family(n) == family(name))
-        if not same:
-            assert "hess" not in name, name
-            return gaussian(name)
-        b = bits(name)
-        below = [x for x in same if x[0] <= b] or same[:1]
-        above = [x for x in same if x[0] >= b] or same[-1:]
-        (lb, ln), (hb, hn) = below[-1], above[0]
-        lr = math.log(layers[ln][key]["error"] / gaussian(ln))
-        hr = math.log(layers[hn][key]["error"] / gaussian(hn))
-        w = (b - lb) / (hb - lb) if hb > lb else 0.0
-        return gaussian(name) * math.exp(lr + w * (hr - lr))
-
-    objective = sum(a[key] * error(name, key)
+    objective = sum(a[key] * layer_error(layers, name, key, table)
                     for key, name in plan["plan"].items())
     assert math.isclose(objective, plan["objective"], rel_tol=1e-9), \
         (objective, plan["objective"])

@@ -165,6 +165,84 @@ std::vector<double> bruteForce(const MsqProblem &problem,
   return best;
 }
 
+/// Budgets between the cheapest and the most expensive two-block plan of
+/// `configs` (one block's configurations): each (bytes, seconds) fraction,
+/// where given, places one budget.
+std::vector<Budget> budgetsBetween(
+    const std::vector<Costs> &configs,
+    llvm::ArrayRef<std::pair<std::optional<double>, std::optional<double>>>
+        fractions) {
+  double minBytes = 1e300, maxBytes = 0, minSeconds = 1e300, maxSeconds = 0;
+  for (const Costs &costs : configs) {
+    minBytes = std::min(minBytes, costs.bytes);
+    maxBytes = std::max(maxBytes, costs.bytes);
+    minSeconds = std::min(minSeconds, costs.seconds);
+    maxSeconds = std::max(maxSeconds, costs.seconds);
+  }
+  std::vector<Budget> budgets;
+  for (const auto &[bytes, seconds] : fractions) {
+    Budget budget;
+    if (bytes)
+      budget.bytes =
+          std::floor(2 * (minBytes + *bytes * (maxBytes - minBytes)));
+    if (seconds)
+      budget.seconds = 2 * (minSeconds + *seconds * (maxSeconds - minSeconds));
+    budgets.push_back(budget);
+  }
+  return budgets;
+}
+
+/// `problem` with `budget`.
+MsqProblem withBudget(const MsqProblem &problem, const Budget &budget) {
+  MsqProblem instance = problem;
+  if (budget.bytes)
+    instance.maxBytes = static_cast<uint64_t>(*budget.bytes);
+  if (budget.seconds)
+    instance.minTokensPerSecond = 1.0 / *budget.seconds;
+  return instance;
+}
+
+/// Solves `instance` (of `budget`) with every solver at a zero gap and
+/// checks the plans against the brute-force `optimum`: the objective, a
+/// proof of optimality, the bound, the budgets, the cover. Returns the
+/// solves checked.
+unsigned checkSolvers(const MsqProblem &instance, const Budget &budget,
+                      double optimum, const std::string &where) {
+  unsigned checked = 0;
+  for (MsqSolver solver :
+       {MsqSolver::Auto, MsqSolver::Cbc, MsqSolver::LagrangianDp}) {
+    SolveOptions options;
+    options.solver = solver;
+    options.relativeGap = 0;
+    auto plan = solveMsq(instance, options);
+    std::string at =
+        where + llvm::formatv(" solver {0}", static_cast<int>(solver)).str();
+    if (std::isinf(optimum)) {
+      EXPECT_FALSE(static_cast<bool>(plan)) << at;
+      llvm::consumeError(plan.takeError());
+      continue;
+    }
+    if (!plan) {
+      ADD_FAILURE() << at << ": " << llvm::toString(plan.takeError());
+      continue;
+    }
+    EXPECT_NEAR(plan->objective, optimum, 1e-9 * optimum) << at;
+    EXPECT_EQ(plan->status, SolveStatus::Optimal) << at;
+    EXPECT_LE(plan->bound, plan->objective) << at;
+    EXPECT_GE(plan->bound, optimum * (1 - 1e-9)) << at;
+    // The plan honours the budgets it was solved for.
+    PlanCosts costs = unwrap(evaluatePlan(instance, *plan));
+    EXPECT_NEAR(costs.objective, plan->objective, 1e-12) << at;
+    if (budget.bytes)
+      EXPECT_LE(costs.memory.bytes(instance.memoryModel), *budget.bytes) << at;
+    if (budget.seconds)
+      EXPECT_LE(*costs.secondsPerToken, *budget.seconds * (1 + 1e-9)) << at;
+    EXPECT_FALSE(static_cast<bool>(verifyCover(*plan))) << at;
+    ++checked;
+  }
+  return checked;
+}
+
 /// CBC, the Lagrangian DP and brute force agree on the optimum of small
 /// problems with memory, latency and both budgets, with and without fusion.
 TEST(Msq, MatchesBruteForce) {
@@ -190,64 +268,18 @@ TEST(Msq, MatchesBruteForce) {
       problem.fusedGroups = {FusionGroup::QKV, FusionGroup::UG};
 
     // Budgets between the cheapest and the most expensive plan.
-    std::vector<Costs> configs = enumerateBlock(problem, 0);
-    double minBytes = 1e300, maxBytes = 0, minSeconds = 1e300, maxSeconds = 0;
-    for (const Costs &costs : configs) {
-      minBytes = std::min(minBytes, costs.bytes);
-      maxBytes = std::max(maxBytes, costs.bytes);
-      minSeconds = std::min(minSeconds, costs.seconds);
-      maxSeconds = std::max(maxSeconds, costs.seconds);
-    }
-    auto bytesAt = [&](double f) {
-      return std::floor(2 * (minBytes + f * (maxBytes - minBytes)));
-    };
-    auto secondsAt = [&](double f) {
-      return 2 * (minSeconds + f * (maxSeconds - minSeconds));
-    };
-    std::vector<Budget> budgets = {
-        {bytesAt(0.3), std::nullopt},   {bytesAt(0.55), std::nullopt},
-        {std::nullopt, secondsAt(0.2)}, {std::nullopt, secondsAt(0.5)},
-        {bytesAt(0.5), secondsAt(0.3)}, {bytesAt(0.25), secondsAt(0.6)}};
+    std::vector<Budget> budgets =
+        budgetsBetween(enumerateBlock(problem, 0), {{0.3, std::nullopt},
+                                                    {0.55, std::nullopt},
+                                                    {std::nullopt, 0.2},
+                                                    {std::nullopt, 0.5},
+                                                    {0.5, 0.3},
+                                                    {0.25, 0.6}});
     std::vector<double> optimum = bruteForce(problem, budgets);
-
-    for (size_t i = 0; i < budgets.size(); ++i) {
-      MsqProblem instance = problem;
-      if (budgets[i].bytes)
-        instance.maxBytes = static_cast<uint64_t>(*budgets[i].bytes);
-      if (budgets[i].seconds)
-        instance.minTokensPerSecond = 1.0 / *budgets[i].seconds;
-      for (MsqSolver solver :
-           {MsqSolver::Auto, MsqSolver::Cbc, MsqSolver::LagrangianDp}) {
-        SolveOptions options;
-        options.solver = solver;
-        options.relativeGap = 0;
-        auto plan = solveMsq(instance, options);
-        std::string where = llvm::formatv("seed {0} budget {1} solver {2}",
-                                          seed, i, static_cast<int>(solver));
-        if (std::isinf(optimum[i])) {
-          EXPECT_FALSE(static_cast<bool>(plan)) << where;
-          llvm::consumeError(plan.takeError());
-          continue;
-        }
-        ASSERT_TRUE(static_cast<bool>(plan))
-            << where << ": " << llvm::toString(plan.takeError());
-        EXPECT_NEAR(plan->objective, optimum[i], 1e-9 * optimum[i]) << where;
-        EXPECT_EQ(plan->status, SolveStatus::Optimal) << where;
-        EXPECT_LE(plan->bound, plan->objective) << where;
-        EXPECT_GE(plan->bound, optimum[i] * (1 - 1e-9)) << where;
-        // The plan honours the budgets it was solved for.
-        PlanCosts costs = unwrap(evaluatePlan(instance, *plan));
-        EXPECT_NEAR(costs.objective, plan->objective, 1e-12);
-        if (budgets[i].bytes)
-          EXPECT_LE(costs.memory.bytes(instance.memoryModel), *budgets[i].bytes)
-              << where;
-        if (budgets[i].seconds)
-          EXPECT_LE(*costs.secondsPerToken, *budgets[i].seconds * (1 + 1e-9))
-              << where;
-        EXPECT_FALSE(static_cast<bool>(verifyCover(*plan)));
-        ++checked;
-      }
-    }
+    for (size_t i = 0; i < budgets.size(); ++i)
+      checked +=
+          checkSolvers(withBudget(problem, budgets[i]), budgets[i], optimum[i],
+                       llvm::formatv("seed {0} budget {1}", seed, i));
   }
   EXPECT_GT(checked, 40u);
 }
@@ -295,31 +327,16 @@ TEST(Msq, MatchesBruteForceWithLayerErrors) {
       return drawn.at(std::make_tuple(block, projection, tc.referenceName()));
     };
 
-    std::vector<Costs> configs = enumerateBlock(problem, 0, errorOf);
-    double minBytes = 1e300, maxBytes = 0, minSeconds = 1e300, maxSeconds = 0;
-    for (const Costs &costs : configs) {
-      minBytes = std::min(minBytes, costs.bytes);
-      maxBytes = std::max(maxBytes, costs.bytes);
-      minSeconds = std::min(minSeconds, costs.seconds);
-      maxSeconds = std::max(maxSeconds, costs.seconds);
-    }
-    std::vector<Budget> budgets = {
-        {std::floor(2 * (minBytes + 0.4 * (maxBytes - minBytes))),
-         std::nullopt},
-        {std::nullopt, 2 * (minSeconds + 0.4 * (maxSeconds - minSeconds))},
-        {std::floor(2 * (minBytes + 0.6 * (maxBytes - minBytes))),
-         2 * (minSeconds + 0.3 * (maxSeconds - minSeconds))}};
+    std::vector<Budget> budgets =
+        budgetsBetween(enumerateBlock(problem, 0, errorOf),
+                       {{0.4, std::nullopt}, {std::nullopt, 0.4}, {0.6, 0.3}});
     std::vector<double> optimum = bruteForce(problem, budgets, errorOf);
     // The per-layer errors change the optimum: the Gaussian errors' plan
     // is worse under them for at least one budget of each seed.
     std::vector<double> gaussianOptimum = bruteForce(problem, budgets);
     bool differs = false;
     for (size_t i = 0; i < budgets.size(); ++i) {
-      MsqProblem instance = problem;
-      if (budgets[i].bytes)
-        instance.maxBytes = static_cast<uint64_t>(*budgets[i].bytes);
-      if (budgets[i].seconds)
-        instance.minTokensPerSecond = 1.0 / *budgets[i].seconds;
+      MsqProblem instance = withBudget(problem, budgets[i]);
       MsqProblem gaussian = instance;
       gaussian.layerErrors = nullptr;
       if (auto plan = solveMsq(gaussian)) {
@@ -328,25 +345,11 @@ TEST(Msq, MatchesBruteForceWithLayerErrors) {
         PlanCosts costs = unwrap(evaluatePlan(instance, *plan));
         differs |= costs.objective > optimum[i] * (1 + 1e-9);
       } else {
-        llvm::consumeError(plan.takeError());
+        ADD_FAILURE() << llvm::toString(plan.takeError());
       }
-      for (MsqSolver solver :
-           {MsqSolver::Auto, MsqSolver::Cbc, MsqSolver::LagrangianDp}) {
-        SolveOptions options;
-        options.solver = solver;
-        options.relativeGap = 0;
-        auto plan = solveMsq(instance, options);
-        std::string where = llvm::formatv("seed {0} budget {1} solver {2}",
-                                          seed, i, static_cast<int>(solver));
-        ASSERT_FALSE(std::isinf(optimum[i])) << where;
-        ASSERT_TRUE(static_cast<bool>(plan))
-            << where << ": " << llvm::toString(plan.takeError());
-        EXPECT_NEAR(plan->objective, optimum[i], 1e-9 * optimum[i]) << where;
-        EXPECT_EQ(plan->status, SolveStatus::Optimal) << where;
-        PlanCosts costs = unwrap(evaluatePlan(instance, *plan));
-        EXPECT_NEAR(costs.objective, plan->objective, 1e-12) << where;
-        ++checked;
-      }
+      EXPECT_FALSE(std::isinf(optimum[i]));
+      checked += checkSolvers(instance, budgets[i], optimum[i],
+                              llvm::formatv("seed {0} budget {1}", seed, i));
     }
     EXPECT_TRUE(differs) << "seed " << seed;
   }
