@@ -27,8 +27,8 @@
 #define QPAL_ALLOC_MSQ_H
 
 #include "qpal/Alloc/Inputs.h"
-#include "qpal/Alloc/LayerErrors.h"
 #include "qpal/Alloc/LatencyModel.h"
+#include "qpal/Alloc/LayerErrors.h"
 #include "qpal/Alloc/Plan.h"
 
 #include <memory>

@@ -364,19 +364,19 @@ TEST(Msq, LayerErrorsMustFitTheProblem) {
   problem.palette = unwrap(parsePalette("tcq_3_hess_0.9,ldlq_1_4_hess_1.0"));
   problem.sensitivities = Sensitivities::uniform(2);
   problem.maxBitsPerWeight = 3;
-  auto threeBlocks = std::make_shared<LayerErrorModel>(3, "three.json");
-  for (unsigned block = 0; block < 3; ++block)
-    for (Projection projection : kAllProjections)
-      threeBlocks->set(unwrap(QuantizerSpec::parse("tcq_3_hess_0.9")), block,
-                       projection, 0.1);
-  problem.layerErrors = threeBlocks;
+  // tcq_3_hess measured as 0.1 on every layer of `blocks` blocks.
+  auto measured = [](unsigned blocks, const char *source) {
+    auto model = std::make_shared<LayerErrorModel>(blocks, source);
+    for (unsigned block = 0; block < blocks; ++block)
+      for (Projection projection : kAllProjections)
+        model->set(unwrap(QuantizerSpec::parse("tcq_3_hess_0.9")), block,
+                   projection, 0.1);
+    return model;
+  };
+  problem.layerErrors = measured(3, "three.json");
   EXPECT_EQ(errorOf(solveMsq(problem)),
             "layer errors 'three.json' cover 3 blocks but model 'tiny' has 2");
-  auto twoBlocks = std::make_shared<LayerErrorModel>(2, "two.json");
-  for (unsigned block = 0; block < 2; ++block)
-    for (Projection projection : kAllProjections)
-      twoBlocks->set(unwrap(QuantizerSpec::parse("tcq_3_hess_0.9")), block,
-                     projection, 0.1);
+  auto twoBlocks = measured(2, "two.json");
   problem.layerErrors = twoBlocks;
   EXPECT_EQ(errorOf(solveMsq(problem)),
             "layer errors 'two.json' measure no quantizer that rounds as "
