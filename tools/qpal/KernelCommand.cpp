@@ -16,6 +16,7 @@
 #include "KernelHarness.h"
 
 #include "qpal/Conversion/QPalToKernels.h"
+#include "qpal/Passes/Passes.h"
 #include "qpal/Quant/Hadamard.h"
 #include "qpal/Quant/KernelCase.h"
 #include "qpal/Support/Limits.h"
@@ -23,8 +24,11 @@
 
 #include "qpalrt.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -233,6 +237,74 @@ public:
     builder.setInsertionPointToEnd(kernels.getBody());
   }
 
+  /// Lowers one `qpal.dequant_matmul` of `shape` through the pass
+  /// `qpal-lower-to-kernels` (`options`), as every compiled model's products
+  /// are, and keeps the kernel `name` alone: the calling function, the
+  /// rotation kernel and the Hadamard global the pass emits around it are
+  /// erased. With `launch` (NVPTX), checks that the pass launches the kernel
+  /// on the grid and block the command reports and runs.
+  mlir::LogicalResult lowerProduct(const KernelShape &shape,
+                                   const LowerToKernelsPassOptions &options,
+                                   StringRef name, const GpuLaunch *launch) {
+    auto packed = PackedWeightType::get(&context, shape.rows, shape.cols,
+                                        shape.quantizer);
+    mlir::Type f32 = builder.getF32Type();
+    SmallVector<mlir::Type> arguments = {
+        mlir::MemRefType::get({shape.batch, shape.cols}, f32),
+        mlir::MemRefType::get({packed.getCodeBytes()}, builder.getI8Type()),
+        mlir::MemRefType::get({shape.rows}, f32),
+        mlir::MemRefType::get({shape.cols}, f32),
+        mlir::MemRefType::get({packed.getCodebookValues()}, f32),
+        mlir::MemRefType::get({shape.batch, shape.rows}, f32)};
+    mlir::OpBuilder outside = mlir::OpBuilder::atBlockEnd(module->getBody());
+    auto caller =
+        mlir::func::FuncOp::create(outside, loc, "qpal_kernel_caller",
+                                   outside.getFunctionType(arguments, {}));
+    mlir::Block *body = caller.addEntryBlock();
+    mlir::OpBuilder inside = mlir::OpBuilder::atBlockBegin(body);
+    DequantMatmulOp::create(inside, loc, body->getArgument(0),
+                            body->getArgument(1), body->getArgument(2),
+                            body->getArgument(3), body->getArgument(4),
+                            body->getArgument(5), shape.quantizer);
+    mlir::func::ReturnOp::create(inside, loc);
+
+    mlir::PassManager pm(&context);
+    pm.addPass(createLowerToKernelsPass(options));
+    if (mlir::failed(pm.run(*module)))
+      return mlir::failure();
+    if (launch) {
+      bool matches = false;
+      module->walk([&](mlir::gpu::LaunchFuncOp op) {
+        if (op.getKernelName() != name)
+          return;
+        std::optional<int64_t> grid =
+            mlir::getConstantIntValue(op.getGridSizeX());
+        std::optional<int64_t> block =
+            mlir::getConstantIntValue(op.getBlockSizeX());
+        matches = grid == launch->gridX && block == launch->blockX;
+      });
+      if (!matches)
+        return mlir::emitError(loc)
+               << "the lowering launches " << name
+               << " otherwise than chooseGpuLaunch reports";
+    }
+    SmallVector<mlir::Operation *> others;
+    auto collect = [&](mlir::Block &block) {
+      for (mlir::Operation &op : block) {
+        auto symbol = dyn_cast<mlir::SymbolOpInterface>(op);
+        if (symbol && symbol.getName() != name &&
+            !isa<mlir::gpu::GPUModuleOp>(op))
+          others.push_back(&op);
+      }
+    };
+    collect(*module->getBody());
+    module->walk(
+        [&](mlir::gpu::GPUModuleOp kernels) { collect(*kernels.getBody()); });
+    for (mlir::Operation *op : others)
+      op->erase();
+    return mlir::success();
+  }
+
   /// Lowers the GPU module to PTX.
   Expected<std::string> lowerToPtx() {
     if (failed(lowerGpuKernelsToPtx(*module)))
@@ -416,12 +488,22 @@ int runKernel() {
       return driver::reportError(kCommand, toString(found.takeError()));
     if (smCount)
       found->smCount = smCount;
-    build.startGpuModule(found->name);
     name = getKernelName(shape, found->name);
-    // The launch is chosen for a valid shape only; buildGpuKernel reports
-    // an invalid one.
+    // The launch is chosen for a valid shape only; the lowering reports an
+    // invalid one.
     if (failed(verifyKernelShape(loc, shape)))
       return driver::reportError(kCommand, diagnostics);
+    LowerToKernelsPassOptions lowering;
+    lowering.target = KernelTarget::Nvptx;
+    lowering.chip = found->name;
+    lowering.smCount = smCount;
+    lowering.batch = batch;
+    lowering.gpuMma = gpuMma;
+    lowering.gpuPackedPairs = gpuPacked;
+    lowering.gpuUnroll = gpuUnroll;
+    lowering.gpuBlocksPerSm = gpuBlocksPerSm;
+    lowering.gpuPackedReplicas = gpuPackedReplicas;
+    lowering.gpuVectorSegments = gpuVectorSegments;
     GpuLaunchOptions options;
     options.mma = gpuMma;
     options.packedPairs = gpuPacked;
@@ -430,7 +512,7 @@ int runKernel() {
     options.packedReplicas = gpuPackedReplicas;
     options.vectorSegments = gpuVectorSegments;
     launch = chooseGpuLaunch(shape, *found, options);
-    if (failed(buildGpuKernel(builder, loc, shape, launch, name)))
+    if (failed(build.lowerProduct(shape, lowering, name, &launch)))
       return driver::reportError(kCommand, diagnostics);
     report.fields["grid"] = launch.gridX;
     report.fields["block"] = launch.blockX;
@@ -474,7 +556,16 @@ int runKernel() {
           kCommand, "nothing to do: give -o FILE (.o or .mlir), --emit-mlir, "
                     "--run, --check or --bench");
     report.fields["cpu_isa"] = getCpuIsaName(*isa).str();
-    if (failed(buildCpuKernel(builder, loc, shape, options)) ||
+    LowerToKernelsPassOptions lowering;
+    lowering.target = KernelTarget::Cpu;
+    lowering.batch = batch;
+    lowering.cpuIsa = getCpuIsaName(*isa).str();
+    lowering.cpuDecode = *decode;
+    lowering.cpuPackedPairs = cpuPacked;
+    lowering.cpuDealtSegments = cpuDealtSegments;
+    // The product kernel comes from the pass; its dequantization twin, which
+    // only the check runs, from the kernel library.
+    if (failed(build.lowerProduct(shape, lowering, name, nullptr)) ||
         failed(buildCpuDequantKernel(builder, loc, shape, options)))
       return driver::reportError(kCommand, diagnostics);
     report.fields["vector_decode"] = usesCpuVectorDecode(shape, options);

@@ -250,6 +250,8 @@ struct KernelLoweringOptions {
   bool cpuParallel = false;
   /// Threads of one activation row's GPU rotation block.
   int64_t gpuRotationThreads = 256;
+  /// The GPU kernels' launch choices (target=nvptx).
+  GpuLaunchOptions gpu;
 };
 
 /// Checks that `op` can be lowered under `options` (a kernel layout for its

@@ -496,9 +496,37 @@ def LowerToKernelsPass : Pass<"qpal-lower-to-kernels", "::mlir::ModuleOp"> {
            "target=cpu: instruction-set extensions the kernels name "
            "themselves: host, avx512 or avx2 (permute lookups of small "
            "codebooks) or generic">,
+    Option<"cpuPackedPairs", "cpu-packed-pairs", "bool", /*default=*/"true",
+           "target=cpu, vector decode: look weight pairs up in the packed "
+           "f16x2 pair table (false: gather each value from the f32 "
+           "codebook)">,
+    Option<"cpuDealtSegments", "cpu-dealt-segments", "unsigned",
+           /*default=*/"3",
+           "target=cpu, vector decode: code segments per lane dealt from a "
+           "supertile's load (1 to 3; the decode gathers other words)">,
     Option<"gpuRotationThreads", "gpu-rotation-threads", "int64_t",
            /*default=*/"256",
            "target=nvptx: threads of one activation row's rotation block">,
+    Option<"gpuMma", "gpu-mma", "bool", /*default=*/"true",
+           "target=nvptx, tensor-core layouts, batch <= 32: accumulate with "
+           "mma.sync (false: CUDA-core FMAs)">,
+    Option<"gpuPackedPairs", "gpu-packed-pairs", "bool", /*default=*/"true",
+           "target=nvptx, with mma: the packed f16x2 pair table in shared "
+           "memory (false: the f32 codebook)">,
+    Option<"gpuUnroll", "gpu-unroll", "unsigned", /*default=*/"0",
+           "target=nvptx: supertiles a warp decodes per iteration, 0 to 16 "
+           "(0: the compiler's choice)">,
+    Option<"gpuBlocksPerSm", "gpu-blocks-per-sm", "unsigned", /*default=*/"0",
+           "target=nvptx: blocks per SM the grid aims at, 0 to 32 (0: the "
+           "compiler's choice)">,
+    Option<"gpuPackedReplicas", "gpu-packed-replicas", "unsigned",
+           /*default=*/"0",
+           "target=nvptx: copies of the shared pair table, 0 to 32 (0: the "
+           "most that fit)">,
+    Option<"gpuVectorSegments", "gpu-vector-segments", "bool",
+           /*default=*/"true",
+           "target=nvptx: read code segments with vector loads where their "
+           "alignment allows (false: word loads)">,
   ];
 }
 

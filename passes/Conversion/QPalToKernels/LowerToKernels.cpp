@@ -231,7 +231,7 @@ struct DequantMatmulToGpuLaunches
                       ConversionPatternRewriter &rewriter) const {
     const KernelShape &shape = buffers.shape;
     Location loc = op.getLoc();
-    GpuLaunch launch = chooseGpuLaunch(shape, options.chip);
+    GpuLaunch launch = chooseGpuLaunch(shape, options.chip, options.gpu);
 
     // The kernels, once per module, in the one gpu.module of the chip.
     std::string kernelName = getKernelName(shape, options.chip.name);
@@ -331,7 +331,29 @@ struct LowerToKernelsPass final
     }
     options.cpu.isa = *cpuIsaChoice;
     options.cpu.decode = cpuDecode;
+    options.cpu.packedPairs = cpuPackedPairs;
+    options.cpu.dealtSegments = cpuDealtSegments;
     options.cpuParallel = cpuParallel;
+    options.gpu.mma = gpuMma;
+    options.gpu.packedPairs = gpuPackedPairs;
+    options.gpu.unroll = gpuUnroll;
+    options.gpu.blocksPerSm = gpuBlocksPerSm;
+    options.gpu.packedReplicas = gpuPackedReplicas;
+    options.gpu.vectorSegments = gpuVectorSegments;
+    // Out-of-range choices are named, not clamped.
+    auto checkRange = [&](StringRef name, unsigned value, unsigned low,
+                          unsigned high) {
+      if (value >= low && value <= high)
+        return true;
+      module.emitError() << "expects " << name << " in [" << low << ", " << high
+                         << "], got " << value;
+      return false;
+    };
+    if (!checkRange("cpu-dealt-segments", cpuDealtSegments, 1, 3) ||
+        !checkRange("gpu-unroll", gpuUnroll, 0, 16) ||
+        !checkRange("gpu-blocks-per-sm", gpuBlocksPerSm, 0, 32) ||
+        !checkRange("gpu-packed-replicas", gpuPackedReplicas, 0, 32))
+      return signalPassFailure();
     if (target == KernelTarget::Nvptx) {
       llvm::Expected<GpuChip> found = lookupGpuChip(chip);
       if (!found) {

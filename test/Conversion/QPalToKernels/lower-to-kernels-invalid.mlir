@@ -9,6 +9,13 @@
 // CHIP: error: unknown chip 'sm_70', expected sm_80, sm_86, sm_89 or sm_90
 // BATCH: error: expects a batch of at most 64 activation rows for a fused dequant-matmul kernel, got 100
 // ZERO: error: expects a positive batch, got 0
+// RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=cpu cpu-dealt-segments=0" 2>&1 | FileCheck %s --check-prefix=DEALT
+// RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx gpu-unroll=17" 2>&1 | FileCheck %s --check-prefix=UNROLL
+// RUN: not qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx gpu-packed-replicas=33" 2>&1 | FileCheck %s --check-prefix=REPLICAS
+// Kernel variant choices out of range are named, not clamped.
+// DEALT: error: expects cpu-dealt-segments in [1, 3], got 0
+// UNROLL: error: expects gpu-unroll in [0, 16], got 17
+// REPLICAS: error: expects gpu-packed-replicas in [0, 32], got 33
 
 // A product the default options lower without complaint.
 func.func @layer(%x: memref<?x64xf32>, %codes: memref<512xi8>, %scales: memref<16xf32>, %signs: memref<64xf32>, %codebook: memref<16xf32>, %y: memref<?x16xf32>) {

@@ -1,6 +1,16 @@
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx chip=sm_80 batch=1" | FileCheck %s
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=8 sm-count=8" | FileCheck %s --check-prefix=FEW-SMS
 // RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=16" | FileCheck %s --check-prefix=B16
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=8 sm-count=8 gpu-packed-pairs=false" | FileCheck %s --check-prefix=CODEBOOK
+// RUN: qpal-opt %s -split-input-file -qpal-lower-to-kernels="target=nvptx chip=sm_90 batch=8 sm-count=8 gpu-blocks-per-sm=8" | FileCheck %s --check-prefix=BLOCKS
+
+// The launch choices are pass options (`qpal kernel` sets them): without
+// the packed pair table the f32 codebook (1024 values) sits in shared
+// memory; aiming at 8 blocks per SM on 8 SMs splits K in 2 (96 blocks).
+// CODEBOOK: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n8_sm_90
+// CODEBOOK-SAME: workgroup(%{{.*}} : memref<8x8x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>)
+// BLOCKS: gpu.func @qpal_tcq_4_none_0p9_m1536_k576_n8_sm_90
+// BLOCKS-SAME: known_grid_size = array<i32: 96, 1, 1>
 
 // 1536 x 576: 48 row supertiles, 18 supertile columns. 8 warps per block;
 // sm_80's 108 SMs want ~216 blocks, so K is split in 2 (the most 18 columns

@@ -67,9 +67,11 @@ def cpu_runs(group, names):
     cases = [(r, c, b) for (r, c) in SMOLLM2_SHAPES for b in (1, 3, 8)]
     cases += [(4096, 4096, 1)]
     if simt:
-        # A partial last chunk (2112 = 2 x 1024 + 64 columns) and rows
-        # that are not a multiple of 32.
-        cases += [(196, 2112, 3)]
+        # A partial last chunk (2304 = 2 x 1024 + 256 columns, or
+        # 2048 + 256 with two-weight vectors; a K the rotation takes, as
+        # every compiled layer's must) and rows that are not a multiple
+        # of 32.
+        cases += [(196, 2304, 3)]
     runs = [(name, case, []) for name in chosen for case in cases]
     if not simt:
         # The lane-vector decode reads segments as 32- or 16-bit words
@@ -96,10 +98,10 @@ def cpu_runs(group, names):
     else:
         # The lane-vector decode of full chunks (the partial one goes
         # lane by lane) with gathers only, and the lane-by-lane kernel.
-        runs += [(name, (196, 2112, 2),
+        runs += [(name, (196, 2304, 2),
                   ["--cpu-isa=generic", "--cpu-decode=vector"])
                  for name in names]
-        runs += [(name, (196, 2112, 3), ["--cpu-decode=lanes"])
+        runs += [(name, (196, 2304, 3), ["--cpu-decode=lanes"])
                  for name in chosen]
     return runs
 
@@ -112,8 +114,8 @@ def guard_runs(group, names):
     simt = group.endswith("simt")
     chosen = sorted({names[0], names[-1]})
     if simt:
-        paths = [((196, 2112, 3), []), ((196, 2112, 2), ["--cpu-decode=lanes"]),
-                 ((196, 2112, 1), ["--cpu-isa=generic", "--cpu-decode=vector"])]
+        paths = [((196, 2304, 3), []), ((196, 2304, 2), ["--cpu-decode=lanes"]),
+                 ((196, 2304, 1), ["--cpu-isa=generic", "--cpu-decode=vector"])]
     else:
         paths = [((192, 576, 1), []), ((192, 576, 3), []),
                  ((192, 576, 2), ["--cpu-decode=lanes"]),
