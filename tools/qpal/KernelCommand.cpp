@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+#include "KernelBuild.h"
 #include "KernelHarness.h"
 
 #include "qpal/Conversion/QPalToKernels.h"
@@ -47,6 +48,7 @@
 
 using namespace llvm;
 using namespace qpal;
+using qpal::driver::KernelBuild;
 
 static cl::SubCommand
     kernelCommand("kernel",
@@ -209,149 +211,6 @@ Error checkGuardPages(bool gpu) {
   return Error::success();
 }
 
-/// The MLIR context, the diagnostics and the module a kernel is built in.
-/// Diagnostics from kernel construction name the rule that failed; they are
-/// collected for the error message.
-class KernelBuild {
-public:
-  KernelBuild()
-      : context(makeRegistry()), handler(&context,
-                                         [this](mlir::Diagnostic &diag) {
-                                           diagnostics += diag.str();
-                                           return mlir::success();
-                                         }),
-        builder(&context), loc(mlir::UnknownLoc::get(&context)),
-        module(mlir::ModuleOp::create(loc)) {
-    context.loadAllAvailableDialects();
-    builder.setInsertionPointToEnd(module->getBody());
-  }
-
-  /// Creates the `gpu.module` for `chipName` and moves the builder into it.
-  void startGpuModule(StringRef chipName) {
-    auto kernels = mlir::gpu::GPUModuleOp::create(
-        builder, loc, "qpal_kernels",
-        builder.getArrayAttr({mlir::NVVM::NVVMTargetAttr::get(
-            &context, 3, "nvptx64-nvidia-cuda", chipName, "+ptx78")}));
-    (*module)->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(),
-                       builder.getUnitAttr());
-    builder.setInsertionPointToEnd(kernels.getBody());
-  }
-
-  /// Lowers one `qpal.dequant_matmul` of `shape` through the pass
-  /// `qpal-lower-to-kernels` (`options`), as every compiled model's products
-  /// are, and keeps the kernel `name` alone: the calling function, the
-  /// rotation kernel and the Hadamard global the pass emits around it are
-  /// erased. With `launch` (NVPTX), checks that the pass launches the kernel
-  /// on the grid and block the command reports and runs.
-  mlir::LogicalResult lowerProduct(const KernelShape &shape,
-                                   const LowerToKernelsPassOptions &options,
-                                   StringRef name, const GpuLaunch *launch) {
-    auto packed = PackedWeightType::get(&context, shape.rows, shape.cols,
-                                        shape.quantizer);
-    mlir::Type f32 = builder.getF32Type();
-    SmallVector<mlir::Type> arguments = {
-        mlir::MemRefType::get({shape.batch, shape.cols}, f32),
-        mlir::MemRefType::get({packed.getCodeBytes()}, builder.getI8Type()),
-        mlir::MemRefType::get({shape.rows}, f32),
-        mlir::MemRefType::get({shape.cols}, f32),
-        mlir::MemRefType::get({packed.getCodebookValues()}, f32),
-        mlir::MemRefType::get({shape.batch, shape.rows}, f32)};
-    mlir::OpBuilder outside = mlir::OpBuilder::atBlockEnd(module->getBody());
-    auto caller =
-        mlir::func::FuncOp::create(outside, loc, "qpal_kernel_caller",
-                                   outside.getFunctionType(arguments, {}));
-    mlir::Block *body = caller.addEntryBlock();
-    mlir::OpBuilder inside = mlir::OpBuilder::atBlockBegin(body);
-    DequantMatmulOp::create(inside, loc, body->getArgument(0),
-                            body->getArgument(1), body->getArgument(2),
-                            body->getArgument(3), body->getArgument(4),
-                            body->getArgument(5), shape.quantizer);
-    mlir::func::ReturnOp::create(inside, loc);
-
-    mlir::PassManager pm(&context);
-    pm.addPass(createLowerToKernelsPass(options));
-    if (mlir::failed(pm.run(*module)))
-      return mlir::failure();
-    if (launch) {
-      bool matches = false;
-      module->walk([&](mlir::gpu::LaunchFuncOp op) {
-        if (op.getKernelName() != name)
-          return;
-        std::optional<int64_t> grid =
-            mlir::getConstantIntValue(op.getGridSizeX());
-        std::optional<int64_t> block =
-            mlir::getConstantIntValue(op.getBlockSizeX());
-        matches = grid == launch->gridX && block == launch->blockX;
-      });
-      if (!matches)
-        return mlir::emitError(loc)
-               << "the lowering launches " << name
-               << " otherwise than chooseGpuLaunch reports";
-    }
-    SmallVector<mlir::Operation *> others;
-    auto collect = [&](mlir::Block &block) {
-      for (mlir::Operation &op : block) {
-        auto symbol = dyn_cast<mlir::SymbolOpInterface>(op);
-        if (symbol && symbol.getName() != name &&
-            !isa<mlir::gpu::GPUModuleOp>(op))
-          others.push_back(&op);
-      }
-    };
-    collect(*module->getBody());
-    module->walk(
-        [&](mlir::gpu::GPUModuleOp kernels) { collect(*kernels.getBody()); });
-    for (mlir::Operation *op : others)
-      op->erase();
-    return mlir::success();
-  }
-
-  /// Lowers the GPU module to PTX.
-  Expected<std::string> lowerToPtx() {
-    if (failed(lowerGpuKernelsToPtx(*module)))
-      return createStringError(inconvertibleErrorCode(),
-                               "cannot lower the kernel to PTX: " +
-                                   diagnostics);
-    return extractPtx(*module, "qpal_kernels");
-  }
-
-  /// Writes `ptx` where -o says: a cubin (through ptxas), a .ptx file, or
-  /// standard output when `print`.
-  Error writePtx(StringRef ptx, bool print) {
-    StringRef out = outputPath;
-    if (out.ends_with(".cubin"))
-      return assembleCubin(ptx, chip, out);
-    if (!out.empty() && !out.ends_with(".mlir"))
-      return writeOutputFile(out, ptx);
-    if (out.empty() && print)
-      outs() << ptx;
-    return Error::success();
-  }
-
-  /// Lowers the GPU module to PTX and writes it (`writePtx`).
-  Expected<std::string> emitPtx(bool print) {
-    Expected<std::string> ptx = lowerToPtx();
-    if (!ptx)
-      return ptx.takeError();
-    if (Error err = writePtx(*ptx, print))
-      return std::move(err);
-    return ptx;
-  }
-
-  mlir::MLIRContext context;
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler;
-  mlir::OpBuilder builder;
-  mlir::Location loc;
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-
-private:
-  static mlir::DialectRegistry makeRegistry() {
-    mlir::DialectRegistry registry;
-    registerKernelLoweringDependencies(registry);
-    return registry;
-  }
-};
-
 /// Refuses sizes past qpal/Support/Limits.h's bounds before anything is
 /// built or allocated from them.
 Error checkKernelSizes(bool withRows) {
@@ -414,7 +273,8 @@ int runRotationKernel() {
     report.fields["kernel"] = name;
     report.fields["grid"] = batch.getValue();
     report.fields["block"] = kThreads;
-    if (Expected<std::string> ptx = build.emitPtx(!emitJson); !ptx)
+    if (Expected<std::string> ptx = build.emitPtx(outputPath, chip, !emitJson);
+        !ptx)
       return driver::reportError(kCommand, toString(ptx.takeError()));
   } else {
     if (failed(buildCpuRotationKernel(builder, loc, cols, batch)))
@@ -596,7 +456,7 @@ int runKernel() {
       if (Error err = harness::runGpuKernel(*ptx, shape, launch, name,
                                             harnessOptions(), report))
         return driver::reportError(kCommand, toString(std::move(err)));
-    if (Error err = build.writePtx(*ptx, !run && !emitJson))
+    if (Error err = build.writePtx(*ptx, outputPath, chip, !run && !emitJson))
       return driver::reportError(kCommand, toString(std::move(err)));
   } else {
     if (failed(lowerCpuKernelsToLLVM(*module)))
