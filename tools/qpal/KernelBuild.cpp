@@ -52,27 +52,8 @@ mlir::LogicalResult
 KernelBuild::lowerProduct(const KernelShape &shape,
                           const LowerToKernelsPassOptions &options,
                           StringRef name, const GpuLaunch *launch) {
-  auto packed =
-      PackedWeightType::get(&context, shape.rows, shape.cols, shape.quantizer);
-  mlir::Type f32 = builder.getF32Type();
-  SmallVector<mlir::Type> arguments = {
-      mlir::MemRefType::get({shape.batch, shape.cols}, f32),
-      mlir::MemRefType::get({packed.getCodeBytes()}, builder.getI8Type()),
-      mlir::MemRefType::get({shape.rows}, f32),
-      mlir::MemRefType::get({shape.cols}, f32),
-      mlir::MemRefType::get({packed.getCodebookValues()}, f32),
-      mlir::MemRefType::get({shape.batch, shape.rows}, f32)};
   mlir::OpBuilder outside = mlir::OpBuilder::atBlockEnd(module->getBody());
-  auto caller =
-      mlir::func::FuncOp::create(outside, loc, "qpal_kernel_caller",
-                                 outside.getFunctionType(arguments, {}));
-  mlir::Block *body = caller.addEntryBlock();
-  mlir::OpBuilder inside = mlir::OpBuilder::atBlockBegin(body);
-  DequantMatmulOp::create(inside, loc, body->getArgument(0),
-                          body->getArgument(1), body->getArgument(2),
-                          body->getArgument(3), body->getArgument(4),
-                          body->getArgument(5), shape.quantizer);
-  mlir::func::ReturnOp::create(inside, loc);
+  buildDequantMatmulFunction(outside, loc, "qpal_kernel_caller", shape);
 
   mlir::PassManager pm(&context);
   pm.addPass(createLowerToKernelsPass(options));

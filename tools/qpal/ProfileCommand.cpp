@@ -248,31 +248,16 @@ Expected<std::vector<char>> compileProbes(std::vector<Probe> &probes) {
   mlir::Location loc = builder.getUnknownLoc();
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(loc);
   builder.setInsertionPointToEnd(module->getBody());
-  mlir::Type f32 = builder.getF32Type();
   for (Probe &probe : probes) {
     QuantizerAttrInterface quantizer =
         getQuantizerAttr(&context, probe.quantizer);
     auto packed = PackedWeightType::get(&context, probe.shape.rows,
                                         probe.shape.cols, quantizer);
     probe.codeBytes = packed.getCodeBytes();
-    int64_t rows = probe.shape.rows, cols = probe.shape.cols;
-    SmallVector<mlir::Type> arguments = {
-        mlir::MemRefType::get({1, cols}, f32),
-        mlir::MemRefType::get({probe.codeBytes}, builder.getI8Type()),
-        mlir::MemRefType::get({rows}, f32),
-        mlir::MemRefType::get({cols}, f32),
-        mlir::MemRefType::get({packed.getCodebookValues()}, f32),
-        mlir::MemRefType::get({1, rows}, f32)};
-    auto function = mlir::func::FuncOp::create(
-        builder, loc, probe.symbol, builder.getFunctionType(arguments, {}));
+    KernelShape shape{quantizer, probe.shape.rows, probe.shape.cols, 1};
+    mlir::func::FuncOp function =
+        buildDequantMatmulFunction(builder, loc, probe.symbol, shape);
     function->setAttr(kBarePtrAttrName, builder.getUnitAttr());
-    mlir::Block *body = function.addEntryBlock();
-    mlir::OpBuilder inside = mlir::OpBuilder::atBlockBegin(body);
-    DequantMatmulOp::create(inside, loc, body->getArgument(0),
-                            body->getArgument(1), body->getArgument(2),
-                            body->getArgument(3), body->getArgument(4),
-                            body->getArgument(5), quantizer);
-    mlir::func::ReturnOp::create(inside, loc);
   }
   mlir::PassManager pm(&context);
   LowerToKernelsPassOptions lower;

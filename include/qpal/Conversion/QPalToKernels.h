@@ -254,6 +254,15 @@ struct KernelLoweringOptions {
   GpuLaunchOptions gpu;
 };
 
+/// Creates, at the builder's insertion point, `func.func @symbol(x, codes,
+/// scales, signs, codebook, y)` whose body is one `qpal.dequant_matmul` of
+/// `shape` on static buffers (x: batch x K, y: batch x M): one product to
+/// lower on its own (`qpal kernel`, `qpal profile`'s probes).
+mlir::func::FuncOp buildDequantMatmulFunction(mlir::OpBuilder &builder,
+                                              mlir::Location loc,
+                                              llvm::StringRef symbol,
+                                              const KernelShape &shape);
+
 /// Checks that `op` can be lowered under `options` (a kernel layout for its
 /// quantizer and shape, a Hadamard transform of its K, identity-layout
 /// buffers); reports why not on `op`.

@@ -45,6 +45,31 @@ static KernelShape getKernelShape(DequantMatmulOp op, int64_t batch) {
                      ShapedType::isDynamic(tokens) ? batch : tokens};
 }
 
+func::FuncOp qpal::buildDequantMatmulFunction(OpBuilder &builder, Location loc,
+                                              StringRef symbol,
+                                              const KernelShape &shape) {
+  auto packed = PackedWeightType::get(builder.getContext(), shape.rows,
+                                      shape.cols, shape.quantizer);
+  Type f32 = builder.getF32Type();
+  Type arguments[] = {
+      MemRefType::get({shape.batch, shape.cols}, f32),
+      MemRefType::get({packed.getCodeBytes()}, builder.getI8Type()),
+      MemRefType::get({shape.rows}, f32),
+      MemRefType::get({shape.cols}, f32),
+      MemRefType::get({packed.getCodebookValues()}, f32),
+      MemRefType::get({shape.batch, shape.rows}, f32)};
+  auto function = func::FuncOp::create(builder, loc, symbol,
+                                       builder.getFunctionType(arguments, {}));
+  Block *body = function.addEntryBlock();
+  OpBuilder inside = OpBuilder::atBlockBegin(body);
+  DequantMatmulOp::create(inside, loc, body->getArgument(0),
+                          body->getArgument(1), body->getArgument(2),
+                          body->getArgument(3), body->getArgument(4),
+                          body->getArgument(5), shape.quantizer);
+  func::ReturnOp::create(inside, loc);
+  return function;
+}
+
 LogicalResult qpal::verifyKernelLowering(DequantMatmulOp op,
                                          const KernelLoweringOptions &options) {
   KernelShape shape = getKernelShape(op, options.batch);
