@@ -1,5 +1,4 @@
-//===- KernelCommand.cpp - `qpal kernel`
-//-----------------------------------===//
+//===- KernelCommand.cpp - qpal kernel ------------------------------------===//
 //
 // Part of the qpal project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -8,7 +7,9 @@
 //
 // Emits one dequant-matmul kernel (PTX, cubin, host object or MLIR) and, on
 // request, runs it on seeded random data against lib/Quant's reference
-// decode (float64 matmul) and measures it.
+// decode (float64 matmul) and measures it. The kernel is the one a compiled
+// model gets: one `qpal.dequant_matmul` lowered by `qpal-lower-to-kernels`,
+// the variant flags passed as its options (KernelBuild.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,11 +26,7 @@
 
 #include "qpalrt.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
