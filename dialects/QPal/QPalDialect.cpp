@@ -71,6 +71,14 @@ LogicalResult QPalDialect::verifyOperationAttribute(Operation *op,
                                 "two operands are an iteration range";
     return success();
   }
+  if (attr.getName() == kStepPartAttrName) {
+    StringRef name = op->getName().getStringRef();
+    if (!isa<UnitAttr>(attr.getValue()) ||
+        (name != "func.func" && name != "llvm.func"))
+      return op->emitError() << "'" << kStepPartAttrName
+                             << "' is a unit attribute on a function";
+    return success();
+  }
   return op->emitError() << "unknown qpal attribute '"
                          << attr.getName().getValue() << "'";
 }

@@ -133,6 +133,9 @@ void qpal::buildLowerModelPipeline(OpPassManager &pm,
   OutlineStepsPassOptions outline;
   outline.batches.assign(options.batches.begin(), options.batches.end());
   pm.addPass(createOutlineStepsPass(outline));
+  // One function per residual block: LLVM's loop passes take time quadratic
+  // in a function's length.
+  pm.addPass(createOutlineLayersPass());
   pm.addPass(createConvertToBuffersPass());
   pm.addPass(createLowerModelOpsPass());
   pm.addPass(createCanonicalizerPass());

@@ -20,7 +20,10 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
+
+#include <functional>
 
 namespace qpal {
 #define GEN_PASS_DEF_EXTERNALIZEWEIGHTSPASS
@@ -81,10 +84,42 @@ FailureOr<WeightArena> qpal::externalizeWeights(ModuleOp module) {
               "with llvm.emit_c_interface)";
 
   SymbolTable symbols(module);
-  // The globals to move, in order of first use, and their offsets.
+  // The functions that take the arena: the entry points and the step parts
+  // they call (qpal-outline-layers), each part where it is first called.
+  SmallVector<func::FuncOp> takers;
+  llvm::DenseSet<Operation *> seen;
+  std::function<void(func::FuncOp)> visit = [&](func::FuncOp function) {
+    if (!seen.insert(function).second)
+      return;
+    takers.push_back(function);
+    function.walk([&](func::CallOp call) {
+      auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+      if (callee && !callee.isExternal() &&
+          callee->hasAttr(QPalDialect::kStepPartAttrName))
+        visit(callee);
+    });
+  };
+  for (func::FuncOp entry : entries)
+    visit(entry);
+
+  // The globals to move, in order of first use, and their offsets: the
+  // walk enters a part at its first call.
   llvm::MapVector<memref::GlobalOp, uint64_t> offsets;
-  for (func::FuncOp entry : entries) {
-    WalkResult walk = entry.walk([&](memref::GetGlobalOp get) {
+  llvm::DenseSet<Operation *> walked;
+  std::function<WalkResult(func::FuncOp)> collect =
+      [&](func::FuncOp function) -> WalkResult {
+    if (!walked.insert(function).second)
+      return WalkResult::advance();
+    return function.walk([&](Operation *op) {
+      if (auto call = dyn_cast<func::CallOp>(op)) {
+        auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+        if (callee && seen.count(callee))
+          return collect(callee);
+        return WalkResult::advance();
+      }
+      auto get = dyn_cast<memref::GetGlobalOp>(op);
+      if (!get)
+        return WalkResult::advance();
       auto global = symbols.lookup<memref::GlobalOp>(get.getName());
       if (!global || !global.getConstant() || offsets.count(global))
         return WalkResult::advance();
@@ -108,25 +143,27 @@ FailureOr<WeightArena> qpal::externalizeWeights(ModuleOp module) {
           {global.getSymName().str(), offset, bytes->size()});
       return WalkResult::advance();
     });
-    if (walk.wasInterrupted())
+  };
+  for (func::FuncOp entry : entries)
+    if (collect(entry).wasInterrupted())
       return failure();
-  }
   // The arena's size is a multiple of the alignment.
   arena.bytes.resize((arena.bytes.size() + WeightArena::kAlignment - 1) /
                          WeightArena::kAlignment * WeightArena::kAlignment,
                      0);
 
-  // Each entry point takes the arena first and views its weights in it.
+  // Each taker takes the arena first and views its weights in it; the
+  // parts get it from their callers.
   MLIRContext *context = module.getContext();
   auto arenaType =
       MemRefType::get({ShapedType::kDynamic}, IntegerType::get(context, 8));
-  for (func::FuncOp entry : entries) {
-    Block &body = entry.getBody().front();
-    if (failed(entry.insertArgument(0, arenaType, {}, entry.getLoc())))
+  for (func::FuncOp taker : takers) {
+    Block &body = taker.getBody().front();
+    if (failed(taker.insertArgument(0, arenaType, {}, taker.getLoc())))
       return failure();
     Value arenaArg = body.getArgument(0);
     SmallVector<memref::GetGlobalOp> gets;
-    entry.walk([&](memref::GetGlobalOp get) { gets.push_back(get); });
+    taker.walk([&](memref::GetGlobalOp get) { gets.push_back(get); });
     for (memref::GetGlobalOp get : gets) {
       auto global = symbols.lookup<memref::GlobalOp>(get.getName());
       auto found = offsets.find(global);
@@ -144,6 +181,12 @@ FailureOr<WeightArena> qpal::externalizeWeights(ModuleOp module) {
       get.erase();
     }
   }
+  for (func::FuncOp taker : takers)
+    taker.walk([&](func::CallOp call) {
+      auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+      if (callee && seen.count(callee))
+        call->insertOperands(0, taker.getBody().front().getArgument(0));
+    });
   // Globals no one reads any more go.
   for (auto &[global, offset] : offsets)
     if (SymbolTable::symbolKnownUseEmpty(global, module))

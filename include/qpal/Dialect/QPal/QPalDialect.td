@@ -66,6 +66,10 @@ def QPal_Dialect : Dialect {
         "qpal.parallel_loop";
     /// The unit argument attribute that marks a step entry point's KV cache.
     static constexpr ::llvm::StringLiteral kKvCacheAttrName = "qpal.kv_cache";
+    /// The unit function attribute of a part of a step entry point that
+    /// qpal-outline-layers outlined: it takes the entry point's arena too
+    /// when qpal-externalize-weights gives the entry point one.
+    static constexpr ::llvm::StringLiteral kStepPartAttrName = "qpal.step_part";
 
   private:
     void registerAttributes();
