@@ -55,6 +55,12 @@ int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   mlir::registerConversionPasses();
   mlir::registerGPUPasses();
+  // The LLVM backend options qpal's kernels are tuned for, as `qpal` has.
+  std::vector<const char *> args(argv, argv + argc);
+  qpal::appendDefaultBackendOptions(args);
+  argc = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  argv = const_cast<char **>(args.data());
   auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(
       argc, argv, "qpal optimizer driver\n", registry);
   const std::string output = outputFilename;

@@ -13,6 +13,8 @@
 
 #include "Commands.h"
 
+#include "qpal/Conversion/QPalToKernels.h"
+
 #include "qpalpkg.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -115,8 +117,10 @@ int main(int argc, char **argv) {
     os << "qpal " << QPAL_VERSION_STRING << " (package format "
        << QPALPKG_FORMAT_VERSION << ", LLVM " << LLVM_VERSION_STRING << ")\n";
   });
+  std::vector<const char *> args(argv, argv + argc);
+  qpal::appendDefaultBackendOptions(args);
   cl::ParseCommandLineOptions(
-      argc, argv,
+      static_cast<int>(args.size()), args.data(),
       "qpal: compile Llama-family models to weight-only quantized inference "
       "code (Q-Palette)\n\n"
       "  Run `qpal <command> --help` for the options of one command.\n");

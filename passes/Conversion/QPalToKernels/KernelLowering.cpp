@@ -122,19 +122,25 @@ static bool gpuIndicesFit32Bits(ModuleOp module) {
   return fits;
 }
 
-/// Asks LLVM's NVPTX backend for 32-bit shared-memory pointers (its
-/// `nvptx-short-ptr` option): the codebook lookups then address shared
-/// memory with one 32-bit add instead of a widening multiply and a 64-bit
-/// add. The option is process-wide and read when a target machine is made.
-static void useShortSharedPointers() {
-  static bool done = [] {
-    auto &options = llvm::cl::getRegisteredOptions();
-    auto found = options.find("nvptx-short-ptr");
-    if (found != options.end())
-      found->second->addOccurrence(0, "nvptx-short-ptr", "true");
-    return true;
-  }();
-  (void)done;
+void qpal::appendDefaultBackendOptions(std::vector<const char *> &args) {
+  struct Default {
+    StringRef name;
+    const char *spelled;
+  };
+  static const Default kDefaults[] = {{"nvptx-short-ptr", "--nvptx-short-ptr"}};
+  auto &registered = llvm::cl::getRegisteredOptions();
+  for (const Default &option : kDefaults) {
+    if (!registered.count(option.name))
+      continue;
+    bool named = llvm::any_of(args, [&](const char *arg) {
+      StringRef given = StringRef(arg).ltrim('-');
+      return given == option.name ||
+             (given.starts_with(option.name) &&
+              given.drop_front(option.name.size()).starts_with("="));
+    });
+    if (!named)
+      args.push_back(option.spelled);
+  }
 }
 
 void qpal::buildGpuKernelsToPtxPipeline(OpPassManager &pm,
@@ -153,7 +159,6 @@ void qpal::buildGpuKernelsToPtxPipeline(OpPassManager &pm,
 }
 
 LogicalResult qpal::lowerGpuKernelsToPtx(ModuleOp module) {
-  useShortSharedPointers();
   PassManager pm(module.getContext());
   // 64-bit integer arithmetic costs several instructions on NVIDIA GPUs:
   // index math is 32-bit wherever no buffer can reach 2^31 elements.
