@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qpal/Conversion/BackendOptions.h"
 #include "qpal/Conversion/QPalToKernels.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 #include "qpal/Passes/Passes.h"

@@ -13,7 +13,7 @@
 
 #include "Commands.h"
 
-#include "qpal/Conversion/QPalToKernels.h"
+#include "qpal/Conversion/BackendOptions.h"
 
 #include "qpalpkg.h"
 

@@ -294,16 +294,6 @@ mlir::LogicalResult lowerCpuKernelsToLLVM(mlir::ModuleOp module);
 /// serializes them to PTX (`gpu.binary` ops).
 mlir::LogicalResult lowerGpuKernelsToPtx(mlir::ModuleOp module);
 
-/// Appends to a tool's command line, before it is parsed, the LLVM backend
-/// options qpal's kernels are tuned for, each unless the command line
-/// already names it: `--nvptx-short-ptr` (32-bit shared-memory pointers: a
-/// codebook lookup addresses shared memory with one 32-bit add instead of a
-/// widening multiply and a 64-bit add). LLVM reads such options only from
-/// its command line, process-wide, so the tools (`qpal`, `qpal-opt`) choose
-/// them and the libraries never set them; `--nvptx-short-ptr=false` turns
-/// it off. Options this LLVM does not register are left out.
-void appendDefaultBackendOptions(std::vector<const char *> &args);
-
 /// Returns the PTX text of the `gpu.binary` named `name` in `module`.
 llvm::Expected<std::string> extractPtx(mlir::ModuleOp module,
                                        llvm::StringRef name);

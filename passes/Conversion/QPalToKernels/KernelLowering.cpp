@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qpal/Conversion/BackendOptions.h"
 #include "qpal/Conversion/QPalToKernels.h"
 #include "qpal/Conversion/QPalToKernels/DecodeInterfaces.h"
 #include "qpal/Support/OutputFile.h"
