@@ -6,8 +6,16 @@ then ptxas) for
 
   check: every palette quantizer (the families of test/Target) on SmolLM2's
          shapes and 4096 x 4096, batch 1, 3 and 8 (the CPU suite's cases);
-  bench: every quantizer at 4096 x 4096, 14336 x 4096 and 4096 x 14336,
-         batch 1 and 8, plus code generation variants of a few quantizers
+  bench: the 3-4.5-bit members of every family on 4096 x 4096,
+         14336 x 4096, 4096 x 14336 and the fused shapes 6144 x 4096 (q/k/v)
+         and 28672 x 4096 (gate/up), batch 1, 2, 4 and 8;
+  latency: every quantizer at batch 1 on each (fusion group) shape of
+         Llama-3.1-8B, the entries of a latency table in the schema of
+         shared/reference/data/llama31_8b_latency_rtx4090.json;
+  ncu:   one representative of each family and layout at 4096 x 14336,
+         batch 1, in a manifest of its own (manifest-ncu.txt) for Nsight
+         Compute;
+  variants: (--only ...,variants) code generation variants of a few quantizers
          (CUDA-core FMAs instead of mma.sync, two supertiles per iteration,
          the f32 codebook instead of the packed pair table, one copy of the
          table instead of one per lane group, word loads instead of
@@ -16,7 +24,8 @@ then ptxas) for
   rotate: the activation rotation kernels of widths 576, 1536, 4096 and
          14336, batch 1 and 8.
 
-and writes OUT/manifest-{check,bench}-FAMILY.txt and manifest-variants.txt,
+and writes OUT/manifest-{check,bench}-FAMILY.txt, manifest-variants.txt
+and manifest-ncu.txt,
 whose lines qpal-gpu-kernels reads. Everything
 in OUT travels to the GPU machine; nothing there needs MLIR or LLVM.
 """
@@ -33,7 +42,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from check_kernels import SMOLLM2_SHAPES, kernel_groups  # noqa: E402
 
 CHECK_SHAPES = SMOLLM2_SHAPES + [(4096, 4096)]
-BENCH_SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336)]
+BENCH_SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336), (6144, 4096),
+                (28672, 4096)]
+# Llama-3.1-8B's fusion groups (rows x cols of the fused GEMM): q and o,
+# k and v, kv, qk and qv, qkv, u and g, ug, d.
+LATENCY_SHAPES = [(4096, 4096), (1024, 4096), (2048, 4096), (5120, 4096),
+                  (6144, 4096), (14336, 4096), (28672, 4096), (4096, 14336)]
+# Nsight Compute's subjects: one member of each family and layout at 3-4
+# bits on the largest down_proj shape.
+NCU_QUANTIZERS = ["ldlq_1_4_none_1.0", "ldlq_2_8_none_1.0", "tcq_8_none_0.9",
+                  "tcomb_7_8_0.5_none_0.9", "tcq_8_none_1.2:3inst",
+                  "tcq_8_none_1.1:1mad", "ldlq_1_4_none_1.0:simt",
+                  "ldlq_2_8_none_1.0:simt"]
 # Launch variants. "bpsN" aims the grid at N blocks per SM (the default is
 # bps2); every quantizer is timed at each, and checked at the largest.
 GRID_VARIANTS = {
@@ -52,7 +72,10 @@ CODEGEN_VARIANTS = {
     "replicas1": ["--gpu-packed-replicas=1"],
     "words": ["--gpu-vector-segments=false"],
 }
-VARIANTS = dict(GRID_VARIANTS, **SWEEP_VARIANTS, **CODEGEN_VARIANTS)
+# The Nsight Compute subjects: the default code, in a manifest of their own.
+PROFILE_VARIANTS = {"ncu": []}
+VARIANTS = dict(GRID_VARIANTS, **SWEEP_VARIANTS, **CODEGEN_VARIANTS,
+                **PROFILE_VARIANTS)
 VARIANT_QUANTIZERS = ["tcq_6_none_0.9", "tcq_7_none_0.9", "tcq_8_none_0.9",
                       "tcomb_6_7_0.5_none_0.9", "ldlq_2_8_none_1.0",
                       "ldlq_1_2_none_1.0", "ldlq_1_4_none_1.0"]
@@ -84,12 +107,15 @@ def main():
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--chip", default="sm_90")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
-    parser.add_argument("--only", default="check,bench,variants,rotate")
+    parser.add_argument("--only", default="check,bench,latency,ncu,rotate")
     parser.add_argument("--families", default=None,
                         help="comma-separated groups of `qpal palette --all` "
                         "(default: every family and layout)")
     parser.add_argument("--check-batches", default="1,3,8")
-    parser.add_argument("--bench-batches", default="1,8")
+    parser.add_argument("--bench-batches", default="1,2,4,8")
+    parser.add_argument("--bench-bits", default="3,4.5",
+                        help="LOW,HIGH: the rates (bits per weight) timed at "
+                        "every bench batch")
     parser.add_argument("--variants", default=",".join(CODEGEN_VARIANTS),
                         help="the code generation variants to compile")
     args = parser.parse_args()
@@ -98,6 +124,11 @@ def main():
     FAMILIES = kernel_groups(args.qpal)
     families = args.families.split(",") if args.families else sorted(FAMILIES)
     names = [n for f in families for n in FAMILIES[f]]
+    palette = json.loads(subprocess.run([args.qpal, "palette", "--all", "--json"],
+                                        check=True, capture_output=True,
+                                        text=True).stdout)
+    bits = {entry["name"]: entry["bits"] for entry in palette}
+    low, high = (float(b) for b in args.bench_bits.split(","))
     check_batches = [int(b) for b in args.check_batches.split(",")]
     bench_batches = [int(b) for b in args.bench_batches.split(",")]
     jobs = []
@@ -106,7 +137,15 @@ def main():
                  for (r, c) in CHECK_SHAPES for b in check_batches]
     if "bench" in only:
         jobs += [("bench", n, r, c, b, "default") for n in names
+                 if low <= bits[n] <= high
                  for (r, c) in BENCH_SHAPES for b in bench_batches]
+    if "latency" in only:
+        jobs += [("bench", n, r, c, 1, "default") for n in names
+                 for (r, c) in LATENCY_SHAPES]
+    if "ncu" in only:
+        jobs += [("check", n, 4096, 14336, 1, "ncu") for n in NCU_QUANTIZERS
+                 if n in names]
+    jobs = list(dict.fromkeys(jobs))  # bench and latency share batch 1
     if "sweep" in only:
         for variant in SWEEP_VARIANTS:
             jobs += [("bench", n, r, c, b, variant) for n in names
@@ -140,6 +179,8 @@ def main():
             family = next(f for f, ns in FAMILIES.items() if job[1] in ns)
             if job[5] in CODEGEN_VARIANTS:
                 group = "variants"
+            elif job[5] in PROFILE_VARIANTS:
+                group = "ncu"
             else:
                 group = "%s-%s" % (job[0], family)
             lines.setdefault(group, []).append(line)

@@ -4,9 +4,16 @@
 - DRAM bandwidth: a device-to-device copy of 1 GiB (bytes read + written),
   and a read-only pass (a sum over 1 GiB), the pattern of a GEMV.
 - fp16 GEMV/GEMM through PyTorch (cuBLAS): y = x @ W^T, W fp16 [M, K], x fp16
-  [batch, K], for each benchmark shape and batch, rotating through enough
-  copies of W that they do not stay in L2, replayed as a CUDA graph so that
-  launch overhead stays out (as qpal-gpu-kernels times its kernels).
+  [batch, K], for each benchmark shape and batch (1-32, and 64-256 for the
+  large-batch comparison), and each Llama-3.1-8B fusion-group shape at batch
+  1, rotating through enough copies of W that they do not stay in L2,
+  replayed as a CUDA graph so that launch overhead stays out (as
+  qpal-gpu-kernels times its kernels).
+- The rest of a Llama-3.1-8B decode step: everything but the 7 linears of
+  each block (embedding row, RMSNorms, RoPE, the KV-cache write, GQA
+  attention over a 1024-token cache, SwiGLU's product, residual adds, the
+  final norm and the fp16 LM head), fp16 eager PyTorch ops captured as one
+  CUDA graph: the constant of a latency table on this GPU.
 
 Prints a table and writes the numbers as JSON (--json).
 """
@@ -17,7 +24,12 @@ import statistics
 
 import torch
 
-SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336)]
+# bench/gpu/make_kernels.py's BENCH_SHAPES, then the rest of its
+# LATENCY_SHAPES (Llama-3.1-8B's fusion groups).
+SHAPES = [(4096, 4096), (14336, 4096), (4096, 14336), (6144, 4096),
+          (28672, 4096)]
+LATENCY_ONLY_SHAPES = [(1024, 4096), (2048, 4096), (5120, 4096)]
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
 def time_graph(fn, calls_per_replay, repeats=5, target_ms=20.0):
@@ -47,6 +59,56 @@ def time_graph(fn, calls_per_replay, repeats=5, target_ms=20.0):
         stop.synchronize()
         times.append(start.elapsed_time(stop) * 1000.0 / (replays * calls_per_replay))
     return statistics.median(times), min(times), max(times)
+
+
+def llama8b_rest_of_step(context=1024):
+    """Microseconds of one Llama-3.1-8B decode step without its linears."""
+    import torch.nn.functional as F
+    d, heads, kv_heads, hd, ff, vocab, blocks = 4096, 32, 8, 128, 14336, 128256, 32
+    f16 = dict(device="cuda", dtype=torch.float16)
+    embedding = torch.randn(vocab, d, **f16)
+    head = torch.randn(vocab, d, **f16)  # Llama-3.1-8B's head is not tied
+    norms = torch.rand(2 * blocks + 1, d, **f16) + 0.5
+    k_cache = torch.randn(blocks, 1, kv_heads, context, hd, **f16)
+    v_cache = torch.randn(blocks, 1, kv_heads, context, hd, **f16)
+    # The linears' outputs, which the quantized kernels would produce.
+    q = torch.randn(1, heads, 1, hd, **f16)
+    k = torch.randn(1, kv_heads, 1, hd, **f16)
+    v = torch.randn(1, kv_heads, 1, hd, **f16)
+    gate, up = torch.randn(1, ff, **f16), torch.randn(1, ff, **f16)
+    down = torch.randn(1, d, **f16)
+    token = torch.tensor([1234], device="cuda")
+    position = torch.tensor([context - 1], device="cuda")
+    inv = 1.0 / (500000.0 ** (torch.arange(0, hd, 2, device="cuda") / hd))
+    angles = position.float()[:, None] * inv[None, :]
+    cos, sin = angles.cos().half(), angles.sin().half()
+
+    def rms(x, w):
+        x32 = x.float()
+        return (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + 1e-5)).half() * w
+
+    def rope(t):
+        even, odd = t[..., 0::2], t[..., 1::2]
+        return torch.stack((even * cos - odd * sin, even * sin + odd * cos), -1).flatten(-2)
+
+    def step():
+        h = embedding[token]
+        for b in range(blocks):
+            x = rms(h, norms[2 * b])
+            qr, kr = rope(q + x[..., :hd].view(1, 1, 1, hd)), rope(k)
+            k_cache[b].index_copy_(2, position, kr)
+            v_cache[b].index_copy_(2, position, v)
+            o = F.scaled_dot_product_attention(qr, k_cache[b], v_cache[b],
+                                               enable_gqa=True)
+            h = h + o.reshape(1, d)
+            x = rms(h, norms[2 * b + 1])
+            mlp = F.silu(gate + x[..., :1].float().half()) * up
+            h = h + down + mlp[..., :d]
+        return rms(h, norms[-1]) @ head.t()
+
+    median, low, high = time_graph(step, 1, repeats=5, target_ms=50.0)
+    return {"context": context, "microseconds": median, "min_us": low,
+            "max_us": high}
 
 
 def main():
@@ -81,12 +143,12 @@ def main():
 
     print("| M x K | batch | fp16 us | GB/s |")
     print("|---|---|---|---|")
-    for rows, cols in SHAPES:
+    for rows, cols in SHAPES + LATENCY_ONLY_SHAPES:
         weight_bytes = rows * cols * 2
         sets = max(1, min(64, math.ceil(4 * l2 / weight_bytes)))
         weights = [torch.randn(rows, cols, device="cuda", dtype=torch.float16)
                    for _ in range(sets)]
-        for batch in (1, 8, 16, 32):
+        for batch in BATCHES if (rows, cols) in SHAPES else (1,):
             x = torch.randn(batch, cols, device="cuda", dtype=torch.float16)
             outs = [torch.empty(batch, rows, device="cuda", dtype=torch.float16)
                     for _ in range(sets)]
@@ -109,6 +171,12 @@ def main():
             print("| %dx%d | %d | %.2f | %.1f |" % (rows, cols, batch, median, gbps))
         del weights
         torch.cuda.empty_cache()
+    try:
+        result["llama8b_rest_of_step"] = llama8b_rest_of_step()
+        print("Llama-3.1-8B decode step without its linears: %.1f us" %
+              result["llama8b_rest_of_step"]["microseconds"])
+    except Exception as error:  # the GEMV numbers stand without it
+        print("Llama-3.1-8B rest of step: failed: %s" % error)
     with open(args.json + ".part", "w") as f:
         json.dump(result, f, indent=1)
     import os
