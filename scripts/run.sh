@@ -22,7 +22,14 @@ case "$job $mode" in
   *) echo "usage: scripts/run.sh test [--sanitize|--sanitize=ci] | main" >&2; exit 2 ;;
 esac
 
+# stage NAME: a line on stderr with the seconds since the job started, so
+# that a CI log says where its time went.
+stage() { echo "run.sh: $1 at $SECONDS s" >&2; }
+# lit lists the slowest tests after each suite.
+export LIT_OPTS="${LIT_OPTS:---time-tests}"
+stage "setup"
 scripts/setup.sh --model
+stage "setup done"
 # configure DIR [CMAKE_ARGS...]: a Release build with clang 22 in DIR.
 configure() {
   local dir=$1
@@ -65,6 +72,7 @@ if [ -n "$mode" ]; then
   configure "$tbuild" -DQPAL_SANITIZE=thread -DQPAL_ENABLE_BENCHMARKS=OFF
   log=$(mktemp)
   status=0
+  stage "ASan + UBSan"
   if [ "$mode" = "--sanitize" ]; then
     { ninja -C "$sbuild" && ninja -C "$sbuild" check-qpal; } 2>&1 | tee "$log" || status=$?
   else
@@ -77,12 +85,14 @@ if [ -n "$mode" ]; then
   summarize "$log" "$status" "asan+ubsan"
   [ "$status" -eq 0 ] || exit "$status"
 
+  stage "TSan"
   tlog=$(mktemp)
   {
     ninja -C "$tbuild" RuntimeTests RuntimeFakeCudaTests qpal-run qpalrt-info qpalrt_shared &&
       "$lit" -sv "$tbuild/test/Unit/Runtime" "$tbuild/test/Runtime" &&
       scripts/tsan-package.sh "$sbuild/bin/qpal" "$tbuild/bin/qpal-run"
   } 2>&1 | tee "$tlog" || status=$?
+  stage "sanitizers done"
   summarize "$tlog" "$status" "tsan"
   exit "$status"
 fi
@@ -96,10 +106,12 @@ if [ "$job" = test ]; then
   # the build directory (test/Python runs their pytest suite), the test
   # oracles from PyPI install (gguf, Hugging Face's tokenizers), then the
   # lit + unit suite runs.
+  stage "build"
   { ninja -C "$build" &&
       python3 -m pip install --quiet pytest numpy gguf tokenizers &&
       python3 -m pip install --quiet --no-deps --upgrade --target "$build/python" ./python &&
-      ninja -C "$build" check-qpal; } 2>&1 | tee "$log" || status=$?
+      stage "check-qpal" && ninja -C "$build" check-qpal; } 2>&1 | tee "$log" || status=$?
+  stage "check-qpal done"
   summarize "$log" "$status" "check-qpal"
   exit "$status"
 fi

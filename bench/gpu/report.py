@@ -21,7 +21,7 @@ def read_jsonl(path):
 
 def family(name):
     simt = name.endswith(":simt")
-    base = name.split(":")[0]
+    base, _, code = name.partition(":")
     if base.startswith("tcomb"):
         fam = "tcq_split"
     elif base.startswith("tcq"):
@@ -30,6 +30,8 @@ def family(name):
         fam = "vq"
     else:
         fam = "sq"
+    if code and not simt:
+        fam += "_" + code  # the computed trellis codes: tcq_3inst, ...
     return fam + ("_simt" if simt else "")
 
 
@@ -37,6 +39,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", help="the run's output folder")
     parser.add_argument("-o", "--output", required=True)
+    parser.add_argument("--json", default="",
+                        help="also write one object per timed kernel (quantizer, "
+                             "rows, cols, batch, us, gbps, fraction_of_read, "
+                             "speedup_vs_fp16)")
     parser.add_argument("--notes", default="", help="markdown appended at the end")
     parser.add_argument("--chosen", default="",
                         help="FAMILY=VARIANT,...: the grid variant the compiler "
@@ -122,40 +128,68 @@ def main():
         return b["variant"] == chosen.get(family(b["quantizer"]), "default")
 
     default = [b for b in benches if is_chosen(b)]
+    # One section per shape timed past batch 1 (the shapes); the
+    # shapes timed at batch 1 only (Llama-3.1-8B's other fusion groups) are
+    # in the latency table and the JSON.
     bench_shapes = sorted({(b["rows"], b["cols"]) for b in default
-                           if b["batch"] in (1, 8)},
+                           if 1 < b["batch"] <= 8},
                           key=lambda s: (s[0] * s[1], s))
     for rows, cols in bench_shapes:
+        batches = sorted({b["batch"] for b in default
+                          if (b["rows"], b["cols"]) == (rows, cols) and b["batch"] <= 8})
         out.append("## %d x %d (M x K)" % (rows, cols))
         out.append("")
-        row_fp16 = [fp16.get((rows, cols, n)) for n in (1, 8)]
-        out.append("fp16 cuBLAS: batch 1 %.2f us (%.0f GB/s, %.0f%% of read), "
-                   "batch 8 %.2f us (%.0f GB/s)." % (
-                       row_fp16[0]["microseconds"], row_fp16[0]["gbps"],
-                       100 * row_fp16[0]["gbps"] / read,
-                       row_fp16[1]["microseconds"], row_fp16[1]["gbps"]))
+        out.append("fp16 cuBLAS: " + ", ".join(
+            "batch %d %.2f us (%.0f GB/s, %.0f%% of read)" % (
+                n, fp16[(rows, cols, n)]["microseconds"], fp16[(rows, cols, n)]["gbps"],
+                100 * fp16[(rows, cols, n)]["gbps"] / read)
+            for n in batches if (rows, cols, n) in fp16) + ".")
         out.append("")
-        out.append("| quantizer | bits/w | b1 us | b1 GB/s | b1 % of read | b1 vs fp16 "
-                   "| b8 us | b8 GB/s | b8 % of read | b8 vs fp16 |")
-        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        out.append("| quantizer | bits/w | " + " | ".join(
+            "b%d us | b%d %% of read | b%d vs fp16" % (n, n, n) for n in batches) + " |")
+        out.append("|---|---|" + "---|---|---|" * len(batches))
         by_name = collections.OrderedDict()
         for b in default:
-            if (b["rows"], b["cols"]) == (rows, cols) and b["batch"] in (1, 8):
+            if (b["rows"], b["cols"]) == (rows, cols) and b["batch"] in batches:
                 by_name.setdefault(b["quantizer"], {})[b["batch"]] = b
         for name, per_batch in by_name.items():
             any_b = next(iter(per_batch.values()))
             bits = 8 * any_b["storage_bytes"] / (rows * cols)
             cells = []
-            for n in (1, 8):
+            for n in batches:
                 b = per_batch.get(n)
+                ref = fp16.get((rows, cols, n))
                 if not b:
-                    cells += ["-"] * 4
+                    cells += ["-"] * 3
                     continue
-                cells += ["%.2f" % b["microseconds"], "%.0f" % b["gbps"],
+                cells += ["%.2f" % b["microseconds"],
                           "%.0f%%" % (100 * b["gbps"] / read),
-                          "%.2fx" % (fp16[(rows, cols, n)]["microseconds"] /
-                                     b["microseconds"])]
+                          "%.2fx" % (ref["microseconds"] / b["microseconds"]) if ref else "-"]
             out.append("| %s | %.2f | %s |" % (name, bits, " | ".join(cells)))
+        out.append("")
+
+    big = sorted({g["batch"] for g in torch["gemv"] if g["batch"] > 32})
+    if big:
+        out.append("## fp16 cuBLAS past batch 32")
+        out.append("")
+        out.append("The mma.sync kernels take batches up to 32; past it qpal has "
+                   "no dequantize + GEMM path yet. cuBLAS's fp16 time, the mark "
+                   "such a path must meet (within 1.15x), in microseconds:")
+        out.append("")
+        out.append("| M x K | " + " | ".join("b%d" % n for n in big) + " |")
+        out.append("|---|" + "---|" * len(big))
+        for rows, cols in sorted({(g["rows"], g["cols"]) for g in torch["gemv"]
+                                  if g["batch"] > 32}):
+            out.append("| %dx%d | %s |" % (rows, cols, " | ".join(
+                "%.2f" % fp16[(rows, cols, n)]["microseconds"]
+                if (rows, cols, n) in fp16 else "-" for n in big)))
+        out.append("")
+    if "llama8b_rest_of_step" in torch:
+        rest = torch["llama8b_rest_of_step"]
+        out.append("One Llama-3.1-8B decode step without its linears (PyTorch fp16 "
+                   "ops in a CUDA graph, %d-token cache, fp16 LM head): %.1f us; "
+                   "the constant of `bench/results/llama31-8b-latency-*.json`."
+                   % (rest["context"], rest["microseconds"]))
         out.append("")
 
     # Batches past 8: the same mma.sync kernels with 2-4 n-tiles per
@@ -248,6 +282,21 @@ def main():
     with open(args.output + ".part", "w") as f:
         f.write("\n".join(out))
     os.replace(args.output + ".part", args.output)
+    if args.json:
+        rows = []
+        for b in sorted(default, key=lambda b: (b["quantizer"], b["rows"], b["cols"], b["batch"])):
+            ref = fp16.get((b["rows"], b["cols"], b["batch"]))
+            rows.append({"quantizer": b["quantizer"], "rows": b["rows"],
+                         "cols": b["cols"], "batch": b["batch"],
+                         "us": b["microseconds"], "gbps": b["gbps"],
+                         "fraction_of_read": b["gbps"] / read,
+                         "speedup_vs_fp16": ref["microseconds"] / b["microseconds"]
+                         if ref else None})
+        with open(args.json + ".part", "w") as f:
+            json.dump({"device": torch["device"], "read_gbps": read,
+                       "copy_gbps": copy, "kernels": rows}, f, indent=1)
+            f.write("\n")
+        os.replace(args.json + ".part", args.json)
 
 
 if __name__ == "__main__":
