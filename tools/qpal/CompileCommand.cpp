@@ -156,7 +156,8 @@ static cl::opt<uint64_t> seed("seed", cl::sub(compileCommand),
 static cl::opt<unsigned>
     threads("threads", cl::sub(compileCommand), cl::cat(driver::category()),
             cl::init(0),
-            cl::desc("Encoder threads (0: every hardware thread)"));
+            cl::desc("Encoder and code generation threads (0: every hardware "
+                     "thread; the package does not depend on it)"));
 static cl::opt<std::string> emitPlanPath(
     "emit-plan", cl::sub(compileCommand), cl::cat(driver::category()),
     cl::desc("Also write the plan compiled, as `qpal eval --plan` reads it"),
@@ -566,7 +567,7 @@ static int runCompile() {
     if (failed(pm.run(root)))
       return failWith("cannot lower the model to LLVM", diagnostics);
   }
-  Expected<std::vector<char>> code = emitHostSharedObject(root);
+  Expected<std::vector<char>> code = emitHostSharedObject(root, threads);
   if (!code)
     return fail(toString(code.takeError()));
 

@@ -50,6 +50,8 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -58,6 +60,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -297,7 +301,103 @@ llvm::Error qpal::emitHostObject(ModuleOp module, StringRef path) {
   });
 }
 
-llvm::Expected<std::vector<char>> qpal::emitHostSharedObject(ModuleOp module) {
+/// Splits `module` (LLVM dialect, translated to LLVM IR) into
+/// kCodegenPartitions modules (functions by name hash, module-local symbols
+/// made hidden), then optimizes each as emitHostObject does and generates
+/// its machine code, in parallel, each in an LLVM context of its own, as
+/// `qpal-model-<i>.o` in `directory`; returns the objects' paths in
+/// partition order. A compiled model's functions (step entry points, their
+/// noinline parts, kernels reached through the thread pool) share nothing
+/// that optimizing them together would exploit: the packages give the same
+/// logits and decode speed as one module did (bench/results/compile-time.md).
+/// The partition count is fixed, not the thread count, so that the objects
+/// do not depend on the machine that compiled them.
+static llvm::Expected<SmallVector<std::string>>
+emitHostObjects(ModuleOp module, StringRef directory, unsigned threads) {
+  constexpr unsigned kCodegenPartitions = 16;
+  auto machine = hostMachine();
+  if (!machine)
+    return machine.takeError();
+  SmallVector<SmallVector<char, 0>> bitcode;
+  {
+    llvm::LLVMContext llvmContext;
+    std::unique_ptr<llvm::Module> llvmModule =
+        translateModuleToLLVMIR(module, llvmContext);
+    if (!llvmModule)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "cannot translate the model to LLVM IR");
+    llvmModule->setDataLayout((*machine)->createDataLayout());
+    llvmModule->setTargetTriple((*machine)->getTargetTriple());
+    // Partitions cross LLVM contexts as bitcode: a context is not shared
+    // between threads.
+    llvm::SplitModule(*llvmModule, kCodegenPartitions,
+                      [&](std::unique_ptr<llvm::Module> part) {
+                        llvm::raw_svector_ostream os(bitcode.emplace_back());
+                        llvm::WriteBitcodeToFile(*part, os);
+                      });
+  }
+  SmallVector<std::string> objects;
+  for (unsigned i = 0; i < bitcode.size(); ++i) {
+    llvm::SmallString<128> path(directory);
+    llvm::sys::path::append(path, llvm::formatv("qpal-model-{0}.o", i).str());
+    objects.push_back(path.str().str());
+  }
+  // Target machines are made here, one per partition: LLVM's target
+  // registry is initialized by the first and is not written concurrently.
+  SmallVector<std::unique_ptr<llvm::TargetMachine>> machines;
+  for (unsigned i = 0; i < bitcode.size(); ++i) {
+    auto partMachine = hostMachine();
+    if (!partMachine)
+      return partMachine.takeError();
+    machines.push_back(std::move(*partMachine));
+  }
+  SmallVector<std::optional<std::string>> failures(bitcode.size());
+  {
+    llvm::DefaultThreadPool pool(llvm::hardware_concurrency(threads));
+    for (unsigned i = 0; i < bitcode.size(); ++i)
+      pool.async([&, i] {
+        llvm::Error err = [&]() -> llvm::Error {
+          llvm::LLVMContext partContext;
+          llvm::Expected<std::unique_ptr<llvm::Module>> part =
+              llvm::parseBitcodeFile(
+                  llvm::MemoryBufferRef(
+                      StringRef(bitcode[i].data(), bitcode[i].size()),
+                      "qpal-model"),
+                  partContext);
+          if (!part)
+            return part.takeError();
+          llvm::TargetMachine &partMachine = *machines[i];
+          if (llvm::Error err =
+                  makeOptimizingTransformer(3, 0, &partMachine)(part->get()))
+            return err;
+          return writeOutputFile(
+              objects[i], [&](llvm::raw_pwrite_stream &os) -> llvm::Error {
+                llvm::legacy::PassManager passes;
+                if (partMachine.addPassesToEmitFile(
+                        passes, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+                  return llvm::createStringError(
+                      llvm::inconvertibleErrorCode(),
+                      "the host target cannot emit objects");
+                passes.run(**part);
+                return llvm::Error::success();
+              });
+        }();
+        if (err)
+          failures[i] = llvm::toString(std::move(err));
+      });
+    pool.wait();
+  }
+  for (unsigned i = 0; i < failures.size(); ++i)
+    if (failures[i])
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          llvm::formatv("code generation of partition {0} of {1}: {2}", i,
+                        failures.size(), *failures[i]));
+  return objects;
+}
+
+llvm::Expected<std::vector<char>>
+qpal::emitHostSharedObject(ModuleOp module, unsigned threads) {
   // Fixed names in a fresh directory: the linker records the sources'
   // names, and the same module must give the same bytes.
   llvm::SmallString<128> directory;
@@ -307,16 +407,16 @@ llvm::Expected<std::vector<char>> qpal::emitHostSharedObject(ModuleOp module) {
                                    "cannot create a temporary directory");
   llvm::scope_exit removeDirectory(
       [&] { llvm::sys::fs::remove_directories(directory); });
-  llvm::SmallString<128> object(directory), shared(directory),
-      support(directory);
-  llvm::sys::path::append(object, "qpal-model.o");
+  llvm::SmallString<128> shared(directory), support(directory);
   llvm::sys::path::append(shared, "qpal-model.so");
   llvm::sys::path::append(support, "qpal-parallel.c");
   if (failed(routeParallelKernelCalls(module)))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "cannot route the parallel kernel calls");
-  if (llvm::Error err = emitHostObject(module, object))
-    return std::move(err);
+  llvm::Expected<SmallVector<std::string>> objects =
+      emitHostObjects(module, directory, threads);
+  if (!objects)
+    return objects.takeError();
   if (llvm::Error err =
           writeOutputFile(support, getHostParallelSupportSource()))
     return std::move(err);
@@ -331,12 +431,14 @@ llvm::Expected<std::vector<char>> qpal::emitHostSharedObject(ModuleOp module) {
                       driverName));
   std::string prefixMap = ("-ffile-prefix-map=" + directory + "=.").str();
   std::string message;
-  int code = llvm::sys::ExecuteAndWait(
-      *driver,
-      {*driver, "-shared", "-fPIC", "-O2", prefixMap, "-o", shared.str(),
-       object.str(), support.str(), "-lm", "-lpthread", "-Wl,-z,noexecstack",
-       "-Wl,-z,nodelete"},
-      std::nullopt, {}, 0, 0, &message);
+  SmallVector<StringRef> linkArgs = {*driver, "-shared", "-fPIC", "-O2",
+                                     prefixMap, "-o", shared.str()};
+  for (const std::string &object : *objects)
+    linkArgs.push_back(object);
+  linkArgs.append({support.str(), "-lm", "-lpthread", "-Wl,-z,noexecstack",
+                   "-Wl,-z,nodelete"});
+  int code = llvm::sys::ExecuteAndWait(*driver, linkArgs, std::nullopt, {}, 0,
+                                       0, &message);
   if (code != 0)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
