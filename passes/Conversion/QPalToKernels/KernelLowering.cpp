@@ -274,31 +274,48 @@ qpal::jitCpuKernels(ModuleOp module) {
   return ExecutionEngine::create(module, options, std::move(*machine));
 }
 
+/// Translates `module` (LLVM dialect) to LLVM IR in `llvmContext`, with the
+/// data layout and triple of `machine`.
+static llvm::Expected<std::unique_ptr<llvm::Module>>
+translateForHost(ModuleOp module, llvm::LLVMContext &llvmContext,
+                 llvm::TargetMachine &machine) {
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot translate the module to LLVM IR");
+  llvmModule->setDataLayout(machine.createDataLayout());
+  llvmModule->setTargetTriple(machine.getTargetTriple());
+  return std::move(llvmModule);
+}
+
+/// Optimizes `llvmModule` (-O3) for `machine` and writes its object file to
+/// `path`, through a temporary file, so that no half-written object is left.
+static llvm::Error optimizeAndEmitObject(llvm::Module &llvmModule,
+                                         llvm::TargetMachine &machine,
+                                         StringRef path) {
+  if (llvm::Error err = makeOptimizingTransformer(3, 0, &machine)(&llvmModule))
+    return err;
+  return writeOutputFile(path, [&](llvm::raw_pwrite_stream &os) -> llvm::Error {
+    llvm::legacy::PassManager passes;
+    if (machine.addPassesToEmitFile(passes, os, nullptr,
+                                    llvm::CodeGenFileType::ObjectFile))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "the host target cannot emit objects");
+    passes.run(llvmModule);
+    return llvm::Error::success();
+  });
+}
+
 llvm::Error qpal::emitHostObject(ModuleOp module, StringRef path) {
   auto machine = hostMachine();
   if (!machine)
     return machine.takeError();
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(module, llvmContext);
+  auto llvmModule = translateForHost(module, llvmContext, **machine);
   if (!llvmModule)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "cannot translate the kernels to LLVM IR");
-  llvmModule->setDataLayout((*machine)->createDataLayout());
-  llvmModule->setTargetTriple((*machine)->getTargetTriple());
-  if (llvm::Error err =
-          makeOptimizingTransformer(3, 0, machine->get())(llvmModule.get()))
-    return err;
-  // Through a temporary file, so no half-written object is left.
-  return writeOutputFile(path, [&](llvm::raw_pwrite_stream &os) -> llvm::Error {
-    llvm::legacy::PassManager passes;
-    if ((*machine)->addPassesToEmitFile(passes, os, nullptr,
-                                        llvm::CodeGenFileType::ObjectFile))
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "the host target cannot emit objects");
-    passes.run(*llvmModule);
-    return llvm::Error::success();
-  });
+    return llvmModule.takeError();
+  return optimizeAndEmitObject(**llvmModule, **machine, path);
 }
 
 /// Splits `module` (LLVM dialect, translated to LLVM IR) into
@@ -321,16 +338,12 @@ emitHostObjects(ModuleOp module, StringRef directory, unsigned threads) {
   SmallVector<SmallVector<char, 0>> bitcode;
   {
     llvm::LLVMContext llvmContext;
-    std::unique_ptr<llvm::Module> llvmModule =
-        translateModuleToLLVMIR(module, llvmContext);
+    auto llvmModule = translateForHost(module, llvmContext, **machine);
     if (!llvmModule)
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "cannot translate the model to LLVM IR");
-    llvmModule->setDataLayout((*machine)->createDataLayout());
-    llvmModule->setTargetTriple((*machine)->getTargetTriple());
+      return llvmModule.takeError();
     // Partitions cross LLVM contexts as bitcode: a context is not shared
     // between threads.
-    llvm::SplitModule(*llvmModule, kCodegenPartitions,
+    llvm::SplitModule(**llvmModule, kCodegenPartitions,
                       [&](std::unique_ptr<llvm::Module> part) {
                         llvm::raw_svector_ostream os(bitcode.emplace_back());
                         llvm::WriteBitcodeToFile(*part, os);
@@ -366,21 +379,7 @@ emitHostObjects(ModuleOp module, StringRef directory, unsigned threads) {
                   partContext);
           if (!part)
             return part.takeError();
-          llvm::TargetMachine &partMachine = *machines[i];
-          if (llvm::Error err =
-                  makeOptimizingTransformer(3, 0, &partMachine)(part->get()))
-            return err;
-          return writeOutputFile(
-              objects[i], [&](llvm::raw_pwrite_stream &os) -> llvm::Error {
-                llvm::legacy::PassManager passes;
-                if (partMachine.addPassesToEmitFile(
-                        passes, os, nullptr, llvm::CodeGenFileType::ObjectFile))
-                  return llvm::createStringError(
-                      llvm::inconvertibleErrorCode(),
-                      "the host target cannot emit objects");
-                passes.run(**part);
-                return llvm::Error::success();
-              });
+          return optimizeAndEmitObject(**part, *machines[i], objects[i]);
         }();
         if (err)
           failures[i] = llvm::toString(std::move(err));
