@@ -121,13 +121,13 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     only = set(args.only.split(","))
-    FAMILIES = kernel_groups(args.qpal)
-    families = args.families.split(",") if args.families else sorted(FAMILIES)
-    names = [n for f in families for n in FAMILIES[f]]
     palette = json.loads(subprocess.run([args.qpal, "palette", "--all", "--json"],
                                         check=True, capture_output=True,
                                         text=True).stdout)
     bits = {entry["name"]: entry["bits"] for entry in palette}
+    FAMILIES = kernel_groups(args.qpal, palette)
+    families = args.families.split(",") if args.families else sorted(FAMILIES)
+    names = [n for f in families for n in FAMILIES[f]]
     low, high = (float(b) for b in args.bench_bits.split(","))
     check_batches = [int(b) for b in args.check_batches.split(",")]
     bench_batches = [int(b) for b in args.bench_batches.split(",")]

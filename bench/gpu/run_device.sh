@@ -69,6 +69,5 @@ stamp "checks"
 run_manifests 240 "$dir"/kernels/manifest-check-*.txt "$dir"/kernels/manifest-rotate.txt
 collect
 stamp "done"
-collect
 grep -h -A12 "^| family" "$work"/check-*.log "$work"/rotate.log "$work"/variants.log 2>/dev/null |
   grep "|" | grep -v "family\|---"

@@ -308,14 +308,14 @@ jitCpuKernels(mlir::ModuleOp module);
 /// a host object file, optimized for the host CPU.
 llvm::Error emitHostObject(mlir::ModuleOp module, llvm::StringRef path);
 
-/// Compiles `module` (LLVM dialect) for the host, optimized as
-/// emitHostObject does, its machine code generated in a fixed number of
-/// partitions on up to `threads` threads (0: every hardware thread; the
-/// bytes do not depend on it), and links it into a shared object with the
-/// system's C compiler driver (`$QPAL_CC`, else `cc`; `-shared -lm`);
-/// returns the shared object's bytes. Temporary files are removed.
-llvm::Expected<std::vector<char>>
-emitHostSharedObject(mlir::ModuleOp module, unsigned threads = 0);
+/// Compiles `module` (LLVM dialect) for the host in a fixed number of
+/// partitions, each optimized as emitHostObject does, on up to `threads`
+/// threads (0: every hardware thread; the bytes do not depend on it), and
+/// links them into a shared object with the system's C compiler driver
+/// (`$QPAL_CC`, else `cc`; `-shared -lm`); returns the shared object's
+/// bytes. Temporary files are removed.
+llvm::Expected<std::vector<char>> emitHostSharedObject(mlir::ModuleOp module,
+                                                       unsigned threads = 0);
 
 /// The C source of the host thread pool linked into every shared object
 /// emitHostSharedObject makes: `qpal_parallel_rows` and the exported

@@ -60,13 +60,13 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/ThreadPool.h"
-#include "llvm/Transforms/Utils/SplitModule.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ThreadPool.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
 using namespace mlir;
 using namespace qpal;
@@ -332,13 +332,19 @@ llvm::Error qpal::emitHostObject(ModuleOp module, StringRef path) {
 static llvm::Expected<SmallVector<std::string>>
 emitHostObjects(ModuleOp module, StringRef directory, unsigned threads) {
   constexpr unsigned kCodegenPartitions = 16;
-  auto machine = hostMachine();
-  if (!machine)
-    return machine.takeError();
+  // A target machine per partition, made here: LLVM's target registry is
+  // initialized by the first and is not written concurrently.
+  SmallVector<std::unique_ptr<llvm::TargetMachine>> machines;
+  for (unsigned i = 0; i < kCodegenPartitions; ++i) {
+    auto machine = hostMachine();
+    if (!machine)
+      return machine.takeError();
+    machines.push_back(std::move(*machine));
+  }
   SmallVector<SmallVector<char, 0>> bitcode;
   {
     llvm::LLVMContext llvmContext;
-    auto llvmModule = translateForHost(module, llvmContext, **machine);
+    auto llvmModule = translateForHost(module, llvmContext, *machines[0]);
     if (!llvmModule)
       return llvmModule.takeError();
     // Partitions cross LLVM contexts as bitcode: a context is not shared
@@ -354,15 +360,6 @@ emitHostObjects(ModuleOp module, StringRef directory, unsigned threads) {
     llvm::SmallString<128> path(directory);
     llvm::sys::path::append(path, llvm::formatv("qpal-model-{0}.o", i).str());
     objects.push_back(path.str().str());
-  }
-  // Target machines are made here, one per partition: LLVM's target
-  // registry is initialized by the first and is not written concurrently.
-  SmallVector<std::unique_ptr<llvm::TargetMachine>> machines;
-  for (unsigned i = 0; i < bitcode.size(); ++i) {
-    auto partMachine = hostMachine();
-    if (!partMachine)
-      return partMachine.takeError();
-    machines.push_back(std::move(*partMachine));
   }
   SmallVector<std::optional<std::string>> failures(bitcode.size());
   {
@@ -395,8 +392,8 @@ emitHostObjects(ModuleOp module, StringRef directory, unsigned threads) {
   return objects;
 }
 
-llvm::Expected<std::vector<char>>
-qpal::emitHostSharedObject(ModuleOp module, unsigned threads) {
+llvm::Expected<std::vector<char>> qpal::emitHostSharedObject(ModuleOp module,
+                                                             unsigned threads) {
   // Fixed names in a fresh directory: the linker records the sources'
   // names, and the same module must give the same bytes.
   llvm::SmallString<128> directory;
@@ -430,8 +427,8 @@ qpal::emitHostSharedObject(ModuleOp module, unsigned threads) {
                       driverName));
   std::string prefixMap = ("-ffile-prefix-map=" + directory + "=.").str();
   std::string message;
-  SmallVector<StringRef> linkArgs = {*driver, "-shared", "-fPIC", "-O2",
-                                     prefixMap, "-o", shared.str()};
+  SmallVector<StringRef> linkArgs = {*driver,   "-shared", "-fPIC",     "-O2",
+                                     prefixMap, "-o",      shared.str()};
   for (const std::string &object : *objects)
     linkArgs.push_back(object);
   linkArgs.append({support.str(), "-lm", "-lpthread", "-Wl,-z,noexecstack",

@@ -41,13 +41,16 @@ def run(cmd):
     return result.stdout
 
 
-def kernel_groups(qpal):
+def kernel_groups(qpal, palette=None):
     """Every member of every quantizer family, from `qpal palette --all`
-    (lib/Quant's family registry, Families.def), grouped by family and
-    layout: {"tcq": [...], "sq": [...], "sq_simt": [...], ...}, each in rate
-    order. A new family is checked without editing this script."""
+    (lib/Quant's family registry, Families.def; or its JSON entries, when
+    the caller already read them), grouped by family and layout: {"tcq":
+    [...], "sq": [...], "sq_simt": [...], ...}, each in rate order. A new
+    family is checked without editing this script."""
+    if palette is None:
+        palette = json.loads(run([qpal, "palette", "--all", "--json"]))
     groups = {}
-    for entry in json.loads(run([qpal, "palette", "--all", "--json"])):
+    for entry in palette:
         if entry["family"] == "f16":
             continue
         group = entry["family"]
