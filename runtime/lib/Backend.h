@@ -83,6 +83,9 @@ public:
                                    int64_t count, int threads) = 0;
   /// Waits for all launched work.
   virtual qpalrtStatus synchronize() = 0;
+  /// The device context the backend works in (a CUcontext), for the mgpu*
+  /// functions of nvptx packages (GpuAbi.h); null on the CPU.
+  virtual void *nativeContext() { return nullptr; }
 };
 
 /// Writes the number of CPU devices (always 1).

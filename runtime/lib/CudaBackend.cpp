@@ -16,6 +16,7 @@
 
 #include "Backend.h"
 #include "CudaDriver.h"
+#include "GpuAbi.h"
 
 #include <cstdlib>
 #include <dlfcn.h>
@@ -33,7 +34,9 @@ struct DriverLoad {
   std::string message;
 };
 
-qpalrtStatus toStatus(CUresult result) {
+} // namespace
+
+qpalrtStatus qpalrt::cuda::toStatus(CUresult result) {
   switch (result) {
   case CUDA_SUCCESS:
     return QPALRT_SUCCESS;
@@ -55,8 +58,7 @@ qpalrtStatus toStatus(CUresult result) {
   }
 }
 
-/// "CUDA_ERROR_INVALID_PTX (a PTX JIT compilation failed)".
-std::string describe(const Driver &cu, CUresult result) {
+std::string qpalrt::cuda::describe(const Driver &cu, CUresult result) {
   const char *name = nullptr, *text = nullptr;
   if (cu.cuGetErrorName(result, &name) != CUDA_SUCCESS || !name)
     return "CUDA error " + std::to_string(result);
@@ -65,6 +67,8 @@ std::string describe(const Driver &cu, CUresult result) {
     description += std::string(" (") + text + ")";
   return description;
 }
+
+namespace {
 
 /// Turns `result` of driver call `call` into a status; `subject`, when
 /// given, names what the call was about (a kernel, a size).
@@ -122,9 +126,9 @@ void loadDriver(DriverLoad &load) {
   }
 }
 
-/// Points `cu` at the driver, loading it on first use; a driver that could
-/// not be loaded gives the same status and message on every call.
-qpalrtStatus getDriver(const Driver *&cu) {
+} // namespace
+
+qpalrtStatus qpalrt::cuda::getDriver(const Driver *&cu) {
   static DriverLoad load;
   static std::once_flag once;
   std::call_once(once, [] { loadDriver(load); });
@@ -133,6 +137,8 @@ qpalrtStatus getDriver(const Driver *&cu) {
   cu = &load.driver;
   return QPALRT_SUCCESS;
 }
+
+namespace {
 
 /// Two events that destroy themselves.
 struct EventPair {
@@ -409,6 +415,8 @@ public:
       return s;
     return check(cu, cu.cuCtxSynchronize(), "cuCtxSynchronize");
   }
+
+  void *nativeContext() override { return context; }
 
 private:
   /// Runs `work` (which enqueues on `stream`) between two events and writes

@@ -55,6 +55,12 @@ enum : unsigned {
 enum : CUjit_option {
   CU_JIT_ERROR_LOG_BUFFER = 5,
   CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
+  CU_JIT_OPTIMIZATION_LEVEL = 7,
+};
+
+/// cuEventCreate flags.
+enum : unsigned {
+  CU_EVENT_DISABLE_TIMING = 2,
 };
 
 enum : CUdevice_attribute {
@@ -106,6 +112,12 @@ enum : CUfunction_attribute {
     (CUdeviceptr dst, const void *src, size_t bytes))                          \
   X(cuMemcpyDtoH, "cuMemcpyDtoH_v2",                                           \
     (void *dst, CUdeviceptr src, size_t bytes))                                \
+  /* Unified addressing: either side may be device or host memory. */          \
+  X(cuMemcpy, "cuMemcpy", (CUdeviceptr dst, CUdeviceptr src, size_t bytes))    \
+  X(cuMemsetD32, "cuMemsetD32_v2",                                             \
+    (CUdeviceptr dst, unsigned int value, size_t count))                       \
+  X(cuMemsetD16, "cuMemsetD16_v2",                                             \
+    (CUdeviceptr dst, unsigned short value, size_t count))                     \
   X(cuLaunchKernel, "cuLaunchKernel",                                          \
     (CUfunction function, unsigned int gridX, unsigned int gridY,              \
      unsigned int gridZ, unsigned int blockX, unsigned int blockY,             \

@@ -7,8 +7,8 @@
 //
 // Reads the "manifest" section (JSON, docs/Package.md) and checks the fields
 // the runtime relies on before any of them sizes a buffer or picks code:
-// the version and target, the model's sizes, the KV-cache geometry derived
-// from them, and the entry points.
+// the version and target (and an nvptx package's chip), the model's sizes, the
+// KV-cache geometry derived from them, and the entry points.
 //
 //===----------------------------------------------------------------------===//
 
@@ -123,15 +123,33 @@ qpalrtStatus readVersionAndTarget(const json::Value &root,
     return formatError("manifest: %s must be a string, got %s", "target",
                        describe(*target));
   out.target = target->getString();
-  if (out.target == "nvptx")
-    return fail(QPALRT_ERROR_UNSUPPORTED,
-                "target 'nvptx' is not supported by this runtime yet: it runs "
-                "'cpu' packages");
-  if (out.target != "cpu")
+  if (out.target != "cpu" && out.target != "nvptx")
     return formatError("manifest: unknown target %s (known: \"cpu\", "
                        "\"nvptx\")",
                        describe(*target));
   return QPALRT_SUCCESS;
+}
+
+/// Checks the "chip" of an nvptx package, the GPU its PTX was compiled for,
+/// and records its compute capability.
+qpalrtStatus readChip(const json::Value &root, Manifest &out) {
+  static const struct {
+    const char *name;
+    int capability;
+  } chips[] = {{"sm_80", 80}, {"sm_86", 86}, {"sm_89", 89}, {"sm_90", 90}};
+  const json::Value *chip = root.get("chip");
+  if (!chip)
+    return formatError("manifest: %s is missing (an nvptx package names its "
+                       "GPU, e.g. \"sm_90\")",
+                       "chip");
+  for (const auto &known : chips)
+    if (chip->isString() && chip->getString() == known.name) {
+      out.chipCapability = known.capability;
+      return QPALRT_SUCCESS;
+    }
+  return formatError("manifest: chip %s is not a GPU nvptx packages run on "
+                     "(known: \"sm_80\", \"sm_86\", \"sm_89\", \"sm_90\")",
+                     describe(*chip));
 }
 
 /// Reads "model" and "kv_cache" and checks that they agree.
@@ -254,6 +272,9 @@ qpalrtStatus qpalrt::parseManifest(std::string_view text,
     return s;
   if (qpalrtStatus s = readString(root, "", "chip", manifest.chip))
     return s;
+  if (manifest.target == "nvptx")
+    if (qpalrtStatus s = readChip(root, manifest))
+      return s;
   if (qpalrtStatus s = readModel(root, manifest))
     return s;
   if (qpalrtStatus s = readEntryPoints(root, manifest))

@@ -8,15 +8,19 @@
 // Maps a package read-only and checks all of it before anything is used: the
 // header, the section table, the layout of the sections (aligned, inside the
 // file, disjoint, zero padding between them), every checksum, the manifest
-// and the tokenizer. Only then is "code.cpu" loaded (through the CPU
+// and the tokenizer. Only then is "code.<target>" loaded (through the CPU
 // backend, which dlopens the bytes from a memfd) and every entry point
-// looked up. A package is code: the checks catch damage, not malice, so
-// open only packages you trust.
+// looked up. An nvptx package's code is host code too, whose kernels run on
+// CUDA device 0: its weights go to device memory first, and the code is
+// opened with the mgpu* functions (GpuAbi.cpp) pointed at the package, as
+// its constructor loads its PTX. A package is code: the checks catch
+// damage, not malice, so open only packages you trust.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Package.h"
 #include "Backend.h"
+#include "GpuAbi.h"
 
 #include "qpaltok/Tokenizer.h"
 
@@ -27,6 +31,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <memory>
+#include <optional>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -288,34 +293,98 @@ static bool definedBy(void *handle, void *address) {
   return info.dli_fbase == reinterpret_cast<void *>(map->l_addr);
 }
 
-/// Loads "code.cpu" and resolves every entry point.
+/// For an nvptx package: a context on CUDA device 0 that can run the chip's
+/// code, the weights in its memory, and the state of the mgpu* functions.
+qpalrtStatus openDevice(qpalrtPackage &package) {
+  const Manifest &manifest = package.manifest;
+  int count = 0;
+  if (qpalrtGetDeviceCount(QPALRT_DEVICE_CUDA, &count)) {
+    std::string reason = qpalrtGetLastError();
+    return fail(QPALRT_ERROR_NO_DEVICE,
+                "the package targets nvptx (%s) but no CUDA device is "
+                "available: %s",
+                manifest.chip.c_str(), reason.c_str());
+  }
+  if (qpalrtStatus s =
+          qpalrtCreateContext(QPALRT_DEVICE_CUDA, 0, &package.device))
+    return s;
+  qpalrtDeviceInfo info;
+  if (qpalrtStatus s = qpalrtGetDeviceInfo(package.device, &info))
+    return s;
+  int capability =
+      10 * info.computeCapabilityMajor + info.computeCapabilityMinor;
+  if (capability < manifest.chipCapability)
+    return fail(QPALRT_ERROR_UNSUPPORTED,
+                "the package's code is for %s, but CUDA device 0 (%s) is "
+                "sm_%d%d",
+                manifest.chip.c_str(), info.name, info.computeCapabilityMajor,
+                info.computeCapabilityMinor);
+  // An empty arena still gets an address to pass.
+  size_t bytes = std::max<size_t>(size_t(package.weights->bytes), 1);
+  if (qpalrtStatus s =
+          qpalrtAlloc(package.device, bytes, &package.deviceWeights)) {
+    std::string message = qpalrtGetLastError();
+    return fail(s, "cannot allocate the weights on CUDA device 0: %s",
+                message.c_str());
+  }
+  if (qpalrtStatus s =
+          qpalrtUpload(package.deviceWeights, package.weights->data,
+                       size_t(package.weights->bytes), 0))
+    return s;
+  std::unique_ptr<GpuAbiState> gpu;
+  if (qpalrtStatus s = createGpuAbiState(*package.device, gpu))
+    return s;
+  package.gpu = gpu.release();
+  return QPALRT_SUCCESS;
+}
+
+/// Loads "code.<target>" (for nvptx, with the mgpu* functions pointed at the
+/// package: its constructor loads its kernels) and resolves every entry
+/// point.
 qpalrtStatus loadCode(qpalrtPackage &package) {
-  const PackageSection *code = findSection(package, "code.cpu");
+  const std::string name = "code." + package.manifest.target;
+  const char *section = name.c_str();
+  const PackageSection *code = findSection(package, name);
   if (code->bytes == 0)
-    return fail(QPALRT_ERROR_FORMAT, "section 'code.cpu' is empty");
+    return fail(QPALRT_ERROR_FORMAT, "section '%s' is empty", section);
+  if (package.manifest.target == "nvptx") {
+    if (qpalrtStatus s = openDevice(package))
+      return s;
+    exposeGpuAbi();
+  }
   if (qpalrtStatus s =
           qpalrtCreateContext(QPALRT_DEVICE_CPU, 0, &package.context))
     return s;
-  if (qpalrtStatus s = qpalrtLoadModuleData(
-          package.context, code->data, size_t(code->bytes),
-          QPALRT_MODULE_FORMAT_SHARED_OBJECT, &package.module)) {
-    std::string message = qpalrtGetLastError();
-    return fail(s, "section 'code.cpu': %s", message.c_str());
+  {
+    std::optional<GpuAbiScope> scope;
+    if (package.gpu)
+      scope.emplace(*package.gpu);
+    if (qpalrtStatus s = qpalrtLoadModuleData(
+            package.context, code->data, size_t(code->bytes),
+            QPALRT_MODULE_FORMAT_SHARED_OBJECT, &package.module)) {
+      std::string message = qpalrtGetLastError();
+      return fail(s, "section '%s': %s", section, message.c_str());
+    }
+    if (scope && scope->status())
+      return fail(scope->status(),
+                  "section '%s' failed to load its kernels: %s", section,
+                  scope->message().c_str());
   }
   for (EntryPoint &entry : package.manifest.entryPoints) {
     qpalrtFunction *function = nullptr;
     if (qpalrtGetFunction(package.module, entry.symbol.c_str(), &function))
       return fail(QPALRT_ERROR_NOT_FOUND,
-                  "entry point '%s' (batch %lld) not found in section "
-                  "'code.cpu'",
-                  entry.symbol.c_str(), static_cast<long long>(entry.batch));
+                  "entry point '%s' (batch %lld) not found in section '%s'",
+                  entry.symbol.c_str(), static_cast<long long>(entry.batch),
+                  section);
     // dlsym also searches the code's dependencies: a corrupted name that
     // happens to be a libc function must not pass for an entry point.
     if (!definedBy(package.module->handle, function->handle))
       return fail(QPALRT_ERROR_NOT_FOUND,
                   "entry point '%s' (batch %lld) is not defined by section "
-                  "'code.cpu' (the name resolves in another library)",
-                  entry.symbol.c_str(), static_cast<long long>(entry.batch));
+                  "'%s' (the name resolves in another library)",
+                  entry.symbol.c_str(), static_cast<long long>(entry.batch),
+                  section);
     entry.function = reinterpret_cast<qpalpkgStepFn>(function->handle);
     if (!package.largest || entry.batch > package.largest->batch)
       package.largest = &entry;
@@ -329,7 +398,8 @@ qpalrtStatus loadCode(qpalrtPackage &package) {
   return QPALRT_SUCCESS;
 }
 
-/// Frees what `package` holds (not the object).
+/// Frees what `package` holds (not the object): the sessions, then the code
+/// (its destructor unloads its kernels), then the device memory.
 qpalrtStatus release(qpalrtPackage &package) {
   qpalrtStatus first = QPALRT_SUCCESS;
   for (qpalrtSession *session : std::vector<qpalrtSession *>(
@@ -337,8 +407,26 @@ qpalrtStatus release(qpalrtPackage &package) {
     qpalrtStatus s = qpalrtDestroySession(session);
     first = first ? first : s;
   }
-  qpalrtStatus s = qpalrtDestroyContext(package.context);
+  {
+    std::optional<GpuAbiScope> scope;
+    if (package.gpu)
+      scope.emplace(*package.gpu);
+    qpalrtStatus s = qpalrtDestroyContext(package.context);
+    if (!s && scope && scope->status())
+      s = fail(scope->status(), "%s", scope->message().c_str());
+    first = first ? first : s;
+  }
+  if (package.gpu) {
+    qpalrtStatus s = releaseGpuAbiState(*package.gpu);
+    first = first ? first : s;
+    delete package.gpu;
+    package.gpu = nullptr;
+  }
+  // Frees the weights and whatever else is left in device memory.
+  qpalrtStatus s = qpalrtDestroyContext(package.device);
   first = first ? first : s;
+  package.device = nullptr;
+  package.deviceWeights = nullptr;
   package.context = nullptr;
   package.module = nullptr;
   if (package.mapping)

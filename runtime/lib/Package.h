@@ -6,8 +6,9 @@
 //===----------------------------------------------------------------------===//
 //
 // Private to the runtime. Package.cpp maps and checks a package file (the
-// layout of qpalpkg.h) and loads its code; Manifest.cpp reads and checks
-// the manifest; Session.cpp runs tokens through the entry points. Uses the
+// layout of qpalpkg.h) and loads its code (for an nvptx package, with its
+// weights in device memory); Manifest.cpp reads and checks the manifest;
+// Session.cpp runs tokens through the entry points. Uses the
 // C++ standard library alone.
 //
 //===----------------------------------------------------------------------===//
@@ -26,6 +27,8 @@
 
 namespace qpalrt {
 
+struct GpuAbiState;
+
 /// One entry point of a package: a step function for a batch size.
 struct EntryPoint {
   /// Tokens per call.
@@ -42,6 +45,9 @@ struct Manifest {
   int64_t formatVersion = 0;
   /// "qpal_version", "target" and "chip".
   std::string qpalVersion, target, chip;
+  /// An nvptx package's chip as a compute capability (90 for "sm_90"); 0
+  /// for the CPU.
+  int chipCapability = 0;
   /// "model": "name" and "architecture".
   std::string name, architecture;
   /// "model": the hyper-parameters (hiddenSize and heads may be 0 when
@@ -93,8 +99,16 @@ struct qpalrtPackage {
   const qpalrt::PackageSection *weights = nullptr;
   /// The CPU context that holds the code module.
   qpalrtContext *context = nullptr;
-  /// The "code.cpu" shared object.
+  /// The "code.<target>" shared object.
   qpalrtModule *module = nullptr;
+  /// An nvptx package's CUDA context: the device memory of the weights and
+  /// the sessions. Null for the CPU.
+  qpalrtContext *device = nullptr;
+  /// An nvptx package's weights, uploaded once when it is opened.
+  qpalrtBuffer *deviceWeights = nullptr;
+  /// Owned: what the code's mgpu* calls work on (GpuAbi.h); null for the
+  /// CPU.
+  qpalrt::GpuAbiState *gpu = nullptr;
   /// The entry point with the largest batch.
   const qpalrt::EntryPoint *largest = nullptr;
   /// The entry point of batch 1.
@@ -124,6 +138,10 @@ struct qpalrtSession {
   float *logits = nullptr;
   /// int32 [largest batch], 64-byte aligned: the entry points' input.
   int32_t *tokens = nullptr;
+  /// An nvptx package's session keeps the cache, the logits and the tokens
+  /// (same shapes) in device memory instead, and the three above are null.
+  qpalrtBuffer *deviceCache = nullptr, *deviceLogits = nullptr,
+               *deviceTokens = nullptr;
 };
 
 #endif // QPALRT_LIB_PACKAGE_H

@@ -11,11 +11,14 @@
 // room left in the cache before the first call, then calls the entry point
 // of the largest batch while that many tokens remain and the batch-1 entry
 // point for the rest, with memref descriptors (qpalpkg.h) over the arena,
-// the tokens, the cache and the logits.
+// the tokens, the cache and the logits. A session of an nvptx package keeps
+// the cache, the tokens and the logits in device memory, passes their device
+// addresses, and downloads only the logits the caller asks for.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Backend.h"
+#include "GpuAbi.h"
 #include "Package.h"
 
 #include <cstdint>
@@ -59,7 +62,7 @@ void *allocateAligned(size_t bytes) {
 }
 
 /// Frees what `session` holds (not the object).
-void release(qpalrtSession &session) {
+qpalrtStatus release(qpalrtSession &session) {
   if (session.cache)
     munmap(session.cache, session.cacheBytes);
   std::free(session.logits);
@@ -67,6 +70,45 @@ void release(qpalrtSession &session) {
   session.cache = nullptr;
   session.logits = nullptr;
   session.tokens = nullptr;
+  qpalrtStatus first = QPALRT_SUCCESS;
+  for (qpalrtBuffer **buffer :
+       {&session.deviceCache, &session.deviceLogits, &session.deviceTokens}) {
+    qpalrtStatus s = qpalrtFree(*buffer);
+    first = first ? first : s;
+    *buffer = nullptr;
+  }
+  return first;
+}
+
+/// A pointer in a descriptor for a device address.
+void *devicePointer(const qpalrtBuffer *buffer) {
+  return reinterpret_cast<void *>(uintptr_t(buffer->address));
+}
+
+/// Allocates the device memory of an nvptx package's session: the cache
+/// (zeroed), the logits and the tokens.
+qpalrtStatus allocateOnDevice(qpalrtSession &session, size_t cacheBytes,
+                              size_t logitsBytes, size_t tokensBytes) {
+  qpalrtPackage &package = *session.package;
+  const char *entryPoint = "qpalrtCreateSession";
+  if (qpalrtStatus s =
+          qpalrtAlloc(package.device, cacheBytes, &session.deviceCache)) {
+    std::string message = qpalrtGetLastError();
+    return fail(s, "%s: cannot allocate a KV cache of %zu bytes on the GPU: %s",
+                entryPoint, cacheBytes, message.c_str());
+  }
+  if (qpalrtStatus s =
+          qpalrtAlloc(package.device, logitsBytes, &session.deviceLogits)) {
+    std::string message = qpalrtGetLastError();
+    return fail(s, "%s: cannot allocate %zu bytes of logits on the GPU: %s",
+                entryPoint, logitsBytes, message.c_str());
+  }
+  if (qpalrtStatus s =
+          qpalrtAlloc(package.device, tokensBytes, &session.deviceTokens))
+    return s;
+  // The code reads only rows it wrote; zero, as on the CPU, all the same.
+  return zeroDeviceMemory(*package.gpu, session.deviceCache->address,
+                          cacheBytes);
 }
 
 /// Calls `entry` on the `entry.batch` tokens at `tokens`, at the session's
@@ -96,6 +138,78 @@ void step(qpalrtSession &session, const EntryPoint &entry,
   entry.function(&arenaRef, &tokensRef, session.position, &cacheRef,
                  &logitsRef);
   session.position += entry.batch;
+}
+
+/// The same for an nvptx package: the tokens go to device memory first,
+/// every descriptor holds device addresses, and the code's first mgpu*
+/// failure is the result. The logits stay in `session.deviceLogits`.
+qpalrtStatus stepOnDevice(qpalrtSession &session, const EntryPoint &entry,
+                          const int32_t *tokens) {
+  const qpalrtPackage &package = *session.package;
+  const Manifest &manifest = package.manifest;
+  if (qpalrtStatus s = qpalrtUpload(session.deviceTokens, tokens,
+                                    size_t(entry.batch) * sizeof(int32_t), 0))
+    return s;
+  void *arena = devicePointer(package.deviceWeights);
+  void *ids = devicePointer(session.deviceTokens);
+  void *cache = devicePointer(session.deviceCache);
+  void *logits = devicePointer(session.deviceLogits);
+  qpalpkgMemRef1D arenaRef = {
+      arena, arena, 0, {int64_t(package.weights->bytes)}, {1}};
+  qpalpkgMemRef1D tokensRef = {ids, ids, 0, {entry.batch}, {1}};
+  qpalpkgMemRef3D cacheRef = {
+      cache,
+      cache,
+      0,
+      {manifest.planes, session.maxTokens, manifest.width},
+      {session.maxTokens * manifest.width, manifest.width, 1}};
+  qpalpkgMemRef2D logitsRef = {logits,
+                               logits,
+                               0,
+                               {entry.batch, manifest.vocabSize},
+                               {manifest.vocabSize, 1}};
+  GpuAbiScope scope(*package.gpu);
+  if (!scope.status())
+    entry.function(&arenaRef, &tokensRef, session.position, &cacheRef,
+                   &logitsRef);
+  if (scope.status())
+    return fail(scope.status(),
+                "qpalrtSessionRun: '%s' (batch %lld) at position %lld "
+                "failed: %s",
+                entry.symbol.c_str(), static_cast<long long>(entry.batch),
+                static_cast<long long>(session.position),
+                scope.message().c_str());
+  session.position += entry.batch;
+  return QPALRT_SUCCESS;
+}
+
+/// Runs `count` checked tokens on an nvptx package and downloads the logits
+/// the caller asked for. On a failure the position goes back to where the
+/// run started: the rows the run wrote are written again by the next.
+qpalrtStatus runOnDevice(qpalrtSession &session, const int32_t *tokens,
+                         int64_t count, float *logits, int lastOnly) {
+  const qpalrtPackage &package = *session.package;
+  const int64_t vocab = package.manifest.vocabSize;
+  const size_t rowBytes = size_t(vocab) * sizeof(float);
+  const int64_t start = session.position;
+  for (int64_t done = 0; done < count;) {
+    const EntryPoint &entry = count - done >= package.largest->batch
+                                  ? *package.largest
+                                  : *package.single;
+    qpalrtStatus s = stepOnDevice(session, entry, tokens + done);
+    if (!s && logits && !lastOnly)
+      s = qpalrtDownload(session.deviceLogits, logits + done * vocab,
+                         size_t(entry.batch) * rowBytes, 0);
+    done += entry.batch;
+    if (!s && logits && lastOnly && done == count)
+      s = qpalrtDownload(session.deviceLogits, logits, rowBytes,
+                         size_t(entry.batch - 1) * rowBytes);
+    if (s) {
+      session.position = start;
+      return s;
+    }
+  }
+  return QPALRT_SUCCESS;
 }
 
 } // namespace
@@ -130,6 +244,17 @@ qpalrtStatus qpalrtCreateSession(qpalrtPackage *package, int64_t maxTokens,
   auto session = std::make_unique<qpalrtSession>();
   session->package = package;
   session->maxTokens = maxTokens;
+  if (package->gpu) {
+    if (qpalrtStatus s =
+            allocateOnDevice(*session, cacheBytes, logitsBytes, tokensBytes)) {
+      std::string message = qpalrtGetLastError();
+      release(*session);
+      return fail(s, "%s", message.c_str());
+    }
+    *out = session.get();
+    package->sessions.insert(session.release());
+    return QPALRT_SUCCESS;
+  }
   void *cache = mmap(nullptr, cacheBytes, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (cache == MAP_FAILED)
@@ -155,9 +280,9 @@ qpalrtStatus qpalrtDestroySession(qpalrtSession *session) {
   if (!session)
     return QPALRT_SUCCESS;
   session->package->sessions.erase(session);
-  release(*session);
+  qpalrtStatus s = release(*session);
   delete session;
-  return QPALRT_SUCCESS;
+  return s;
 }
 
 qpalrtStatus qpalrtSessionReset(qpalrtSession *session) {
@@ -205,6 +330,8 @@ qpalrtStatus qpalrtSessionRun(qpalrtSession *session, const int32_t *tokens,
                   entryPoint, static_cast<long long>(i), tokens[i],
                   static_cast<long long>(vocab));
 
+  if (package.gpu)
+    return runOnDevice(*session, tokens, count, logits, lastOnly);
   const size_t rowBytes = size_t(vocab) * sizeof(float);
   for (int64_t done = 0; done < count;) {
     const EntryPoint &entry = count - done >= package.largest->batch

@@ -9,12 +9,15 @@
 # Writes a `.qpal` package (runtime/include/qpalpkg.h, docs/Package.md) of
 # the fake model the runtime's tests use: its code is the shared object
 # test/Unit/Runtime/Inputs/FakeStep.c builds (entry points of batch 1 and 4),
+# or for --target nvptx the one FakeGpuStep.c builds (section "code.nvptx"),
 # its vocabulary "<|endoftext|>" (BOS and EOS) and the letters a to o
 # (byte-level BPE, no merges), its weights 200 pseudo-random bytes. An
 # independent writer: it follows the format's description, not the
 # compiler's code.
 #
-#   make_package.py CODE.so OUT.qpal [--target T] [--context N]
+#   make_package.py CODE.so OUT.qpal [--target T] [--chip C] [--context N]
+#
+# The chip is "x86-64 test" for the CPU and "sm_90" for nvptx unless given.
 #
 # ===------------------------------------------------------------------=== #
 
@@ -63,13 +66,13 @@ def arena():
     return bytes(out)
 
 
-def manifest(target, context):
+def manifest(target, chip, context):
     return json.dumps(
         {
             "format_version": 1,
             "qpal_version": "0.1.0-test",
             "target": target,
-            "chip": "x86-64 test",
+            "chip": chip,
             "model": {
                 "name": "fake-llama",
                 "architecture": "llama",
@@ -125,12 +128,14 @@ def main():
     parser.add_argument("code")
     parser.add_argument("output")
     parser.add_argument("--target", default="cpu")
+    parser.add_argument("--chip")
     parser.add_argument("--context", type=int, default=32)
     args = parser.parse_args()
     with open(args.code, "rb") as f:
         code = f.read()
+    chip = args.chip or ("sm_90" if args.target == "nvptx" else "x86-64 test")
     sections = [
-        ("manifest", manifest(args.target, args.context)),
+        ("manifest", manifest(args.target, chip, args.context)),
         ("tokenizer", vocabulary()),
         ("code." + args.target, code),
         ("weights", arena()),

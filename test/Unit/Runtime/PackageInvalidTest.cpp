@@ -368,12 +368,28 @@ TEST_F(PackageInvalid, ManifestBadFields) {
                         std::string("manifest: ") + c.message);
 }
 
-/// An nvptx package is a package this runtime cannot run yet.
+/// An nvptx package names the GPU its PTX is for, one the runtime knows,
+/// and has a "code.nvptx" section; both are checked before any device is
+/// looked for (PackageGpuTest.cpp runs nvptx packages).
 TEST_F(PackageInvalid, NvptxTarget) {
-  EXPECT_QPALRT_ERROR(openManifest(replaceOnce(kManifest, R"("target": "cpu")",
-                                               R"("target": "nvptx")")),
-                      QPALRT_ERROR_UNSUPPORTED,
-                      "target 'nvptx' is not supported by this runtime yet");
+  std::string nvptx =
+      replaceOnce(kManifest, R"("target": "cpu")", R"("target": "nvptx")");
+  EXPECT_QPALRT_ERROR(openManifest(nvptx), QPALRT_ERROR_FORMAT,
+                      "manifest: chip \"x86-64 test\" is not a GPU nvptx "
+                      "packages run on (known: \"sm_80\", \"sm_86\", "
+                      "\"sm_89\", \"sm_90\")");
+  EXPECT_QPALRT_ERROR(
+      openManifest(replaceOnce(nvptx, R"("x86-64 test")", R"("sm_75")")),
+      QPALRT_ERROR_FORMAT, "manifest: chip \"sm_75\" is not a GPU");
+  EXPECT_QPALRT_ERROR(
+      openManifest(replaceOnce(nvptx, R"("x86-64 test")", "90")),
+      QPALRT_ERROR_FORMAT, "manifest: chip must be a string, got 90");
+  EXPECT_QPALRT_ERROR(
+      openManifest(replaceOnce(nvptx, R"("chip": "x86-64 test",)", "")),
+      QPALRT_ERROR_FORMAT, "manifest: chip is missing");
+  EXPECT_QPALRT_ERROR(
+      openManifest(replaceOnce(nvptx, R"("x86-64 test")", R"("sm_90")")),
+      QPALRT_ERROR_FORMAT, "missing section 'code.nvptx' for target 'nvptx'");
 }
 
 /// Manifests that are not JSON objects, however hostile.

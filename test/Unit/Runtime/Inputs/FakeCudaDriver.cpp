@@ -6,16 +6,25 @@
 //===----------------------------------------------------------------------===//
 //
 // Exports the driver entry points the runtime uses, with "device" memory in
-// host memory and the two kernels of CudaKernels.ptx written in C++. The
-// RuntimeFakeCudaTests binary points $QPALRT_CUDA_DRIVER here, so that the
-// CUDA backend's calls, parameter passing and error translation run on
-// machines without a GPU. It checks what a real driver checks where the
-// backend could get it wrong: pointers inside allocations, the current
-// context, the shared memory opt-in, the parameter count.
+// host memory (256-byte aligned, as cuMemAlloc's) and, written in C++, the
+// two kernels of CudaKernels.ptx and the two of FakeGpuStep.c's PTX (the
+// fake model's step, FakeStepFormula.h). The RuntimeFakeCudaTests binary and
+// the nvptx lit tests point $QPALRT_CUDA_DRIVER here, so that the CUDA
+// backend's calls, parameter passing and error translation, and the mgpu*
+// functions of nvptx packages, run on machines without a GPU. It checks
+// what a real driver checks where the runtime could get it wrong: pointers
+// inside allocations (every address a kernel or a copy gets, so a host
+// pointer where a device address belongs fails), the current context, the
+// shared memory opt-in, the parameter count (parsed from the PTX), the JIT
+// options. PTX containing "bogus" fails to JIT with a log, and ".version 99"
+// is an unsupported PTX version. $QPAL_FAKE_CUDA_SM (e.g. 86) sets the
+// compute capability (9.0 by default), and qpal_fake_cuda_stats() tells the
+// tests what is allocated and loaded.
 //
 //===----------------------------------------------------------------------===//
 
 #include "CudaDriver.h"
+#include "FakeStepFormula.h"
 
 #include <chrono>
 #include <cstdint>
@@ -34,7 +43,8 @@ struct qpalrt::cuda::CUctx_st {
 };
 struct qpalrt::cuda::CUfunc_st {
   std::string name;
-  size_t numParams;
+  /// The size of each parameter, from the PTX.
+  std::vector<size_t> paramSizes;
   int maxDynamicShared = 48 * 1024;
 };
 struct qpalrt::cuda::CUmod_st {
@@ -50,12 +60,18 @@ struct qpalrt::cuda::CUevent_st {
 namespace {
 
 constexpr CUresult kInvalidContext = 201;
+constexpr CUresult kIllegalAddress = 700; // CUDA_ERROR_ILLEGAL_ADDRESS
 constexpr size_t kVaddLength = 65536, kBlock = 256;
+/// FakeGpuStep.c's launches: threads per block and the logits kernel's
+/// dynamic shared memory.
+constexpr unsigned kStepBlock = 64, kStepLogitsShared = 64 * 1024;
 
 CUctx_st primary;
 thread_local CUcontext current = nullptr;
 /// Live allocations: start address -> size.
 std::map<CUdeviceptr, size_t> allocations;
+/// What qpal_fake_cuda_stats() reports.
+long long liveModules = 0, memAllocCalls = 0, getFunctionCalls = 0;
 
 /// Whether [pointer, pointer + bytes) lies in one allocation.
 bool isDeviceRange(CUdeviceptr pointer, size_t bytes) {
@@ -71,6 +87,84 @@ float *deviceFloats(void *param, size_t count) {
   if (!isDeviceRange(pointer, count * sizeof(float)))
     return nullptr;
   return reinterpret_cast<float *>(pointer);
+}
+
+/// The u64 parameter `index` of a launch.
+uint64_t u64(void **params, size_t index) {
+  return *static_cast<uint64_t *>(params[index]);
+}
+
+/// The `bytes` of device memory at address parameter `index`, or null if
+/// they are not inside one allocation.
+template <typename T>
+T *deviceArray(void **params, size_t index, uint64_t count) {
+  CUdeviceptr pointer = u64(params, index);
+  if (count > (uint64_t(1) << 40) / sizeof(T) ||
+      !isDeviceRange(pointer, size_t(count * sizeof(T))))
+    return nullptr;
+  return reinterpret_cast<T *>(pointer);
+}
+
+/// The sizes of the parameters of `.entry name(...)` in `ptx`; false if
+/// there is no such entry.
+bool parseEntry(const std::string &ptx, const char *name,
+                std::vector<size_t> &sizes) {
+  size_t at = ptx.find(std::string(".entry ") + name + "(");
+  if (at == std::string::npos)
+    return false;
+  size_t end = ptx.find(')', at);
+  for (size_t param = ptx.find(".param", at); param < end;
+       param = ptx.find(".param", param + 1)) {
+    size_t type = ptx.find('.', param + 1);
+    std::string kind = ptx.substr(type + 2, 2); // "64" of ".u64"
+    sizes.push_back(kind == "64" ? 8 : kind == "32" ? 4 : kind == "16" ? 2 : 1);
+  }
+  return true;
+}
+
+/// The compute capability: $QPAL_FAKE_CUDA_SM, or 90.
+int capability() {
+  const char *sm = std::getenv("QPAL_FAKE_CUDA_SM");
+  return sm && *sm ? std::atoi(sm) : 90;
+}
+
+/// FakeGpuStep.c's qpal_fake_step_rows(arena, arenaBytes, ids, position,
+/// batch, cache, planes, capacity, width).
+CUresult stepRows(void **params, unsigned gridX) {
+  uint64_t n = u64(params, 1), position = u64(params, 3),
+           batch = u64(params, 4), planes = u64(params, 6),
+           capacity = u64(params, 7), width = u64(params, 8);
+  if (gridX != batch || n == 0 || position + batch > capacity)
+    return CUDA_ERROR_INVALID_VALUE;
+  auto *arena = deviceArray<unsigned char>(params, 0, n);
+  auto *ids = deviceArray<int32_t>(params, 2, batch);
+  auto *cache = deviceArray<float>(params, 5, planes * capacity * width);
+  if (!arena || !ids || !cache)
+    return kIllegalAddress;
+  fakeStepRows(arena, int64_t(n), ids, int64_t(position), int64_t(batch), cache,
+               int64_t(planes), int64_t(capacity), int64_t(width), 0);
+  return CUDA_SUCCESS;
+}
+
+/// FakeGpuStep.c's qpal_fake_step_logits(arena, arenaBytes, position, batch,
+/// cache, planes, capacity, width, logits, vocab).
+CUresult stepLogits(void **params, unsigned gridX, unsigned sharedBytes) {
+  uint64_t n = u64(params, 1), position = u64(params, 2),
+           batch = u64(params, 3), planes = u64(params, 5),
+           capacity = u64(params, 6), width = u64(params, 7),
+           vocab = u64(params, 9);
+  if (gridX != batch || sharedBytes != kStepLogitsShared || n == 0 ||
+      position + batch > capacity)
+    return CUDA_ERROR_INVALID_VALUE;
+  auto *arena = deviceArray<unsigned char>(params, 0, n);
+  auto *cache = deviceArray<float>(params, 4, planes * capacity * width);
+  auto *logits = deviceArray<float>(params, 8, batch * vocab);
+  if (!arena || !cache || !logits)
+    return kIllegalAddress;
+  fakeStepLogits(arena, int64_t(n), int64_t(position), int64_t(batch), cache,
+                 int64_t(planes), int64_t(capacity), int64_t(width), logits,
+                 int64_t(vocab), 0);
+  return CUDA_SUCCESS;
 }
 
 } // namespace
@@ -89,6 +183,10 @@ CUresult cuGetErrorName(CUresult error, const char **name) {
     return *name = "CUDA_ERROR_INVALID_PTX", CUDA_SUCCESS;
   case CUDA_ERROR_NOT_FOUND:
     return *name = "CUDA_ERROR_NOT_FOUND", CUDA_SUCCESS;
+  case CUDA_ERROR_UNSUPPORTED_PTX_VERSION:
+    return *name = "CUDA_ERROR_UNSUPPORTED_PTX_VERSION", CUDA_SUCCESS;
+  case kIllegalAddress:
+    return *name = "CUDA_ERROR_ILLEGAL_ADDRESS", CUDA_SUCCESS;
   }
   return CUDA_ERROR_INVALID_VALUE;
 }
@@ -103,6 +201,12 @@ CUresult cuGetErrorString(CUresult error, const char **string) {
     return *string = "a PTX JIT compilation failed", CUDA_SUCCESS;
   case CUDA_ERROR_NOT_FOUND:
     return *string = "named symbol not found", CUDA_SUCCESS;
+  case CUDA_ERROR_UNSUPPORTED_PTX_VERSION:
+    return *string = "the provided PTX was compiled with an unsupported "
+                     "toolchain.",
+           CUDA_SUCCESS;
+  case kIllegalAddress:
+    return *string = "an illegal memory access was encountered", CUDA_SUCCESS;
   }
   return CUDA_ERROR_INVALID_VALUE;
 }
@@ -135,9 +239,9 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute,
   case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE:
     return *value = 50 << 20, CUDA_SUCCESS;
   case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR:
-    return *value = 9, CUDA_SUCCESS;
+    return *value = capability() / 10, CUDA_SUCCESS;
   case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR:
-    return *value = 0, CUDA_SUCCESS;
+    return *value = capability() % 10, CUDA_SUCCESS;
   case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN:
     return *value = 227 << 10, CUDA_SUCCESS;
   }
@@ -178,15 +282,20 @@ CUresult cuModuleLoadDataEx(CUmodule *module, const void *image,
   if (CUresult result = checkContext())
     return result;
   std::string ptx = static_cast<const char *>(image);
+  char *log = nullptr;
+  size_t size = 0;
+  for (unsigned i = 0; i < numOptions; ++i) {
+    if (options[i] == CU_JIT_ERROR_LOG_BUFFER)
+      log = static_cast<char *>(values[i]);
+    else if (options[i] == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
+      size = reinterpret_cast<uintptr_t>(values[i]);
+    else if (options[i] != CU_JIT_OPTIMIZATION_LEVEL ||
+             reinterpret_cast<uintptr_t>(values[i]) > 4)
+      return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (ptx.find(".version 99") != std::string::npos)
+    return CUDA_ERROR_UNSUPPORTED_PTX_VERSION;
   if (ptx.find("bogus") != std::string::npos) {
-    char *log = nullptr;
-    size_t size = 0;
-    for (unsigned i = 0; i < numOptions; ++i) {
-      if (options[i] == CU_JIT_ERROR_LOG_BUFFER)
-        log = static_cast<char *>(values[i]);
-      if (options[i] == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
-        size = reinterpret_cast<uintptr_t>(values[i]);
-    }
     if (log && size)
       std::snprintf(log, size,
                     "ptxas application ptx input, line 4; error   : Not a "
@@ -194,6 +303,7 @@ CUresult cuModuleLoadDataEx(CUmodule *module, const void *image,
     return CUDA_ERROR_INVALID_PTX;
   }
   *module = new CUmod_st{ptx, {}};
+  ++liveModules;
   return CUDA_SUCCESS;
 }
 
@@ -201,6 +311,7 @@ CUresult cuModuleUnload(CUmodule module) {
   if (CUresult result = checkContext())
     return result;
   delete module;
+  --liveModules;
   return CUDA_SUCCESS;
 }
 
@@ -208,22 +319,24 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule module,
                              const char *name) {
   if (CUresult result = checkContext())
     return result;
-  if (module->ptx.find(std::string(".entry ") + name + "(") ==
-      std::string::npos)
+  ++getFunctionCalls;
+  std::vector<size_t> paramSizes;
+  if (!module || !parseEntry(module->ptx, name, paramSizes))
     return CUDA_ERROR_NOT_FOUND;
-  size_t numParams = std::strcmp(name, "qpal_test_vadd") == 0 ? 3 : 2;
   module->functions.push_back(
-      std::make_unique<CUfunc_st>(CUfunc_st{name, numParams}));
+      std::make_unique<CUfunc_st>(CUfunc_st{name, paramSizes}));
   *function = module->functions.back().get();
   return CUDA_SUCCESS;
 }
 
 CUresult cuFuncGetParamInfo(CUfunction function, size_t index, size_t *offset,
                             size_t *size) {
-  if (index >= function->numParams)
+  if (index >= function->paramSizes.size())
     return CUDA_ERROR_INVALID_VALUE;
-  *offset = index * sizeof(CUdeviceptr);
-  *size = sizeof(CUdeviceptr);
+  *offset = 0;
+  for (size_t i = 0; i < index; ++i)
+    *offset += function->paramSizes[i];
+  *size = function->paramSizes[index];
   return CUDA_SUCCESS;
 }
 
@@ -239,9 +352,13 @@ CUresult cuFuncSetAttribute(CUfunction function, CUfunction_attribute attribute,
 CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t bytes) {
   if (CUresult result = checkContext())
     return result;
-  void *memory = bytes < (size_t(1) << 40) ? std::malloc(bytes) : nullptr;
+  size_t rounded = (bytes + 255) / 256 * 256;
+  void *memory = bytes > 0 && bytes < (size_t(1) << 40)
+                     ? std::aligned_alloc(256, rounded)
+                     : nullptr;
   if (!memory)
-    return CUDA_ERROR_OUT_OF_MEMORY;
+    return bytes ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_INVALID_VALUE;
+  ++memAllocCalls;
   *pointer = reinterpret_cast<uintptr_t>(memory);
   allocations[*pointer] = bytes;
   return CUDA_SUCCESS;
@@ -274,6 +391,40 @@ CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t bytes) {
   return CUDA_SUCCESS;
 }
 
+CUresult cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t bytes) {
+  if (CUresult result = checkContext())
+    return result;
+  // Unified addressing would take host memory too; the runtime passes only
+  // device memory, so anything else is a mistake worth catching.
+  if (!isDeviceRange(dst, bytes) || !isDeviceRange(src, bytes))
+    return CUDA_ERROR_INVALID_VALUE;
+  std::memmove(reinterpret_cast<void *>(dst),
+               reinterpret_cast<const void *>(src), bytes);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemsetD32_v2(CUdeviceptr dst, unsigned int value, size_t count) {
+  if (CUresult result = checkContext())
+    return result;
+  if (dst % 4 != 0 || !isDeviceRange(dst, count * 4))
+    return CUDA_ERROR_INVALID_VALUE;
+  auto *words = reinterpret_cast<uint32_t *>(dst);
+  for (size_t i = 0; i < count; ++i)
+    words[i] = value;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemsetD16_v2(CUdeviceptr dst, unsigned short value, size_t count) {
+  if (CUresult result = checkContext())
+    return result;
+  if (dst % 2 != 0 || !isDeviceRange(dst, count * 2))
+    return CUDA_ERROR_INVALID_VALUE;
+  auto *halves = reinterpret_cast<uint16_t *>(dst);
+  for (size_t i = 0; i < count; ++i)
+    halves[i] = value;
+  return CUDA_SUCCESS;
+}
+
 CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
                         unsigned gridZ, unsigned blockX, unsigned blockY,
                         unsigned blockZ, unsigned sharedBytes, CUstream stream,
@@ -281,7 +432,15 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
   if (CUresult result = checkContext())
     return result;
   if (int(sharedBytes) > function->maxDynamicShared || stream || extra ||
-      !params || gridY * gridZ * blockY * blockZ != 1 || blockX != kBlock)
+      !params || gridY * gridZ * blockY * blockZ != 1)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (function->name == "qpal_fake_step_rows")
+    return blockX == kStepBlock ? stepRows(params, gridX)
+                                : CUDA_ERROR_INVALID_VALUE;
+  if (function->name == "qpal_fake_step_logits")
+    return blockX == kStepBlock ? stepLogits(params, gridX, sharedBytes)
+                                : CUDA_ERROR_INVALID_VALUE;
+  if (blockX != kBlock)
     return CUDA_ERROR_INVALID_VALUE;
   size_t threads = size_t(gridX) * blockX;
   if (function->name == "qpal_test_vadd") {
@@ -325,6 +484,16 @@ CUresult cuEventElapsedTime(float *milliseconds, CUevent start, CUevent end) {
 CUresult cuEventDestroy_v2(CUevent event) {
   delete event;
   return CUDA_SUCCESS;
+}
+
+/// For the tests: the modules loaded, the live allocations, and how often
+/// cuMemAlloc and cuModuleGetFunction were called.
+void qpal_fake_cuda_stats(long long *modules, long long *allocationCount,
+                          long long *allocCalls, long long *lookups) {
+  *modules = liveModules;
+  *allocationCount = (long long)allocations.size();
+  *allocCalls = memAllocCalls;
+  *lookups = getFunctionCalls;
 }
 
 } // extern "C"

@@ -26,10 +26,12 @@
 |* turns every logit into NaN. When QPAL_FAKE_STEP_LOG names a file, every    *|
 |* call appends "<batch> <position>" to it, so that tests see the chunking.   *|
 |* Built twice: with SALT 0 and the entry points of batch 1 and 4, and with   *|
-|* FAKE_STEP_SALT=1000 and FAKE_STEP_ONLY_B1.                                 *|
+|* FAKE_STEP_SALT=1000 and FAKE_STEP_ONLY_B1. The formula's code is          *|
+|* FakeStepFormula.h, which FakeGpuStep.c's kernels share.                    *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
+#include "FakeStepFormula.h"
 #include "qpalpkg.h"
 
 #include <math.h>
@@ -92,38 +94,14 @@ static void step(qpalpkgMemRef1D *arena, qpalpkgMemRef1D *tokens,
       out[k] = NAN;
     return;
   }
-  const unsigned char *bytes = (const unsigned char *)arena->aligned;
-  const int32_t *ids = (const int32_t *)tokens->aligned;
-  float *rows = (float *)cache->aligned;
-  int64_t n = arena->sizes[0], planes = cache->sizes[0];
-  int64_t width = cache->sizes[2], vocab = logits->sizes[1];
-  for (int64_t i = 0; i < batch; ++i) {
-    int64_t pos = position + i, token = ids[i];
-    for (int64_t p = 0; p < planes; ++p)
-      for (int64_t w = 0; w < width; ++w)
-        rows[p * cache->strides[0] + pos * width + w] =
-            (float)(bytes[(7 * token + 5 * p + 3 * w + FAKE_STEP_SALT) % n] +
-                    1) /
-                32.0f +
-            (float)token / 8.0f;
-  }
-  for (int64_t i = 0; i < batch; ++i) {
-    int64_t pos = position + i;
-    for (int64_t v = 0; v < vocab; ++v) {
-      double sum = 0.0;
-      for (int64_t p = 0; p < planes; ++p)
-        for (int64_t j = 0; j <= pos; ++j)
-          for (int64_t w = 0; w < width; ++w) {
-            double weight =
-                ((double)bytes[(11 * v + 13 * p + 17 * w) % n] - 128.0) / 64.0 *
-                (double)(p + 1);
-            sum += (double)rows[p * cache->strides[0] + j * width + w] *
-                   weight * (double)(j + 1) / (double)(pos + 1);
-          }
-      out[i * vocab + v] =
-          (float)(sum + (double)pos / 2.0 + (double)v / 100.0 + FAKE_STEP_SALT);
-    }
-  }
+  fakeStepRows((const unsigned char *)arena->aligned, arena->sizes[0],
+               (const int32_t *)tokens->aligned, position, batch,
+               (float *)cache->aligned, cache->sizes[0], cache->sizes[1],
+               cache->sizes[2], FAKE_STEP_SALT);
+  fakeStepLogits((const unsigned char *)arena->aligned, arena->sizes[0],
+                 position, batch, (const float *)cache->aligned,
+                 cache->sizes[0], cache->sizes[1], cache->sizes[2], out,
+                 logits->sizes[1], FAKE_STEP_SALT);
 }
 
 void _mlir_ciface_qpal_step_b1(qpalpkgMemRef1D *arena, qpalpkgMemRef1D *tokens,
