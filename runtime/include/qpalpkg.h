@@ -27,6 +27,10 @@
 |*                and fusion group) and the weight table                      *|
 |*   "tokenizer"  the vocabulary, in qpaltok's serialization                  *|
 |*   "code.cpu"   a host shared object with the entry points (target cpu)    *|
+|*   "code.nvptx" the same for target nvptx, whose kernels run on a CUDA GPU: *|
+|*                every descriptor then holds device addresses, and the code  *|
+|*                calls MLIR's mgpu* runtime functions, which the runtime     *|
+|*                provides (docs/Package.md, "nvptx packages")                *|
 |*   "weights"    the weight arena the entry points read (64-byte aligned,    *|
 |*                mmap-able: the runtime maps it in place)                    *|
 |*                                                                            *|

@@ -320,7 +320,7 @@ typedef struct qpalrtModelInfo {
   int64_t contextLength;
   /// The model's name ("SmolLM2-135M-Instruct"), truncated to fit.
   char name[128];
-  /// The target the code was compiled for ("cpu").
+  /// The target the code was compiled for ("cpu" or "nvptx").
   char target[16];
   /// The mean storage of a quantized weight, in bits.
   double bitsPerWeight;
@@ -332,11 +332,13 @@ typedef struct qpalrtModelInfo {
 
 /// Opens the package at `path`: maps it, checks the header, the section
 /// table, every checksum and the manifest, parses the tokenizer, loads the
-/// code and finds every entry point. A file that cannot be opened is
-/// QPALRT_ERROR_IO; a damaged or malformed one QPALRT_ERROR_FORMAT; another
-/// format version or a target this runtime cannot run (e.g. "nvptx")
-/// QPALRT_ERROR_UNSUPPORTED; a missing entry point QPALRT_ERROR_NOT_FOUND.
-/// The message names the path and what is wrong.
+/// code and finds every entry point. An "nvptx" package runs on CUDA device
+/// 0: its weights are copied to the device, and its code's kernels loaded.
+/// A file that cannot be opened is QPALRT_ERROR_IO; a damaged or malformed
+/// one QPALRT_ERROR_FORMAT; another format version, or a GPU older than the
+/// package's chip, QPALRT_ERROR_UNSUPPORTED; an nvptx package without a CUDA
+/// device QPALRT_ERROR_NO_DEVICE; a missing entry point
+/// QPALRT_ERROR_NOT_FOUND. The message names the path and what is wrong.
 QPALRT_EXPORT qpalrtStatus qpalrtOpenPackage(const char *path,
                                              qpalrtPackage **out);
 
@@ -391,7 +393,9 @@ qpalrtSessionGetPosition(const qpalrtSession *session, int64_t *position);
 /// logits when `lastOnly` is nonzero; `logits` may be null to discard them.
 /// A token id outside [0, vocabSize), or a position + count beyond the
 /// session's maxTokens, is QPALRT_ERROR_INVALID_ARGUMENT naming the numbers;
-/// nothing runs then and the position stays.
+/// nothing runs then and the position stays. When the code of an nvptx
+/// package fails on the GPU, the run fails with the driver's error and the
+/// position goes back to where the run started.
 QPALRT_EXPORT qpalrtStatus qpalrtSessionRun(qpalrtSession *session,
                                             const int32_t *tokens,
                                             int64_t count, float *logits,
