@@ -54,6 +54,13 @@ if os.path.exists(os.path.join(config.qpal_tools_dir, "qpal-gpu-kernels")):
     llvm_config.add_tool_substitutions(
         [ToolSubst("qpal-gpu-kernels", unresolved="fatal")], tool_dirs)
 
+# The stand-in CUDA driver (test/Unit/Runtime/Inputs/FakeCudaDriver.cpp),
+# which runs the runtime's GPU side, and a compiled model's host code, on
+# machines without a GPU.
+config.substitutions.append(
+    ("%fake_cuda", os.path.join(config.qpal_obj_root, "test", "Unit",
+                                "Runtime", "libqpalrt_fake_cuda.so")))
+
 if config.ptxas_executable and os.path.exists(config.ptxas_executable):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", config.ptxas_executable))

@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -114,6 +115,27 @@ struct LowerModelPipelineOptions
   PassOptions::Option<std::string> cpuIsa{
       *this, "cpu-isa", llvm::cl::desc("host, avx512, avx2 or generic"),
       llvm::cl::init("host")};
+  PassOptions::Option<KernelTarget> target{
+      *this, "target", llvm::cl::desc("Where the model runs"),
+      llvm::cl::init(KernelTarget::Cpu),
+      llvm::cl::values(clEnumValN(KernelTarget::Cpu, "cpu", "the host CPU"),
+                       clEnumValN(KernelTarget::Nvptx, "nvptx",
+                                  "NVIDIA GPUs through LLVM's NVPTX backend"))};
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA chip for target=nvptx"),
+      llvm::cl::init("sm_90")};
+};
+
+/// The options of qpal-gpu-model-to-llvm.
+struct GpuModelPipelineOptions : PassPipelineOptions<GpuModelPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA chip: sm_80, sm_86, sm_89, sm_90"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> cudaPath{
+      *this, "cuda-path",
+      llvm::cl::desc("The CUDA toolkit libdevice is linked from (default: "
+                     "$CUDA_HOME, $CUDA_PATH, $CUDA_ROOT, /usr/local/cuda, "
+                     "/usr/lib/cuda)")};
 };
 
 } // namespace
@@ -137,7 +159,10 @@ void qpal::buildLowerModelPipeline(OpPassManager &pm,
   // in a function's length.
   pm.addPass(createOutlineLayersPass());
   pm.addPass(createConvertToBuffersPass());
-  pm.addPass(createLowerModelOpsPass());
+  LowerModelOpsPassOptions model;
+  model.target =
+      options.gpuModelOpsOnCpu ? KernelTarget::Nvptx : options.target;
+  pm.addPass(createLowerModelOpsPass(model));
   pm.addPass(createCanonicalizerPass());
   // One RoPE table per step, not one per layer.
   pm.addPass(createCSEPass());
@@ -147,12 +172,51 @@ void qpal::buildLowerModelPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::buildBufferDeallocationPipeline(pm);
   LowerToKernelsPassOptions lower;
-  lower.target = KernelTarget::Cpu;
+  lower.target = options.target;
+  if (options.target == KernelTarget::Nvptx) {
+    lower.chip = options.chip;
+    pm.addPass(createLowerToKernelsPass(lower));
+    return;
+  }
   lower.cpuIsa = options.cpuIsa;
   lower.cpuDecode = options.cpuDecode;
   lower.cpuParallel = true;
   pm.addPass(createLowerToKernelsPass(lower));
-  pm.addPass(createOutlineParallelLoopsPass());
+  // (The GPU's nests have two dimensions; scf-to-cf runs them in turn.)
+  if (!options.gpuModelOpsOnCpu)
+    pm.addPass(createOutlineParallelLoopsPass());
+}
+
+void qpal::buildGpuModelToLLVMPipeline(OpPassManager &pm,
+                                       const std::string &chip,
+                                       const std::string &cudaPath) {
+  // The model's loop nests to gpu.launch, then to kernels of their own.
+  // (No canonicalization between: it would inline single-iteration loop
+  // nests into the host code.)
+  pm.addPass(createConvertLinalgToParallelLoopsPass());
+  MapToGpuPassOptions map;
+  map.chip = chip;
+  pm.addPass(createMapToGpuPass(map));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // One stream per step function: launches, allocations and frees in
+  // order, one synchronization at the end.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  pm.addPass(createLowerAffinePass());
+  // Every gpu.module to PTX. The model's kernels take memref descriptors
+  // (the KV cache and the scores have dynamic sizes), so qpal's kernels do
+  // too: gpu-to-llvm passes one convention to all launches.
+  buildGpuKernelsToPtxPipeline(pm, /*indexBitwidth=*/64,
+                               /*barePointers=*/false, cudaPath);
+  // The host side.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void qpal::registerModelLoweringDependencies(DialectRegistry &registry) {
@@ -199,6 +263,8 @@ void qpal::registerQPalPipelines() {
         if (!cl.batches.empty())
           options.batches.assign(cl.batches.begin(), cl.batches.end());
         options.cpuIsa = cl.cpuIsa;
+        options.target = cl.target;
+        options.chip = cl.chip;
         buildLowerModelPipeline(pm, options);
       });
   PassPipelineRegistration<>(
@@ -206,6 +272,22 @@ void qpal::registerQPalPipelines() {
       "Lowers the step entry points and their kernels to the LLVM dialect "
       "(entry points with C interfaces, kernels with bare pointers)",
       [](OpPassManager &pm) { buildCpuModelToLLVMPipeline(pm); });
+  PassPipelineRegistration<GpuModelPipelineOptions>(
+      "qpal-gpu-model-to-llvm",
+      "Maps the loop nests of qpal-lower-model{target=nvptx}'s step entry "
+      "points to GPU kernels, lowers every gpu.module to PTX and the host "
+      "side to the LLVM dialect (launches through the mgpu* runtime ABI)",
+      [](OpPassManager &pm, const GpuModelPipelineOptions &cl) {
+        std::string cudaPath = cl.cudaPath;
+        if (cudaPath.empty()) {
+          llvm::Expected<std::string> found = findCudaToolkitWithLibdevice();
+          if (found)
+            cudaPath = *found;
+          else
+            llvm::consumeError(found.takeError());
+        }
+        buildGpuModelToLLVMPipeline(pm, cl.chip, cudaPath);
+      });
   PassPipelineRegistration<LowerLinearsOptions>(
       "qpal-lower-linears",
       "Quantizes the weights of the quantized linear layers and lowers "

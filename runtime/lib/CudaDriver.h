@@ -90,8 +90,7 @@ enum : CUfunction_attribute {
     (char *name, int length, CUdevice device))                                 \
   X(cuDeviceGetAttribute, "cuDeviceGetAttribute",                              \
     (int *value, CUdevice_attribute attribute, CUdevice device))               \
-  X(cuDeviceTotalMem, "cuDeviceTotalMem_v2",                                   \
-    (size_t * bytes, CUdevice device))                                         \
+  X(cuDeviceTotalMem, "cuDeviceTotalMem_v2", (size_t *bytes, CUdevice device)) \
   X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain",                      \
     (CUcontext * context, CUdevice device))                                    \
   X(cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2",                 \
@@ -134,7 +133,7 @@ enum : CUfunction_attribute {
 #define QPALRT_CUDA_OPTIONAL_ENTRY_POINTS(X)                                   \
   /* CUDA 12.4: lets a launch check the kernel's parameter count. */           \
   X(cuFuncGetParamInfo, "cuFuncGetParamInfo",                                  \
-    (CUfunction function, size_t index, size_t * offset, size_t * size))       \
+    (CUfunction function, size_t index, size_t *offset, size_t *size))         \
   /* Graphs (CUDA 11.4), for timing short kernels without launch gaps. */      \
   X(cuStreamCreate, "cuStreamCreate", (CUstream * stream, unsigned flags))     \
   X(cuStreamDestroy, "cuStreamDestroy_v2", (CUstream stream))                  \

@@ -44,12 +44,14 @@
 #include "qpalpkg.h"
 #include "qpaltok/Tokenizer.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 
 #include "llvm/ADT/MapVector.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -139,6 +141,11 @@ static cl::opt<std::string> targetName("target", cl::sub(compileCommand),
                                        cl::desc("cpu (the host) or nvptx"),
                                        cl::value_desc("target"));
 static cl::opt<std::string>
+    chipName("chip", cl::sub(compileCommand), cl::cat(driver::category()),
+             cl::init("sm_90"),
+             cl::desc("target=nvptx: the GPU, sm_80, sm_86, sm_89 or sm_90"),
+             cl::value_desc("sm_XY"));
+static cl::opt<std::string>
     cpuIsa("cpu-isa", cl::sub(compileCommand), cl::cat(driver::category()),
            cl::init("host"),
            cl::desc("target=cpu: host, avx512, avx2 or generic"),
@@ -166,6 +173,16 @@ static cl::opt<std::string> emitMlirPath(
     "emit-mlir", cl::sub(compileCommand), cl::cat(driver::category()),
     cl::desc("Also write the lowered module (before LLVM), resources elided"),
     cl::value_desc("file"));
+static cl::opt<bool> gpuModelOpsOnCpu(
+    "test-gpu-model-ops-on-cpu", cl::sub(compileCommand),
+    cl::cat(driver::category()), cl::Hidden,
+    cl::desc("Tests: a cpu package whose model ops are lowered as for "
+             "nvptx (checks that lowering's numbers on the CPU)"));
+static cl::opt<std::string> emitPtxDir(
+    "emit-ptx", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("target=nvptx: also write each kernel module's PTX to "
+             "<dir>/<module>.ptx (the package embeds the same text)"),
+    cl::value_desc("dir"));
 static cl::opt<std::string> cacheDir(
     "cache-dir", cl::sub(compileCommand), cl::cat(driver::category()),
     cl::desc("Keep quantized layers here, so that compiling another plan "
@@ -352,11 +369,12 @@ json::Object buildManifest(const model::ModelConfig &config,
     weightTable.push_back(json::Object{{"name", entry.name},
                                        {"offset", int64_t(entry.offset)},
                                        {"bytes", int64_t(entry.size)}});
-  std::string chip = sys::getHostCPUName().str();
+  bool gpu = targetName == "nvptx";
+  std::string chip = gpu ? chipName.getValue() : sys::getHostCPUName().str();
   return json::Object{
       {"format_version", 1},
       {"qpal_version", kQPalVersion},
-      {"target", "cpu"},
+      {"target", targetName.getValue()},
       {"chip", chip},
       {"model", std::move(model)},
       {"kv_cache", json::Object{{"planes", 2 * config.numLayers},
@@ -380,14 +398,24 @@ LogicalResult writeText(StringRef path, StringRef text, std::string &error) {
 } // namespace
 
 static int runCompile() {
-  if (targetName != "cpu") {
-    if (targetName == "nvptx")
-      return fail("--target nvptx packages are not built yet: qpal compile "
-                  "emits host (cpu) packages; `qpal-opt "
-                  "-qpal-lower-linears=\"target=nvptx\"` lowers the linears "
-                  "to PTX");
+  if (targetName != "cpu" && targetName != "nvptx")
     return fail(formatv("unknown --target '{0}': expected cpu or nvptx",
                         targetName.getValue()));
+  const bool gpu = targetName == "nvptx";
+  if (gpu && !llvm::is_contained(
+                 ArrayRef<StringRef>{"sm_80", "sm_86", "sm_89", "sm_90"},
+                 chipName.getValue()))
+    return fail(formatv("unknown --chip '{0}': expected sm_80, sm_86, sm_89 "
+                        "or sm_90",
+                        chipName.getValue()));
+  if (!emitPtxDir.empty() && !gpu)
+    return fail("--emit-ptx needs --target nvptx");
+  std::string cudaPath;
+  if (gpu) {
+    Expected<std::string> toolkit = findCudaToolkitWithLibdevice();
+    if (!toolkit)
+      return fail(toString(toolkit.takeError()));
+    cudaPath = *toolkit;
   }
   std::vector<int64_t> batches(batchSizes.begin(), batchSizes.end());
   if (batches.empty())
@@ -539,6 +567,11 @@ static int runCompile() {
                                        : cacheDir.getValue();
     options.batches = batches;
     options.cpuIsa = cpuIsa;
+    if (gpu) {
+      options.target = KernelTarget::Nvptx;
+      options.chip = chipName;
+    }
+    options.gpuModelOpsOnCpu = gpuModelOpsOnCpu && !gpu;
     buildLowerModelPipeline(pm, options);
     mlir::LogicalResult lowered = pm.run(root);
     context.registerActionHandler(nullptr);
@@ -560,12 +593,45 @@ static int runCompile() {
       return fail(planError);
   }
 
-  progress.step("compiling to a host shared object");
+  progress.step(gpu ? formatv("compiling the kernels to PTX for {0} and "
+                              "the host side to a shared object",
+                              chipName.getValue())
+                          .str()
+                    : "compiling to a host shared object");
   {
     mlir::PassManager pm(&context);
-    buildCpuModelToLLVMPipeline(pm);
+    if (gpu)
+      buildGpuModelToLLVMPipeline(pm, chipName, cudaPath);
+    else
+      buildCpuModelToLLVMPipeline(pm);
     if (failed(pm.run(root)))
       return failWith("cannot lower the model to LLVM", diagnostics);
+  }
+  // A driver would refuse PTX that calls a function it does not define.
+  for (auto binary : root.getOps<mlir::gpu::BinaryOp>()) {
+    Expected<std::vector<std::string>> undefined =
+        getUndefinedPtxFunctions(root, binary.getSymName());
+    if (!undefined)
+      return fail(toString(undefined.takeError()));
+    if (!undefined->empty())
+      return fail(formatv("the PTX of {0} calls functions it does not "
+                          "define: {1} (libdevice from {2} was not linked)",
+                          binary.getSymName(), join(*undefined, ", "),
+                          cudaPath));
+  }
+  if (!emitPtxDir.empty()) {
+    if (std::error_code ec = sys::fs::create_directories(emitPtxDir))
+      return fail(formatv("cannot create '{0}': {1}", emitPtxDir.getValue(),
+                          ec.message()));
+    for (auto binary : root.getOps<mlir::gpu::BinaryOp>()) {
+      Expected<std::string> ptx = extractPtx(root, binary.getSymName());
+      if (!ptx)
+        return fail(toString(ptx.takeError()));
+      SmallString<256> path(emitPtxDir.getValue());
+      sys::path::append(path, binary.getSymName() + ".ptx");
+      if (failed(writeText(path, *ptx, planError)))
+        return fail(planError);
+    }
   }
   Expected<std::vector<char>> code = emitHostSharedObject(root, threads);
   if (!code)
@@ -585,7 +651,7 @@ static int runCompile() {
   std::vector<package::Section> sections = {
       {"manifest", ArrayRef<char>(manifest.data(), manifest.size())},
       {"tokenizer", ArrayRef<char>(vocabulary.data(), vocabulary.size())},
-      {"code.cpu", ArrayRef<char>(*code)},
+      {gpu ? "code.nvptx" : "code.cpu", ArrayRef<char>(*code)},
       {"weights", ArrayRef<char>(arena->bytes)}};
   if (Error err = package::writePackage(outputPath, sections))
     return fail(toString(std::move(err)));

@@ -15,6 +15,7 @@
 #ifndef QPAL_CONVERSION_MODELTOLINALG_H
 #define QPAL_CONVERSION_MODELTOLINALG_H
 
+#include "qpal/Conversion/KernelTarget.h"
 #include "qpal/Dialect/QPal/QPalDialect.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -46,9 +47,13 @@ private:
 /// `qpal.rope`, `qpal.attention` (numbered by `qpal.layer`, over the
 /// enclosing function's `qpal.kv_cache` argument and `position`, its second
 /// argument), `qpal.swiglu`, `qpal.add`, `qpal.lm_head` and dense
-/// `qpal.linear` ops.
+/// `qpal.linear` ops. For `KernelTarget::Nvptx`, every loop nest that
+/// touches a buffer is an `scf.parallel` (a GPU kernel) and nothing is
+/// allocated inside one; for the CPU, the loops too small to be worth a
+/// thread stay `scf.for`s.
 void populateQPalModelToLinalgPatterns(const WeightGlobals &weights,
-                                       mlir::RewritePatternSet &patterns);
+                                       mlir::RewritePatternSet &patterns,
+                                       KernelTarget target = KernelTarget::Cpu);
 
 } // namespace qpal
 

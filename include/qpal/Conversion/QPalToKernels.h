@@ -283,9 +283,24 @@ void buildCpuKernelsToLLVMPipeline(mlir::OpPassManager &pm);
 
 /// Adds the passes that lower a module's `gpu.module`s to NVVM and
 /// serialize them to PTX (the pipeline `qpal-gpu-kernels-to-ptx`); 32-bit
-/// indices when `indexBitwidth` is 32.
+/// indices when `indexBitwidth` is 32. Memref parameters are bare pointers
+/// (static shapes only) unless `barePointers` is false: then memref
+/// descriptors, as gpu-to-llvm passes them by default.
 void buildGpuKernelsToPtxPipeline(mlir::OpPassManager &pm,
-                                  unsigned indexBitwidth = 64);
+                                  unsigned indexBitwidth = 64,
+                                  bool barePointers = true,
+                                  const std::string &cudaPath = "");
+
+/// The CUDA toolkit whose libdevice (nvvm/libdevice/libdevice.10.bc)
+/// defines the math functions (__nv_expf, ...) a model's GPU kernels call:
+/// $CUDA_HOME, $CUDA_PATH, $CUDA_ROOT, /usr/local/cuda or /usr/lib/cuda,
+/// the first that has it; an error that says where it looked otherwise.
+llvm::Expected<std::string> findCudaToolkitWithLibdevice();
+
+/// The functions the PTX of `module`'s gpu.binary `name` declares but does
+/// not define (`.extern .func`): a driver could not load it.
+llvm::Expected<std::vector<std::string>>
+getUndefinedPtxFunctions(mlir::ModuleOp module, llvm::StringRef name);
 
 /// Lowers a module of CPU kernels to the LLVM dialect.
 mlir::LogicalResult lowerCpuKernelsToLLVM(mlir::ModuleOp module);

@@ -367,6 +367,63 @@ def LowerModelOpsPass : Pass<"qpal-lower-model-ops", "::mlir::ModuleOp"> {
     "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"];
+  let options = [
+    Option<"target", "target", "::qpal::KernelTarget",
+           /*default=*/"::qpal::KernelTarget::Cpu",
+           "Where the loops run: on nvptx every loop nest over a buffer is "
+           "an scf.parallel with no allocation inside",
+           [{::llvm::cl::values(
+             clEnumValN(::qpal::KernelTarget::Cpu, "cpu", "the host CPU"),
+             clEnumValN(::qpal::KernelTarget::Nvptx, "nvptx",
+                        "NVIDIA GPUs"))}]>,
+  ];
+}
+
+def MapToGpuPass : Pass<"qpal-map-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Puts the step functions' loop nests on an NVIDIA GPU";
+  let description = [{
+    Runs after the model is on buffers, its linears are `gpu.launch_func`s
+    (`qpal-lower-to-kernels{target=nvptx}`) and its other linalg ops are
+    `scf.parallel` nests (`convert-linalg-to-parallel-loops`). In every host
+    function:
+
+    1. each outermost `scf.parallel` is tiled along its last dimension by
+       `threads` (or by its trip count, if smaller) and mapped: the tiles
+       to blocks, the iterations of a tile to threads
+       (`gpu-map-parallel-loops`' attributes), then converted to a
+       `gpu.launch` (`convert-parallel-loops-to-gpu`'s patterns). Loops
+       inside it stay sequential in each thread;
+    2. `memref.alloc` / `memref.dealloc` become `gpu.alloc` /
+       `gpu.dealloc`: the host never touches a buffer's elements;
+    3. every `gpu.launch` is outlined into a kernel of one
+       `gpu.module @qpal_model_kernels` for `chip` (one PTX module to
+       load), constants cloned into it, and launched with
+       `gpu.launch_func`. A `memref.copy` becomes a loop nest first.
+
+    The pass fails, naming the op, if anything on the host still reads or
+    writes a buffer's elements, or if a constant `memref.global` is read
+    (its bytes would stay in host memory).
+
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%c576) step (%c1) { ... }
+    // becomes
+    gpu.launch blocks(%bx, ...) in (%gx = %c5, ...)
+               threads(%tx, ...) in (%sx = %c128, ...) {
+      %i = %bx * 128 + %tx
+      scf.if %i < 576 { ... }
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect"];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"128",
+           "Threads per block of a mapped loop nest">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "The NVIDIA chip of gpu.module @qpal_model_kernels">,
+  ];
 }
 
 def OutlineParallelLoopsPass

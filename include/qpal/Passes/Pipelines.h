@@ -13,6 +13,9 @@
 //   qpal-cpu-model-to-llvm  those entry points and kernels to the LLVM
 //                         dialect (entry points: memref descriptors with C
 //                         interfaces; kernels: bare pointers)
+//   qpal-gpu-model-to-llvm  with target=nvptx: the loop nests to GPU
+//                         kernels, the kernels to PTX, the host side to the
+//                         LLVM dialect
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,6 +50,16 @@ struct LowerModelOptions {
   std::string cpuIsa = "host";
   /// target=cpu: how the tensor-core layouts decode.
   CpuDecode cpuDecode = CpuDecode::Auto;
+  /// Where the model runs: the host, or an NVIDIA GPU (the linears launch
+  /// qpal's GPU kernels, the other ops are loop nests for
+  /// qpal-gpu-model-to-llvm to map).
+  KernelTarget target = KernelTarget::Cpu;
+  /// target=nvptx: the chip, sm_80 .. sm_90.
+  std::string chip = "sm_90";
+  /// Tests only: target=cpu with the model ops lowered as for `nvptx`
+  /// (parallel loop nests, no allocation inside one), run sequentially,
+  /// so that the GPU's lowering of them is checked on the CPU.
+  bool gpuModelOpsOnCpu = false;
 };
 
 /// Adds qpal-lower-model: quantize the weights, materialize the dense
@@ -58,6 +71,16 @@ void buildLowerModelPipeline(mlir::OpPassManager &pm,
 
 /// Adds qpal-cpu-model-to-llvm.
 void buildCpuModelToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// Adds qpal-gpu-model-to-llvm: the step entry points of
+/// qpal-lower-model{target=nvptx} to host code in the LLVM dialect that
+/// launches kernels through MLIR's GPU runtime ABI (mgpu*, which qpal's
+/// runtime provides), and every gpu.module to PTX for `chip` (a
+/// gpu.binary the host code embeds), with libdevice from the CUDA toolkit
+/// at `cudaPath` (findCudaToolkitWithLibdevice).
+void buildGpuModelToLLVMPipeline(mlir::OpPassManager &pm,
+                                 const std::string &chip,
+                                 const std::string &cudaPath);
 
 /// Registers what qpal-lower-model and qpal-cpu-model-to-llvm need in a
 /// context: the dialects, their bufferization models and LLVM conversion

@@ -181,7 +181,8 @@ Value elementwise(
 /// (f32 or f16), on buffers: the weight rows outermost so each streams once
 /// for all tokens, the sum in a loop-carried f32.
 Value denseProduct(OpBuilder &b, Location loc, Value input,
-                   memref::GlobalOp weight, RankedTensorType resultType) {
+                   memref::GlobalOp weight, RankedTensorType resultType,
+                   KernelTarget target) {
   Value x = readBuffer(b, loc, input);
   Value w = getWeightBuffer(b, loc, weight);
   Value y = allocFor(b, loc, resultType);
@@ -190,26 +191,38 @@ Value denseProduct(OpBuilder &b, Location loc, Value input,
   int64_t depth = weight.getType().getDimSize(1);
   Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
   arith::FastMathFlagsAttr math = reductionMath(b);
+  // y[t][m], the sum over k in order.
+  auto dot = [&](OpBuilder &b, Location loc, Value m, Value t) {
+    auto sum = scf::ForOp::create(
+        b, loc, zero, constIndex(b, loc, depth), one,
+        ValueRange{constF32(b, loc, 0.0f)},
+        [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
+          Value xv = memref::LoadOp::create(b, loc, x, ValueRange{t, k});
+          Value wv = loadF32(b, loc, w, ValueRange{m, k});
+          Value p = arith::MulFOp::create(b, loc, xv, wv, math);
+          scf::YieldOp::create(
+              b, loc,
+              ValueRange{arith::AddFOp::create(b, loc, acc[0], p, math)});
+        });
+    memref::StoreOp::create(b, loc, sum.getResult(0), y, ValueRange{t, m});
+  };
+  if (target == KernelTarget::Nvptx) {
+    // A GPU thread per output.
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero},
+        ValueRange{constIndex(b, loc, rows), constIndex(b, loc, tokens)},
+        ValueRange{one, one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          dot(b, loc, ivs[0], ivs[1]);
+        });
+    return finish(b, loc, resultType, y);
+  }
   scf::ForOp::create(
       b, loc, zero, constIndex(b, loc, rows), one, ValueRange{},
       [&](OpBuilder &b, Location loc, Value m, ValueRange) {
         scf::ForOp::create(
             b, loc, zero, constIndex(b, loc, tokens), one, ValueRange{},
             [&](OpBuilder &b, Location loc, Value t, ValueRange) {
-              auto sum = scf::ForOp::create(
-                  b, loc, zero, constIndex(b, loc, depth), one,
-                  ValueRange{constF32(b, loc, 0.0f)},
-                  [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
-                    Value xv =
-                        memref::LoadOp::create(b, loc, x, ValueRange{t, k});
-                    Value wv = loadF32(b, loc, w, ValueRange{m, k});
-                    Value p = arith::MulFOp::create(b, loc, xv, wv, math);
-                    scf::YieldOp::create(b, loc,
-                                         ValueRange{arith::AddFOp::create(
-                                             b, loc, acc[0], p, math)});
-                  });
-              memref::StoreOp::create(b, loc, sum.getResult(0), y,
-                                      ValueRange{t, m});
+              dot(b, loc, m, t);
               scf::YieldOp::create(b, loc);
             });
         scf::YieldOp::create(b, loc);
@@ -476,7 +489,8 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
 /// qpal.attention: the tokens' keys and values go to the cache at
 /// [position, position + n); token t attends over [0, position + t].
 struct AttentionLowering : OpConversionPattern<AttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  AttentionLowering(MLIRContext *context, KernelTarget target)
+      : OpConversionPattern(context), target(target) {}
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -505,10 +519,48 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     Value keyPlane = constIndex(b, loc, 2 * layer);
     Value valuePlane = constIndex(b, loc, 2 * layer + 1);
 
+    bool gpu = target == KernelTarget::Nvptx;
+    // Copies [tokens x columns] elements: `body(t, c)`. On a GPU, one
+    // thread per element.
+    auto copyLoops =
+        [&](int64_t columns,
+            function_ref<void(OpBuilder &, Location, Value, Value)> body) {
+          if (gpu) {
+            scf::ParallelOp::create(
+                b, loc, ValueRange{zero, zero},
+                ValueRange{constIndex(b, loc, tokens),
+                           constIndex(b, loc, columns)},
+                ValueRange{one, one},
+                [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                  body(b, loc, ivs[0], ivs[1]);
+                });
+            return;
+          }
+          scf::ForOp::create(
+              b, loc, zero, constIndex(b, loc, tokens), one, ValueRange{},
+              [&](OpBuilder &b, Location loc, Value t, ValueRange) {
+                scf::ForOp::create(
+                    b, loc, zero, constIndex(b, loc, columns), one,
+                    ValueRange{},
+                    [&](OpBuilder &b, Location loc, Value c, ValueRange) {
+                      body(b, loc, t, c);
+                      scf::YieldOp::create(b, loc);
+                    });
+                scf::YieldOp::create(b, loc);
+              });
+        };
     // The cache rows of this call, element by element (a strided
     // memref.copy would need a runtime library).
     auto store = [&](Value tensor, Value plane) {
       Value rows = readBuffer(b, loc, tensor);
+      if (gpu) {
+        copyLoops(width, [&](OpBuilder &b, Location loc, Value t, Value c) {
+          Value row = arith::AddIOp::create(b, loc, position, t);
+          Value v = memref::LoadOp::create(b, loc, rows, ValueRange{t, c});
+          memref::StoreOp::create(b, loc, v, cache, ValueRange{plane, row, c});
+        });
+        return;
+      }
       scf::ForOp::create(
           b, loc, zero, constIndex(b, loc, tokens), one, ValueRange{},
           [&](OpBuilder &b, Location loc, Value t, ValueRange) {
@@ -535,20 +587,11 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     Value query = memref::AllocOp::create(
         b, loc, MemRefType::get({tokens, queryWidth}, b.getF32Type()),
         b.getI64IntegerAttr(64));
-    scf::ForOp::create(
-        b, loc, zero, constIndex(b, loc, tokens), one, ValueRange{},
-        [&](OpBuilder &b, Location loc, Value t, ValueRange) {
-          scf::ForOp::create(
-              b, loc, zero, constIndex(b, loc, queryWidth), one, ValueRange{},
-              [&](OpBuilder &b, Location loc, Value c, ValueRange) {
-                memref::StoreOp::create(
-                    b, loc,
-                    memref::LoadOp::create(b, loc, queryView, ValueRange{t, c}),
-                    query, ValueRange{t, c});
-                scf::YieldOp::create(b, loc);
-              });
-          scf::YieldOp::create(b, loc);
-        });
+    copyLoops(queryWidth, [&](OpBuilder &b, Location loc, Value t, Value c) {
+      memref::StoreOp::create(
+          b, loc, memref::LoadOp::create(b, loc, queryView, ValueRange{t, c}),
+          query, ValueRange{t, c});
+    });
     Value out = allocFor(b, loc, type);
     Value scale =
         constF32(b, loc, 1.0f / std::sqrt(static_cast<float>(headDim)));
@@ -559,6 +602,18 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     auto headType = VectorType::get({headDim}, b.getF32Type());
     Value headWidth = constIndex(b, loc, headDim);
     Value groupSize = constIndex(b, loc, group);
+    // On a GPU nothing is allocated inside a kernel: the scores of every
+    // (token, head) pair are rows of one buffer, as long as the last
+    // token's.
+    Value allScores;
+    if (gpu)
+      allScores = memref::AllocOp::create(
+          b, loc,
+          MemRefType::get({tokens * heads, ShapedType::kDynamic},
+                          b.getF32Type()),
+          ValueRange{arith::AddIOp::create(b, loc, position,
+                                           constIndex(b, loc, tokens))},
+          b.getI64IntegerAttr(64));
     // (token, head) pairs are independent: one scf.parallel over them, which
     // qpal-outline-parallel-loops sends to the host's threads.
     scf::ParallelOp::create(
@@ -570,9 +625,19 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           Value h = arith::RemUIOp::create(b, loc, ivs[0], headCount);
           Value visible = arith::AddIOp::create(
               b, loc, arith::AddIOp::create(b, loc, position, t), one);
-          Value scores = memref::AllocOp::create(
-              b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-              ValueRange{visible}, b.getI64IntegerAttr(64));
+          Value scores =
+              gpu ? allScores
+                  : memref::AllocOp::create(
+                        b, loc,
+                        MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+                        ValueRange{visible}, b.getI64IntegerAttr(64))
+                        .getResult();
+          // Score s of this pair.
+          auto at = [&](Value s) -> SmallVector<Value, 2> {
+            if (gpu)
+              return {ivs[0], s};
+            return {s};
+          };
           Value qBase = arith::MulIOp::create(b, loc, h, headWidth);
           Value kvBase = arith::MulIOp::create(
               b, loc, arith::DivUIOp::create(b, loc, h, groupSize), headWidth);
@@ -591,7 +656,7 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                     arith::MulFOp::create(b, loc, q, k, math),
                     /*acc=*/Value(), math.getValue());
                 Value score = arith::MulFOp::create(b, loc, dot, scale);
-                memref::StoreOp::create(b, loc, score, scores, ValueRange{s});
+                memref::StoreOp::create(b, loc, score, scores, at(s));
                 scf::YieldOp::create(b, loc,
                                      ValueRange{arith::MaximumFOp::create(
                                          b, loc, max[0], score)});
@@ -601,11 +666,10 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           auto sumLoop = scf::ForOp::create(
               b, loc, zero, visible, one, ValueRange{constF32(b, loc, 0.0f)},
               [&](OpBuilder &b, Location loc, Value s, ValueRange sum) {
-                Value score =
-                    memref::LoadOp::create(b, loc, scores, ValueRange{s});
+                Value score = memref::LoadOp::create(b, loc, scores, at(s));
                 Value e = math::ExpOp::create(
                     b, loc, arith::SubFOp::create(b, loc, score, maxScore));
-                memref::StoreOp::create(b, loc, e, scores, ValueRange{s});
+                memref::StoreOp::create(b, loc, e, scores, at(s));
                 scf::YieldOp::create(
                     b, loc,
                     ValueRange{arith::AddFOp::create(b, loc, sum[0], e)});
@@ -619,8 +683,7 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
               b, loc, zero, visible, one, ValueRange{zeros},
               [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                 Value p = arith::MulFOp::create(
-                    b, loc,
-                    memref::LoadOp::create(b, loc, scores, ValueRange{s}),
+                    b, loc, memref::LoadOp::create(b, loc, scores, at(s)),
                     inverse);
                 Value v = vector::LoadOp::create(
                     b, loc, headType, cache, ValueRange{valuePlane, s, kvBase});
@@ -634,10 +697,12 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           vector::StoreOp::create(b, loc, weighted.getResult(0), out,
                                   ValueRange{t, qBase});
         });
-    // buffer-deallocation-pipeline frees `query`, each `scores` and `out`.
+    // buffer-deallocation-pipeline frees `query`, the scores and `out`.
     rewriter.replaceOp(op, finish(b, loc, type, out));
     return success();
   }
+
+  KernelTarget target;
 };
 
 /// qpal.swiglu: gate / (1 + exp(-gate)) * up.
@@ -691,7 +756,9 @@ struct AddLowering : OpConversionPattern<AddOp> {
 /// A dense qpal.linear (unquantized, or #qpal.f16) and qpal.lm_head: the
 /// product with the weight's global.
 template <typename Op> struct ProductLowering : WeightPattern<Op> {
-  using WeightPattern<Op>::WeightPattern;
+  ProductLowering(MLIRContext *context, const WeightGlobals &weights,
+                  KernelTarget target)
+      : WeightPattern<Op>(context, weights), target(target) {}
   LogicalResult
   matchAndRewrite(Op op, typename Op::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -702,10 +769,13 @@ template <typename Op> struct ProductLowering : WeightPattern<Op> {
     if (!type.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
                                              "entry point's)");
-    rewriter.replaceOp(op, denseProduct(rewriter, op.getLoc(),
-                                        adaptor.getInput(), *weight, type));
+    rewriter.replaceOp(op,
+                       denseProduct(rewriter, op.getLoc(), adaptor.getInput(),
+                                    *weight, type, target));
     return success();
   }
+
+  KernelTarget target;
 };
 
 //===----------------------------------------------------------------------===//
@@ -726,7 +796,7 @@ struct LowerModelOpsPass final
                         AddOp, LmHeadOp, LinearOp, FusionGroupOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
-    populateQPalModelToLinalgPatterns(*weights, patterns);
+    populateQPalModelToLinalgPatterns(*weights, patterns, this->target);
     // Fusion groups of dense layers (none quantized) run member by member.
     module.walk([&](FusionGroupOp group) {
       IRRewriter rewriter(group);
@@ -749,10 +819,12 @@ struct LowerModelOpsPass final
 } // namespace
 
 void qpal::populateQPalModelToLinalgPatterns(const WeightGlobals &weights,
-                                             RewritePatternSet &patterns) {
+                                             RewritePatternSet &patterns,
+                                             KernelTarget target) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<EmbeddingLowering, RmsNormLowering, ProductLowering<LinearOp>,
-               ProductLowering<LmHeadOp>>(context, weights);
-  patterns.add<RopeLowering, AttentionLowering, SwiGluLowering, AddLowering>(
-      context);
+  patterns.add<EmbeddingLowering, RmsNormLowering>(context, weights);
+  patterns.add<ProductLowering<LinearOp>, ProductLowering<LmHeadOp>>(
+      context, weights, target);
+  patterns.add<AttentionLowering>(context, target);
+  patterns.add<RopeLowering, SwiGluLowering, AddLowering>(context);
 }

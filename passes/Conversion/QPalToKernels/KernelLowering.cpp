@@ -29,6 +29,7 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -68,6 +69,8 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/Transforms/Utils/SplitModule.h"
 
+#include <cstdlib>
+
 using namespace mlir;
 using namespace qpal;
 
@@ -80,6 +83,9 @@ void qpal::registerKernelLoweringDependencies(DialectRegistry &registry) {
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerGPUDialectTranslation(registry);
+  // A host module's gpu.binary and gpu.launch_func (nvptx packages): the
+  // PTX embedded, launches through the mgpu* runtime ABI.
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   registerNVVMDialectTranslation(registry);
   NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   // The patterns `convert-gpu-to-nvvm` and `convert-to-llvm` gather from
@@ -90,6 +96,8 @@ void qpal::registerKernelLoweringDependencies(DialectRegistry &registry) {
   registerConvertMemRefToLLVMInterface(registry);
   NVVM::registerConvertGpuToNVVMInterface(registry);
   registerConvertNVVMToLLVMInterface(registry);
+  // The ub.poison canonicalization leaves in the model's kernels.
+  ub::registerConvertUBToLLVMInterface(registry);
   vector::registerConvertVectorToLLVMInterface(registry);
 }
 
@@ -149,17 +157,21 @@ void qpal::appendDefaultBackendOptions(std::vector<const char *> &args) {
 }
 
 void qpal::buildGpuKernelsToPtxPipeline(OpPassManager &pm,
-                                        unsigned indexBitwidth) {
+                                        unsigned indexBitwidth,
+                                        bool barePointers,
+                                        const std::string &cudaPath) {
   pm.addPass(createSCFToControlFlowPass());
   // The tensor-core kernels' nvgpu.mma.sync, to nvvm.mma.sync.
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertNVGPUToNVVMPass());
   ConvertGpuOpsToNVVMOpsOptions nvvmOptions;
-  nvvmOptions.useBarePtrCallConv = true;
+  nvvmOptions.useBarePtrCallConv = barePointers;
   nvvmOptions.indexBitwidth = indexBitwidth;
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(nvvmOptions));
   pm.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions binaryOptions;
   binaryOptions.compilationTarget = "isa";
+  // Where libdevice is linked from (calls to __nv_* functions).
+  binaryOptions.toolkitPath = cudaPath;
   pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
 }
 
@@ -184,6 +196,53 @@ llvm::Expected<std::string> qpal::extractPtx(ModuleOp module, StringRef name) {
   return llvm::createStringError(
       llvm::inconvertibleErrorCode(),
       llvm::formatv("gpu.binary '{0}' holds no PTX", name));
+}
+
+llvm::Expected<std::string> qpal::findCudaToolkitWithLibdevice() {
+  std::vector<std::string> candidates;
+  for (const char *variable : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
+    if (const char *value = std::getenv(variable); value && *value)
+      candidates.push_back(value);
+  candidates.push_back("/usr/local/cuda");
+  candidates.push_back("/usr/lib/cuda");
+  for (const std::string &candidate : candidates) {
+    SmallString<256> path(candidate);
+    llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
+    if (llvm::sys::fs::exists(path))
+      return candidate;
+  }
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      llvm::formatv("the model's GPU kernels need CUDA's libdevice "
+                    "(nvvm/libdevice/libdevice.10.bc) for their math "
+                    "functions, and none was found in {0}: set CUDA_HOME "
+                    "to a CUDA toolkit",
+                    llvm::join(candidates, ", ")));
+}
+
+llvm::Expected<std::vector<std::string>>
+qpal::getUndefinedPtxFunctions(ModuleOp module, StringRef name) {
+  llvm::Expected<std::string> ptx = extractPtx(module, name);
+  if (!ptx)
+    return ptx.takeError();
+  std::vector<std::string> undefined;
+  StringRef rest = *ptx;
+  // `.extern .func (.param .b32 func_retval0) __nv_expf(`
+  while (!rest.empty()) {
+    auto [line, next] = rest.split('\n');
+    rest = next;
+    line = line.trim();
+    if (!line.consume_front(".extern .func"))
+      continue;
+    line = line.trim();
+    if (line.starts_with("(")) // the return value
+      line = line.drop_until([](char c) { return c == ')'; }).drop_front();
+    undefined.push_back(
+        line.trim()
+            .take_until([](char c) { return c == '(' || c == ' '; })
+            .str());
+  }
+  return undefined;
 }
 
 CpuIsa qpal::getHostCpuIsa() {

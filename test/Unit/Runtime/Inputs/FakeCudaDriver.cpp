@@ -19,7 +19,10 @@
 // options. PTX containing "bogus" fails to JIT with a log, and ".version 99"
 // is an unsupported PTX version. $QPAL_FAKE_CUDA_SM (e.g. 86) sets the
 // compute capability (9.0 by default), and qpal_fake_cuda_stats() tells the
-// tests what is allocated and loaded.
+// tests what is allocated and loaded. Kernels it cannot run (a compiled
+// model's) are checked against the GPU's launch limits and do nothing;
+// $QPAL_FAKE_CUDA_LAUNCH_LOG names a file every launch is appended to
+// ("name gx,gy,gz bx,by,bz params").
 //
 //===----------------------------------------------------------------------===//
 
@@ -432,7 +435,32 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
   if (CUresult result = checkContext())
     return result;
   if (int(sharedBytes) > function->maxDynamicShared || stream || extra ||
-      !params || gridY * gridZ * blockY * blockZ != 1)
+      !params)
+    return CUDA_ERROR_INVALID_VALUE;
+  // The limits of every NVIDIA GPU since sm_30.
+  if (gridX < 1 || gridX > 0x7fffffffu || gridY < 1 || gridY > 65535 ||
+      gridZ < 1 || gridZ > 65535 || blockX < 1 || blockX > 1024 || blockY < 1 ||
+      blockY > 1024 || blockZ < 1 || blockZ > 64 ||
+      uint64_t(blockX) * blockY * blockZ > 1024)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (const char *log = std::getenv("QPAL_FAKE_CUDA_LAUNCH_LOG")) {
+    if (FILE *file = std::fopen(log, "a")) {
+      std::fprintf(file, "%s %u,%u,%u %u,%u,%u %zu\n", function->name.c_str(),
+                   gridX, gridY, gridZ, blockX, blockY, blockZ,
+                   function->paramSizes.size());
+      std::fclose(file);
+    }
+  }
+  // Kernels this driver cannot run (a compiled model's): the launch is
+  // checked (geometry, shared memory, and the parameter count, by the
+  // runtime against the PTX) and logged, and does nothing.
+  bool known = function->name == "qpal_fake_step_rows" ||
+               function->name == "qpal_fake_step_logits" ||
+               function->name == "qpal_test_vadd" ||
+               function->name == "qpal_test_reverse_smem";
+  if (!known)
+    return CUDA_SUCCESS;
+  if (gridY * gridZ * blockY * blockZ != 1)
     return CUDA_ERROR_INVALID_VALUE;
   if (function->name == "qpal_fake_step_rows")
     return blockX == kStepBlock ? stepRows(params, gridX)
