@@ -181,3 +181,20 @@ echo "(the plan's picture: $out/smollm2-fast-plan.svg)"
 "$run" "$out/smollm2-fast.qpal" --bench --threads 2
 "$run" "$out/smollm2-sq4.qpal" --perplexity
 "$run" "$out/smollm2-fast.qpal" --perplexity
+echo "== 10. The 3.25-bit MSQ plan compiled for an NVIDIA GPU (sm_90): its PTX through ptxas, run where a GPU is =="
+ptxas=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
+if [ -x "$ptxas" ]; then
+  # The layers are in the cache from step 6: only code generation is new.
+  "$qpal" compile "$model" --plan "$out/smollm2-msq-3.25.json" --target nvptx --chip sm_90 \
+    --emit-ptx "$out/ptx-sm90" --quiet -o "$out/smollm2-msq-3.25-sm90.qpal"
+  for ptx in "$out"/ptx-sm90/*.ptx; do
+    "$ptxas" -arch=sm_90 "$ptx" -o /dev/null && echo "ptxas -arch=sm_90: $(basename "$ptx") accepted"
+  done
+  if "$run" "$out/smollm2-msq-3.25-sm90.qpal" --info > /dev/null 2>&1; then
+    "$run" "$out/smollm2-msq-3.25-sm90.qpal" --perplexity
+  else
+    echo "(not run: $("$run" "$out/smollm2-msq-3.25-sm90.qpal" --info 2>&1 | tail -1))"
+  fi
+else
+  echo "(no CUDA toolkit here: ptxas and libdevice come with it; skipped)"
+fi
