@@ -17,6 +17,7 @@
 
 #include "qpalrt.h"
 
+#include <cstdarg>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,6 +31,10 @@ namespace qpalrt {
 /// `status`, so that a failure is one statement: `return fail(...)`.
 qpalrtStatus fail(qpalrtStatus status, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
+
+/// The printf-style message of `format` and `args`.
+std::string formatMessage(const char *format, va_list args)
+    __attribute__((format(printf, 1, 0)));
 
 /// A device address: a CUdeviceptr on CUDA, a host pointer on the CPU.
 using Address = uint64_t;

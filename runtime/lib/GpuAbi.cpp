@@ -50,16 +50,11 @@ __attribute__((format(printf, 3, 4))) void recordFailure(GpuAbiState &state,
                                                          ...) {
   if (state.status != QPALRT_SUCCESS)
     return;
-  va_list args, argsCopy;
+  va_list args;
   va_start(args, format);
-  va_copy(argsCopy, args);
-  int length = std::vsnprintf(nullptr, 0, format, args);
+  state.message = formatMessage(format, args);
   va_end(args);
-  std::string message(length > 0 ? length : 0, '\0');
-  std::vsnprintf(message.data(), message.size() + 1, format, argsCopy);
-  va_end(argsCopy);
   state.status = status;
-  state.message = std::move(message);
 }
 
 /// Records `result` of driver call `call`, made by mgpu* function

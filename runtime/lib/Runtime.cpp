@@ -123,16 +123,21 @@ qpalrtStatus loadModule(qpalrtContext *context, const void *data, size_t size,
 
 } // namespace
 
-qpalrtStatus qpalrt::fail(qpalrtStatus status, const char *format, ...) {
-  va_list args, argsCopy;
-  va_start(args, format);
+std::string qpalrt::formatMessage(const char *format, va_list args) {
+  va_list argsCopy;
   va_copy(argsCopy, args);
-  int length = std::vsnprintf(nullptr, 0, format, args);
-  va_end(args);
-  std::string message(length > 0 ? length : 0, '\0');
-  std::vsnprintf(message.data(), message.size() + 1, format, argsCopy);
+  int length = std::vsnprintf(nullptr, 0, format, argsCopy);
   va_end(argsCopy);
-  lastError = std::move(message);
+  std::string message(length > 0 ? length : 0, '\0');
+  std::vsnprintf(message.data(), message.size() + 1, format, args);
+  return message;
+}
+
+qpalrtStatus qpalrt::fail(qpalrtStatus status, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  lastError = formatMessage(format, args);
+  va_end(args);
   return status;
 }
 
