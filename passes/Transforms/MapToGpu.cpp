@@ -45,7 +45,8 @@ int64_t getTripCount(scf::ParallelOp loop, unsigned d) {
   return (*upper - *lower + *step - 1) / *step;
 }
 
-/// Tiles `loop` along its widest dimension and sets the mapping attributes
+/// Tiles `loop` along its widest dimension (a dynamic one if no static one
+/// fills a block) and sets the mapping attributes
 /// of both loops: the tiles of that dimension to blocks in x, the other
 /// dimensions to y and z, a tile's iterations to threads in x.
 LogicalResult mapLoop(scf::ParallelOp loop, int64_t threads) {
@@ -60,6 +61,15 @@ LogicalResult mapLoop(scf::ParallelOp loop, int64_t threads) {
       widestCount = count;
     }
   }
+  // A dynamic dimension (attention's positions) grows with the context:
+  // it is the one to split when no static one fills a block.
+  if (widestCount < threads)
+    for (unsigned d = rank; d-- > 0;)
+      if (getTripCount(loop, d) < 0) {
+        widest = d;
+        widestCount = -1;
+        break;
+      }
   SmallVector<int64_t> tileSizes(rank, 1);
   tileSizes[widest] =
       widestCount > 0 ? std::min<int64_t>(widestCount, threads) : threads;

@@ -387,8 +387,10 @@ def MapToGpuPass : Pass<"qpal-map-to-gpu", "::mlir::ModuleOp"> {
     `scf.parallel` nests (`convert-linalg-to-parallel-loops`). In every host
     function:
 
-    1. each outermost `scf.parallel` is tiled along its last dimension by
-       `threads` (or by its trip count, if smaller) and mapped: the tiles
+    1. each outermost `scf.parallel` is tiled along its widest dimension
+       (the widest static one, or a dynamic one when no static one has
+       `threads` iterations) by `threads` (or by its trip count, if
+       smaller) and mapped: the tiles
        to blocks, the iterations of a tile to threads
        (`gpu-map-parallel-loops`' attributes), then converted to a
        `gpu.launch` (`convert-parallel-loops-to-gpu`'s patterns). Loops

@@ -602,18 +602,12 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     auto headType = VectorType::get({headDim}, b.getF32Type());
     Value headWidth = constIndex(b, loc, headDim);
     Value groupSize = constIndex(b, loc, group);
-    // On a GPU nothing is allocated inside a kernel: the scores of every
-    // (token, head) pair are rows of one buffer, as long as the last
-    // token's.
-    Value allScores;
-    if (gpu)
-      allScores = memref::AllocOp::create(
-          b, loc,
-          MemRefType::get({tokens * heads, ShapedType::kDynamic},
-                          b.getF32Type()),
-          ValueRange{arith::AddIOp::create(b, loc, position,
-                                           constIndex(b, loc, tokens))},
-          b.getI64IntegerAttr(64));
+    if (gpu) {
+      lowerForGpu(b, loc, cache, position, keyPlane, valuePlane, query, out,
+                  scale, tokens, heads, headDim, group);
+      rewriter.replaceOp(op, finish(b, loc, type, out));
+      return success();
+    }
     // (token, head) pairs are independent: one scf.parallel over them, which
     // qpal-outline-parallel-loops sends to the host's threads.
     scf::ParallelOp::create(
@@ -625,19 +619,9 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           Value h = arith::RemUIOp::create(b, loc, ivs[0], headCount);
           Value visible = arith::AddIOp::create(
               b, loc, arith::AddIOp::create(b, loc, position, t), one);
-          Value scores =
-              gpu ? allScores
-                  : memref::AllocOp::create(
-                        b, loc,
-                        MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-                        ValueRange{visible}, b.getI64IntegerAttr(64))
-                        .getResult();
-          // Score s of this pair.
-          auto at = [&](Value s) -> SmallVector<Value, 2> {
-            if (gpu)
-              return {ivs[0], s};
-            return {s};
-          };
+          Value scores = memref::AllocOp::create(
+              b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+              ValueRange{visible}, b.getI64IntegerAttr(64));
           Value qBase = arith::MulIOp::create(b, loc, h, headWidth);
           Value kvBase = arith::MulIOp::create(
               b, loc, arith::DivUIOp::create(b, loc, h, groupSize), headWidth);
@@ -656,7 +640,7 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                     arith::MulFOp::create(b, loc, q, k, math),
                     /*acc=*/Value(), math.getValue());
                 Value score = arith::MulFOp::create(b, loc, dot, scale);
-                memref::StoreOp::create(b, loc, score, scores, at(s));
+                memref::StoreOp::create(b, loc, score, scores, ValueRange{s});
                 scf::YieldOp::create(b, loc,
                                      ValueRange{arith::MaximumFOp::create(
                                          b, loc, max[0], score)});
@@ -666,10 +650,11 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           auto sumLoop = scf::ForOp::create(
               b, loc, zero, visible, one, ValueRange{constF32(b, loc, 0.0f)},
               [&](OpBuilder &b, Location loc, Value s, ValueRange sum) {
-                Value score = memref::LoadOp::create(b, loc, scores, at(s));
+                Value score =
+                    memref::LoadOp::create(b, loc, scores, ValueRange{s});
                 Value e = math::ExpOp::create(
                     b, loc, arith::SubFOp::create(b, loc, score, maxScore));
-                memref::StoreOp::create(b, loc, e, scores, at(s));
+                memref::StoreOp::create(b, loc, e, scores, ValueRange{s});
                 scf::YieldOp::create(
                     b, loc,
                     ValueRange{arith::AddFOp::create(b, loc, sum[0], e)});
@@ -683,7 +668,8 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
               b, loc, zero, visible, one, ValueRange{zeros},
               [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
                 Value p = arith::MulFOp::create(
-                    b, loc, memref::LoadOp::create(b, loc, scores, at(s)),
+                    b, loc,
+                    memref::LoadOp::create(b, loc, scores, ValueRange{s}),
                     inverse);
                 Value v = vector::LoadOp::create(
                     b, loc, headType, cache, ValueRange{valuePlane, s, kvBase});
@@ -697,9 +683,151 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           vector::StoreOp::create(b, loc, weighted.getResult(0), out,
                                   ValueRange{t, qBase});
         });
-    // buffer-deallocation-pipeline frees `query`, the scores and `out`.
+    // buffer-deallocation-pipeline frees `query`, each `scores` and `out`.
     rewriter.replaceOp(op, finish(b, loc, type, out));
     return success();
+  }
+
+  /// Attention for a GPU, in three loop nests with a thread per element and
+  /// no allocation inside one: the scores of every (token, head) pair p and
+  /// position s; each pair's maximum, exp(score - max) and its sum; each
+  /// output element's weighted sum over the positions, in position order
+  /// (as the CPU's lanes sum them).
+  void lowerForGpu(OpBuilder &b, Location loc, Value cache, Value position,
+                   Value keyPlane, Value valuePlane, Value query, Value out,
+                   Value scale, int64_t tokens, int64_t heads, int64_t headDim,
+                   int64_t group) const {
+    arith::FastMathFlagsAttr math = reductionMath(b);
+    Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
+    Value pairs = constIndex(b, loc, tokens * heads);
+    Value headCount = constIndex(b, loc, heads);
+    Value headWidth = constIndex(b, loc, headDim);
+    Value groupSize = constIndex(b, loc, group);
+    Value positions =
+        arith::AddIOp::create(b, loc, position, constIndex(b, loc, tokens));
+    auto f32 = b.getF32Type();
+    Value scores = memref::AllocOp::create(
+        b, loc, MemRefType::get({tokens * heads, ShapedType::kDynamic}, f32),
+        ValueRange{positions}, b.getI64IntegerAttr(64));
+    Value inverses =
+        memref::AllocOp::create(b, loc, MemRefType::get({tokens * heads}, f32),
+                                b.getI64IntegerAttr(64));
+    // Pair p's token, the first column of its query row and of its key /
+    // value rows, and its positions [0, visible).
+    struct Pair {
+      Value token, queryBase, kvBase, visible;
+    };
+    auto pairOf = [&](OpBuilder &b, Location loc, Value p) {
+      Value t = arith::DivUIOp::create(b, loc, p, headCount);
+      Value h = arith::RemUIOp::create(b, loc, p, headCount);
+      return Pair{
+          t, arith::MulIOp::create(b, loc, h, headWidth),
+          arith::MulIOp::create(
+              b, loc, arith::DivUIOp::create(b, loc, h, groupSize), headWidth),
+          arith::AddIOp::create(
+              b, loc, arith::AddIOp::create(b, loc, position, t), one)};
+    };
+    auto dims = [&](ValueRange ivs) { return SmallVector<Value>(ivs); };
+
+    // scores[p][s] = scale * q . k_s for s < visible.
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero}, ValueRange{pairs, positions},
+        ValueRange{one, one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          Pair pair = pairOf(b, loc, ivs[0]);
+          Value s = ivs[1];
+          Value seen = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             s, pair.visible);
+          scf::IfOp::create(b, loc, seen, [&](OpBuilder &b, Location loc) {
+            auto dot = scf::ForOp::create(
+                b, loc, zero, headWidth, one, ValueRange{constF32(b, loc, 0)},
+                [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
+                  Value q = memref::LoadOp::create(
+                      b, loc, query,
+                      ValueRange{pair.token, arith::AddIOp::create(
+                                                 b, loc, pair.queryBase, d)});
+                  Value k = memref::LoadOp::create(
+                      b, loc, cache,
+                      ValueRange{
+                          keyPlane, s,
+                          arith::AddIOp::create(b, loc, pair.kvBase, d)});
+                  Value product = arith::MulFOp::create(b, loc, q, k, math);
+                  scf::YieldOp::create(b, loc,
+                                       ValueRange{arith::AddFOp::create(
+                                           b, loc, acc[0], product, math)});
+                });
+            memref::StoreOp::create(
+                b, loc, arith::MulFOp::create(b, loc, dot.getResult(0), scale),
+                scores, dims(ivs));
+            scf::YieldOp::create(b, loc);
+          });
+        });
+
+    // Each pair's maximum, exp(score - max) in place, 1 / their sum.
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero}, ValueRange{pairs}, ValueRange{one},
+        [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          Value p = ivs[0];
+          Pair pair = pairOf(b, loc, p);
+          auto maxLoop = scf::ForOp::create(
+              b, loc, zero, pair.visible, one,
+              ValueRange{
+                  constF32(b, loc, -std::numeric_limits<float>::infinity())},
+              [&](OpBuilder &b, Location loc, Value s, ValueRange max) {
+                Value score =
+                    memref::LoadOp::create(b, loc, scores, ValueRange{p, s});
+                scf::YieldOp::create(b, loc,
+                                     ValueRange{arith::MaximumFOp::create(
+                                         b, loc, max[0], score)});
+              });
+          auto sumLoop = scf::ForOp::create(
+              b, loc, zero, pair.visible, one, ValueRange{constF32(b, loc, 0)},
+              [&](OpBuilder &b, Location loc, Value s, ValueRange sum) {
+                Value score =
+                    memref::LoadOp::create(b, loc, scores, ValueRange{p, s});
+                Value e = math::ExpOp::create(
+                    b, loc,
+                    arith::SubFOp::create(b, loc, score, maxLoop.getResult(0)));
+                memref::StoreOp::create(b, loc, e, scores, ValueRange{p, s});
+                scf::YieldOp::create(
+                    b, loc,
+                    ValueRange{arith::AddFOp::create(b, loc, sum[0], e)});
+              });
+          memref::StoreOp::create(b, loc,
+                                  arith::DivFOp::create(b, loc,
+                                                        constF32(b, loc, 1.0f),
+                                                        sumLoop.getResult(0)),
+                                  inverses, ValueRange{p});
+        });
+
+    // out[t][head column d] = sum over s of (e_s / sum) * v_s[d].
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero}, ValueRange{pairs, headWidth},
+        ValueRange{one, one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          Value p = ivs[0], d = ivs[1];
+          Pair pair = pairOf(b, loc, p);
+          Value inverse =
+              memref::LoadOp::create(b, loc, inverses, ValueRange{p});
+          Value column = arith::AddIOp::create(b, loc, pair.kvBase, d);
+          auto weighted = scf::ForOp::create(
+              b, loc, zero, pair.visible, one, ValueRange{constF32(b, loc, 0)},
+              [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
+                Value weight = arith::MulFOp::create(
+                    b, loc,
+                    memref::LoadOp::create(b, loc, scores, ValueRange{p, s}),
+                    inverse);
+                Value v = memref::LoadOp::create(
+                    b, loc, cache, ValueRange{valuePlane, s, column});
+                Value term = arith::MulFOp::create(b, loc, weight, v, math);
+                scf::YieldOp::create(b, loc,
+                                     ValueRange{arith::AddFOp::create(
+                                         b, loc, acc[0], term, math)});
+              });
+          memref::StoreOp::create(
+              b, loc, weighted.getResult(0), out,
+              ValueRange{pair.token,
+                         arith::AddIOp::create(b, loc, pair.queryBase, d)});
+        });
+    // buffer-deallocation-pipeline frees `scores` and `inverses`.
   }
 
   KernelTarget target;
