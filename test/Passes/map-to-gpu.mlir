@@ -76,3 +76,31 @@ func.func @narrow(%n: index) {
   memref.dealloc %m : memref<4x?xf32>
   return
 }
+
+// -----
+
+// No static dimension fills a block (4 pairs), so the dynamic one (the
+// positions) is split into blocks of 128 threads in x, with a guard, and
+// the 4 pairs take the grid's y.
+// CHECK-LABEL: func.func @scores(
+// CHECK-SAME: %[[N:.*]]: index
+// CHECK-DAG: %[[TILES:.*]] = affine.apply #{{.*}}(%[[N]])
+// CHECK-DAG: %[[PAIRS:.*]] = affine.apply #{{.*}}(%[[C4:c4]])
+// CHECK: gpu.launch_func @qpal_model_kernels::@scores_k0 blocks in (%[[TILES]], %[[PAIRS]], %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: gpu.func @scores_k0(
+// CHECK: arith.cmpi ult, %{{.*}}, %{{.*}} : index
+// CHECK: scf.if
+// CHECK: memref.store
+func.func @scores(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.alloc(%n) : memref<4x?xf32>
+  scf.parallel (%p, %s) = (%c0, %c0) to (%c4, %n) step (%c1, %c1) {
+    memref.store %zero, %m[%p, %s] : memref<4x?xf32>
+    scf.reduce
+  }
+  memref.dealloc %m : memref<4x?xf32>
+  return
+}
