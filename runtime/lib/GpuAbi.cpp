@@ -356,7 +356,7 @@ QPALRT_GPU_ABI void *mgpuStreamCreate() {
 QPALRT_GPU_ABI void mgpuStreamDestroy(void * /*stream*/) {}
 
 QPALRT_GPU_ABI void mgpuStreamSynchronize(void * /*stream*/) {
-  if (GpuAbiState *state = active())
+  if (GpuAbiState *state = active(); state && state->synchronizeStreams)
     succeeded(*state, state->cu->cuCtxSynchronize(), "mgpuStreamSynchronize",
               "cuCtxSynchronize");
 }
@@ -461,4 +461,10 @@ QPALRT_GPU_ABI void mgpuMemset16(void *dst, unsigned short value, size_t count,
   if (GpuAbiState *state = active(); state && count)
     succeeded(*state, state->cu->cuMemsetD16(toDevice(dst), value, count),
               "mgpuMemset16", "cuMemsetD16");
+}
+
+void qpalrt::synchronizeStep(GpuAbiState &state) {
+  if (state.status == QPALRT_SUCCESS)
+    succeeded(state, state.cu->cuCtxSynchronize(), "the step's kernels",
+              "cuCtxSynchronize");
 }

@@ -77,7 +77,16 @@ struct GpuAbiState {
   /// Every kernel looked up, by module and name.
   std::map<std::pair<cuda::CUmodule, std::string>, std::unique_ptr<GpuFunction>>
       functions;
+  /// Whether mgpuStreamSynchronize waits (false during a step, which
+  /// synchronizes once at its end: see synchronizeStep).
+  bool synchronizeStreams = true;
 };
+
+/// Runs the scope of a step: mgpuStreamSynchronize does not wait (every
+/// outlined function of a step synchronizes its stream, and the work is in
+/// order on one stream anyway, so only the step's end needs to), then one
+/// cuCtxSynchronize, whose failure (a kernel's fault) is the scope's.
+void synchronizeStep(GpuAbiState &state);
 
 /// Creates the state of a package whose device is `context` (a CUDA
 /// context).

@@ -169,9 +169,15 @@ qpalrtStatus stepOnDevice(qpalrtSession &session, const EntryPoint &entry,
                                {entry.batch, manifest.vocabSize},
                                {manifest.vocabSize, 1}};
   GpuAbiScope scope(*package.gpu);
-  if (!scope.status())
+  if (!scope.status()) {
+    // The step's functions each synchronize their stream: one wait at the
+    // end instead, so the launches of a step queue up without gaps.
+    package.gpu->synchronizeStreams = false;
     entry.function(&arenaRef, &tokensRef, session.position, &cacheRef,
                    &logitsRef);
+    package.gpu->synchronizeStreams = true;
+    synchronizeStep(*package.gpu);
+  }
   if (scope.status())
     return fail(scope.status(),
                 "qpalrtSessionRun: '%s' (batch %lld) at position %lld "

@@ -21,8 +21,9 @@
 // compute capability (9.0 by default), and qpal_fake_cuda_stats() tells the
 // tests what is allocated and loaded. Kernels it cannot run (a compiled
 // model's) are checked against the GPU's launch limits and do nothing;
-// $QPAL_FAKE_CUDA_LAUNCH_LOG names a file every launch is appended to
-// ("name gx,gy,gz bx,by,bz params").
+// $QPAL_FAKE_CUDA_LAUNCH_LOG names a file every launch ("name gx,gy,gz
+// bx,by,bz params") and every cuCtxSynchronize ("synchronize") is appended
+// to.
 //
 //===----------------------------------------------------------------------===//
 
@@ -75,6 +76,15 @@ thread_local CUcontext current = nullptr;
 std::map<CUdeviceptr, size_t> allocations;
 /// What qpal_fake_cuda_stats() reports.
 long long liveModules = 0, memAllocCalls = 0, getFunctionCalls = 0;
+
+/// Appends `line` to $QPAL_FAKE_CUDA_LAUNCH_LOG, if set.
+void appendToLaunchLog(const char *line) {
+  if (const char *log = std::getenv("QPAL_FAKE_CUDA_LAUNCH_LOG"))
+    if (FILE *file = std::fopen(log, "a")) {
+      std::fputs(line, file);
+      std::fclose(file);
+    }
+}
 
 /// Whether [pointer, pointer + bytes) lies in one allocation.
 bool isDeviceRange(CUdeviceptr pointer, size_t bytes) {
@@ -277,7 +287,12 @@ static CUresult checkContext() {
                                                        : kInvalidContext;
 }
 
-CUresult cuCtxSynchronize() { return checkContext(); }
+CUresult cuCtxSynchronize() {
+  if (CUresult result = checkContext())
+    return result;
+  appendToLaunchLog("synchronize\n");
+  return CUDA_SUCCESS;
+}
 
 CUresult cuModuleLoadDataEx(CUmodule *module, const void *image,
                             unsigned int numOptions, CUjit_option *options,
@@ -443,14 +458,11 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
       blockY > 1024 || blockZ < 1 || blockZ > 64 ||
       uint64_t(blockX) * blockY * blockZ > 1024)
     return CUDA_ERROR_INVALID_VALUE;
-  if (const char *log = std::getenv("QPAL_FAKE_CUDA_LAUNCH_LOG")) {
-    if (FILE *file = std::fopen(log, "a")) {
-      std::fprintf(file, "%s %u,%u,%u %u,%u,%u %zu\n", function->name.c_str(),
-                   gridX, gridY, gridZ, blockX, blockY, blockZ,
-                   function->paramSizes.size());
-      std::fclose(file);
-    }
-  }
+  char line[512];
+  std::snprintf(line, sizeof(line), "%s %u,%u,%u %u,%u,%u %zu\n",
+                function->name.c_str(), gridX, gridY, gridZ, blockX, blockY,
+                blockZ, function->paramSizes.size());
+  appendToLaunchLog(line);
   // Kernels this driver cannot run (a compiled model's): the launch is
   // checked (geometry, shared memory, and the parameter count, by the
   // runtime against the PTX) and logged, and does nothing.
