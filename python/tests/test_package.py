@@ -119,6 +119,34 @@ def test_errors_raise_with_the_runtime_message(package, package_path, tmp_path):
         qpal.Package(package_path, threads=-1)
 
 
+@pytest.mark.skipif(not os.environ.get("QPAL_FAKE_CUDA"),
+                    reason="set QPAL_FAKE_CUDA to the stand-in CUDA driver")
+def test_nvptx_package_runs_through_the_bindings(tmp_path):
+    # An nvptx package's code calls the runtime's mgpu* functions, which
+    # the extension (the runtime linked in, loaded RTLD_LOCAL by Python)
+    # must make visible to it; on the stand-in driver its kernels do
+    # nothing, so what is compared is the run, not the numbers.
+    path = str(tmp_path / "sq4-sm90.qpal")
+    compiled = subprocess.run([tool("qpal"), "compile", MODEL, "--quantizer",
+                               "ldlq_1_4_none_1.0:simt", "--target", "nvptx",
+                               "--chip", "sm_90", "-o", path, "--quiet"],
+                              capture_output=True, text=True)
+    if compiled.returncode != 0 and "libdevice" in compiled.stderr:
+        pytest.skip("no CUDA toolkit: " + compiled.stderr.strip())
+    assert compiled.returncode == 0, compiled.stderr
+    os.environ["QPALRT_CUDA_DRIVER"] = os.environ["QPAL_FAKE_CUDA"]
+    try:
+        package = qpal.Package(path)
+        assert package.info["target"] == "nvptx"
+        out = subprocess.run([tool("qpal-run"), path, "--prompt", "ab", "-n",
+                              "4"], check=True, capture_output=True,
+                             text=True).stdout
+        assert package.generate("ab", n=4) == out.rstrip("\n")
+        assert package.logits(package.tokenize("ab")).shape == (2, 64)
+    finally:
+        del os.environ["QPALRT_CUDA_DRIVER"]
+
+
 @pytest.mark.skipif(not os.environ.get("QPAL_SMOLLM2_PACKAGE"),
                     reason="set QPAL_SMOLLM2_PACKAGE to a SmolLM2 package")
 def test_smollm2_generation_equals_qpal_run():

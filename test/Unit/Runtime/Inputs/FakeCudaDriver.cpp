@@ -376,6 +376,9 @@ CUresult cuMemAlloc_v2(CUdeviceptr *pointer, size_t bytes) {
                      : nullptr;
   if (!memory)
     return bytes ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_INVALID_VALUE;
+  // Not zero, as a GPU's is not, but the same on every run: NaN floats, so
+  // that memory read before it is written shows.
+  std::memset(memory, 0xff, rounded);
   ++memAllocCalls;
   *pointer = reinterpret_cast<uintptr_t>(memory);
   allocations[*pointer] = bytes;
