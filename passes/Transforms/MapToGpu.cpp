@@ -121,17 +121,20 @@ void expandCopy(memref::CopyOp copy) {
             : arith::ConstantIndexOp::create(b, loc, type.getDimSize(d))
                   .getResult());
   }
-  if (type.getRank() == 0) {
-    memref::StoreOp::create(b, loc, memref::LoadOp::create(b, loc, source),
-                            target);
-  } else {
-    scf::ParallelOp::create(b, loc, lower, upper, steps,
-                            [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                              Value v =
-                                  memref::LoadOp::create(b, loc, source, ivs);
-                              memref::StoreOp::create(b, loc, v, target, ivs);
-                            });
+  // (A scalar's copy is a nest of one iteration.)
+  bool scalar = type.getRank() == 0;
+  if (scalar) {
+    lower.push_back(zero);
+    upper.push_back(one);
+    steps.push_back(one);
   }
+  scf::ParallelOp::create(b, loc, lower, upper, steps,
+                          [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                            ValueRange indices = scalar ? ValueRange() : ivs;
+                            Value v =
+                                memref::LoadOp::create(b, loc, source, indices);
+                            memref::StoreOp::create(b, loc, v, target, indices);
+                          });
   copy.erase();
 }
 

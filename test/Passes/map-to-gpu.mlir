@@ -104,3 +104,17 @@ func.func @scores(%n: index) {
   memref.dealloc %m : memref<4x?xf32>
   return
 }
+
+// -----
+
+// A scalar's copy is a kernel of one thread.
+// CHECK-LABEL: func.func @scalar_copy(
+// CHECK-NOT: memref.copy
+// CHECK: gpu.launch_func @qpal_model_kernels::@scalar_copy_k0 blocks in
+// CHECK: gpu.func @scalar_copy_k0(
+// CHECK: %[[V:.*]] = memref.load %{{.*}}[] : memref<f32>
+// CHECK: memref.store %[[V]], %{{.*}}[] : memref<f32>
+func.func @scalar_copy(%a: memref<f32>, %b: memref<f32>) {
+  memref.copy %a, %b : memref<f32> to memref<f32>
+  return
+}
