@@ -342,6 +342,14 @@ typedef struct qpalrtModelInfo {
 QPALRT_EXPORT qpalrtStatus qpalrtOpenPackage(const char *path,
                                              qpalrtPackage **out);
 
+/// Opens the package at `path` as qpalrtOpenPackage does, checks and all,
+/// but does not load its code (nor, for an nvptx package, need a CUDA
+/// device): for reading its manifest, model and sections where it cannot
+/// run. Creating a session on it is QPALRT_ERROR_INVALID_ARGUMENT. Close it
+/// with qpalrtClosePackage.
+QPALRT_EXPORT qpalrtStatus qpalrtInspectPackage(const char *path,
+                                                qpalrtPackage **out);
+
 /// Destroys the package's sessions, unloads its code and unmaps the file.
 /// Null is ignored.
 QPALRT_EXPORT qpalrtStatus qpalrtClosePackage(qpalrtPackage *package);

@@ -454,10 +454,14 @@ void copyString(char (&field)[N], const std::string &value) {
 
 } // namespace
 
-qpalrtStatus qpalrtOpenPackage(const char *path, qpalrtPackage **out) {
-  if (qpalrtStatus s = checkNotNull(path, "path", "qpalrtOpenPackage"))
+namespace {
+
+/// qpalrtOpenPackage, and without `withCode` qpalrtInspectPackage.
+qpalrtStatus openPackage(const char *path, bool withCode, qpalrtPackage **out,
+                         const char *entryPoint) {
+  if (qpalrtStatus s = checkNotNull(path, "path", entryPoint))
     return s;
-  if (qpalrtStatus s = checkNotNull(out, "out", "qpalrtOpenPackage"))
+  if (qpalrtStatus s = checkNotNull(out, "out", entryPoint))
     return s;
   auto package = std::make_unique<qpalrtPackage>();
   package->path = path;
@@ -471,7 +475,7 @@ qpalrtStatus qpalrtOpenPackage(const char *path, qpalrtPackage **out) {
     s = checkSectionChecksums(*package);
   if (!s)
     s = readContents(*package, header.formatVersion);
-  if (!s)
+  if (!s && withCode)
     s = loadCode(*package);
   if (s) {
     std::string message = qpalrtGetLastError();
@@ -480,6 +484,16 @@ qpalrtStatus qpalrtOpenPackage(const char *path, qpalrtPackage **out) {
   }
   *out = package.release();
   return QPALRT_SUCCESS;
+}
+
+} // namespace
+
+qpalrtStatus qpalrtOpenPackage(const char *path, qpalrtPackage **out) {
+  return openPackage(path, /*withCode=*/true, out, "qpalrtOpenPackage");
+}
+
+qpalrtStatus qpalrtInspectPackage(const char *path, qpalrtPackage **out) {
+  return openPackage(path, /*withCode=*/false, out, "qpalrtInspectPackage");
 }
 
 qpalrtStatus qpalrtClosePackage(qpalrtPackage *package) {

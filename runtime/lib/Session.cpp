@@ -227,6 +227,11 @@ qpalrtStatus qpalrtCreateSession(qpalrtPackage *package, int64_t maxTokens,
     return s;
   if (qpalrtStatus s = checkNotNull(out, "out", entryPoint))
     return s;
+  if (!package->module)
+    return fail(QPALRT_ERROR_INVALID_ARGUMENT,
+                "%s: '%s' was opened by qpalrtInspectPackage, without its "
+                "code",
+                entryPoint, package->path.c_str());
   const Manifest &manifest = package->manifest;
   if (maxTokens < 1 || maxTokens > manifest.contextLength)
     return fail(QPALRT_ERROR_INVALID_ARGUMENT,

@@ -491,7 +491,17 @@ double predictedTokensPerSecond(const qpalrt::json::Value &manifest) {
 
 int runInfo(const Options &options) {
   Model model;
-  openModel(options, model, /*withTokenizer=*/false);
+  // The package is loaded as for a run, so --info checks all of it; where
+  // it cannot run for want of a device (an nvptx package on a machine
+  // without a GPU), it is still described, with a note saying so.
+  qpalrtStatus opened =
+      qpalrtOpenPackage(options.package.c_str(), &model.package);
+  if (opened == QPALRT_ERROR_NO_DEVICE) {
+    std::fprintf(stderr, "qpal-run: note: %s\n", qpalrtGetLastError());
+    opened = qpalrtInspectPackage(options.package.c_str(), &model.package);
+  }
+  check(opened);
+  check(qpalrtGetModelInfo(model.package, &model.info));
   qpalrt::json::Value manifest;
   std::string error;
   if (!qpalrt::json::parse(model.section("manifest"), manifest, error))

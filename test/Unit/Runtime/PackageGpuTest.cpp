@@ -139,6 +139,41 @@ TEST(PackageGpuNoDevice, SaysWhy) {
   EXPECT_EQ(package, nullptr);
 }
 
+/// Where it cannot run, an nvptx package can still be inspected: the
+/// manifest, the model and the sections, checked as for a run; a session
+/// on it is refused.
+TEST(PackageGpuNoDevice, Inspect) {
+  TempPackage file("inspect", nvptxSections(gpuCode(), nvptxManifest("sm_86")));
+  qpalrtPackage *package = nullptr;
+  ASSERT_QPALRT_OK(qpalrtInspectPackage(file.path.c_str(), &package));
+  qpalrtModelInfo info;
+  ASSERT_QPALRT_OK(qpalrtGetModelInfo(package, &info));
+  EXPECT_STREQ(info.target, "nvptx");
+  const void *data = nullptr;
+  size_t bytes = 0;
+  ASSERT_QPALRT_OK(
+      qpalrtGetPackageSection(package, "code.nvptx", &data, &bytes));
+  EXPECT_EQ(bytes, gpuCode().size());
+  qpalrtSession *session = nullptr;
+  EXPECT_QPALRT_ERROR(qpalrtCreateSession(package, 8, &session),
+                      QPALRT_ERROR_INVALID_ARGUMENT,
+                      "qpalrtCreateSession: '" + file.path +
+                          "' was opened by qpalrtInspectPackage, without its "
+                          "code");
+  EXPECT_EQ(session, nullptr);
+  EXPECT_EQ(qpalrtClosePackage(package), QPALRT_SUCCESS);
+  // A damaged package is refused as by qpalrtOpenPackage.
+  std::string bytesOnDisk =
+      writePackage(nvptxSections(gpuCode(), nvptxManifest("sm_86")));
+  bytesOnDisk[bytesOnDisk.size() - 1] ^= 1;
+  writeFile(file.path, bytesOnDisk);
+  package = nullptr;
+  EXPECT_EQ(qpalrtInspectPackage(file.path.c_str(), &package),
+            QPALRT_ERROR_FORMAT)
+      << qpalrtGetLastError();
+  EXPECT_EQ(package, nullptr);
+}
+
 /// An nvptx package of the fake model, opened on the stand-in driver.
 class PackageGpu : public ::testing::Test {
 protected:
