@@ -190,10 +190,11 @@ if [ -x "$ptxas" ]; then
   for ptx in "$out"/ptx-sm90/*.ptx; do
     "$ptxas" -arch=sm_90 "$ptx" -o /dev/null && echo "ptxas -arch=sm_90: $(basename "$ptx") accepted"
   done
-  if "$run" "$out/smollm2-msq-3.25-sm90.qpal" --info > /dev/null 2>&1; then
-    "$run" "$out/smollm2-msq-3.25-sm90.qpal" --perplexity
+  "$run" "$out/smollm2-msq-3.25-sm90.qpal" --info 2>&1 | head -4
+  if result=$("$run" "$out/smollm2-msq-3.25-sm90.qpal" --perplexity 2>&1); then
+    echo "$result"
   else
-    echo "(not run: $("$run" "$out/smollm2-msq-3.25-sm90.qpal" --info 2>&1 | tail -1))"
+    echo "(not run here: $result)"
   fi
 else
   echo "(no CUDA toolkit here: ptxas and libdevice come with it; skipped)"
