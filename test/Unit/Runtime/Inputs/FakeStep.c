@@ -43,36 +43,6 @@
 #define FAKE_STEP_SALT 0
 #endif
 
-static int aligned64(const void *pointer) {
-  return ((uintptr_t)pointer & 63u) == 0;
-}
-
-/// Whether the descriptors are what the ABI promises for `batch` tokens.
-static int descriptorsValid(const qpalpkgMemRef1D *arena,
-                            const qpalpkgMemRef1D *tokens, int64_t position,
-                            const qpalpkgMemRef3D *cache,
-                            const qpalpkgMemRef2D *logits, int64_t batch) {
-  if (arena->offset != 0 || arena->sizes[0] < 1 || arena->strides[0] != 1 ||
-      !aligned64(arena->aligned))
-    return 0;
-  if (tokens->offset != 0 || tokens->sizes[0] != batch ||
-      tokens->strides[0] != 1)
-    return 0;
-  if (cache->offset != 0 || cache->sizes[0] < 1 || cache->sizes[1] < 1 ||
-      cache->sizes[2] < 1 ||
-      cache->strides[0] != cache->sizes[1] * cache->sizes[2] ||
-      cache->strides[1] != cache->sizes[2] || cache->strides[2] != 1 ||
-      !aligned64(cache->aligned))
-    return 0;
-  if (position < 0 || position + batch > cache->sizes[1])
-    return 0;
-  if (logits->offset != 0 || logits->sizes[0] != batch ||
-      logits->sizes[1] < 1 || logits->strides[0] != logits->sizes[1] ||
-      logits->strides[1] != 1 || !aligned64(logits->aligned))
-    return 0;
-  return 1;
-}
-
 /// Appends "<batch> <position>" to the file QPAL_FAKE_STEP_LOG names, if any.
 static void logCall(int64_t batch, int64_t position) {
   const char *path = getenv("QPAL_FAKE_STEP_LOG");
@@ -88,7 +58,8 @@ static void step(qpalpkgMemRef1D *arena, qpalpkgMemRef1D *tokens,
                  qpalpkgMemRef2D *logits, int64_t batch) {
   float *out = (float *)logits->aligned;
   logCall(batch, position);
-  if (!descriptorsValid(arena, tokens, position, cache, logits, batch)) {
+  if (!fakeStepDescriptorsValid(arena, tokens, position, cache, logits,
+                                batch)) {
     int64_t count = logits->sizes[0] * logits->sizes[1];
     for (int64_t k = 0; k < count; ++k)
       out[k] = NAN;

@@ -18,6 +18,8 @@
 #ifndef QPAL_TEST_UNIT_RUNTIME_INPUTS_FAKESTEPFORMULA_H
 #define QPAL_TEST_UNIT_RUNTIME_INPUTS_FAKESTEPFORMULA_H
 
+#include "qpalpkg.h"
+
 #include <stdint.h>
 
 /// Writes rows [position, position + batch) of every plane of `rows` (f32
@@ -61,6 +63,40 @@ static inline void fakeStepLogits(const unsigned char *arena, int64_t n,
           (float)(sum + (double)pos / 2.0 + (double)v / 100.0 + (double)salt);
     }
   }
+}
+
+static inline int fakeStepAligned64(const void *pointer) {
+  return ((uintptr_t)pointer & 63u) == 0;
+}
+
+/// Whether the descriptors are what the ABI promises for `batch` tokens
+/// (a runtime passes each buffer's start as both of its pointers).
+static inline int fakeStepDescriptorsValid(const qpalpkgMemRef1D *arena,
+                                           const qpalpkgMemRef1D *tokens,
+                                           int64_t position,
+                                           const qpalpkgMemRef3D *cache,
+                                           const qpalpkgMemRef2D *logits,
+                                           int64_t batch) {
+  if (arena->offset != 0 || arena->sizes[0] < 1 || arena->strides[0] != 1 ||
+      arena->allocated != arena->aligned || !fakeStepAligned64(arena->aligned))
+    return 0;
+  if (tokens->offset != 0 || tokens->sizes[0] != batch ||
+      tokens->strides[0] != 1 || tokens->allocated != tokens->aligned)
+    return 0;
+  if (cache->offset != 0 || cache->sizes[0] < 1 || cache->sizes[1] < 1 ||
+      cache->sizes[2] < 1 ||
+      cache->strides[0] != cache->sizes[1] * cache->sizes[2] ||
+      cache->strides[1] != cache->sizes[2] || cache->strides[2] != 1 ||
+      cache->allocated != cache->aligned || !fakeStepAligned64(cache->aligned))
+    return 0;
+  if (position < 0 || position + batch > cache->sizes[1])
+    return 0;
+  if (logits->offset != 0 || logits->sizes[0] != batch ||
+      logits->sizes[1] < 1 || logits->strides[0] != logits->sizes[1] ||
+      logits->strides[1] != 1 || logits->allocated != logits->aligned ||
+      !fakeStepAligned64(logits->aligned))
+    return 0;
+  return 1;
 }
 
 #endif // QPAL_TEST_UNIT_RUNTIME_INPUTS_FAKESTEPFORMULA_H
