@@ -164,6 +164,12 @@ void qpal::buildLowerModelPipeline(OpPassManager &pm,
       options.gpuModelOpsOnCpu ? KernelTarget::Nvptx : options.target;
   pm.addPass(createLowerModelOpsPass(model));
   pm.addPass(createCanonicalizerPass());
+  // On a GPU every linalg op becomes a kernel launch: an element-wise op
+  // and the one op that reads its result are one kernel. (On the CPU the
+  // ops stay apart: a norm's scale is computed once per row, not per
+  // element.)
+  if (model.target == KernelTarget::Nvptx)
+    pm.addPass(createLinalgElementwiseOpFusionPass());
   // One RoPE table per step, not one per layer.
   pm.addPass(createCSEPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
