@@ -595,6 +595,12 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     Value out = allocFor(b, loc, type);
     Value scale =
         constF32(b, loc, 1.0f / std::sqrt(static_cast<float>(headDim)));
+    if (gpu) {
+      lowerForGpu(b, loc, cache, position, keyPlane, valuePlane, query, out,
+                  scale, tokens, heads, headDim, group);
+      rewriter.replaceOp(op, finish(b, loc, type, out));
+      return success();
+    }
     arith::FastMathFlagsAttr math = reductionMath(b);
     // A head's query, key, value and output rows are vector<head_dim x f32>
     // values: the dot products and the weighted sum of values run along
@@ -602,12 +608,6 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     auto headType = VectorType::get({headDim}, b.getF32Type());
     Value headWidth = constIndex(b, loc, headDim);
     Value groupSize = constIndex(b, loc, group);
-    if (gpu) {
-      lowerForGpu(b, loc, cache, position, keyPlane, valuePlane, query, out,
-                  scale, tokens, heads, headDim, group);
-      rewriter.replaceOp(op, finish(b, loc, type, out));
-      return success();
-    }
     // (token, head) pairs are independent: one scf.parallel over them, which
     // qpal-outline-parallel-loops sends to the host's threads.
     scf::ParallelOp::create(
