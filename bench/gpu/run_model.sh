@@ -1,11 +1,15 @@
 #!/bin/bash
 # Runs on the GPU machine (bench/gpu/NOTES.md): the nvptx packages of
 # bench/gpu/prepare_model.sh through qpal-run (perplexity, greedy tokens,
-# bench), each result in $OUT for bench/gpu/compare_model.py.
+# bench). The results go to one file, $OUT/model-run.tgz (the device tool
+# returns 8 files at most), for bench/gpu/compare_model.py after
+# `tar xzf model-run.tgz -C RUN`; the perplexities and speeds are printed
+# too.
 set -uo pipefail
 dir=${1:-.device-model}
-out=${OUT:-/tmp/qpal-model-out}
-mkdir -p "$out"
+final=${OUT:-/tmp/qpal-model-out}
+out=$(mktemp -d)
+mkdir -p "$final"
 run=$dir/bin/qpal-run
 nvidia-smi --query-gpu=name,driver_version --format=csv > "$out/gpu.txt" 2>&1
 for package in "$dir"/packages/*.qpal; do
@@ -19,5 +23,7 @@ for package in "$dir"/packages/*.qpal; do
   "$run" "$package" --bench --prompt-tokens 32 --decode-tokens 64 --json \
     > "$out/$name.bench.json" 2>> "$out/$name.err"
   cat "$out/$name.err"
+  grep -h '"perplexity"\|tokens_per_second"' "$out/$name.json" "$out/$name.bench.json"
 done
-ls -la "$out"
+tar czf "$final/model-run.tgz" -C "$out" .
+ls -la "$out" "$final/model-run.tgz"
