@@ -300,7 +300,9 @@ struct EmbeddingLowering : WeightPattern<EmbeddingOp> {
 /// qpal.rms_norm: the mean square in f64 (a reduction), the row's scale
 /// f32(1 / sqrt(ms + eps)), then x * scale * gain.
 struct RmsNormLowering : WeightPattern<RmsNormOp> {
-  using WeightPattern::WeightPattern;
+  RmsNormLowering(MLIRContext *context, const WeightGlobals &weights,
+                  KernelTarget target)
+      : WeightPattern(context, weights), target(target) {}
   LogicalResult
   matchAndRewrite(RmsNormOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -308,6 +310,16 @@ struct RmsNormLowering : WeightPattern<RmsNormOp> {
     if (failed(gain))
       return failure();
     Location loc = op.getLoc();
+    if (target == KernelTarget::Nvptx) {
+      auto type = cast<RankedTensorType>(op.getType());
+      if (!type.hasStaticShape())
+        return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
+                                               "entry point's)");
+      rewriter.replaceOp(op,
+                         lowerForGpu(rewriter, loc, adaptor.getInput(), *gain,
+                                     type, op.getEpsilon().convertToDouble()));
+      return success();
+    }
     auto type = cast<RankedTensorType>(op.getType());
     if (!type.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
@@ -374,6 +386,64 @@ struct RmsNormLowering : WeightPattern<RmsNormOp> {
     rewriter.replaceOp(op, result);
     return success();
   }
+
+  /// RMSNorm for a GPU in one nest, a thread per element: each thread sums
+  /// its row's squares in f64 and computes the row's scale exactly as the
+  /// CPU's linalg ops do (the row is a few KB, read from cache), then scales
+  /// its element and applies the gain. One kernel instead of four, and no
+  /// nest of a single row, which canonicalization would inline into the
+  /// host code at batch 1.
+  Value lowerForGpu(OpBuilder &b, Location loc, Value input,
+                    memref::GlobalOp gain, RankedTensorType type,
+                    double epsilon) const {
+    int64_t rows = type.getDimSize(0), width = type.getDimSize(1);
+    Value x = readBuffer(b, loc, input);
+    Value g = getWeightBuffer(b, loc, gain);
+    Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
+    auto f64 = b.getF64Type();
+    Value y = allocFor(b, loc, type);
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero},
+        ValueRange{constIndex(b, loc, rows), constIndex(b, loc, width)},
+        ValueRange{one, one}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          Value row = ivs[0];
+          auto sum = scf::ForOp::create(
+              b, loc, zero, constIndex(b, loc, width), one,
+              ValueRange{
+                  arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0))},
+              [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
+                Value loaded =
+                    memref::LoadOp::create(b, loc, x, ValueRange{row, k});
+                Value v = arith::ExtFOp::create(b, loc, f64, loaded);
+                Value square = arith::MulFOp::create(b, loc, v, v);
+                scf::YieldOp::create(
+                    b, loc,
+                    ValueRange{arith::AddFOp::create(b, loc, acc[0], square)});
+              });
+          Value mean = arith::DivFOp::create(
+              b, loc, sum.getResult(0),
+              arith::ConstantOp::create(
+                  b, loc, b.getF64FloatAttr(static_cast<double>(width))));
+          Value shifted = arith::AddFOp::create(
+              b, loc, mean,
+              arith::ConstantOp::create(b, loc, b.getF64FloatAttr(epsilon)));
+          Value inverse = arith::DivFOp::create(
+              b, loc, arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0)),
+              math::SqrtOp::create(b, loc, shifted));
+          Value scale =
+              arith::TruncFOp::create(b, loc, b.getF32Type(), inverse);
+          Value v = memref::LoadOp::create(b, loc, x, ivs);
+          Value gainValue = loadF32(b, loc, g, ValueRange{ivs[1]});
+          memref::StoreOp::create(
+              b, loc,
+              arith::MulFOp::create(
+                  b, loc, arith::MulFOp::create(b, loc, v, scale), gainValue),
+              y, ivs);
+        });
+    return finish(b, loc, type, y);
+  }
+
+  KernelTarget target;
 };
 
 /// qpal.rope: each element pairs with its partner in the head (the other
@@ -950,9 +1020,9 @@ void qpal::populateQPalModelToLinalgPatterns(const WeightGlobals &weights,
                                              RewritePatternSet &patterns,
                                              KernelTarget target) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<EmbeddingLowering, RmsNormLowering>(context, weights);
-  patterns.add<ProductLowering<LinearOp>, ProductLowering<LmHeadOp>>(
-      context, weights, target);
+  patterns.add<EmbeddingLowering>(context, weights);
+  patterns.add<RmsNormLowering, ProductLowering<LinearOp>,
+               ProductLowering<LmHeadOp>>(context, weights, target);
   patterns.add<AttentionLowering>(context, target);
   patterns.add<RopeLowering, SwiGluLowering, AddLowering>(context);
 }
