@@ -151,6 +151,23 @@ Value loadF32(OpBuilder &b, Location loc, Value buffer, ValueRange indices) {
   return value;
 }
 
+/// RMSNorm's scale of a row of `width` elements whose squares sum to
+/// `sumOfSquares` (f64): f32(1 / sqrt(sum / width + epsilon)), in f64.
+Value rowScale(OpBuilder &b, Location loc, Value sumOfSquares, int64_t width,
+               double epsilon) {
+  Value mean = arith::DivFOp::create(
+      b, loc, sumOfSquares,
+      arith::ConstantOp::create(b, loc,
+                                b.getF64FloatAttr(static_cast<double>(width))));
+  Value shifted = arith::AddFOp::create(
+      b, loc, mean,
+      arith::ConstantOp::create(b, loc, b.getF64FloatAttr(epsilon)));
+  Value inverse = arith::DivFOp::create(
+      b, loc, arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0)),
+      math::SqrtOp::create(b, loc, shifted));
+  return arith::TruncFOp::create(b, loc, b.getF32Type(), inverse);
+}
+
 /// A linalg.generic over the shape of `type`, all parallel, whose body gets
 /// the element's indices (and the inputs' elements) and yields the result.
 Value elementwise(
@@ -360,17 +377,7 @@ struct RmsNormLowering : WeightPattern<RmsNormOp> {
         rewriter, loc, RankedTensorType::get({rows}, rewriter.getF32Type()),
         ValueRange{sums}, {rowIdentity},
         [&](OpBuilder &b, Location l, ValueRange, ValueRange args) {
-          Value mean = arith::DivFOp::create(
-              b, l, args[0],
-              arith::ConstantOp::create(
-                  b, l, b.getF64FloatAttr(static_cast<double>(width))));
-          Value shifted = arith::AddFOp::create(
-              b, l, mean,
-              arith::ConstantOp::create(b, l, b.getF64FloatAttr(epsilon)));
-          Value inverse = arith::DivFOp::create(
-              b, l, arith::ConstantOp::create(b, l, b.getF64FloatAttr(1.0)),
-              math::SqrtOp::create(b, l, shifted));
-          return arith::TruncFOp::create(b, l, b.getF32Type(), inverse);
+          return rowScale(b, l, args[0], width, epsilon);
         });
     Value gainTensor = getWeightTensor(rewriter, loc, *gain);
     Value result = elementwise(
@@ -420,18 +427,7 @@ struct RmsNormLowering : WeightPattern<RmsNormOp> {
                     b, loc,
                     ValueRange{arith::AddFOp::create(b, loc, acc[0], square)});
               });
-          Value mean = arith::DivFOp::create(
-              b, loc, sum.getResult(0),
-              arith::ConstantOp::create(
-                  b, loc, b.getF64FloatAttr(static_cast<double>(width))));
-          Value shifted = arith::AddFOp::create(
-              b, loc, mean,
-              arith::ConstantOp::create(b, loc, b.getF64FloatAttr(epsilon)));
-          Value inverse = arith::DivFOp::create(
-              b, loc, arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0)),
-              math::SqrtOp::create(b, loc, shifted));
-          Value scale =
-              arith::TruncFOp::create(b, loc, b.getF32Type(), inverse);
+          Value scale = rowScale(b, loc, sum.getResult(0), width, epsilon);
           Value v = memref::LoadOp::create(b, loc, x, ivs);
           Value gainValue = loadF32(b, loc, g, ValueRange{ivs[1]});
           memref::StoreOp::create(
