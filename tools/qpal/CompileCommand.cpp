@@ -178,6 +178,12 @@ static cl::opt<bool> gpuModelOpsOnCpu(
     cl::cat(driver::category()), cl::Hidden,
     cl::desc("Tests: a cpu package whose model ops are lowered as for "
              "nvptx (checks that lowering's numbers on the CPU)"));
+static cl::opt<std::string> cudaPathOption(
+    "cuda-path", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("target=nvptx: the CUDA toolkit whose libdevice the kernels' "
+             "math functions link (default: $CUDA_HOME, $CUDA_PATH, "
+             "$CUDA_ROOT, /usr/local/cuda, /usr/lib/cuda)"),
+    cl::value_desc("dir"));
 static cl::opt<std::string> emitPtxDir(
     "emit-ptx", cl::sub(compileCommand), cl::cat(driver::category()),
     cl::desc("target=nvptx: also write each kernel module's PTX to "
@@ -411,11 +417,22 @@ static int runCompile() {
   if (!emitPtxDir.empty() && !gpu)
     return fail("--emit-ptx needs --target nvptx");
   std::string cudaPath;
-  if (gpu) {
+  if (gpu && !cudaPathOption.empty()) {
+    SmallString<256> libdevice(cudaPathOption.getValue());
+    sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    if (!sys::fs::exists(libdevice))
+      return fail(formatv("--cuda-path '{0}' has no libdevice ({1} is "
+                          "missing), which the model's GPU kernels need for "
+                          "their math functions",
+                          cudaPathOption.getValue(), libdevice));
+    cudaPath = cudaPathOption;
+  } else if (gpu) {
     Expected<std::string> toolkit = findCudaToolkitWithLibdevice();
     if (!toolkit)
       return fail(toString(toolkit.takeError()));
     cudaPath = *toolkit;
+  } else if (!cudaPathOption.empty()) {
+    return fail("--cuda-path needs --target nvptx");
   }
   std::vector<int64_t> batches(batchSizes.begin(), batchSizes.end());
   if (batches.empty())
