@@ -463,7 +463,10 @@ QPALRT_GPU_ABI void mgpuMemset16(void *dst, unsigned short value, size_t count,
               "mgpuMemset16", "cuMemsetD16");
 }
 
-void qpalrt::synchronizeStep(GpuAbiState &state) {
+void qpalrt::runStep(GpuAbiState &state, const std::function<void()> &call) {
+  state.synchronizeStreams = false;
+  call();
+  state.synchronizeStreams = true;
   if (state.status == QPALRT_SUCCESS)
     succeeded(state, state.cu->cuCtxSynchronize(), "the step's kernels",
               "cuCtxSynchronize");

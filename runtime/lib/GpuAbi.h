@@ -22,6 +22,7 @@
 #include "CudaDriver.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -78,15 +79,16 @@ struct GpuAbiState {
   std::map<std::pair<cuda::CUmodule, std::string>, std::unique_ptr<GpuFunction>>
       functions;
   /// Whether mgpuStreamSynchronize waits (false during a step, which
-  /// synchronizes once at its end: see synchronizeStep).
+  /// synchronizes once at its end: see runStep).
   bool synchronizeStreams = true;
 };
 
-/// Runs the scope of a step: mgpuStreamSynchronize does not wait (every
-/// outlined function of a step synchronizes its stream, and the work is in
-/// order on one stream anyway, so only the step's end needs to), then one
+/// Runs `call` (an entry point, in a scope of `state`) as one step:
+/// mgpuStreamSynchronize does not wait meanwhile (every outlined function
+/// of a step synchronizes its stream, and the work is in order on one
+/// stream anyway, so only the step's end needs to), then one
 /// cuCtxSynchronize, whose failure (a kernel's fault) is the scope's.
-void synchronizeStep(GpuAbiState &state);
+void runStep(GpuAbiState &state, const std::function<void()> &call);
 
 /// Creates the state of a package whose device is `context` (a CUDA
 /// context).

@@ -111,49 +111,13 @@ qpalrtStatus allocateOnDevice(qpalrtSession &session, size_t cacheBytes,
                           cacheBytes);
 }
 
-/// Calls `entry` on the `entry.batch` tokens at `tokens`, at the session's
-/// position, and advances it; the logits are left in `session.logits`.
-void step(qpalrtSession &session, const EntryPoint &entry,
-          const int32_t *tokens) {
+/// Calls `entry` at the session's position with descriptors over `arena`
+/// (the weights), `ids` (entry.batch tokens), `cache` and `logits`: host
+/// pointers for a cpu package, device addresses for an nvptx one.
+void callEntry(const qpalrtSession &session, const EntryPoint &entry,
+               void *arena, void *ids, void *cache, void *logits) {
   const qpalrtPackage &package = *session.package;
   const Manifest &manifest = package.manifest;
-  std::memcpy(session.tokens, tokens, size_t(entry.batch) * sizeof(int32_t));
-  // The arena is the read-only mapping; the ABI's descriptors are not const.
-  void *arena = const_cast<unsigned char *>(package.weights->data);
-  qpalpkgMemRef1D arenaRef = {
-      arena, arena, 0, {int64_t(package.weights->bytes)}, {1}};
-  qpalpkgMemRef1D tokensRef = {
-      session.tokens, session.tokens, 0, {entry.batch}, {1}};
-  qpalpkgMemRef3D cacheRef = {
-      session.cache,
-      session.cache,
-      0,
-      {manifest.planes, session.maxTokens, manifest.width},
-      {session.maxTokens * manifest.width, manifest.width, 1}};
-  qpalpkgMemRef2D logitsRef = {session.logits,
-                               session.logits,
-                               0,
-                               {entry.batch, manifest.vocabSize},
-                               {manifest.vocabSize, 1}};
-  entry.function(&arenaRef, &tokensRef, session.position, &cacheRef,
-                 &logitsRef);
-  session.position += entry.batch;
-}
-
-/// The same for an nvptx package: the tokens go to device memory first,
-/// every descriptor holds device addresses, and the code's first mgpu*
-/// failure is the result. The logits stay in `session.deviceLogits`.
-qpalrtStatus stepOnDevice(qpalrtSession &session, const EntryPoint &entry,
-                          const int32_t *tokens) {
-  const qpalrtPackage &package = *session.package;
-  const Manifest &manifest = package.manifest;
-  if (qpalrtStatus s = qpalrtUpload(session.deviceTokens, tokens,
-                                    size_t(entry.batch) * sizeof(int32_t), 0))
-    return s;
-  void *arena = devicePointer(package.deviceWeights);
-  void *ids = devicePointer(session.deviceTokens);
-  void *cache = devicePointer(session.deviceCache);
-  void *logits = devicePointer(session.deviceLogits);
   qpalpkgMemRef1D arenaRef = {
       arena, arena, 0, {int64_t(package.weights->bytes)}, {1}};
   qpalpkgMemRef1D tokensRef = {ids, ids, 0, {entry.batch}, {1}};
@@ -168,16 +132,39 @@ qpalrtStatus stepOnDevice(qpalrtSession &session, const EntryPoint &entry,
                                0,
                                {entry.batch, manifest.vocabSize},
                                {manifest.vocabSize, 1}};
+  entry.function(&arenaRef, &tokensRef, session.position, &cacheRef,
+                 &logitsRef);
+}
+
+/// Calls `entry` on the `entry.batch` tokens at `tokens`, at the session's
+/// position, and advances it; the logits are left in `session.logits`.
+void step(qpalrtSession &session, const EntryPoint &entry,
+          const int32_t *tokens) {
+  const qpalrtPackage &package = *session.package;
+  std::memcpy(session.tokens, tokens, size_t(entry.batch) * sizeof(int32_t));
+  // The arena is the read-only mapping; the ABI's descriptors are not const.
+  callEntry(session, entry, const_cast<unsigned char *>(package.weights->data),
+            session.tokens, session.cache, session.logits);
+  session.position += entry.batch;
+}
+
+/// The same for an nvptx package: the tokens go to device memory first,
+/// every descriptor holds device addresses, and the code's first mgpu*
+/// failure is the result. The logits stay in `session.deviceLogits`.
+qpalrtStatus stepOnDevice(qpalrtSession &session, const EntryPoint &entry,
+                          const int32_t *tokens) {
+  const qpalrtPackage &package = *session.package;
+  if (qpalrtStatus s = qpalrtUpload(session.deviceTokens, tokens,
+                                    size_t(entry.batch) * sizeof(int32_t), 0))
+    return s;
   GpuAbiScope scope(*package.gpu);
-  if (!scope.status()) {
-    // The step's functions each synchronize their stream: one wait at the
-    // end instead, so the launches of a step queue up without gaps.
-    package.gpu->synchronizeStreams = false;
-    entry.function(&arenaRef, &tokensRef, session.position, &cacheRef,
-                   &logitsRef);
-    package.gpu->synchronizeStreams = true;
-    synchronizeStep(*package.gpu);
-  }
+  if (!scope.status())
+    runStep(*package.gpu, [&] {
+      callEntry(session, entry, devicePointer(package.deviceWeights),
+                devicePointer(session.deviceTokens),
+                devicePointer(session.deviceCache),
+                devicePointer(session.deviceLogits));
+    });
   if (scope.status())
     return fail(scope.status(),
                 "qpalrtSessionRun: '%s' (batch %lld) at position %lld "

@@ -416,23 +416,15 @@ static int runCompile() {
                         chipName.getValue()));
   if (!emitPtxDir.empty() && !gpu)
     return fail("--emit-ptx needs --target nvptx");
+  if (!cudaPathOption.empty() && !gpu)
+    return fail("--cuda-path needs --target nvptx");
   std::string cudaPath;
-  if (gpu && !cudaPathOption.empty()) {
-    SmallString<256> libdevice(cudaPathOption.getValue());
-    sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
-    if (!sys::fs::exists(libdevice))
-      return fail(formatv("--cuda-path '{0}' has no libdevice ({1} is "
-                          "missing), which the model's GPU kernels need for "
-                          "their math functions",
-                          cudaPathOption.getValue(), libdevice));
-    cudaPath = cudaPathOption;
-  } else if (gpu) {
-    Expected<std::string> toolkit = findCudaToolkitWithLibdevice();
+  if (gpu) {
+    Expected<std::string> toolkit =
+        findCudaToolkitWithLibdevice(cudaPathOption);
     if (!toolkit)
       return fail(toString(toolkit.takeError()));
     cudaPath = *toolkit;
-  } else if (!cudaPathOption.empty()) {
-    return fail("--cuda-path needs --target nvptx");
   }
   std::vector<int64_t> batches(batchSizes.begin(), batchSizes.end());
   if (batches.empty())
@@ -624,29 +616,29 @@ static int runCompile() {
     if (failed(pm.run(root)))
       return failWith("cannot lower the model to LLVM", diagnostics);
   }
-  // A driver would refuse PTX that calls a function it does not define.
+  // Each kernel module's PTX, checked: a driver would refuse PTX that calls
+  // a function it does not define.
+  std::vector<std::pair<std::string, std::string>> ptxModules;
   for (auto binary : root.getOps<mlir::gpu::BinaryOp>()) {
-    Expected<std::vector<std::string>> undefined =
-        getUndefinedPtxFunctions(root, binary.getSymName());
-    if (!undefined)
-      return fail(toString(undefined.takeError()));
-    if (!undefined->empty())
+    Expected<std::string> ptx = extractPtx(root, binary.getSymName());
+    if (!ptx)
+      return fail(toString(ptx.takeError()));
+    std::vector<std::string> undefined = getUndefinedPtxFunctions(*ptx);
+    if (!undefined.empty())
       return fail(formatv("the PTX of {0} calls functions it does not "
                           "define: {1} (libdevice from {2} was not linked)",
-                          binary.getSymName(), join(*undefined, ", "),
+                          binary.getSymName(), join(undefined, ", "),
                           cudaPath));
+    ptxModules.emplace_back(binary.getSymName().str(), std::move(*ptx));
   }
   if (!emitPtxDir.empty()) {
     if (std::error_code ec = sys::fs::create_directories(emitPtxDir))
       return fail(formatv("cannot create '{0}': {1}", emitPtxDir.getValue(),
                           ec.message()));
-    for (auto binary : root.getOps<mlir::gpu::BinaryOp>()) {
-      Expected<std::string> ptx = extractPtx(root, binary.getSymName());
-      if (!ptx)
-        return fail(toString(ptx.takeError()));
+    for (const auto &[name, ptx] : ptxModules) {
       SmallString<256> path(emitPtxDir.getValue());
-      sys::path::append(path, binary.getSymName() + ".ptx");
-      if (failed(writeText(path, *ptx, planError)))
+      sys::path::append(path, name + ".ptx");
+      if (failed(writeText(path, ptx, planError)))
         return fail(planError);
     }
   }

@@ -293,14 +293,15 @@ void buildGpuKernelsToPtxPipeline(mlir::OpPassManager &pm,
 
 /// The CUDA toolkit whose libdevice (nvvm/libdevice/libdevice.10.bc)
 /// defines the math functions (__nv_expf, ...) a model's GPU kernels call:
-/// $CUDA_HOME, $CUDA_PATH, $CUDA_ROOT, /usr/local/cuda or /usr/lib/cuda,
-/// the first that has it; an error that says where it looked otherwise.
-llvm::Expected<std::string> findCudaToolkitWithLibdevice();
+/// `requested` (--cuda-path) if given, else the first of $CUDA_HOME,
+/// $CUDA_PATH, $CUDA_ROOT, /usr/local/cuda and /usr/lib/cuda that has it;
+/// an error that says where it looked otherwise.
+llvm::Expected<std::string>
+findCudaToolkitWithLibdevice(llvm::StringRef requested = "");
 
-/// The functions the PTX of `module`'s gpu.binary `name` declares but does
-/// not define (`.extern .func`): a driver could not load it.
-llvm::Expected<std::vector<std::string>>
-getUndefinedPtxFunctions(mlir::ModuleOp module, llvm::StringRef name);
+/// The functions `ptx` declares but does not define (`.extern .func`): a
+/// driver could not load it.
+std::vector<std::string> getUndefinedPtxFunctions(llvm::StringRef ptx);
 
 /// Lowers a module of CPU kernels to the LLVM dialect.
 mlir::LogicalResult lowerCpuKernelsToLLVM(mlir::ModuleOp module);

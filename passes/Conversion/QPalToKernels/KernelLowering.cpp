@@ -198,19 +198,35 @@ llvm::Expected<std::string> qpal::extractPtx(ModuleOp module, StringRef name) {
       llvm::formatv("gpu.binary '{0}' holds no PTX", name));
 }
 
-llvm::Expected<std::string> qpal::findCudaToolkitWithLibdevice() {
+/// `toolkit`'s libdevice.
+static SmallString<256> getLibdevicePath(StringRef toolkit) {
+  SmallString<256> path(toolkit);
+  llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
+  return path;
+}
+
+llvm::Expected<std::string>
+qpal::findCudaToolkitWithLibdevice(StringRef requested) {
+  if (!requested.empty()) {
+    SmallString<256> libdevice = getLibdevicePath(requested);
+    if (llvm::sys::fs::exists(libdevice))
+      return requested.str();
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("--cuda-path '{0}' has no libdevice ({1} is missing), "
+                      "which the model's GPU kernels need for their math "
+                      "functions",
+                      requested, libdevice));
+  }
   std::vector<std::string> candidates;
   for (const char *variable : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
     if (const char *value = std::getenv(variable); value && *value)
       candidates.push_back(value);
   candidates.push_back("/usr/local/cuda");
   candidates.push_back("/usr/lib/cuda");
-  for (const std::string &candidate : candidates) {
-    SmallString<256> path(candidate);
-    llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
-    if (llvm::sys::fs::exists(path))
+  for (const std::string &candidate : candidates)
+    if (llvm::sys::fs::exists(getLibdevicePath(candidate)))
       return candidate;
-  }
   return llvm::createStringError(
       llvm::inconvertibleErrorCode(),
       llvm::formatv("the model's GPU kernels need CUDA's libdevice "
@@ -220,13 +236,9 @@ llvm::Expected<std::string> qpal::findCudaToolkitWithLibdevice() {
                     llvm::join(candidates, ", ")));
 }
 
-llvm::Expected<std::vector<std::string>>
-qpal::getUndefinedPtxFunctions(ModuleOp module, StringRef name) {
-  llvm::Expected<std::string> ptx = extractPtx(module, name);
-  if (!ptx)
-    return ptx.takeError();
+std::vector<std::string> qpal::getUndefinedPtxFunctions(StringRef ptx) {
   std::vector<std::string> undefined;
-  StringRef rest = *ptx;
+  StringRef rest = ptx;
   // `.extern .func (.param .b32 func_retval0) __nv_expf(`
   while (!rest.empty()) {
     auto [line, next] = rest.split('\n');
