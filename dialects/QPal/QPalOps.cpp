@@ -90,6 +90,13 @@ static LogicalResult checkTokenDims(Operation *op, Type lhsType, Type rhsType,
 // WeightOp
 //===----------------------------------------------------------------------===//
 
+std::optional<model::TensorType> WeightOp::getStorageFormat() {
+  std::optional<StringRef> storage = getStorage();
+  if (!storage)
+    return std::nullopt;
+  return model::tensorTypeFromName(*storage);
+}
+
 LogicalResult WeightOp::verify() {
   RankedTensorType type = getTensorType();
   if (type.getRank() != 1 && type.getRank() != 2)
@@ -98,25 +105,59 @@ LogicalResult WeightOp::verify() {
     return emitOpError() << "expects a floating-point weight, got " << type;
   if (llvm::any_of(type.getShape(), [](int64_t dim) { return dim <= 0; }))
     return emitOpError() << "expects a non-empty weight, got " << type;
-  if (std::optional<ElementsAttr> value = getValue()) {
-    auto valueType = cast<ShapedType>(value->getType());
-    Type element = valueType.getElementType();
+  std::optional<ElementsAttr> value = getValue();
+  // The value's shape and element type: the weight's elements, or the rows
+  // of a ggml block format's bytes.
+  SmallVector<int64_t> shape(type.getShape());
+  Type element;
+  int64_t elementBytes = 0;
+  if (std::optional<StringRef> storage = getStorage()) {
+    std::optional<model::TensorType> format = getStorageFormat();
+    if (!format || !model::isScaledBlockFormat(*format))
+      return emitOpError() << "expects a storage of q4_0, q4_1, q5_0, q5_1 "
+                              "or q8_0, got '"
+                           << *storage << "'";
+    int64_t blockElements = model::getBlockElements(*format);
+    if (type.getRank() != 2 || type.getDimSize(1) % blockElements != 0)
+      return emitOpError() << "expects a rank-2 weight whose rows are whole "
+                           << *storage << " blocks of " << blockElements
+                           << " elements, got " << type;
+    if (!value)
+      return emitOpError() << "expects a value with its storage '" << *storage
+                           << "'";
+    shape[1] =
+        type.getDimSize(1) / blockElements * model::getBlockBytes(*format);
+    element = IntegerType::get(getContext(), 8);
+    elementBytes = 1;
+  }
+  if (!value)
+    return success();
+  auto valueType = cast<ShapedType>(value->getType());
+  if (element) {
+    if (valueType.getShape() != ArrayRef<int64_t>(shape) ||
+        valueType.getElementType() != element)
+      return emitOpError() << "expects a value of " << shape[0] << "x"
+                           << shape[1] << " i8 (its rows' " << *getStorage()
+                           << " blocks), got " << valueType;
+  } else {
+    element = valueType.getElementType();
     if (valueType.getShape() != type.getShape() ||
-        !(element.isF32() || element.isF16()))
+        !(element.isF32() || element.isF16() || element.isBF16()))
       return emitOpError() << "expects a value of shape " << type.getShape()
-                           << " in f32 or f16, got " << valueType;
-    if (auto resource = dyn_cast<DenseResourceElementsAttr>(*value)) {
-      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-      int64_t bytes = valueType.getNumElements() * (element.isF32() ? 4 : 2);
-      if (!blob)
-        return emitOpError()
-               << "expects the value's resource blob '"
-               << resource.getRawHandle().getKey() << "' to be present";
-      if (static_cast<int64_t>(blob->getData().size()) != bytes)
-        return emitOpError() << "expects " << bytes
-                             << " bytes in the value's resource blob, got "
-                             << blob->getData().size();
-    }
+                           << " in f32, f16 or bf16, got " << valueType;
+    elementBytes = element.isF32() ? 4 : 2;
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(*value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    int64_t bytes = valueType.getNumElements() * elementBytes;
+    if (!blob)
+      return emitOpError() << "expects the value's resource blob '"
+                           << resource.getRawHandle().getKey()
+                           << "' to be present";
+    if (static_cast<int64_t>(blob->getData().size()) != bytes)
+      return emitOpError() << "expects " << bytes
+                           << " bytes in the value's resource blob, got "
+                           << blob->getData().size();
   }
   return success();
 }

@@ -37,9 +37,19 @@ public:
 protected:
   Error readStored(const TensorInfo &tensor,
                    llvm::MutableArrayRef<float> out) const override;
+  llvm::ArrayRef<uint8_t>
+  getStoredBytes(const TensorInfo &tensor) const override {
+    return file->getTensorData(*file->lookupTensor(tensor.sourceName));
+  }
+  bool isReordered(const TensorInfo &tensor) const override {
+    return getPermutedHeads(tensor) != 0;
+  }
 
 private:
   Error readConfig();
+  /// The heads of llama.cpp's q/k permutation of `tensor`, 0 for a tensor
+  /// stored in the canonical layout.
+  int64_t getPermutedHeads(const TensorInfo &tensor) const;
   std::unique_ptr<GgufFile> file;
 };
 
@@ -160,6 +170,19 @@ Error GgufModel::initialize() {
   return Error::success();
 }
 
+int64_t GgufModel::getPermutedHeads(const TensorInfo &tensor) const {
+  if (config.architecture != "llama")
+    return 0;
+  StringRef name = tensor.name;
+  if (name.ends_with("self_attn.q_proj.weight") ||
+      name.ends_with("self_attn.q_proj.bias"))
+    return config.numHeads;
+  if (name.ends_with("self_attn.k_proj.weight") ||
+      name.ends_with("self_attn.k_proj.bias"))
+    return config.numKvHeads;
+  return 0;
+}
+
 Error GgufModel::readStored(const TensorInfo &tensor,
                             llvm::MutableArrayRef<float> out) const {
   const GgufTensorInfo *info = file->lookupTensor(tensor.sourceName);
@@ -167,15 +190,8 @@ Error GgufModel::readStored(const TensorInfo &tensor,
     return err;
   // Undo llama.cpp's q/k permutation: within each head, stored row 2i + s
   // (adjacent-pair RoPE) is Hugging Face row s * d/2 + i (half-split RoPE).
-  int64_t heads = 0;
-  StringRef name = tensor.name;
-  if (name.ends_with("self_attn.q_proj.weight") ||
-      name.ends_with("self_attn.q_proj.bias"))
-    heads = config.numHeads;
-  else if (name.ends_with("self_attn.k_proj.weight") ||
-           name.ends_with("self_attn.k_proj.bias"))
-    heads = config.numKvHeads;
-  if (heads == 0 || config.architecture != "llama")
+  int64_t heads = getPermutedHeads(tensor);
+  if (heads == 0)
     return Error::success();
   int64_t rows = tensor.shape.empty() ? 1 : tensor.shape[0];
   int64_t cols = tensor.numElements / std::max<int64_t>(rows, 1);

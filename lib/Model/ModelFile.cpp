@@ -55,6 +55,28 @@ Expected<std::vector<float>> ModelFile::read(StringRef name) const {
   return values;
 }
 
+Expected<llvm::ArrayRef<uint8_t>>
+ModelFile::readStoredBytes(StringRef name) const {
+  const TensorInfo *tensor = lookupTensor(name);
+  if (!tensor)
+    return llvm::createStringError(path + ": no tensor named '" + name + "'");
+  if (isReordered(*tensor))
+    return llvm::createStringError(
+        path + ": tensor '" + tensor->sourceName +
+        "' is stored in another layout (llama.cpp's q/k permutation); its "
+        "stored bytes are not the canonical tensor");
+  std::optional<int64_t> bytes =
+      getStorageBytes(tensor->type, tensor->numElements);
+  llvm::ArrayRef<uint8_t> data = getStoredBytes(*tensor);
+  if (!bytes || static_cast<int64_t>(data.size()) != *bytes)
+    return llvm::createStringError(llvm::formatv(
+        "{0}: tensor '{1}' holds {2} bytes, not the storage of {3} {4} "
+        "elements",
+        path, tensor->sourceName, data.size(), tensor->numElements,
+        getTensorTypeName(tensor->type)));
+  return data;
+}
+
 Error qpal::model::verifyConfig(const ModelConfig &c) {
   auto fail = [](const llvm::Twine &message) {
     return llvm::createStringError("invalid model config: " + message);

@@ -55,6 +55,8 @@ public:
 protected:
   Error readStored(const TensorInfo &tensor,
                    llvm::MutableArrayRef<float> out) const override;
+  llvm::ArrayRef<uint8_t>
+  getStoredBytes(const TensorInfo &tensor) const override;
 
 private:
   Error readConfig(StringRef configPath);
@@ -268,6 +270,13 @@ Error SafetensorsModel::readStored(const TensorInfo &tensor,
   size_t index = &tensor - tensors.data();
   const SafetensorsFile &shard = *shards[tensorShard[index]];
   return shard.readTensor(*shard.lookupTensor(tensor.sourceName), out);
+}
+
+llvm::ArrayRef<uint8_t>
+SafetensorsModel::getStoredBytes(const TensorInfo &tensor) const {
+  size_t index = &tensor - tensors.data();
+  const SafetensorsFile &shard = *shards[tensorShard[index]];
+  return shard.getTensorData(*shard.lookupTensor(tensor.sourceName));
 }
 
 Expected<std::unique_ptr<ModelFile>>

@@ -190,6 +190,31 @@ bool qpal::model::isBlockQuantized(TensorType type) {
   return getBlockElements(type) > 1;
 }
 
+bool qpal::model::isScaledBlockFormat(TensorType type) {
+  switch (type) {
+  case TensorType::Q4_0:
+  case TensorType::Q4_1:
+  case TensorType::Q5_0:
+  case TensorType::Q5_1:
+  case TensorType::Q8_0:
+    return true;
+  default:
+    return false;
+  }
+}
+
+std::optional<TensorType> qpal::model::tensorTypeFromName(StringRef name) {
+  for (uint32_t id = 0; id <= 30; ++id)
+    if (std::optional<TensorType> type = tensorTypeFromGgmlId(id);
+        type && getTensorTypeName(*type) == name)
+      return type;
+  for (TensorType type : {TensorType::U8, TensorType::Bool, TensorType::F8E4M3,
+                          TensorType::F8E5M2})
+    if (getTensorTypeName(type) == name)
+      return type;
+  return std::nullopt;
+}
+
 std::optional<int64_t> qpal::model::getStorageBytes(TensorType type,
                                                     int64_t numElements) {
   int64_t blockElements = getBlockElements(type);

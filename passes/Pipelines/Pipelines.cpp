@@ -124,6 +124,11 @@ struct LowerModelPipelineOptions
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("NVIDIA chip for target=nvptx"),
       llvm::cl::init("sm_90")};
+  PassOptions::Option<bool> denseEmbedding{
+      *this, "dense-embedding",
+      llvm::cl::desc("Keep the embedding table in f32, not in the model "
+                     "file's format"),
+      llvm::cl::init(false)};
 };
 
 /// The options of qpal-gpu-model-to-llvm.
@@ -151,6 +156,7 @@ void qpal::buildLowerModelPipeline(OpPassManager &pm,
   pm.addPass(createQuantizeWeightsPass(quantize));
   MaterializeWeightsPassOptions materialize;
   materialize.model = options.model;
+  materialize.denseEmbedding = options.denseEmbedding;
   pm.addPass(createMaterializeWeightsPass(materialize));
   OutlineStepsPassOptions outline;
   outline.batches.assign(options.batches.begin(), options.batches.end());
@@ -271,6 +277,7 @@ void qpal::registerQPalPipelines() {
         options.cpuIsa = cl.cpuIsa;
         options.target = cl.target;
         options.chip = cl.chip;
+        options.denseEmbedding = cl.denseEmbedding;
         buildLowerModelPipeline(pm, options);
       });
   PassPipelineRegistration<>(

@@ -37,6 +37,8 @@ namespace {
 struct WeightUse {
   /// Whether every reader is a linear layer quantized as #qpal.f16.
   bool allF16 = true;
+  /// Whether every reader is an embedding lookup.
+  bool allEmbedding = true;
   /// The first reader, for messages.
   Operation *reader = nullptr;
 };
@@ -66,6 +68,8 @@ struct MaterializeWeightsPass final
       auto linear = dyn_cast<LinearOp>(op);
       if (!linear || !isa_and_nonnull<F16Attr>(linear.getQuantizerAttr()))
         use.allF16 = false;
+      if (!isa<EmbeddingOp>(op))
+        use.allEmbedding = false;
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
@@ -84,6 +88,7 @@ struct MaterializeWeightsPass final
 
     // Every value is read and checked before any weight is changed.
     SmallVector<std::pair<WeightOp, ElementsAttr>> values;
+    SmallVector<std::pair<WeightOp, StringAttr>> storages;
     for (auto &[op, use] : uses) {
       auto weight = cast<WeightOp>(op);
       RankedTensorType type = weight.getTensorType();
@@ -102,6 +107,17 @@ struct MaterializeWeightsPass final
         return signalPassFailure();
       }
       std::string key = weight.getSymName().str();
+      if (use.allEmbedding && !denseEmbedding) {
+        FailureOr<std::pair<ElementsAttr, StringAttr>> stored =
+            readStoredTable(**file, name, weight, key);
+        if (failed(stored))
+          return signalPassFailure();
+        if (stored->first) {
+          values.emplace_back(weight, stored->first);
+          storages.push_back({weight, stored->second});
+          continue;
+        }
+      }
       if (use.allF16) {
         std::vector<uint16_t> halves(read->size());
         for (size_t i = 0; i < read->size(); ++i) {
@@ -131,6 +147,62 @@ struct MaterializeWeightsPass final
     }
     for (auto &[weight, value] : values)
       weight.setValueAttr(value);
+    for (auto &[weight, storage] : storages)
+      weight.setStorageAttr(storage);
+  }
+
+  /// The embedding table `name` as the model file stores it, when a compiled
+  /// model can read that storage: f16 or bf16 elements, or a ggml block
+  /// format's bytes with the storage's name. A null value for any other
+  /// storage (the caller stores f32).
+  FailureOr<std::pair<ElementsAttr, StringAttr>>
+  readStoredTable(const model::ModelFile &file, StringRef name, WeightOp weight,
+                  StringRef key) {
+    const model::TensorInfo *tensor = file.lookupTensor(name);
+    RankedTensorType type = weight.getTensorType();
+    model::TensorType format = tensor->type;
+    Builder builder(&getContext());
+    Type element;
+    SmallVector<int64_t> shape(type.getShape());
+    StringAttr storage;
+    if (format == model::TensorType::F16) {
+      element = builder.getF16Type();
+    } else if (format == model::TensorType::BF16) {
+      element = builder.getBF16Type();
+    } else if (model::isScaledBlockFormat(format) && type.getRank() == 2 &&
+               type.getDimSize(1) % model::getBlockElements(format) == 0) {
+      element = builder.getI8Type();
+      shape[1] = type.getDimSize(1) / model::getBlockElements(format) *
+                 model::getBlockBytes(format);
+      storage = builder.getStringAttr(model::getTensorTypeName(format));
+    } else {
+      return std::pair<ElementsAttr, StringAttr>();
+    }
+    llvm::Expected<ArrayRef<uint8_t>> bytes = file.readStoredBytes(name);
+    if (!bytes) {
+      weight.emitOpError() << "cannot read '" << name << "' from '"
+                           << file.getPath()
+                           << "': " << llvm::toString(bytes.takeError());
+      return failure();
+    }
+    auto valueType = RankedTensorType::get(shape, element);
+    int64_t expected =
+        valueType.getNumElements() * (element.getIntOrFloatBitWidth() / 8);
+    if (static_cast<int64_t>(bytes->size()) != expected) {
+      weight.emitOpError() << "'" << name << "' in '" << file.getPath()
+                           << "' has " << bytes->size() << " bytes, the IR's "
+                           << type << " in " << model::getTensorTypeName(format)
+                           << " takes " << expected;
+      return failure();
+    }
+    return std::pair<ElementsAttr, StringAttr>(
+        DenseResourceElementsAttr::get(
+            valueType, key,
+            HeapAsmResourceBlob::allocateAndCopyWithAlign(
+                ArrayRef<char>(reinterpret_cast<const char *>(bytes->data()),
+                               bytes->size()),
+                alignof(uint64_t))),
+        storage);
   }
 };
 

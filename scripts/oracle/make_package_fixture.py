@@ -11,13 +11,20 @@ The vocabulary: three control tokens (<|endoftext|> is BOS and EOS,
 31 merges of common English pairs. Text made of those characters tokenizes
 without loss.
 
-Usage: make_package_fixture.py IN.gguf OUT.gguf
+With --embedding-type T (q4_0, q4_1, q5_0, q5_1, q8_0), token_embd.weight is
+quantized to T by the `gguf` package: the tables compiled packages keep in
+the model file's format and decode in place
+(test/Model/Inputs/tiny-llama-vocab-embd-T.gguf).
+
+Usage: make_package_fixture.py IN.gguf OUT.gguf [--embedding-type T]
 """
 
-import sys
+import argparse
 
 import numpy as np
+from gguf import GGMLQuantizationType as Q
 from gguf import GGUFReader, GGUFValueType as V, GGUFWriter
+from gguf.quants import dequantize, quantize
 
 CONTROL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 SINGLES = list("abcdefghijklmnopqrstuvwxyz") + ["\u0120", "\u010a", ".", ","]
@@ -32,7 +39,7 @@ MERGES = [
 ]
 
 
-def main(src, dst):
+def main(src, dst, embedding_type=None):
     reader = GGUFReader(src)
     writer = GGUFWriter(dst, "llama")
     skip = {"GGUF.version", "GGUF.tensor_count", "GGUF.kv_count",
@@ -60,6 +67,12 @@ def main(src, dst):
     writer.add_add_bos_token(False)
     for tensor in reader.tensors:
         data = np.array(tensor.data)
+        if tensor.name == "token_embd.weight" and embedding_type is not None:
+            qtype = Q[embedding_type.upper()]
+            values = dequantize(data, tensor.tensor_type).astype(np.float32)
+            writer.add_tensor(tensor.name, quantize(values, qtype),
+                              raw_dtype=qtype)
+            continue
         writer.add_tensor(tensor.name, data,
                           raw_shape=list(reversed(tensor.shape.tolist())),
                           raw_dtype=tensor.tensor_type)
@@ -70,4 +83,10 @@ def main(src, dst):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("src")
+    parser.add_argument("dst")
+    parser.add_argument("--embedding-type",
+                        choices=["q4_0", "q4_1", "q5_0", "q5_1", "q8_0"])
+    args = parser.parse_args()
+    main(args.src, args.dst, args.embedding_type)

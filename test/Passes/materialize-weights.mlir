@@ -50,11 +50,12 @@ func.func @readers(%x: tensor<?x32xf32>, %h: tensor<?x48xf32>) -> (tensor<?x32xf
 // -----
 
 // Without a `source`, the weight's name is the tensor's name. The embedding
-// table and the LM head are read in f32.
+// table keeps the file's f16 (materialize-weights-embedding.mlir has the
+// other storages); the LM head is read in f32.
 // CHECK-LABEL: module {
-// CHECK-NEXT: qpal.weight @model.embed_tokens.weight : tensor<64x32xf32> {value = dense_resource<model.embed_tokens.weight> : tensor<64x32xf32>}
+// CHECK-NEXT: qpal.weight @model.embed_tokens.weight : tensor<64x32xf32> {value = dense_resource<model.embed_tokens.weight> : tensor<64x32xf16>}
 // CHECK-NEXT: qpal.weight @lm_head.weight : tensor<64x32xf32> {value = dense_resource<lm_head.weight> : tensor<64x32xf32>}
-// CHECK: model.embed_tokens.weight: "0x04000000{{[0-9A-F]+"}},
+// CHECK: model.embed_tokens.weight: "0x08000000{{[0-9A-F]+"}},
 // CHECK-NEXT: lm_head.weight: "0x04000000{{[0-9A-F]+"}}
 qpal.weight @model.embed_tokens.weight : tensor<64x32xf32>
 qpal.weight @lm_head.weight : tensor<64x32xf32>

@@ -173,6 +173,11 @@ static cl::opt<std::string> emitMlirPath(
     "emit-mlir", cl::sub(compileCommand), cl::cat(driver::category()),
     cl::desc("Also write the lowered module (before LLVM), resources elided"),
     cl::value_desc("file"));
+static cl::opt<bool> denseEmbedding(
+    "dense-embedding", cl::sub(compileCommand), cl::cat(driver::category()),
+    cl::desc("Store the embedding table in f32 (by default it keeps the "
+             "model file's f16, bf16, q4_0, q4_1, q5_0, q5_1 or q8_0, "
+             "decoded as it is read)"));
 static cl::opt<bool> gpuModelOpsOnCpu(
     "test-gpu-model-ops-on-cpu", cl::sub(compileCommand),
     cl::cat(driver::category()), cl::Hidden,
@@ -581,6 +586,7 @@ static int runCompile() {
       options.chip = chipName;
     }
     options.gpuModelOpsOnCpu = gpuModelOpsOnCpu && !gpu;
+    options.denseEmbedding = denseEmbedding;
     buildLowerModelPipeline(pm, options);
     mlir::LogicalResult lowered = pm.run(root);
     context.registerActionHandler(nullptr);

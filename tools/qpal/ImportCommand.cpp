@@ -118,7 +118,8 @@ FailureOr<FlatSymbolRefAttr> ModelImporter::declare(StringRef name,
   auto weight = WeightOp::create(
       builder, loc, builder.getStringAttr(symbol),
       TypeAttr::get(RankedTensorType::get(shape, builder.getF32Type())),
-      builder.getStringAttr(name), /*value=*/ElementsAttr());
+      builder.getStringAttr(name), /*value=*/ElementsAttr(),
+      /*storage=*/StringAttr());
   return FlatSymbolRefAttr::get(weight.getSymNameAttr());
 }
 

@@ -142,6 +142,14 @@ public:
   llvm::Error readInto(llvm::StringRef name,
                        llvm::MutableArrayRef<float> out) const;
 
+  /// Returns the bytes of tensor `name` (canonical) exactly as the file
+  /// stores them, in its storage type (`lookupTensor(name)->type`): the
+  /// canonical layout, with no conversion. Fails for a tensor whose canonical
+  /// layout differs from the stored one (GGUF's permuted q/k projections of
+  /// a Llama model). The bytes live as long as the model file.
+  llvm::Expected<llvm::ArrayRef<uint8_t>>
+  readStoredBytes(llvm::StringRef name) const;
+
   /// Returns the GGUF file behind this model, or null for other formats.
   virtual const GgufFile *getGguf() const { return nullptr; }
 
@@ -151,6 +159,11 @@ protected:
   /// Reads `tensor` as stored in the file (no layout change) into `out`.
   virtual llvm::Error readStored(const TensorInfo &tensor,
                                  llvm::MutableArrayRef<float> out) const = 0;
+  /// Returns `tensor`'s bytes as stored in the file.
+  virtual llvm::ArrayRef<uint8_t>
+  getStoredBytes(const TensorInfo &tensor) const = 0;
+  /// Returns true when reading `tensor` reorders what the file stores.
+  virtual bool isReordered(const TensorInfo &tensor) const { return false; }
   /// Adds `tensor` to the table; fails on a duplicate canonical name.
   llvm::Error addTensor(TensorInfo tensor);
 

@@ -68,6 +68,9 @@ std::optional<TensorType> tensorTypeFromSafetensorsName(llvm::StringRef name);
 /// Returns the type's name as ggml prints it ("q4_1", "f32", "bf16", ...).
 llvm::StringRef getTensorTypeName(TensorType type);
 
+/// Returns the type `getTensorTypeName` names `name`, or std::nullopt.
+std::optional<TensorType> tensorTypeFromName(llvm::StringRef name);
+
 /// Returns how many elements one block of `type` holds (1 for plain types,
 /// 32 for Q4_0..Q8_0, 256 for the K-quants).
 int64_t getBlockElements(TensorType type);
@@ -82,6 +85,12 @@ std::optional<int64_t> getStorageBytes(TensorType type, int64_t numElements);
 
 /// Returns true when `type` is a ggml block-quantized type.
 bool isBlockQuantized(TensorType type);
+
+/// Returns true for ggml's 32-element blocks with one f16 scale (and, for
+/// the `_1` formats, one f16 minimum) per block: Q4_0, Q4_1, Q5_0, Q5_1 and
+/// Q8_0. A compiled model decodes these in place (`qpal.weight`'s
+/// `storage`); the K-quants' nested scales it does not.
+bool isScaledBlockFormat(TensorType type);
 
 /// Dequantizes `out.size()` elements stored as `type` in `data` into `out`.
 /// `out.size()` must be a whole number of blocks and `data` must hold exactly

@@ -60,6 +60,9 @@ struct LowerModelOptions {
   /// (parallel loop nests, no allocation inside one), run sequentially,
   /// so that the GPU's lowering of them is checked on the CPU.
   bool gpuModelOpsOnCpu = false;
+  /// Keep the embedding table in f32, not in the model file's format (see
+  /// qpal-materialize-weights).
+  bool denseEmbedding = false;
 };
 
 /// Adds qpal-lower-model: quantize the weights, materialize the dense

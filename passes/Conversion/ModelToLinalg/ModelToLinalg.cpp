@@ -281,7 +281,93 @@ template <typename Op> struct WeightPattern : OpConversionPattern<Op> {
   const WeightGlobals &weights;
 };
 
-/// qpal.embedding: each row gathers its token's table row.
+/// Element `col` of row `row` of a table stored in the ggml block format
+/// `format` (`table`: rows x bytes-per-row of i8), decoded as lib/Model's
+/// `dequantize` decodes it: the block's f16 scale d (and minimum m), the
+/// element's 4-, 5- or 8-bit code q, then q * d (+ m) in f32, a product and
+/// a sum, never fused.
+Value decodeBlockElement(OpBuilder &b, Location loc, Value table, Value row,
+                         Value col, model::TensorType format) {
+  using model::TensorType;
+  Type i32 = b.getI32Type(), i16 = b.getI16Type(), f32 = b.getF32Type();
+  auto index = [&](int64_t value) { return constIndex(b, loc, value); };
+  auto i32Const = [&](int64_t value) {
+    return arith::ConstantIntOp::create(b, loc, i32, value).getResult();
+  };
+  int64_t blockElements = model::getBlockElements(format);
+  Value block = arith::DivUIOp::create(b, loc, col, index(blockElements));
+  Value base =
+      arith::MulIOp::create(b, loc, block, index(model::getBlockBytes(format)));
+  Value element = arith::RemUIOp::create(b, loc, col, index(blockElements));
+  // The byte at `offset` (an index value) from the block's start.
+  auto byteAt = [&](Value offset) {
+    Value at = arith::AddIOp::create(b, loc, base, offset);
+    return tensor::ExtractOp::create(b, loc, table, ValueRange{row, at})
+        .getResult();
+  };
+  auto half = [&](int64_t offset) {
+    Value low = arith::ExtUIOp::create(b, loc, i16, byteAt(index(offset)));
+    Value high = arith::ExtUIOp::create(b, loc, i16, byteAt(index(offset + 1)));
+    high = arith::ShLIOp::create(b, loc, high,
+                                 arith::ConstantIntOp::create(b, loc, i16, 8));
+    Value bits = arith::OrIOp::create(b, loc, low, high);
+    Value value = arith::BitcastOp::create(b, loc, b.getF16Type(), bits);
+    return arith::ExtFOp::create(b, loc, f32, value).getResult();
+  };
+  bool hasMin = format == TensorType::Q4_1 || format == TensorType::Q5_1;
+  Value scale = half(0);
+  Value min = hasMin ? half(2) : Value();
+  Value code;
+  if (format == TensorType::Q8_0) {
+    code = arith::SIToFPOp::create(
+        b, loc, f32, byteAt(arith::AddIOp::create(b, loc, element, index(2))));
+  } else {
+    // Elements i and i + 16 share byte i % 16 of the nibbles: the low
+    // nibble, then the high.
+    int64_t nibbles = format == TensorType::Q4_0   ? 2
+                      : format == TensorType::Q4_1 ? 4
+                      : format == TensorType::Q5_0 ? 6
+                                                   : 8;
+    Value inBytes = arith::RemUIOp::create(b, loc, element, index(16));
+    Value packed = arith::ExtUIOp::create(
+        b, loc, i32,
+        byteAt(arith::AddIOp::create(b, loc, inBytes, index(nibbles))));
+    Value element32 = arith::IndexCastUIOp::create(b, loc, i32, element);
+    Value shift = arith::ShLIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, element32, i32Const(4)),
+        i32Const(2));
+    Value q = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, packed, shift), i32Const(15));
+    bool fiveBit = format == TensorType::Q5_0 || format == TensorType::Q5_1;
+    if (fiveBit) {
+      // The fifth bits: bit i of the little-endian 32-bit qh after the
+      // scale(s).
+      int64_t qh = hasMin ? 4 : 2;
+      Value byteIndex = arith::AddIOp::create(
+          b, loc, arith::ShRUIOp::create(b, loc, element, index(3)), index(qh));
+      Value bits = arith::ExtUIOp::create(b, loc, i32, byteAt(byteIndex));
+      Value bit = arith::AndIOp::create(
+          b, loc,
+          arith::ShRUIOp::create(
+              b, loc, bits,
+              arith::AndIOp::create(b, loc, element32, i32Const(7))),
+          i32Const(1));
+      q = arith::OrIOp::create(b, loc, q,
+                               arith::ShLIOp::create(b, loc, bit, i32Const(4)));
+    }
+    if (!hasMin)
+      q = arith::SubIOp::create(b, loc, q, i32Const(fiveBit ? 16 : 8));
+    code = hasMin ? arith::UIToFPOp::create(b, loc, f32, q).getResult()
+                  : arith::SIToFPOp::create(b, loc, f32, q).getResult();
+  }
+  Value value = arith::MulFOp::create(b, loc, code, scale);
+  if (min)
+    value = arith::AddFOp::create(b, loc, value, min);
+  return value;
+}
+
+/// qpal.embedding: each row gathers its token's table row, decoding it when
+/// the table keeps a ggml block format (the weight's `storage`).
 struct EmbeddingLowering : WeightPattern<EmbeddingOp> {
   using WeightPattern::WeightPattern;
   LogicalResult
@@ -295,6 +381,10 @@ struct EmbeddingLowering : WeightPattern<EmbeddingOp> {
     if (!type.hasStaticShape())
       return rewriter.notifyMatchFailure(op, "expects static shapes (a step "
                                              "entry point's)");
+    auto weight =
+        SymbolTable::lookupNearestSymbolFrom<WeightOp>(op, op.getTableAttr());
+    std::optional<model::TensorType> format =
+        weight ? weight.getStorageFormat() : std::nullopt;
     Value tableTensor = getWeightTensor(rewriter, loc, *table);
     MLIRContext *context = rewriter.getContext();
     AffineMap rows = AffineMap::get(2, 0, getAffineDimExpr(0, context));
@@ -303,6 +393,8 @@ struct EmbeddingLowering : WeightPattern<EmbeddingOp> {
         [&](OpBuilder &b, Location l, ValueRange idx, ValueRange args) {
           Value id =
               arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+          if (format)
+            return decodeBlockElement(b, l, tableTensor, id, idx[1], *format);
           Value value = tensor::ExtractOp::create(b, l, tableTensor,
                                                   ValueRange{id, idx[1]});
           if (!value.getType().isF32())

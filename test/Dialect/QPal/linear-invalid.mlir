@@ -17,14 +17,48 @@ qpal.weight @w : tensor<0x4xf32>
 // -----
 
 // A weight's value (set by qpal-materialize-weights) has the weight's shape.
-// expected-error @+1 {{'qpal.weight' op expects a value of shape 4, 4 in f32 or f16, got 'tensor<4x2xf32>'}}
+// expected-error @+1 {{'qpal.weight' op expects a value of shape 4, 4 in f32, f16 or bf16, got 'tensor<4x2xf32>'}}
 qpal.weight @w : tensor<4x4xf32> {value = dense<1.0> : tensor<4x2xf32>}
 
 // -----
 
-// The kernels read weight values in f32 or f16 only.
-// expected-error @+1 {{'qpal.weight' op expects a value of shape 4, 4 in f32 or f16, got 'tensor<4x4xbf16>'}}
-qpal.weight @w : tensor<4x4xf32> {value = dense<1.0> : tensor<4x4xbf16>}
+// The kernels read weight values in f32, f16 or bf16 only.
+// expected-error @+1 {{'qpal.weight' op expects a value of shape 4, 4 in f32, f16 or bf16, got 'tensor<4x4xf64>'}}
+qpal.weight @w : tensor<4x4xf32> {value = dense<1.0> : tensor<4x4xf64>}
+
+// -----
+
+// A ggml block storage: only the formats a compiled model decodes in place.
+// expected-error @+1 {{'qpal.weight' op expects a storage of q4_0, q4_1, q5_0, q5_1 or q8_0, got 'q4_K'}}
+qpal.weight @w : tensor<4x256xf32> {storage = "q4_K", value = dense<1> : tensor<4x144xi8>}
+
+// -----
+
+// expected-error @+1 {{'qpal.weight' op expects a rank-2 weight whose rows are whole q8_0 blocks of 32 elements, got 'tensor<4x48xf32>'}}
+qpal.weight @w : tensor<4x48xf32> {storage = "q8_0", value = dense<1> : tensor<4x51xi8>}
+
+// -----
+
+// expected-error @+1 {{'qpal.weight' op expects a value with its storage 'q4_1'}}
+qpal.weight @w : tensor<4x64xf32> {storage = "q4_1"}
+
+// -----
+
+// Two q4_1 blocks of 20 bytes per row.
+// expected-error @+1 {{'qpal.weight' op expects a value of 4x40 i8 (its rows' q4_1 blocks), got 'tensor<4x64xi8>'}}
+qpal.weight @w : tensor<4x64xf32> {storage = "q4_1", value = dense<1> : tensor<4x64xi8>}
+
+// -----
+
+// expected-error @+1 {{'qpal.weight' op expects 160 bytes in the value's resource blob, got 16}}
+qpal.weight @w : tensor<4x64xf32> {storage = "q4_1", value = dense_resource<short> : tensor<4x40xi8>}
+{-#
+  dialect_resources: {
+    builtin: {
+      short: "0x010000000000803F0000803F0000803F0000803F"
+    }
+  }
+#-}
 
 // -----
 

@@ -111,6 +111,45 @@ TEST(Safetensors, AllSourcesReadTheSameTensors) {
   EXPECT_EQ(gguf->getConfig().ropeScaling.frequencyFactors.size(), 4u);
 }
 
+/// The stored bytes of a tensor (what a compiled package keeps for an
+/// embedding table) dequantize to exactly what `read` gives, from every
+/// source; a tensor whose canonical layout is not the stored one (GGUF's
+/// permuted q projection) is refused, naming it.
+TEST(ModelFile, StoredBytesAreTheTensor) {
+  for (const char *name :
+       {"tiny-llama", "tiny-llama-sharded", "tiny-llama.gguf",
+        "tiny-llama-vocab-embd-q4_1.gguf", "tiny-llama-vocab-embd-q5_0.gguf",
+        "tiny-llama-vocab-embd-q8_0.gguf"}) {
+    std::unique_ptr<ModelFile> model = open(name);
+    ASSERT_TRUE(model);
+    const TensorInfo *table = model->lookupTensor("model.embed_tokens.weight");
+    ASSERT_TRUE(table);
+    auto bytes = model->readStoredBytes(table->name);
+    ASSERT_TRUE(static_cast<bool>(bytes)) << toString(bytes.takeError());
+    EXPECT_EQ(static_cast<int64_t>(bytes->size()),
+              *getStorageBytes(table->type, table->numElements))
+        << name;
+    std::vector<float> decoded(table->numElements);
+    ASSERT_FALSE(static_cast<bool>(dequantize(table->type, *bytes, decoded)));
+    auto values = model->read(table->name);
+    ASSERT_TRUE(static_cast<bool>(values));
+    EXPECT_EQ(decoded, *values) << name;
+  }
+  std::unique_ptr<ModelFile> gguf = open("tiny-llama.gguf");
+  ASSERT_TRUE(gguf);
+  auto q = gguf->readStoredBytes("model.layers.0.self_attn.q_proj.weight");
+  ASSERT_FALSE(static_cast<bool>(q));
+  EXPECT_NE(toString(q.takeError())
+                .find("tensor 'blk.0.attn_q.weight' is stored in another "
+                      "layout (llama.cpp's q/k permutation)"),
+            std::string::npos);
+  // The sharded safetensors' q projection is stored canonically.
+  std::unique_ptr<ModelFile> sharded = open("tiny-llama-sharded");
+  ASSERT_TRUE(sharded);
+  EXPECT_TRUE(static_cast<bool>(
+      sharded->readStoredBytes("model.layers.0.self_attn.q_proj.weight")));
+}
+
 /// The evaluator gives numpy's float64 logits from every source: the RoPE
 /// layout is handled per format, and llama3 scaling matches rope_freqs.
 TEST(Safetensors, LogitsMatchNumpyForEverySource) {

@@ -13,6 +13,7 @@
 #ifndef QPAL_DIALECT_QPAL_QPALDIALECT_H
 #define QPAL_DIALECT_QPAL_QPALDIALECT_H
 
+#include "qpal/Model/TensorType.h"
 #include "qpal/Quant/QuantizerSpec.h"
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"

@@ -39,19 +39,32 @@ def QPal_WeightOp : QPal_Op<"weight", [Symbol]> {
 
     `value`, when present, holds the weight's values (set by
     `qpal-materialize-weights`, as a resource blob): the weight's shape with
-    the element type it is stored in, f32, or f16 for a linear layer whose
-    quantizer is `#qpal.f16`.
+    the element type it is stored in, f32, f16 or bf16 (f16 for a linear
+    layer whose quantizer is `#qpal.f16`; an embedding table keeps the model
+    file's f16 or bf16).
+
+    `storage`, when present, names the ggml block format `value` holds the
+    weight in, exactly the model file's bytes: `q4_0`, `q4_1`, `q5_0`,
+    `q5_1` or `q8_0` (32 elements per block, one f16 scale and, for the `_1`
+    formats, one f16 minimum each). The value is then `rows x bytes-per-row`
+    of i8, and only `qpal.embedding` reads the weight: it decodes the rows it
+    gathers, as the model reader dequantizes them. An embedding table is
+    the largest tensor of a small model, and a step reads one row of it per
+    token.
 
     ```mlir
     qpal.weight @blk0_q : tensor<576x576xf32> {source = "blk.0.attn_q.weight"}
     qpal.weight @norm : tensor<576xf32>
         {value = dense_resource<norm> : tensor<576xf32>}
+    qpal.weight @embed : tensor<49152x576xf32> {storage = "q8_0",
+        value = dense_resource<embed> : tensor<49152x612xi8>}
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<AnyStaticShapeTensor>:$type,
                        OptionalAttr<StrAttr>:$source,
-                       OptionalAttr<ElementsAttr>:$value);
+                       OptionalAttr<ElementsAttr>:$value,
+                       OptionalAttr<StrAttr>:$storage);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -59,6 +72,9 @@ def QPal_WeightOp : QPal_Op<"weight", [Symbol]> {
     ::mlir::RankedTensorType getTensorType() {
       return ::llvm::cast<::mlir::RankedTensorType>(getType());
     }
+    /// The ggml block format of `value` (`storage`), or std::nullopt when
+    /// the value holds elements.
+    std::optional<::qpal::model::TensorType> getStorageFormat();
   }];
 }
 
