@@ -4,14 +4,15 @@
 shipped Q4_1 file, measured side by side in one run on this machine.
 
 For each package: `qpal-run --bench` (prefill of --prompt-tokens, then
-batch-1 greedy decode of --decode-tokens; median of 3 after a warm-up) and
+batch-1 greedy decode of --decode-tokens; median of 3 after a warm-up, in
+--rounds rounds that interleave the engines) and
 `qpal-run --perplexity` (the project's protocol: State of the Union
 2010-2021, first 8192 tokens, windows of 512). llama.cpp (llama-cpp-python)
 runs the same prefill and decode with the same thread count; its perplexity
 under the same protocol is test/Model/Inputs/smollm2-llamacpp.json's.
 
 Usage: smollm2_package.py --qpal-run BIN --gguf Q4_1.gguf [--threads 2]
-           [--perplexity] NAME=PACKAGE.qpal ...
+           [--rounds 3] [--perplexity] NAME=PACKAGE.qpal ...
 Prints a Markdown table (and --json FILE writes the numbers).
 """
 
@@ -24,38 +25,52 @@ import sys
 import time
 
 
-def bench_llamacpp(gguf, threads, prompt_tokens, decode_tokens, repeats):
-    import llama_cpp
-    import numpy as np
-    from llama_cpp import Llama
+class LlamaCpp:
+    """llama.cpp on the shipped file, loaded once, measured per round."""
 
-    llm = Llama(model_path=gguf, n_ctx=prompt_tokens + decode_tokens + 8,
-                n_threads=threads, n_threads_batch=threads,
-                n_batch=prompt_tokens, verbose=False)
-    text = ("The State of the Union is strong, and the people of this "
-            "nation have worked hard to make it so. ") * 40
-    prompt = llm.tokenize(text.encode())[:prompt_tokens]
-    assert len(prompt) == prompt_tokens
-    prefill, decode = [], []
-    for r in range(repeats + 1):
-        llm.reset()
-        start = time.perf_counter()
-        llm.eval(prompt)
-        middle = time.perf_counter()
-        vocab = llm.n_vocab()
-        for _ in range(decode_tokens):
-            # The last token's logits, straight from llama.cpp.
-            logits = np.ctypeslib.as_array(
-                llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(vocab,))
-            llm.eval([int(np.argmax(logits))])
-        end = time.perf_counter()
-        if r:  # the first run warms up
-            prefill.append(middle - start)
-            decode.append(end - middle)
-    return {
-        "prefill_tokens_per_second": prompt_tokens / statistics.median(prefill),
-        "decode_tokens_per_second": decode_tokens / statistics.median(decode),
-    }
+    def __init__(self, gguf, threads, prompt_tokens, decode_tokens):
+        import llama_cpp
+        from llama_cpp import Llama
+
+        self.llama_cpp = llama_cpp
+        self.decode_tokens = decode_tokens
+        self.llm = Llama(model_path=gguf,
+                         n_ctx=prompt_tokens + decode_tokens + 8,
+                         n_threads=threads, n_threads_batch=threads,
+                         n_batch=prompt_tokens, verbose=False)
+        text = ("The State of the Union is strong, and the people of this "
+                "nation have worked hard to make it so. ") * 40
+        self.prompt = self.llm.tokenize(text.encode())[:prompt_tokens]
+        assert len(self.prompt) == prompt_tokens
+
+    def bench(self, repeats):
+        """Median prefill and decode tokens/s of `repeats` runs after a
+        warm-up, as `qpal-run --bench` measures."""
+        import numpy as np
+
+        llm = self.llm
+        prefill, decode = [], []
+        for r in range(repeats + 1):
+            llm.reset()
+            start = time.perf_counter()
+            llm.eval(self.prompt)
+            middle = time.perf_counter()
+            vocab = llm.n_vocab()
+            for _ in range(self.decode_tokens):
+                logits = np.ctypeslib.as_array(
+                    self.llama_cpp.llama_get_logits_ith(llm.ctx, -1),
+                    shape=(vocab,))
+                llm.eval([int(np.argmax(logits))])
+            end = time.perf_counter()
+            if r:  # the first run warms up
+                prefill.append(middle - start)
+                decode.append(end - middle)
+        return {
+            "prefill_tokens_per_second":
+                len(self.prompt) / statistics.median(prefill),
+            "decode_tokens_per_second":
+                self.decode_tokens / statistics.median(decode),
+        }
 
 
 def run_json(cmd):
@@ -71,6 +86,7 @@ def main():
     p.add_argument("--prompt-tokens", type=int, default=128)
     p.add_argument("--decode-tokens", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--perplexity", action="store_true")
     p.add_argument("--json")
     p.add_argument("packages", nargs="+", metavar="NAME=PACKAGE")
@@ -79,42 +95,69 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     reference = json.load(open(os.path.join(
         here, "..", "..", "test", "Model", "Inputs", "smollm2-llamacpp.json")))
-    rows = []
-    llama = bench_llamacpp(a.gguf, a.threads, a.prompt_tokens,
-                           a.decode_tokens, a.repeats)
-    llama["name"] = "llama.cpp, shipped Q4_1"
-    llama["bits"] = 4.5 + 0.5  # Q4_1: 4-bit codes, f16 scale and min per 32
-    llama["perplexity"] = reference.get("perplexity")
-    rows.append(llama)
-    for spec in a.packages:
-        name, path = spec.split("=", 1)
+    # Rounds interleave the engines (llama.cpp, then each package), so that
+    # a slow stretch of this (shared, virtual) machine falls on all of them;
+    # each figure is the median over rounds of a round's median.
+    llama = LlamaCpp(a.gguf, a.threads, a.prompt_tokens, a.decode_tokens)
+    packages = [spec.split("=", 1) for spec in a.packages]
+    samples = [[] for _ in range(len(packages) + 1)]
+    for _ in range(a.rounds):
+        samples[0].append(llama.bench(a.repeats))
+        for i, (_, path) in enumerate(packages):
+            samples[i + 1].append(run_json(
+                [a.qpal_run, path, "--bench", "--json", "--threads",
+                 str(a.threads), "--prompt-tokens", str(a.prompt_tokens),
+                 "--decode-tokens", str(a.decode_tokens), "--repeats",
+                 str(a.repeats)]))
+
+    def summarize(row, runs):
+        for key in ("prefill_tokens_per_second", "decode_tokens_per_second"):
+            values = [run[key] for run in runs]
+            row[key] = statistics.median(values)
+            row[key.replace("_per_second", "_range")] = [min(values),
+                                                          max(values)]
+        return row
+
+    rows = [summarize({"name": "llama.cpp, shipped Q4_1",
+                       # Q4_1: 4-bit codes, f16 scale and min per 32
+                       "bits": 4.5 + 0.5,
+                       "perplexity": reference.get("perplexity")},
+                      samples[0])]
+    rows[0]["decode_ratio"] = rows[0]["decode_ratio_range"] = None
+    for (name, path), runs in zip(packages, samples[1:]):
         info = run_json([a.qpal_run, path, "--info", "--json"])
-        bench = run_json([a.qpal_run, path, "--bench", "--json",
-                          "--threads", str(a.threads),
-                          "--prompt-tokens", str(a.prompt_tokens),
-                          "--decode-tokens", str(a.decode_tokens),
-                          "--repeats", str(a.repeats)])
-        row = {"name": name, "bits": info.get("bits_per_weight"),
-               "package_mb": os.path.getsize(path) / 1e6,
-               "prefill_tokens_per_second": bench["prefill_tokens_per_second"],
-               "decode_tokens_per_second": bench["decode_tokens_per_second"]}
+        row = summarize({"name": name, "bits": info.get("bits_per_weight"),
+                         "package_mb": os.path.getsize(path) / 1e6}, runs)
+        # Against llama.cpp in the same round: the machine's slow and fast
+        # stretches cancel.
+        ratios = [run["decode_tokens_per_second"] /
+                  base_run["decode_tokens_per_second"]
+                  for run, base_run in zip(runs, samples[0])]
+        row["decode_ratio"] = statistics.median(ratios)
+        row["decode_ratio_range"] = [min(ratios), max(ratios)]
         if a.perplexity:
             row["perplexity"] = run_json([a.qpal_run, path, "--perplexity",
                                           "--json"])["perplexity"]
         rows.append(row)
 
-    base = rows[0]
+    print(f"Medians of {a.rounds} interleaved rounds (each the median of "
+          f"{a.repeats} runs after a warm-up), {a.threads} threads; the "
+          f"range over rounds in brackets; the decode ratio is the median "
+          f"of each round's ratio to llama.cpp in that round.")
+    print()
     print("| model | bits/weight | prefill tok/s | decode tok/s | decode vs llama.cpp | perplexity |")
     print("|---|---:|---:|---:|---:|---:|")
     for row in rows:
         ppl = row.get("perplexity")
-        print("| %s | %s | %.0f | %.1f | %.2fx | %s |" % (
+        ratio = ("%.2fx [%.2f-%.2f]" % (row["decode_ratio"],
+                                        *row["decode_ratio_range"])
+                 if row["decode_ratio"] else "1.00x")
+        print("| %s | %s | %.0f [%.0f-%.0f] | %.1f [%.0f-%.0f] | %s | %s |" % (
             row["name"],
             "%.2f" % row["bits"] if row.get("bits") else "-",
-            row["prefill_tokens_per_second"],
-            row["decode_tokens_per_second"],
-            row["decode_tokens_per_second"] / base["decode_tokens_per_second"],
-            "%.4f" % ppl if ppl else "-"))
+            row["prefill_tokens_per_second"], *row["prefill_tokens_range"],
+            row["decode_tokens_per_second"], *row["decode_tokens_range"],
+            ratio, "%.4f" % ppl if ppl else "-"))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"threads": a.threads, "rows": rows}, f, indent=1)
