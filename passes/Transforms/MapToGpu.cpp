@@ -73,10 +73,12 @@ LogicalResult mapLoop(scf::ParallelOp loop, int64_t threads) {
   SmallVector<int64_t> tileSizes(rank, 1);
   tileSizes[widest] =
       widestCount > 0 ? std::min<int64_t>(widestCount, threads) : threads;
+  // (Tiling replaces `loop` and erases it: nothing reads it after.)
+  MLIRContext *context = loop.getContext();
+  Location loc = loop.getLoc();
   auto [outer, inner] =
       scf::tileParallelLoop(loop, tileSizes, /*noMinMaxBounds=*/true);
 
-  MLIRContext *context = loop.getContext();
   AffineMap identity = AffineMap::getMultiDimIdentityMap(1, context);
   auto dim = [&](gpu::Processor processor) {
     return gpu::ParallelLoopDimMappingAttr::get(context, processor, identity,
@@ -98,7 +100,8 @@ LogicalResult mapLoop(scf::ParallelOp loop, int64_t threads) {
   }
   if (failed(gpu::setMappingAttr(outer, outerMapping)) ||
       failed(gpu::setMappingAttr(inner, innerMapping)))
-    return loop.emitOpError("cannot be mapped to GPU blocks and threads");
+    return mlir::emitError(loc)
+           << "'scf.parallel' op cannot be mapped to GPU blocks and threads";
   return success();
 }
 
