@@ -44,6 +44,10 @@ def main():
     p.add_argument("package")
     p.add_argument("--qpal-run", default="build/bin/qpal-run")
     p.add_argument("--top", type=int, default=25)
+    p.add_argument("--by-thread", action="store_true",
+                   help="one list per thread (the calling thread first): "
+                   "what the pool's workers wait through is the work the "
+                   "calling thread does alone")
     p.add_argument("run_args", nargs="*")
     a = p.parse_args()
     run_args = a.run_args or ["--bench", "--prompt-tokens", "8",
@@ -64,25 +68,45 @@ def main():
         addresses = [address for address, _ in symbols]
         report = subprocess.run(
             ["perf", "report", "-i", data, "--no-children", "--sort",
-             "dso,sym", "-g", "none", "--percent-limit", "0", "--stdio"],
+             "pid,dso,sym" if a.by_thread else "dso,sym", "-g", "none",
+             "--percent-limit", "0", "--stdio"],
             capture_output=True, text=True, check=True).stdout
     shares = collections.Counter()
+    threads = collections.Counter()
     for line in report.splitlines():
+        thread = ""
+        if a.by_thread:
+            t = re.match(r"(\s+[\d.]+%\s+)(\d+):\S+\s+(.*)", line)
+            if not t:
+                continue
+            thread = t.group(2)
+            line = t.group(1) + t.group(3)
         m = re.match(r"\s+([\d.]+)%\s+(\S.*?)\s+\[(.)\]\s+(\S+)", line)
         if not m:
             continue
         share, dso, kind, sym = float(m.group(1)), m.group(2), m.group(3), \
             m.group(4)
+        threads[thread] += share
         if "memfd" in dso and sym.startswith("0x"):
             i = bisect.bisect_right(addresses, int(sym, 16)) - 1
             name = symbols[i][1] if i >= 0 else "?"
-            shares["package: " + re.sub(r"_m\d+_k\d+", "_mK", name)] += share
+            key = "package: " + re.sub(r"_m\d+_k\d+", "_mK", name)
         elif kind == "k":
-            shares["[kernel]"] += share
+            key = "[kernel]"
         else:
-            shares[os.path.basename(dso) + ": " + sym] += share
-    for name, share in shares.most_common(a.top):
-        print(f"{share:6.2f}%  {name}")
+            key = os.path.basename(dso) + ": " + sym
+        shares[(thread, key)] += share
+    # The calling thread is the process's first (its id is the smallest).
+    for thread in sorted(threads, key=lambda t: int(t) if t else 0):
+        if thread:
+            role = "calling thread" if thread == min(threads, key=int) \
+                else "worker"
+            print(f"thread {thread} ({role}): {threads[thread]:.2f}% of the "
+                  f"samples")
+        listed = [(share, key) for (t, key), share in shares.items()
+                  if t == thread]
+        for share, key in sorted(listed, reverse=True)[:a.top]:
+            print(f"{share:6.2f}%  {key}")
 
 
 if __name__ == "__main__":
