@@ -230,12 +230,25 @@ void emitVectorRotationStages(OpBuilder &builder, Location loc, int64_t cols,
     });
     return;
   }
-  auto term = [&](OpBuilder &b, Value a, Value outBlock, Value column) {
-    Value weight = memref::LoadOp::create(
+  // Each output chunk sums its `order` terms in a's order, as
+  // HadamardTransform does (a chain of dependent additions); `group` output
+  // blocks are summed side by side, so that their chains overlap and one
+  // load of t's chunk serves them all.
+  unsigned group = 1;
+  for (unsigned g = 8; g > 1; --g)
+    if (order % g == 0) {
+      group = g;
+      break;
+    }
+  auto weight = [&](OpBuilder &b, Value a, Value outBlock) -> Value {
+    Value scalar = memref::LoadOp::create(
         b, loc, hk,
         ValueRange{arith::AddIOp::create(
             b, loc, arith::MulIOp::create(b, loc, a, constIndex(b, loc, order)),
             outBlock)});
+    return vector::BroadcastOp::create(b, loc, chunk, scalar);
+  };
+  auto terms = [&](OpBuilder &b, Value a, Value firstBlock, Value column) {
     Value in = vector::LoadOp::create(
         b, loc, chunk, t,
         ValueRange{n,
@@ -243,30 +256,40 @@ void emitVectorRotationStages(OpBuilder &builder, Location loc, int64_t cols,
                        b, loc,
                        arith::MulIOp::create(b, loc, a, constIndex(b, loc, m)),
                        column)});
-    return arith::MulFOp::create(
-        b, loc, vector::BroadcastOp::create(b, loc, chunk, weight), in);
+    SmallVector<Value> result;
+    for (unsigned j = 0; j < group; ++j) {
+      Value outBlock =
+          arith::AddIOp::create(b, loc, firstBlock, constIndex(b, loc, j));
+      result.push_back(
+          arith::MulFOp::create(b, loc, weight(b, a, outBlock), in));
+    }
+    return result;
   };
-  emitConstantLoop(builder, loc, order, 1, [&](Value outBlock) {
+  emitConstantLoop(builder, loc, order, group, [&](Value firstBlock) {
     emitConstantLoop(builder, loc, m, w, [&](Value column) {
-      Value first =
-          term(builder, constIndex(builder, loc, 0), outBlock, column);
+      SmallVector<Value> first =
+          terms(builder, constIndex(builder, loc, 0), firstBlock, column);
       auto sum = scf::ForOp::create(
           builder, loc, constIndex(builder, loc, 1),
-          constIndex(builder, loc, order), constIndex(builder, loc, 1),
-          ValueRange{first},
+          constIndex(builder, loc, order), constIndex(builder, loc, 1), first,
           [&](OpBuilder &b, Location, Value a, ValueRange acc) {
-            scf::YieldOp::create(
-                b, loc,
-                ValueRange{arith::AddFOp::create(
-                    b, loc, acc[0], term(b, a, outBlock, column))});
+            SmallVector<Value> next;
+            for (auto [partial, term] :
+                 llvm::zip_equal(acc, terms(b, a, firstBlock, column)))
+              next.push_back(arith::AddFOp::create(b, loc, partial, term));
+            scf::YieldOp::create(b, loc, next);
           });
-      Value out = arith::AddIOp::create(
-          builder, loc,
-          arith::MulIOp::create(builder, loc, outBlock,
-                                constIndex(builder, loc, m)),
-          column);
-      store(arith::MulFOp::create(builder, loc, sum.getResult(0), norm), y,
-            {n, out});
+      for (unsigned j = 0; j < group; ++j) {
+        Value outBlock = arith::AddIOp::create(builder, loc, firstBlock,
+                                               constIndex(builder, loc, j));
+        Value out = arith::AddIOp::create(
+            builder, loc,
+            arith::MulIOp::create(builder, loc, outBlock,
+                                  constIndex(builder, loc, m)),
+            column);
+        store(arith::MulFOp::create(builder, loc, sum.getResult(j), norm), y,
+              {n, out});
+      }
     });
   });
 }
