@@ -123,13 +123,9 @@ StringRef qpal::model::getTensorTypeName(TensorType type) {
 }
 
 int64_t qpal::model::getBlockElements(TensorType type) {
-  switch (type) {
-  case TensorType::Q4_0:
-  case TensorType::Q4_1:
-  case TensorType::Q5_0:
-  case TensorType::Q5_1:
-  case TensorType::Q8_0:
+  if (isScaledBlockFormat(type))
     return 32;
+  switch (type) {
   case TensorType::Q2_K:
   case TensorType::Q3_K:
   case TensorType::Q4_K:
