@@ -52,7 +52,11 @@ double qpalrun::scoreSequence(qpalrtSession *session, const int32_t *tokens,
                               int64_t n, int64_t vocab,
                               std::vector<float> &logits) {
   check(qpalrtSessionReset(session));
-  const int64_t chunk = 256;
+  // Positions per run: their logits are held at once (64 x 49152 floats,
+  // 12.6 MB, for SmolLM2; 256 held 50 MB, most of what qpal-run's
+  // resident memory exceeded the package and KV cache by). A multiple of
+  // the packages' prefill batch, so the steps are those of one long run.
+  const int64_t chunk = 64;
   double total = 0.0;
   for (int64_t begin = 0; begin < n; begin += chunk) {
     int64_t end = std::min(n, begin + chunk);
