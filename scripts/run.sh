@@ -146,9 +146,12 @@ sens="$PWD/bench/results/smollm2-sensitivity.json"
 # (The plan's own perplexity comes from its compiled package, step 6.)
 "$qpal" eval "$model" --quantizer tcomb_6_7_0.5_none_0.9
 
-echo "== 6. SmolLM2 compiled ahead of time with the 3.25-bit MSQ plan into one package, run by qpal-run =="
+echo "== 6. SmolLM2 compiled ahead of time with the 3.25-bit MSQ plan (LM head 4-bit SQ) into one package, run by qpal-run =="
 run="$build/bin/qpal-run"
-"$qpal" compile "$model" --plan "$out/smollm2-msq-3.25.json" -o "$out/smollm2-msq-3.25.qpal"
+# The LM head is the tied embedding (28 M weights): quantized, the table
+# itself stays in the GGUF's q8_0 for the lookup.
+"$qpal" compile "$model" --plan "$out/smollm2-msq-3.25.json" --lm-head ldlq_1_4_none_1.0 \
+  -o "$out/smollm2-msq-3.25.qpal"
 "$run" "$out/smollm2-msq-3.25.qpal" --info | head -7
 "$run" "$out/smollm2-msq-3.25.qpal" --perplexity
 "$run" "$out/smollm2-msq-3.25.qpal" --chat --prompt "What is the capital of France?" -n 32
@@ -162,7 +165,7 @@ python3 -c "import llama_cpp" 2>/dev/null ||
   CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
     python3 -m pip install --quiet llama-cpp-python==0.3.36  # builds llama.cpp once (minutes)
 python3 bench/models/smollm2_package.py --qpal-run "$run" --gguf "$model" --threads 2 \
-  "qpal MSQ 3.25=$out/smollm2-msq-3.25.qpal" "qpal SQ4-hess + SQ4-hess head=$out/smollm2-sq4-hess.qpal"
+  "qpal MSQ 3.25 + SQ4 head=$out/smollm2-msq-3.25.qpal" "qpal SQ4-hess + SQ4-hess head=$out/smollm2-sq4-hess.qpal"
 echo "== 9. This machine's latency table (qpal profile), and SmolLM2 compiled for a decode speed instead of a size =="
 "$qpal" compile "$model" --quantizer ldlq_1_4_none_1.0 --lm-head ldlq_1_4_none_1.0 --quiet \
   -o "$out/smollm2-sq4.qpal"
@@ -185,7 +188,7 @@ echo "== 10. The 3.25-bit MSQ plan compiled for an NVIDIA GPU (sm_90): its PTX t
 ptxas=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
 if [ -x "$ptxas" ]; then
   # The layers are in the cache from step 6: only code generation is new.
-  "$qpal" compile "$model" --plan "$out/smollm2-msq-3.25.json" --target nvptx --chip sm_90 \
+  "$qpal" compile "$model" --plan "$out/smollm2-msq-3.25.json" --lm-head ldlq_1_4_none_1.0 --target nvptx --chip sm_90 \
     --emit-ptx "$out/ptx-sm90" --quiet -o "$out/smollm2-msq-3.25-sm90.qpal"
   for ptx in "$out"/ptx-sm90/*.ptx; do
     "$ptxas" -arch=sm_90 "$ptx" -o /dev/null && echo "ptxas -arch=sm_90: $(basename "$ptx") accepted"
