@@ -186,17 +186,36 @@ bool qpal::model::isBlockQuantized(TensorType type) {
   return getBlockElements(type) > 1;
 }
 
-bool qpal::model::isScaledBlockFormat(TensorType type) {
+namespace {
+// ggml-common.h's block_q4_0 .. block_q8_0.
+constexpr ScaledBlockLayout kQ4_0{/*min=*/-1, /*highBits=*/-1, /*codes=*/2,
+                                  /*codeBits=*/4, /*zero=*/8};
+constexpr ScaledBlockLayout kQ4_1{2, -1, 4, 4, 0};
+constexpr ScaledBlockLayout kQ5_0{-1, 2, 6, 5, 16};
+constexpr ScaledBlockLayout kQ5_1{2, 4, 8, 5, 0};
+constexpr ScaledBlockLayout kQ8_0{-1, -1, 2, 8, 0};
+} // namespace
+
+std::optional<ScaledBlockLayout>
+qpal::model::getScaledBlockLayout(TensorType type) {
   switch (type) {
   case TensorType::Q4_0:
+    return kQ4_0;
   case TensorType::Q4_1:
+    return kQ4_1;
   case TensorType::Q5_0:
+    return kQ5_0;
   case TensorType::Q5_1:
+    return kQ5_1;
   case TensorType::Q8_0:
-    return true;
+    return kQ8_0;
   default:
-    return false;
+    return std::nullopt;
   }
+}
+
+bool qpal::model::isScaledBlockFormat(TensorType type) {
+  return getScaledBlockLayout(type).has_value();
 }
 
 std::optional<TensorType> qpal::model::tensorTypeFromName(StringRef name) {
@@ -292,16 +311,16 @@ void getScaleMinK4(int j, const uint8_t *q, uint8_t &scale, uint8_t &min) {
 
 void dequantQ4_0(const uint8_t *b, float *y) {
   float d = loadHalf(b);
-  const uint8_t *qs = b + 2;
+  const uint8_t *qs = b + kQ4_0.codes;
   for (int j = 0; j < 16; ++j) {
-    y[j] = static_cast<float>((qs[j] & 0x0F) - 8) * d;
-    y[j + 16] = static_cast<float>((qs[j] >> 4) - 8) * d;
+    y[j] = static_cast<float>((qs[j] & 0x0F) - kQ4_0.zero) * d;
+    y[j + 16] = static_cast<float>((qs[j] >> 4) - kQ4_0.zero) * d;
   }
 }
 
 void dequantQ4_1(const uint8_t *b, float *y) {
-  float d = loadHalf(b), m = loadHalf(b + 2);
-  const uint8_t *qs = b + 4;
+  float d = loadHalf(b), m = loadHalf(b + kQ4_1.min);
+  const uint8_t *qs = b + kQ4_1.codes;
   for (int j = 0; j < 16; ++j) {
     y[j] = static_cast<float>(qs[j] & 0x0F) * d + m;
     y[j + 16] = static_cast<float>(qs[j] >> 4) * d + m;
@@ -310,22 +329,22 @@ void dequantQ4_1(const uint8_t *b, float *y) {
 
 void dequantQ5_0(const uint8_t *b, float *y) {
   float d = loadHalf(b);
-  uint32_t qh = load<uint32_t>(b + 2);
-  const uint8_t *qs = b + 6;
+  uint32_t qh = load<uint32_t>(b + kQ5_0.highBits);
+  const uint8_t *qs = b + kQ5_0.codes;
   for (int j = 0; j < 16; ++j) {
     uint8_t xh0 = ((qh >> (j + 0)) << 4) & 0x10;
     uint8_t xh1 = ((qh >> (j + 12))) & 0x10;
-    int32_t x0 = ((qs[j] & 0x0F) | xh0) - 16;
-    int32_t x1 = ((qs[j] >> 4) | xh1) - 16;
+    int32_t x0 = ((qs[j] & 0x0F) | xh0) - kQ5_0.zero;
+    int32_t x1 = ((qs[j] >> 4) | xh1) - kQ5_0.zero;
     y[j] = static_cast<float>(x0) * d;
     y[j + 16] = static_cast<float>(x1) * d;
   }
 }
 
 void dequantQ5_1(const uint8_t *b, float *y) {
-  float d = loadHalf(b), m = loadHalf(b + 2);
-  uint32_t qh = load<uint32_t>(b + 4);
-  const uint8_t *qs = b + 8;
+  float d = loadHalf(b), m = loadHalf(b + kQ5_1.min);
+  uint32_t qh = load<uint32_t>(b + kQ5_1.highBits);
+  const uint8_t *qs = b + kQ5_1.codes;
   for (int j = 0; j < 16; ++j) {
     uint8_t xh0 = ((qh >> (j + 0)) << 4) & 0x10;
     uint8_t xh1 = ((qh >> (j + 12))) & 0x10;
@@ -338,7 +357,7 @@ void dequantQ5_1(const uint8_t *b, float *y) {
 
 void dequantQ8_0(const uint8_t *b, float *y) {
   float d = loadHalf(b);
-  const int8_t *qs = reinterpret_cast<const int8_t *>(b + 2);
+  const int8_t *qs = reinterpret_cast<const int8_t *>(b + kQ8_0.codes);
   for (int j = 0; j < 32; ++j)
     y[j] = static_cast<float>(qs[j]) * d;
 }

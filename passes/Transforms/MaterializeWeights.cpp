@@ -94,6 +94,23 @@ struct MaterializeWeightsPass final
       RankedTensorType type = weight.getTensorType();
       StringRef name =
           weight.getSource() ? *weight.getSource() : weight.getSymName();
+      std::string key = weight.getSymName().str();
+      // An embedding table the model file stores in a form the lookup
+      // reads is copied as stored, never converted to f32. (A missing or
+      // misshapen tensor is reported by the read below.)
+      const model::TensorInfo *tensor = (*file)->lookupTensor(name);
+      if (use.allEmbedding && !denseEmbedding && tensor &&
+          tensor->numElements == type.getNumElements()) {
+        FailureOr<std::pair<ElementsAttr, StringAttr>> stored =
+            readStoredTable(**file, *tensor, weight, key);
+        if (failed(stored))
+          return signalPassFailure();
+        if (stored->first) {
+          values.emplace_back(weight, stored->first);
+          storages.push_back({weight, stored->second});
+          continue;
+        }
+      }
       llvm::Expected<std::vector<float>> read = (*file)->read(name);
       if (!read) {
         weight.emitOpError() << "cannot read '" << name << "' from '" << path
@@ -105,18 +122,6 @@ struct MaterializeWeightsPass final
             << "'" << name << "' in '" << path << "' has " << read->size()
             << " values, the IR declares " << type;
         return signalPassFailure();
-      }
-      std::string key = weight.getSymName().str();
-      if (use.allEmbedding && !denseEmbedding) {
-        FailureOr<std::pair<ElementsAttr, StringAttr>> stored =
-            readStoredTable(**file, name, weight, key);
-        if (failed(stored))
-          return signalPassFailure();
-        if (stored->first) {
-          values.emplace_back(weight, stored->first);
-          storages.push_back({weight, stored->second});
-          continue;
-        }
       }
       if (use.allF16) {
         std::vector<uint16_t> halves(read->size());
@@ -151,16 +156,16 @@ struct MaterializeWeightsPass final
       weight.setStorageAttr(storage);
   }
 
-  /// The embedding table `name` as the model file stores it, when a compiled
-  /// model can read that storage: f16 or bf16 elements, or a ggml block
-  /// format's bytes with the storage's name. A null value for any other
-  /// storage (the caller stores f32).
+  /// The embedding table `tensor` (with the weight's elements) as the model
+  /// file stores it, when a compiled model can read that storage: f16 or
+  /// bf16 elements, or a ggml block format's bytes with the storage's name.
+  /// A null value for any other storage (the caller stores f32).
   FailureOr<std::pair<ElementsAttr, StringAttr>>
-  readStoredTable(const model::ModelFile &file, StringRef name, WeightOp weight,
-                  StringRef key) {
-    const model::TensorInfo *tensor = file.lookupTensor(name);
+  readStoredTable(const model::ModelFile &file, const model::TensorInfo &tensor,
+                  WeightOp weight, StringRef key) {
+    StringRef name = tensor.name;
     RankedTensorType type = weight.getTensorType();
-    model::TensorType format = tensor->type;
+    model::TensorType format = tensor.type;
     Builder builder(&getContext());
     Type element;
     SmallVector<int64_t> shape(type.getShape());

@@ -86,10 +86,35 @@ std::optional<int64_t> getStorageBytes(TensorType type, int64_t numElements);
 /// Returns true when `type` is a ggml block-quantized type.
 bool isBlockQuantized(TensorType type);
 
-/// Returns true for ggml's 32-element blocks with one f16 scale (and, for
-/// the `_1` formats, one f16 minimum) per block: Q4_0, Q4_1, Q5_0, Q5_1 and
-/// Q8_0. A compiled model decodes these in place (`qpal.weight`'s
-/// `storage`); the K-quants' nested scales it does not.
+/// Where a block of one of ggml's scaled formats keeps its fields (byte
+/// offsets from the block's start) and how a code becomes a value. The f16
+/// scale d is always at offset 0. Element i's code q is the low nibble of
+/// codes byte i % 16 for i < 16 and its high nibble otherwise (4- and 5-bit
+/// codes), or the signed byte i (8-bit codes); a 5-bit code's fifth bit is
+/// bit i of the little-endian 32-bit word at `highBits`. The value is
+/// f32(q - zero) * d, plus the f16 minimum m with one.
+struct ScaledBlockLayout {
+  /// The f16 minimum's offset, or -1 (Q4_0, Q5_0, Q8_0).
+  int64_t min;
+  /// The fifth bits' offset, or -1 (4- and 8-bit codes).
+  int64_t highBits;
+  /// The codes' offset.
+  int64_t codes;
+  /// 4, 5 or 8.
+  unsigned codeBits;
+  /// What is subtracted from a 4- or 5-bit code (8 or 16 without a
+  /// minimum, 0 with one).
+  int32_t zero;
+};
+
+/// Returns the layout of ggml's 32-element blocks with one f16 scale (and,
+/// for the `_1` formats, one f16 minimum) per block: Q4_0, Q4_1, Q5_0, Q5_1
+/// and Q8_0; std::nullopt for any other type. A compiled model decodes
+/// these in place (`qpal.weight`'s `storage`); the K-quants' nested scales
+/// it does not.
+std::optional<ScaledBlockLayout> getScaledBlockLayout(TensorType type);
+
+/// Returns true when `type` has a ScaledBlockLayout.
 bool isScaledBlockFormat(TensorType type);
 
 /// Dequantizes `out.size()` elements stored as `type` in `data` into `out`.

@@ -283,12 +283,12 @@ template <typename Op> struct WeightPattern : OpConversionPattern<Op> {
 
 /// Element `col` of row `row` of a table stored in the ggml block format
 /// `format` (`table`: rows x bytes-per-row of i8), decoded as lib/Model's
-/// `dequantize` decodes it: the block's f16 scale d (and minimum m), the
-/// element's 4-, 5- or 8-bit code q, then q * d (+ m) in f32, a product and
-/// a sum, never fused.
+/// `dequantize` decodes it, at the offsets of its ScaledBlockLayout: the
+/// block's f16 scale d (and minimum m), the element's 4-, 5- or 8-bit code
+/// q, then f32(q - zero) * d (+ m), a product and a sum, never fused.
 Value decodeBlockElement(OpBuilder &b, Location loc, Value table, Value row,
                          Value col, model::TensorType format) {
-  using model::TensorType;
+  model::ScaledBlockLayout layout = *model::getScaledBlockLayout(format);
   Type i32 = b.getI32Type(), i16 = b.getI16Type(), f32 = b.getF32Type();
   auto index = [&](int64_t value) { return constIndex(b, loc, value); };
   auto i32Const = [&](int64_t value) {
@@ -314,37 +314,31 @@ Value decodeBlockElement(OpBuilder &b, Location loc, Value table, Value row,
     Value value = arith::BitcastOp::create(b, loc, b.getF16Type(), bits);
     return arith::ExtFOp::create(b, loc, f32, value).getResult();
   };
-  bool hasMin = format == TensorType::Q4_1 || format == TensorType::Q5_1;
   Value scale = half(0);
-  Value min = hasMin ? half(2) : Value();
+  Value min = layout.min >= 0 ? half(layout.min) : Value();
   Value code;
-  if (format == TensorType::Q8_0) {
+  if (layout.codeBits == 8) {
     code = arith::SIToFPOp::create(
-        b, loc, f32, byteAt(arith::AddIOp::create(b, loc, element, index(2))));
+        b, loc, f32,
+        byteAt(arith::AddIOp::create(b, loc, element, index(layout.codes))));
   } else {
-    // Elements i and i + 16 share byte i % 16 of the nibbles: the low
-    // nibble, then the high.
-    int64_t nibbles = format == TensorType::Q4_0   ? 2
-                      : format == TensorType::Q4_1 ? 4
-                      : format == TensorType::Q5_0 ? 6
-                                                   : 8;
+    // Elements i and i + 16 share byte i % 16 of the codes: the low nibble,
+    // then the high.
     Value inBytes = arith::RemUIOp::create(b, loc, element, index(16));
     Value packed = arith::ExtUIOp::create(
         b, loc, i32,
-        byteAt(arith::AddIOp::create(b, loc, inBytes, index(nibbles))));
+        byteAt(arith::AddIOp::create(b, loc, inBytes, index(layout.codes))));
     Value element32 = arith::IndexCastUIOp::create(b, loc, i32, element);
     Value shift = arith::ShLIOp::create(
         b, loc, arith::ShRUIOp::create(b, loc, element32, i32Const(4)),
         i32Const(2));
     Value q = arith::AndIOp::create(
         b, loc, arith::ShRUIOp::create(b, loc, packed, shift), i32Const(15));
-    bool fiveBit = format == TensorType::Q5_0 || format == TensorType::Q5_1;
-    if (fiveBit) {
-      // The fifth bits: bit i of the little-endian 32-bit qh after the
-      // scale(s).
-      int64_t qh = hasMin ? 4 : 2;
+    if (layout.highBits >= 0) {
+      // The fifth bit: bit i of the little-endian 32-bit word.
       Value byteIndex = arith::AddIOp::create(
-          b, loc, arith::ShRUIOp::create(b, loc, element, index(3)), index(qh));
+          b, loc, arith::ShRUIOp::create(b, loc, element, index(3)),
+          index(layout.highBits));
       Value bits = arith::ExtUIOp::create(b, loc, i32, byteAt(byteIndex));
       Value bit = arith::AndIOp::create(
           b, loc,
@@ -355,10 +349,9 @@ Value decodeBlockElement(OpBuilder &b, Location loc, Value table, Value row,
       q = arith::OrIOp::create(b, loc, q,
                                arith::ShLIOp::create(b, loc, bit, i32Const(4)));
     }
-    if (!hasMin)
-      q = arith::SubIOp::create(b, loc, q, i32Const(fiveBit ? 16 : 8));
-    code = hasMin ? arith::UIToFPOp::create(b, loc, f32, q).getResult()
-                  : arith::SIToFPOp::create(b, loc, f32, q).getResult();
+    if (layout.zero != 0)
+      q = arith::SubIOp::create(b, loc, q, i32Const(layout.zero));
+    code = arith::SIToFPOp::create(b, loc, f32, q);
   }
   Value value = arith::MulFOp::create(b, loc, code, scale);
   if (min)
